@@ -1,0 +1,30 @@
+"""Video Model Benchmark: time-to-accuracy training benchmark for video models (package ``slowfast``)."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="video-model-benchmark",
+    version="0.1.0",
+    description="Time-to-accuracy benchmark training X3D and MViT on Kinetics20, derived from PySlowFast",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["slowfast", "slowfast.*"]),
+    install_requires=[
+        # Pinned: the newest torch/torchvision pair available here (see INSTALL.md for other CUDA builds).
+        "torch==2.14.1",
+        "torchvision==0.29.1",
+        "fvcore",
+        "iopath",
+        "av",
+        "numpy",
+        "simplejson",
+        "psutil",
+        "tensorboard",
+        "pyyaml",
+        "yacs",
+        "mlperf-logging",
+        "matplotlib",
+        "tqdm",
+    ],
+    extras_require={"dev": ["pytest", "pytest-timeout", "ruff"]},
+)

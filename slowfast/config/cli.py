@@ -1,0 +1,34 @@
+"""Command line shared by the tools: ``--cfg FILE [KEY VALUE ...]`` as PySlowFast users type it."""
+
+import argparse
+
+
+def build_parser(description):
+    """Return an ArgumentParser with ``--cfg``, positional or ``--opts`` overrides and multi-node flags."""
+    parser = argparse.ArgumentParser(
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "Overrides are KEY VALUE pairs of slowfast/config/defaults.py, e.g.\n"
+            "  python tools/run_net.py --cfg configs/X3D_M.yaml NUM_GPUS 4 DATA_LOADER.NUM_WORKERS 16\n"
+            "  python tools/run_net.py --cfg configs/X3D_M.yaml --opts NUM_GPUS 4\n"
+            "Multi-node: run the same command on every machine with --init_method tcp://HOST:PORT\n"
+            "--num_shards M and --shard_id 0..M-1. Under torchrun, RANK/WORLD_SIZE/LOCAL_RANK are used."
+        ),
+    )
+    parser.add_argument("--cfg", dest="cfg_file", required=True, help="path to the YAML config file")
+    parser.add_argument("--init_method", default="tcp://localhost:9999",
+                        help="torch.distributed rendezvous for multi-node jobs (default: %(default)s)")
+    parser.add_argument("--num_shards", type=int, default=None, help="number of machines (NUM_SHARDS)")
+    parser.add_argument("--shard_id", type=int, default=None, help="index of this machine (SHARD_ID)")
+    parser.add_argument("--opts", dest="flag_opts", nargs=argparse.REMAINDER, default=[],
+                        help="KEY VALUE overrides (same as giving them positionally)")
+    parser.add_argument("opts", nargs=argparse.REMAINDER, default=[], help="KEY VALUE overrides")
+    return parser
+
+
+def parse_args(description, argv=None):
+    """Parse the command line; ``args.opts`` holds positional and ``--opts`` overrides together."""
+    args = build_parser(description).parse_args(argv)
+    args.opts = list(args.opts or []) + list(args.flag_opts or [])
+    return args

@@ -1,0 +1,56 @@
+"""Build the run configuration: defaults -> YAML (with ``_BASE_``) -> overrides -> checks -> freeze.
+
+Nothing here touches the file system except reading the YAML; ``save_config`` is called by the
+engine once the output folder is known.
+"""
+
+import os
+import tempfile
+
+from slowfast.config.checks import check_config
+from slowfast.config.defaults import get_cfg
+
+
+def load_config(cfg_file=None, opts=(), num_shards=None, shard_id=None, world_size=None):
+    """Merge a YAML file and ``KEY VALUE`` overrides into the defaults, validate and freeze.
+
+    Args:
+        cfg_file (str or None): YAML file; may name a parent through ``_BASE_``.
+        opts (sequence of str): alternating keys and values, e.g. ``["NUM_GPUS", "4"]``.
+        num_shards (int or None): overrides NUM_SHARDS (``--num_shards`` on the command line).
+        shard_id (int or None): overrides SHARD_ID (``--shard_id``).
+        world_size (int or None): number of processes the job really has (torchrun); by default it
+            is derived from NUM_GPUS, NUM_CPU_PROCESSES and NUM_SHARDS.
+    Returns:
+        CfgNode: the frozen configuration.
+    Raises:
+        KeyError: an unknown key, naming it.
+        ValueError: a bad value or combination, naming the key, the value and what is allowed.
+    """
+    cfg = get_cfg()
+    if cfg_file:
+        if not os.path.isfile(cfg_file):
+            raise FileNotFoundError(f"config file not found: {cfg_file}")
+        cfg.merge_from_file(cfg_file)
+    opts = list(opts or [])
+    if len(opts) % 2:
+        raise ValueError(f"overrides must be KEY VALUE pairs; got an odd number of items: {opts}")
+    cfg.merge_from_list(opts)
+    if num_shards is not None:
+        cfg.NUM_SHARDS = num_shards
+    if shard_id is not None:
+        cfg.SHARD_ID = shard_id
+    check_config(cfg, world_size=world_size)
+    cfg.freeze()
+    return cfg
+
+
+def save_config(cfg, output_dir):
+    """Write the merged configuration to ``output_dir/config.yaml`` atomically and return the path."""
+    os.makedirs(output_dir, exist_ok=True)
+    path = os.path.join(output_dir, "config.yaml")
+    fd, tmp = tempfile.mkstemp(dir=output_dir, prefix=".config.yaml.")
+    with os.fdopen(fd, "w") as f:
+        f.write(cfg.dump())
+    os.replace(tmp, path)
+    return path
