@@ -2,6 +2,10 @@
 
 import os
 
+
+class ConfigError(ValueError):
+    """A configuration key, value or combination that is not allowed."""
+
 _CHOICES = {
     "MODEL.ARCH": ("x3d", "mvit"),
     "MODEL.LOSS_FUNC": ("cross_entropy", "soft_cross_entropy"),
@@ -29,7 +33,7 @@ def _get(cfg, key):
 
 
 def _fail(key, value, allowed):
-    raise ValueError(f"config key {key} = {value!r} is not allowed: {allowed}")
+    raise ConfigError(f"config key {key} = {value!r} is not allowed: {allowed}")
 
 
 def processes_per_machine(cfg):
@@ -51,7 +55,7 @@ def check_config(cfg, world_size=None):
         cfg (CfgNode): merged configuration.
         world_size (int or None): processes of the job (default: ``world_size_of(cfg)``).
     Raises:
-        ValueError: naming the key, the value and what is allowed.
+        ConfigError: naming the key, the value and what is allowed.
     """
     for key, allowed in _CHOICES.items():
         value = _get(cfg, key)

@@ -7,7 +7,7 @@ engine once the output folder is known.
 import os
 import tempfile
 
-from slowfast.config.checks import check_config
+from slowfast.config.checks import ConfigError, check_config
 from slowfast.config.defaults import get_cfg
 
 
@@ -24,18 +24,24 @@ def load_config(cfg_file=None, opts=(), num_shards=None, shard_id=None, world_si
     Returns:
         CfgNode: the frozen configuration.
     Raises:
-        KeyError: an unknown key, naming it.
-        ValueError: a bad value or combination, naming the key, the value and what is allowed.
+        ConfigError: an unknown key or a bad value or combination, naming the file or override, the key,
+            the value and what is allowed.
     """
     cfg = get_cfg()
     if cfg_file:
         if not os.path.isfile(cfg_file):
             raise FileNotFoundError(f"config file not found: {cfg_file}")
-        cfg.merge_from_file(cfg_file)
+        try:
+            cfg.merge_from_file(cfg_file)
+        except (KeyError, AssertionError, ValueError) as err:
+            raise ConfigError(f"{cfg_file}: {_message(err)}") from err
     opts = list(opts or [])
     if len(opts) % 2:
-        raise ValueError(f"overrides must be KEY VALUE pairs; got an odd number of items: {opts}")
-    cfg.merge_from_list(opts)
+        raise ConfigError(f"overrides must be KEY VALUE pairs; got an odd number of items: {opts}")
+    try:
+        cfg.merge_from_list(opts)
+    except (KeyError, AssertionError, ValueError) as err:
+        raise ConfigError(f"command-line override: {_message(err)}") from err
     if num_shards is not None:
         cfg.NUM_SHARDS = num_shards
     if shard_id is not None:
@@ -54,3 +60,8 @@ def save_config(cfg, output_dir):
         f.write(cfg.dump())
     os.replace(tmp, path)
     return path
+
+
+def _message(err):
+    # yacs wraps messages of KeyError in quotes; show them plainly.
+    return err.args[0] if err.args else str(err)

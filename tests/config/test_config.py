@@ -1,0 +1,110 @@
+"""Config loading: YAML + overrides, _BASE_, command-line forms, validation errors, config.yaml output."""
+
+import os
+
+import pytest
+import yaml
+
+from slowfast.config import ConfigError, get_cfg, load_config, save_config
+from slowfast.config.cli import parse_args
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+X3D_M = os.path.join(ROOT, "configs", "X3D_M.yaml")
+MVIT_B = os.path.join(ROOT, "configs", "MVIT_B_16x4.yaml")
+
+
+def test_yaml_then_overrides_merge():
+    cfg = load_config(X3D_M, ["NUM_GPUS", "2", "SOLVER.BASE_LR", "0.2", "DATA_LOADER.NUM_WORKERS", "4"])
+    assert cfg.NUM_GPUS == 2
+    assert cfg.SOLVER.BASE_LR == 0.2
+    assert cfg.DATA_LOADER.NUM_WORKERS == 4
+    assert cfg.X3D.DEPTH_FACTOR == 2.2  # from the YAML
+    assert cfg.SOLVER.MOMENTUM == get_cfg().SOLVER.MOMENTUM  # from the defaults
+    assert cfg.is_frozen()
+
+
+def test_scored_configs_match_reference_table():
+    x3d, mvit = load_config(X3D_M), load_config(MVIT_B)
+    assert (x3d.TRAIN.BATCH_SIZE, x3d.NUM_GPUS, x3d.SOLVER.MAX_EPOCH, x3d.MODEL.NUM_CLASSES) == (64, 4, 20, 20)
+    assert (mvit.TRAIN.BATCH_SIZE, mvit.NUM_GPUS, mvit.SOLVER.MAX_EPOCH, mvit.MODEL.NUM_CLASSES) == (48, 4, 20, 20)
+    assert x3d.DATA_LOADER.NUM_WORKERS == mvit.DATA_LOADER.NUM_WORKERS == 32
+    assert (x3d.BENCHMARK.TARGET_TOP1, x3d.BENCHMARK.REFERENCE_TIME_S) == (16.75, 3657.96)
+    assert (mvit.BENCHMARK.TARGET_TOP1, mvit.BENCHMARK.REFERENCE_TIME_S) == (34.70, 6682.53)
+    assert mvit.MVIT.PATCH_PADDING == [1, 3, 3]
+
+
+@pytest.mark.parametrize("name", ["X3D_M", "MVIT_B_16x4"])
+def test_kinetics_aliases_equal_canonical_configs(name):
+    alias = load_config(os.path.join(ROOT, "configs", "Kinetics", f"{name}.yaml"))
+    canonical = load_config(os.path.join(ROOT, "configs", f"{name}.yaml"))
+    assert alias.dump() == canonical.dump()
+
+
+def test_base_inheritance_and_override(tmp_path):
+    child = tmp_path / "child.yaml"
+    child.write_text(f"_BASE_: {X3D_M}\nSOLVER:\n  MAX_EPOCH: 3\n")
+    cfg = load_config(str(child))
+    assert cfg.SOLVER.MAX_EPOCH == 3
+    assert cfg.X3D.WIDTH_FACTOR == 2.0
+
+
+def test_positional_and_opts_forms_give_the_same_config():
+    positional = parse_args("t", ["--cfg", X3D_M, "NUM_GPUS", "2", "SOLVER.BASE_LR", "0.3"])
+    flagged = parse_args("t", ["--cfg", X3D_M, "--opts", "NUM_GPUS", "2", "SOLVER.BASE_LR", "0.3"])
+    assert positional.opts == flagged.opts == ["NUM_GPUS", "2", "SOLVER.BASE_LR", "0.3"]
+    assert load_config(positional.cfg_file, positional.opts).dump() == load_config(
+        flagged.cfg_file, flagged.opts).dump()
+
+
+def test_multi_node_flags_set_shards():
+    args = parse_args("t", ["--cfg", X3D_M, "--num_shards", "2", "--shard_id", "1",
+                            "--init_method", "tcp://10.0.0.1:9999"])
+    cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
+    assert (cfg.NUM_SHARDS, cfg.SHARD_ID, args.init_method) == (2, 1, "tcp://10.0.0.1:9999")
+
+
+def test_unknown_key_is_named():
+    with pytest.raises(ConfigError, match="FOO.BAR"):
+        load_config(X3D_M, ["FOO.BAR", "1"])
+
+
+def test_unknown_key_in_yaml_names_file_and_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("SOLVER:\n  BASE_LRR: 0.1\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml.*SOLVER\.BASE_LRR"):
+        load_config(str(bad))
+
+
+@pytest.mark.parametrize(
+    "opts, pattern",
+    [
+        (["NUM_GPUS", "3"], r"TRAIN\.BATCH_SIZE = 64 .*multiple of the number of processes \(3\)"),
+        (["MODEL.ARCH", "resnet"], r"MODEL\.ARCH = 'resnet' .*one of \['x3d', 'mvit'\]"),
+        (["SOLVER.BASE_LR", "fast"], r"SOLVER\.BASE_LR"),
+        (["SHARD_ID", "1"], r"SHARD_ID = 1 .*NUM_SHARDS = 1"),
+        (["DATA.MAX_BAD_FRACTION", "1.5"], r"DATA\.MAX_BAD_FRACTION = 1\.5"),
+        (["MIXUP.ENABLE", "True"], r"MODEL\.LOSS_FUNC = 'cross_entropy' .*soft_cross_entropy"),
+        (["NUM_GPUS"], r"KEY VALUE pairs"),
+    ],
+)
+def test_bad_values_are_named(opts, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        load_config(X3D_M, opts)
+
+
+def test_world_size_from_torchrun_environment(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "5")
+    with pytest.raises(ConfigError, match=r"multiple of the number of processes \(5\)"):
+        load_config(X3D_M)
+
+
+def test_config_yaml_written_and_reloadable(tmp_path):
+    cfg = load_config(MVIT_B, ["OUTPUT_DIR", str(tmp_path), "RNG_SEED", "7"])
+    path = save_config(cfg, str(tmp_path))
+    assert path == str(tmp_path / "config.yaml")
+    with open(path) as f:
+        written = yaml.safe_load(f)
+    assert written["RNG_SEED"] == 7
+    assert written["MVIT"]["DEPTH"] == 16
+    assert load_config(path).dump() == cfg.dump()
+    assert [p.name for p in tmp_path.iterdir()] == ["config.yaml"]  # no temporary file left behind
