@@ -1,0 +1,162 @@
+"""Data loaders: epoch-aware samplers, rank sharding, worker seeding and batch collation.
+
+The sampler yields ``(epoch, index)`` pairs, so an item's random draws depend only on
+(RNG_SEED, epoch, index) whatever the number of workers, with persistent workers and after a resume.
+"""
+
+import functools
+import random
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler, Sampler
+
+from slowfast.datasets.build import build_dataset
+
+
+def rank_and_world_size():
+    """(rank, world size) of torch.distributed when initialised, else (0, 1)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class EvalShardSampler(Sampler):
+    """Indices ``rank, rank + world, ...``: every item on exactly one rank, no padding, no duplicates."""
+
+    def __init__(self, num_items, rank, world_size):
+        """
+        Args:
+            num_items (int): dataset length.
+            rank (int): this process.
+            world_size (int): number of processes.
+        """
+        self.num_items, self.rank, self.world_size = num_items, rank, world_size
+
+    def __iter__(self):
+        return iter(range(self.rank, self.num_items, self.world_size))
+
+    def __len__(self):
+        return len(range(self.rank, self.num_items, self.world_size))
+
+
+class EpochSampler(Sampler):
+    """Wrap an index sampler and yield ``(epoch, index)`` pairs; ``set_epoch`` reaches the wrapped one."""
+
+    def __init__(self, sampler):
+        """Args: sampler: yields dataset indices (DistributedSampler or EvalShardSampler)."""
+        self.sampler, self.epoch = sampler, 0
+
+    def set_epoch(self, epoch):
+        """Select the epoch (reshuffles a DistributedSampler)."""
+        self.epoch = epoch
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
+
+    def __iter__(self):
+        return ((self.epoch, index) for index in self.sampler)
+
+    def __len__(self):
+        return len(self.sampler)
+
+
+def build_sampler(dataset, split, seed, rank, world_size):
+    """Shuffled, sharded, deterministic per epoch for train; a padding-free shard for val/test.
+
+    Args:
+        dataset (Dataset): the dataset.
+        split (str): "train", "val" or "test".
+        seed (int): shuffle seed (cfg.RNG_SEED).
+        rank, world_size (int): this process and the number of processes.
+    Returns:
+        Sampler of dataset indices.
+    """
+    if split == "train":
+        return DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
+    return EvalShardSampler(len(dataset), rank, world_size)
+
+
+def seed_worker(worker_id, seed, rank):
+    """Seed torch, random and numpy of a loader worker from (seed, rank, worker id)."""
+    worker_seed = int(np.random.SeedSequence([seed, rank, worker_id]).generate_state(1)[0])
+    torch.manual_seed(worker_seed)
+    random.seed(worker_seed)
+    np.random.seed(worker_seed)
+
+
+def _flatten_views(item):
+    """An item as a list of (pathways, label, index, meta): one entry per augmented view."""
+    frames, label, index, meta = item
+    if isinstance(label, list):
+        return [(views, lab, idx, meta) for views, lab, idx in zip(frames, label, index)]
+    return [(frames, label, index, meta)]
+
+
+def collate_clips(items):
+    """Stack items (or their views) into ``(inputs, labels, index, meta)``.
+
+    Args:
+        items (list): dataset items ``(frames, label, index, meta)``.
+    Returns:
+        tuple: inputs (list of (N,C,T,H,W) float32), labels LongTensor (N,), index LongTensor (N,), meta
+        dict: "valid" BoolTensor (N,), "bad_paths" flat list of str (once per video), "time_idx" (N,3),
+        "video_idx" LongTensor (N,), "path" list of N str.
+    """
+    views = [view for item in items for view in _flatten_views(item)]
+    num_pathways = len(views[0][0])
+    inputs = [torch.stack([v[0][p] for v in views]) for p in range(num_pathways)]
+    metas = [v[3] for v in views]
+    meta = {
+        "valid": torch.tensor([m["valid"] for m in metas], dtype=torch.bool),
+        "bad_paths": [path for item in items for path in item[3]["bad_paths"]],
+        "time_idx": torch.tensor([m["time_idx"] for m in metas], dtype=torch.float64),
+        "video_idx": torch.tensor([m["video_idx"] for m in metas], dtype=torch.long),
+        "path": [m["path"] for m in metas],
+    }
+    labels = torch.tensor([v[1] for v in views], dtype=torch.long)
+    index = torch.tensor([v[2] for v in views], dtype=torch.long)
+    return inputs, labels, index, meta
+
+
+def build_loader(cfg, split, epoch_sampler=True, rank=None, world_size=None):
+    """DataLoader of a split with the per-process share of the global batch.
+
+    Args:
+        cfg (CfgNode): configuration (TRAIN/TEST.BATCH_SIZE, DATA_LOADER.*, AUG.NUM_SAMPLE, RNG_SEED).
+        split (str): "train", "val" or "test".
+        epoch_sampler (bool): yield (epoch, index) pairs so draws follow the epoch (else epoch 0 always).
+        rank, world_size (int or None): override torch.distributed's (tests simulate ranks with them).
+    Returns:
+        DataLoader; call ``set_loader_epoch(loader, epoch)`` at every epoch.
+    """
+    dist_rank, dist_world = rank_and_world_size()
+    rank = dist_rank if rank is None else rank
+    world_size = dist_world if world_size is None else world_size
+    dataset = build_dataset(cfg.TRAIN.DATASET if split == "train" else cfg.TEST.DATASET, cfg, split)
+    is_train = split == "train"
+    per_process = (cfg.TRAIN.BATCH_SIZE if is_train else cfg.TEST.BATCH_SIZE) // world_size
+    if is_train:
+        per_process //= cfg.AUG.NUM_SAMPLE
+    sampler = build_sampler(dataset, split, cfg.RNG_SEED, rank, world_size)
+    if epoch_sampler:
+        sampler = EpochSampler(sampler)
+    workers = cfg.DATA_LOADER.NUM_WORKERS
+    return DataLoader(
+        dataset,
+        batch_size=max(per_process, 1),
+        sampler=sampler,
+        num_workers=workers,
+        collate_fn=collate_clips,
+        pin_memory=cfg.DATA_LOADER.PIN_MEMORY and torch.cuda.is_available(),
+        drop_last=is_train,
+        worker_init_fn=functools.partial(seed_worker, seed=cfg.RNG_SEED, rank=rank),
+        persistent_workers=cfg.DATA_LOADER.PERSISTENT_WORKERS and workers > 0,
+        prefetch_factor=cfg.DATA_LOADER.PREFETCH_FACTOR if workers > 0 else None,
+    )
+
+
+def set_loader_epoch(loader, epoch):
+    """Tell the loader's sampler the epoch (reshuffle and reseed the items' draws)."""
+    if hasattr(loader.sampler, "set_epoch"):
+        loader.sampler.set_epoch(epoch)

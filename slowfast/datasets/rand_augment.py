@@ -1,0 +1,155 @@
+"""RandAugment for clips with timm's policy semantics, one op sequence shared by every frame.
+
+A policy string such as ``rand-m7-n4-mstd0.5-inc1`` means: N = 4 ops drawn with replacement from timm's
+RandAugment op set, each applied with probability 0.5, at a magnitude drawn per op from N(7, 0.5) clipped
+to [0, 10]; ``inc1`` selects the variants whose strength increases with the magnitude. The ops run through
+torchvision's tensor kernels on a uint8 (T,C,H,W) clip, which apply one op with one set of parameters to
+all T frames, so the clip stays temporally consistent.
+
+Geometric ops interpolate bilinearly: torchvision's tensor affine kernels have no bicubic mode (PySlowFast
+goes through PIL, bicubic, one frame at a time).
+"""
+
+import math
+import re
+
+import torch
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms.v2 import functional as TF
+
+_MAX_MAGNITUDE = 10.0
+# Fill of pixels uncovered by rotate/shear/translate; timm's default grey.
+_FILL = 128
+# timm's translate_pct for the relative translations.
+_TRANSLATE_FRACTION = 0.45
+
+_OPS = ("AutoContrast", "Equalize", "Invert", "Rotate", "Posterize", "Solarize", "SolarizeAdd", "Color",
+        "Contrast", "Brightness", "Sharpness", "ShearX", "ShearY", "TranslateXRel", "TranslateYRel")
+
+
+def _signed(value, rng):
+    return -value if rng.uniform() < 0.5 else value
+
+
+def op_argument(name, magnitude, increasing, rng):
+    """Argument of op ``name`` at ``magnitude`` (timm's level-to-argument rules; sign drawn from ``rng``)."""
+    level = magnitude / _MAX_MAGNITUDE
+    if name == "Rotate":
+        return _signed(level * 30.0, rng)
+    if name in ("ShearX", "ShearY"):
+        return _signed(level * 0.3, rng)
+    if name in ("TranslateXRel", "TranslateYRel"):
+        return _signed(level * _TRANSLATE_FRACTION, rng)
+    if name == "Posterize":
+        return 4 - int(level * 4) if increasing else int(level * 4)
+    if name == "Solarize":
+        return 256 - int(level * 256) if increasing else int(level * 256)
+    if name == "SolarizeAdd":
+        return int(level * 110)
+    if name in ("Color", "Contrast", "Brightness", "Sharpness"):
+        return 1.0 + _signed(level * 0.9, rng) if increasing else level * 1.8 + 0.1
+    return None
+
+
+def _affine(clip, angle=0.0, translate=(0, 0), shear=(0.0, 0.0), center=None):
+    return TF.affine(clip, angle=angle, translate=list(translate), scale=1.0, shear=list(shear),
+                     interpolation=InterpolationMode.BILINEAR, fill=_FILL, center=center)
+
+
+def _solarize(clip, threshold, add=None):
+    if add is None:
+        return torch.where(clip >= threshold, 255 - clip, clip)
+    added = (clip.to(torch.int16) + add).clamp(0, 255).to(torch.uint8)
+    return torch.where(clip < threshold, added, clip)
+
+
+def apply_op(clip, name, arg):
+    """Apply one op to a uint8 (T,C,H,W) clip, identically on every frame."""
+    height, width = clip.shape[-2:]
+    shear_degrees = math.degrees(math.atan(arg)) if name.startswith("Shear") else 0.0
+    table = {
+        "AutoContrast": lambda: TF.autocontrast(clip),
+        "Equalize": lambda: TF.equalize(clip),
+        "Invert": lambda: TF.invert(clip),
+        # PIL rotates counter-clockwise about the centre, as torchvision does for a positive angle.
+        "Rotate": lambda: _affine(clip, angle=arg),
+        "Posterize": lambda: TF.posterize(clip, max(0, min(8, arg))),
+        "Solarize": lambda: _solarize(clip, arg),
+        "SolarizeAdd": lambda: _solarize(clip, 128, add=arg),
+        "Color": lambda: TF.adjust_saturation(clip, arg),
+        "Contrast": lambda: TF.adjust_contrast(clip, arg),
+        "Brightness": lambda: TF.adjust_brightness(clip, arg),
+        "Sharpness": lambda: TF.adjust_sharpness(clip, arg),
+        # PIL shears about the top-left corner.
+        "ShearX": lambda: _affine(clip, shear=(shear_degrees, 0.0), center=[0, 0]),
+        "ShearY": lambda: _affine(clip, shear=(0.0, shear_degrees), center=[0, 0]),
+        "TranslateXRel": lambda: _affine(clip, translate=(round(arg * width), 0)),
+        "TranslateYRel": lambda: _affine(clip, translate=(0, round(arg * height))),
+    }
+    return table[name]()
+
+
+class RandAugment:
+    """Clip RandAugment with a timm policy (see the module docstring)."""
+
+    def __init__(self, num_ops, magnitude, magnitude_std=0.0, increasing=False, prob=0.5):
+        """
+        Args:
+            num_ops (int): ops per clip (drawn with replacement).
+            magnitude (float): mean magnitude in [0, 10].
+            magnitude_std (float): standard deviation of the per-op magnitude (0 = fixed).
+            increasing (bool): timm's "inc1" variants (stronger with the magnitude).
+            prob (float): probability that each drawn op is applied.
+        """
+        self.num_ops, self.magnitude, self.magnitude_std = num_ops, magnitude, magnitude_std
+        self.increasing, self.prob = increasing, prob
+
+    @classmethod
+    def from_policy(cls, policy):
+        """Parse a timm policy string, e.g. ``rand-m7-n4-mstd0.5-inc1``."""
+        parts = policy.split("-")
+        if parts[0] != "rand":
+            raise ValueError(f"AUG.AA_TYPE = {policy!r}: only 'rand-...' RandAugment policies are supported")
+        kwargs = dict(num_ops=2, magnitude=10.0)
+        for part in parts[1:]:
+            match = re.fullmatch(r"(mstd|m|n|inc|p)([\d.]+)", part)
+            if match is None:
+                raise ValueError(f"AUG.AA_TYPE = {policy!r}: unknown field {part!r}")
+            key, value = match.groups()
+            if key == "m":
+                kwargs["magnitude"] = float(value)
+            elif key == "n":
+                kwargs["num_ops"] = int(value)
+            elif key == "mstd":
+                kwargs["magnitude_std"] = float(value)
+            elif key == "inc":
+                kwargs["increasing"] = bool(int(value))
+            else:
+                kwargs["prob"] = float(value)
+        return cls(**kwargs)
+
+    def sample_ops(self, rng):
+        """Draw the (name, argument) sequence for one clip from a ``numpy.random.Generator``."""
+        ops = []
+        for name in rng.choice(_OPS, self.num_ops, replace=True):
+            if rng.uniform() > self.prob:
+                continue
+            magnitude = self.magnitude
+            if self.magnitude_std > 0:
+                magnitude = rng.normal(self.magnitude, self.magnitude_std)
+            magnitude = min(_MAX_MAGNITUDE, max(0.0, magnitude))
+            ops.append((str(name), op_argument(str(name), magnitude, self.increasing, rng)))
+        return ops
+
+    def __call__(self, clip_tchw, rng):
+        """Augment a uint8 (T,C,H,W) clip with one drawn op sequence.
+
+        Args:
+            clip_tchw (Tensor): uint8 frames.
+            rng (numpy.random.Generator): random source.
+        Returns:
+            Tensor: uint8 (T,C,H,W).
+        """
+        for name, arg in self.sample_ops(rng):
+            clip_tchw = apply_op(clip_tchw, name, arg)
+        return clip_tchw

@@ -1,0 +1,305 @@
+"""Synthetic Kinetics-format dataset: shapes that move, so a model needs appearance and motion.
+
+Each of the 20 classes is one of 5 shapes (disc, square, plus, ring, diamond) doing one of 4 motions
+(moving up, moving down, growing, shrinking). Every shape is symmetric about its vertical axis and the
+motions are vertical or radial, so a horizontal flip never changes the class, and the object stays near
+the middle of the frame, so crops keep it. Colours, sizes, speeds, positions and the textured background
+are random per video. A video is a pure function of (seed, split, label, index), so the output is the same
+byte for byte whatever the number of worker processes.
+
+Folder layout written by ``make_synthetic_dataset``::
+
+    out_dir/videos/{split}_{class}_{index:03d}.mp4
+    out_dir/{train,val,test}.csv   "videos/<name>.mp4 <label>" per line (PySlowFast Kinetics format)
+    out_dir/classes.txt            class names, line i is label i
+    out_dir/dataset.json           generation arguments and counts, written last (marks completion)
+"""
+
+import json
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from slowfast.datasets.video_writer import write_mp4
+
+SHAPES = ("disc", "square", "plus", "ring", "diamond")
+MOTIONS = ("moving_up", "moving_down", "growing", "shrinking")
+SPLITS = ("train", "val", "test")
+# Minimum L1 distance (0..765) between object and background colours, so the object is always visible.
+MIN_COLOUR_CONTRAST = 180
+
+
+def class_names(num_classes=20):
+    """Names of the synthetic classes in label order (label = shape index * 4 + motion index).
+
+    Args:
+        num_classes (int): 1..20; smaller sets take the first labels.
+    Returns:
+        list[str]: e.g. ``["disc_moving_up", "disc_moving_down", ...]``.
+    """
+    if not 1 <= num_classes <= len(SHAPES) * len(MOTIONS):
+        raise ValueError(f"num_classes must be in 1..{len(SHAPES) * len(MOTIONS)}, got {num_classes}")
+    return [f"{shape}_{motion}" for shape in SHAPES for motion in MOTIONS][:num_classes]
+
+
+@dataclass
+class VideoSpec:
+    """Everything needed to render one video; trajectories hold one value per frame (pixels)."""
+
+    shape: str
+    motion: str
+    centre_y: np.ndarray
+    centre_x: np.ndarray
+    radius: np.ndarray
+    colour: np.ndarray
+    background: np.ndarray
+
+
+def textured_background(rng, width, height):
+    """A random smooth colour field with fine static grain.
+
+    Args:
+        rng (np.random.Generator): source of randomness.
+        width (int), height (int): frame size.
+    Returns:
+        np.ndarray: (H, W, 3) float32 in [0, 255].
+    """
+    base = rng.uniform(30, 225, size=3)
+    cells_y, cells_x = rng.integers(3, 8, size=2)
+    coarse = rng.uniform(-45, 45, size=(cells_y, cells_x, 3))
+    # Separable bilinear upsampling of the coarse grid, written as two small interpolation matrices.
+    rows = _linear_interpolation_matrix(cells_y, height)
+    cols = _linear_interpolation_matrix(cells_x, width)
+    smooth = np.einsum("hy,yxc,wx->hwc", rows, coarse, cols)
+    grain = rng.normal(0, 6, size=(height, width, 1))
+    return np.clip(base + smooth + grain, 0, 255).astype(np.float32)
+
+
+def _linear_interpolation_matrix(num_in, num_out):
+    """(num_out, num_in) weights that linearly interpolate num_in samples onto num_out positions."""
+    positions = np.linspace(0, num_in - 1, num_out)
+    lower = np.floor(positions).astype(int)
+    upper = np.minimum(lower + 1, num_in - 1)
+    frac = positions - lower
+    weights = np.zeros((num_out, num_in))
+    weights[np.arange(num_out), lower] += 1 - frac
+    weights[np.arange(num_out), upper] += frac
+    return weights
+
+
+def _contrasting_colour(rng, background):
+    """An object colour far enough from the background's mean colour to stay visible."""
+    mean = background.reshape(-1, 3).mean(axis=0)
+    for _ in range(100):
+        colour = rng.uniform(0, 255, size=3)
+        if np.abs(colour - mean).sum() >= MIN_COLOUR_CONTRAST:
+            return colour.astype(np.float32)
+    # Unreachable in practice: the colour opposite the mean always has contrast >= 3 * 127.5.
+    return (255 - mean).astype(np.float32)
+
+
+def sample_video_spec(rng, label, width, height, num_frames):
+    """Draw the random parameters of one video of class ``label``.
+
+    Args:
+        rng (np.random.Generator): source of randomness.
+        label (int): class index, see ``class_names``.
+        width (int), height (int): frame size.
+        num_frames (int): video length.
+    Returns:
+        VideoSpec: shape, per-frame trajectories, colour and background.
+    """
+    shape, motion = SHAPES[label // len(MOTIONS)], MOTIONS[label % len(MOTIONS)]
+    short = min(width, height)
+    progress = np.linspace(0.0, 1.0, num_frames)
+    start_x = width / 2 + rng.uniform(-0.2, 0.2) * width
+    # A small sideways drift in either direction, so horizontal position carries no class information.
+    centre_x = start_x + rng.uniform(-0.08, 0.08) * short * progress
+    if motion in ("moving_up", "moving_down"):
+        radius = np.full(num_frames, rng.uniform(0.10, 0.15) * short)
+        travel = rng.uniform(0.3, 0.5) * height
+        middle = height / 2 + rng.uniform(-0.08, 0.08) * height
+        direction = -1.0 if motion == "moving_up" else 1.0
+        centre_y = middle + direction * travel * (progress - 0.5)
+    else:
+        small = rng.uniform(0.06, 0.09) * short
+        large = small * rng.uniform(2.0, 2.6)
+        begin, end = (small, large) if motion == "growing" else (large, small)
+        radius = begin + (end - begin) * progress
+        centre_y = np.full(num_frames, height / 2 + rng.uniform(-0.12, 0.12) * height)
+    background = textured_background(rng, width, height)
+    colour = _contrasting_colour(rng, background)
+    return VideoSpec(shape, motion, centre_y, centre_x, radius, colour, background)
+
+
+def shape_signed_distance(shape, dy, dx, radius):
+    """Approximate signed distance (pixels, negative inside) to a shape of size ``radius``.
+
+    Args:
+        shape (str): one of ``SHAPES``.
+        dy, dx (np.ndarray): offsets from the shape's centre, broadcastable with ``radius``.
+        radius (np.ndarray or float): half extent of the shape.
+    Returns:
+        np.ndarray: signed distance, same shape as the broadcast inputs.
+    """
+    ady, adx = np.abs(dy), np.abs(dx)
+    if shape == "disc":
+        return np.sqrt(dy * dy + dx * dx) - radius
+    if shape == "square":
+        return np.maximum(ady, adx) - 0.8 * radius
+    if shape == "diamond":
+        return (ady + adx - 1.25 * radius) / np.sqrt(2.0)
+    if shape == "plus":
+        arm = 0.35 * radius
+        horizontal = np.maximum(adx - radius, ady - arm)
+        vertical = np.maximum(ady - radius, adx - arm)
+        return np.minimum(horizontal, vertical)
+    if shape == "ring":
+        return np.abs(np.sqrt(dy * dy + dx * dx) - 0.75 * radius) - 0.25 * radius
+    raise ValueError(f"unknown shape {shape!r}; allowed: {SHAPES}")
+
+
+def render_video(spec):
+    """Draw all frames of a video at once (vectorised over time and pixels).
+
+    Args:
+        spec (VideoSpec): parameters from ``sample_video_spec``.
+    Returns:
+        tuple: (frames (T, H, W, 3) uint8 RGB, coverage (T, H, W) float32 in [0, 1] of the object).
+    """
+    height, width = spec.background.shape[:2]
+    rows = np.arange(height, dtype=np.float32)[None, :, None] + 0.5
+    cols = np.arange(width, dtype=np.float32)[None, None, :] + 0.5
+    dy = rows - spec.centre_y.astype(np.float32)[:, None, None]
+    dx = cols - spec.centre_x.astype(np.float32)[:, None, None]
+    distance = shape_signed_distance(spec.shape, dy, dx, spec.radius.astype(np.float32)[:, None, None])
+    # One pixel of linear edge falloff: cheap anti-aliasing that keeps sub-pixel motion visible.
+    coverage = np.clip(0.5 - distance, 0.0, 1.0)[..., None]
+    frames = spec.background[None] * (1.0 - coverage) + spec.colour * coverage
+    return np.rint(frames).astype(np.uint8), coverage[..., 0]
+
+
+def video_rng(seed, split, label, index):
+    """The random generator of one video, independent of generation order.
+
+    Args:
+        seed (int): dataset seed.
+        split (str): one of ``SPLITS``.
+        label (int), index (int): class and index within the class and split.
+    Returns:
+        np.random.Generator
+    """
+    return np.random.default_rng([seed, SPLITS.index(split), label, index])
+
+
+def _write_video(task):
+    """Render and encode one video; ``task`` is a tuple so it can cross process boundaries."""
+    path, seed, split, label, index, width, height, fps, num_frames, gop = task
+    spec = sample_video_spec(video_rng(seed, split, label, index), label, width, height, num_frames)
+    frames, _ = render_video(spec)
+    write_mp4(path, frames, fps=fps, gop=gop, bframes=0)
+    return os.path.getsize(path)
+
+
+def _run_tasks(tasks, workers, progress):
+    """Write all videos, in worker processes when ``workers > 1``; returns total bytes."""
+    bar = tqdm(total=len(tasks), desc="synthetic videos", unit="video", disable=None if progress else True)
+    total_bytes = 0
+    if workers > 1:
+        # spawn: safe even when the caller already has torch threads running (fork would copy them).
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            for size in pool.imap_unordered(_write_video, tasks, chunksize=4):
+                total_bytes += size
+                bar.update(1)
+    else:
+        for task in tasks:
+            total_bytes += _write_video(task)
+            bar.update(1)
+    bar.close()
+    return total_bytes
+
+
+def make_synthetic_dataset(
+    out_dir,
+    num_train_per_class,
+    num_val_per_class,
+    num_test_per_class,
+    width,
+    height,
+    fps,
+    seconds,
+    gop,
+    seed,
+    num_classes=20,
+    workers=1,
+    progress=True,
+):
+    """Write a synthetic Kinetics-format dataset folder (see the module docstring for the layout).
+
+    When ``num_test_per_class`` is 0, test.csv repeats val.csv (the Kinetics convention).
+
+    Args:
+        out_dir (str): output folder, created if needed; existing files of the same names are overwritten.
+        num_train_per_class, num_val_per_class, num_test_per_class (int): videos per class and split.
+        width, height (int): frame size, both even (H.264 yuv420p).
+        fps (int): frame rate.
+        seconds (float): duration of each video.
+        gop (int): keyframe interval in frames.
+        seed (int): dataset seed; the same arguments give the same bytes.
+        num_classes (int): 1..20.
+        workers (int): encoding processes (1 = in this process).
+        progress (bool): show a tqdm bar on stderr when it is a terminal.
+    Returns:
+        dict: arguments, ``classes``, ``counts`` {split: per-label list}, ``num_videos``, ``total_bytes``
+        and ``elapsed_seconds``.
+    """
+    if width % 2 or height % 2 or width < 16 or height < 16:
+        raise ValueError(f"width and height must be even and >= 16, got {width}x{height}")
+    num_frames = int(round(fps * seconds))
+    if num_frames < 2:
+        raise ValueError(f"fps * seconds must give at least 2 frames, got {fps} * {seconds}")
+    started = time.perf_counter()
+    names = class_names(num_classes)
+    os.makedirs(os.path.join(out_dir, "videos"), exist_ok=True)
+    per_split = {"train": num_train_per_class, "val": num_val_per_class, "test": num_test_per_class}
+    tasks, csv_lines = [], {split: [] for split in SPLITS}
+    for split, count in per_split.items():
+        for label, name in enumerate(names):
+            for index in range(count):
+                relative = f"videos/{split}_{name}_{index:03d}.mp4"
+                csv_lines[split].append(f"{relative} {label}")
+                path = os.path.join(out_dir, relative)
+                tasks.append((path, seed, split, label, index, width, height, fps, num_frames, gop))
+    total_bytes = _run_tasks(tasks, max(1, workers), progress)
+    if num_test_per_class == 0:
+        csv_lines["test"] = csv_lines["val"]
+    for split in SPLITS:
+        _write_text(os.path.join(out_dir, f"{split}.csv"), csv_lines[split])
+    _write_text(os.path.join(out_dir, "classes.txt"), names)
+    settings = dict(width=width, height=height, fps=fps, seconds=seconds, num_frames=num_frames, gop=gop,
+                    seed=seed, num_classes=num_classes, videos_per_class=per_split)
+    counts = {split: _count_labels(csv_lines[split], num_classes) for split in SPLITS}
+    record = dict(settings, classes=names, counts=counts, num_videos=len(tasks))
+    _write_text(os.path.join(out_dir, "dataset.json"), [json.dumps(record, indent=2)])
+    return dict(record, out_dir=out_dir, total_bytes=total_bytes,
+                elapsed_seconds=time.perf_counter() - started)
+
+
+def _count_labels(lines, num_classes):
+    """Per-label counts of ``path label`` CSV lines."""
+    counts = [0] * num_classes
+    for line in lines:
+        counts[int(line.rsplit(" ", 1)[1])] += 1
+    return counts
+
+
+def _write_text(path, lines):
+    """Write lines atomically (temp file + rename) so readers never see half a file."""
+    temporary = path + ".tmp"
+    with open(temporary, "w") as handle:
+        handle.writelines(line + "\n" for line in lines)
+    os.replace(temporary, path)
