@@ -1,0 +1,182 @@
+"""Compliance of a run's configuration with the official one, and the dataset fingerprint.
+
+A scored ("closed division") run may differ from the official config only in resource settings, which
+change how fast the same computation runs but not what is computed:
+
+- NUM_GPUS, NUM_SHARDS, SHARD_ID, NUM_CPU_PROCESSES, DIST_BACKEND, RNG_SEED, OUTPUT_DIR, LOG_PERIOD,
+  LOG_MODEL_INFO, TRAIN.AUTO_RESUME, DATA_LOADER.*, TENSORBOARD.*, DATA.PATH_TO_DATA_DIR, DATA.PATH_PREFIX.
+- DATA.DECODING_BACKEND: allowed. Both backends decode the same frames of the same files; choosing one is
+  an implementation/speed choice like the data-loader settings (MLPerf closed division likewise lets
+  submitters pick their data pipeline implementation).
+- TEST.BATCH_SIZE: allowed. Evaluation runs the model in eval mode, so its batch size does not change the
+  predictions, and it must be a multiple of the world size, which resource changes alter.
+- BENCHMARK.STOP_AT_TARGET and BENCHMARK.OFFICIAL_CONFIG: allowed; they do not change the time to target.
+- TRAIN.BATCH_SIZE: allowed only when the per-accelerator batch (batch / world size) equals the official
+  one, so that scaling out keeps each GPU's work as in the reference.
+
+Any other change makes the run "open division": it still runs and reports its time, but its score is not
+comparable, and the verdict lists each changed key with the official and the run's value.
+"""
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+
+from fvcore.common.config import CfgNode
+
+from slowfast.config import get_cfg
+
+ALLOWED_KEYS = frozenset({
+    "NUM_GPUS", "NUM_SHARDS", "SHARD_ID", "NUM_CPU_PROCESSES", "DIST_BACKEND", "RNG_SEED", "OUTPUT_DIR",
+    "LOG_PERIOD", "LOG_MODEL_INFO", "TRAIN.AUTO_RESUME", "DATA.PATH_TO_DATA_DIR", "DATA.PATH_PREFIX",
+    "DATA.DECODING_BACKEND", "TEST.BATCH_SIZE", "BENCHMARK.STOP_AT_TARGET", "BENCHMARK.OFFICIAL_CONFIG",
+})
+ALLOWED_PREFIXES = ("DATA_LOADER.", "TENSORBOARD.")
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """One key whose value differs from the official config."""
+
+    key: str
+    official: object
+    run: object
+    reason: str = ""
+
+    def as_dict(self):
+        """Return a JSON-friendly dict (for mllog.txt)."""
+        return {"key": self.key, "official": self.official, "run": self.run, "reason": self.reason}
+
+    def line(self):
+        """Return "KEY: official -> run (reason)"."""
+        text = f"{self.key}: {self.official!r} -> {self.run!r}"
+        return f"{text} ({self.reason})" if self.reason else text
+
+
+@dataclass
+class ComplianceVerdict:
+    """Result of comparing a run's config with the official one.
+
+    Attributes:
+        allowed: resource changes that keep the run in the closed division.
+        disallowed: changes that make it "open division".
+    """
+
+    allowed: list = field(default_factory=list)
+    disallowed: list = field(default_factory=list)
+
+    @property
+    def compliant(self):
+        """True when no disallowed key changed."""
+        return not self.disallowed
+
+    @property
+    def division(self):
+        """"closed" for a compliant run, "open" otherwise."""
+        return "closed" if self.compliant else "open"
+
+    def change_lines(self):
+        """Return one "KEY: official -> run" line per disallowed change."""
+        return [c.line() for c in self.disallowed]
+
+    def describe(self):
+        """Return a one-line verdict that names every disallowed key with its old and new value."""
+        if self.compliant:
+            return "compliant (closed division)"
+        return "NON-COMPLIANT (open division): " + "; ".join(self.change_lines())
+
+
+def load_official_config(path):
+    """Return the defaults merged with the official YAML ``path`` (no checks, no freeze, no side effects)."""
+    cfg = get_cfg()
+    cfg.merge_from_file(path)
+    return cfg
+
+
+def official_config_path(cfg, cfg_file):
+    """Return the official config a run is judged against: BENCHMARK.OFFICIAL_CONFIG, else its --cfg file."""
+    return cfg.BENCHMARK.OFFICIAL_CONFIG or cfg_file
+
+
+def flatten_config(cfg, prefix=""):
+    """Return {"NODE.KEY": value} for every leaf of ``cfg``, with lists and tuples as tuples."""
+    flat = {}
+    for key, value in cfg.items():
+        name = prefix + key
+        if isinstance(value, CfgNode):
+            flat.update(flatten_config(value, name + "."))
+        else:
+            flat[name] = _comparable(value)
+    return flat
+
+
+def _comparable(value):
+    # YAML gives lists where defaults hold tuples; compare contents, not container types.
+    if isinstance(value, list | tuple):
+        return tuple(_comparable(v) for v in value)
+    return value
+
+
+def _processes(cfg):
+    per_machine = cfg.NUM_GPUS if cfg.NUM_GPUS > 0 else cfg.NUM_CPU_PROCESSES
+    return per_machine * cfg.NUM_SHARDS
+
+
+def check_compliance(run_cfg, official_cfg, world_size=None):
+    """Compare ``run_cfg`` with ``official_cfg`` key by key.
+
+    Args:
+        run_cfg (CfgNode): the run's merged configuration.
+        official_cfg (CfgNode): the official configuration (``load_official_config``).
+        world_size (int or None): processes of the run (default: from NUM_GPUS/NUM_CPU_PROCESSES and
+            NUM_SHARDS); the official per-GPU batch uses the official config's own process count.
+    Returns:
+        ComplianceVerdict
+    """
+    run_flat, official_flat = flatten_config(run_cfg), flatten_config(official_cfg)
+    verdict = ComplianceVerdict()
+    for key in sorted(set(run_flat) | set(official_flat)):
+        official, run = official_flat.get(key), run_flat.get(key)
+        if official == run:
+            continue
+        if key in ALLOWED_KEYS or key.startswith(ALLOWED_PREFIXES):
+            verdict.allowed.append(KeyChange(key, official, run))
+        elif key == "TRAIN.BATCH_SIZE":
+            _judge_batch(verdict, official_cfg, run_cfg, world_size or _processes(run_cfg))
+        else:
+            verdict.disallowed.append(KeyChange(key, official, run))
+    return verdict
+
+
+def _judge_batch(verdict, official_cfg, run_cfg, world_size):
+    official_per_gpu = official_cfg.TRAIN.BATCH_SIZE / _processes(official_cfg)
+    run_per_gpu = run_cfg.TRAIN.BATCH_SIZE / world_size
+    change = KeyChange("TRAIN.BATCH_SIZE", official_cfg.TRAIN.BATCH_SIZE, run_cfg.TRAIN.BATCH_SIZE)
+    if run_per_gpu == official_per_gpu:
+        verdict.allowed.append(change)
+        return
+    reason = (f"per-GPU batch {run_per_gpu:g} on {world_size} process(es) differs from the official "
+              f"{official_per_gpu:g}")
+    verdict.disallowed.append(KeyChange(change.key, change.official, change.run, reason))
+
+
+def dataset_fingerprint(data_dir, splits=SPLITS):
+    """Describe the dataset a run used: videos per split and the SHA-256 of each split's CSV.
+
+    Args:
+        data_dir (str): folder with ``<split>.csv`` files (DATA.PATH_TO_DATA_DIR).
+        splits (sequence of str): splits to look for; missing CSVs are left out.
+    Returns:
+        dict: {split: {"videos": int, "sha256": str}} for every CSV found.
+    """
+    fingerprint = {}
+    for split in splits:
+        path = os.path.join(data_dir, f"{split}.csv")
+        if not os.path.isfile(path):
+            continue
+        with open(path, "rb") as f:
+            content = f.read()
+        videos = sum(1 for line in content.decode("utf-8", errors="replace").splitlines() if line.strip())
+        fingerprint[split] = {"videos": videos, "sha256": hashlib.sha256(content).hexdigest()}
+    return fingerprint

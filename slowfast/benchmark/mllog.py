@@ -1,0 +1,172 @@
+"""MLPerf ``:::MLLOG`` events of a run, written with the mlperf-logging package to OUTPUT_DIR/mllog.txt.
+
+Only rank 0 writes (``open_mllog(output_dir, is_main_process)`` gives other ranks a disabled log).
+Each MLLog owns a private ``logging.Logger`` (not the package's global one), so one process can write
+several runs to different files, e.g. in tests.
+
+Units and conventions, so that tools/score.py can recompute the result from this file alone:
+- ``eval_accuracy`` and ``target_accuracy`` are top-1 in PERCENT (as BENCHMARK.TARGET_TOP1), not fractions.
+- ``epoch_num`` in metadata counts from 1: the epoch being trained, or for ``eval_accuracy`` the number of
+  epochs trained before that evaluation (so it equals epochs to target). The API takes the engine's 0-based
+  epoch index.
+- ``clock_s`` in metadata is the BenchmarkClock's elapsed seconds; unlike ``time_ms`` it continues across a
+  resume, so it is the time the score uses. A resumed run appends ``run_resume`` (not a second run_start).
+- Custom keys besides MLPerf's: target_accuracy, num_accelerators (world size), reference_time_s,
+  reference_num_accelerators, benchmark_kind, quickstart, config_changes, dataset_fingerprint, run_resume.
+"""
+
+import logging
+import os
+
+from mlperf_logging.mllog import constants
+from mlperf_logging.mllog.mllog import MLLogger
+
+MLLOG_FILENAME = "mllog.txt"
+CLOCK_KEY = "clock_s"
+TARGET_ACCURACY = "target_accuracy"
+NUM_ACCELERATORS = "num_accelerators"
+REFERENCE_TIME = "reference_time_s"
+REFERENCE_ACCELERATORS = "reference_num_accelerators"
+BENCHMARK_KIND = "benchmark_kind"
+QUICKSTART = "quickstart"
+CONFIG_CHANGES = "config_changes"
+DATASET_FINGERPRINT = "dataset_fingerprint"
+RUN_RESUME = "run_resume"
+STATUS_SUCCESS = constants.SUCCESS
+STATUS_ABORTED = constants.ABORTED
+
+# Frames between MLLogger.get_caller and the engine line that called one of our public methods.
+_CALLER_STACK_OFFSET = 3
+
+
+class MLLog:
+    """An ``:::MLLOG`` event writer bound to one file (or disabled when ``path`` is None).
+
+    Args:
+        path (str or None): file to append to; None gives a log that ignores every call (non-zero ranks).
+    """
+
+    def __init__(self, path=None):
+        self.path = path
+        self._handler = None
+        self._mllogger = None
+        if path is None:
+            return
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        logger = logging.Logger(f"slowfast.mllog:{os.path.abspath(path)}", level=logging.INFO)
+        logger.propagate = False
+        self._handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+        logger.addHandler(self._handler)
+        self._mllogger = MLLogger(logger=logger, default_stack_offset=_CALLER_STACK_OFFSET)
+
+    @property
+    def enabled(self):
+        """True when this log writes to a file."""
+        return self._mllogger is not None
+
+    def _emit(self, kind, key, value, metadata):
+        if not self.enabled:
+            return
+        # kind is the MLLogger method: "start", "end" or "event".
+        getattr(self._mllogger, kind)(key=key, value=value, metadata=metadata)
+        self._handler.flush()
+
+    def event(self, key, value=None, metadata=None):
+        """Log a point-in-time event ``key`` with ``value`` and optional metadata dict."""
+        self._emit("event", key, value, metadata)
+
+    def start(self, key, value=None, metadata=None):
+        """Log the start of interval ``key``."""
+        self._emit("start", key, value, metadata)
+
+    def end(self, key, value=None, metadata=None):
+        """Log the end of interval ``key``."""
+        self._emit("end", key, value, metadata)
+
+    def run_start(self, clock_s=0.0):
+        """Log run_start; call right after ``BenchmarkClock.start()`` of a fresh run."""
+        self._emit("start", constants.RUN_START, None, {CLOCK_KEY: clock_s})
+
+    def run_resume(self, epoch, clock_s):
+        """Log that a resumed run continues at 0-based ``epoch`` with the clock at ``clock_s``."""
+        self._emit("event", RUN_RESUME, None, {"epoch_num": epoch + 1, CLOCK_KEY: clock_s})
+
+    def epoch_start(self, epoch, clock_s):
+        """Log epoch_start of the 0-based ``epoch``."""
+        self._emit("start", constants.EPOCH_START, None, {"epoch_num": epoch + 1, CLOCK_KEY: clock_s})
+
+    def epoch_stop(self, epoch, clock_s):
+        """Log epoch_stop of the 0-based ``epoch``."""
+        self._emit("end", constants.EPOCH_STOP, None, {"epoch_num": epoch + 1, CLOCK_KEY: clock_s})
+
+    def eval_start(self, epoch, clock_s):
+        """Log eval_start after training the 0-based ``epoch``."""
+        self._emit("start", constants.EVAL_START, None, {"epoch_num": epoch + 1, CLOCK_KEY: clock_s})
+
+    def eval_accuracy(self, epoch, top1, clock_s):
+        """Log the top-1 (percent) of the evaluation after the 0-based ``epoch`` at clock time ``clock_s``."""
+        metadata = {"epoch_num": epoch + 1, CLOCK_KEY: clock_s}
+        self._emit("event", constants.EVAL_ACCURACY, float(top1), metadata)
+
+    def eval_stop(self, epoch, clock_s):
+        """Log eval_stop after training the 0-based ``epoch``."""
+        self._emit("end", constants.EVAL_STOP, None, {"epoch_num": epoch + 1, CLOCK_KEY: clock_s})
+
+    def run_stop(self, status, clock_s):
+        """Log run_stop with ``status`` "success" (target reached) or "aborted"."""
+        if status not in (STATUS_SUCCESS, STATUS_ABORTED):
+            raise ValueError(f"run_stop status {status!r}: allowed {STATUS_SUCCESS!r} or {STATUS_ABORTED!r}")
+        self._emit("end", constants.RUN_STOP, None, {"status": status, CLOCK_KEY: clock_s})
+
+    def close(self):
+        """Close the file; later calls are ignored."""
+        if self._handler is not None:
+            self._handler.close()
+        self._handler = None
+        self._mllogger = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_mllog(output_dir, is_main_process):
+    """Return the run's MLLog: writing ``output_dir/mllog.txt`` on the main process, disabled elsewhere."""
+    return MLLog(os.path.join(output_dir, MLLOG_FILENAME) if is_main_process else None)
+
+
+def log_run_header(mllog, cfg, model_name, world_size, verdict, fingerprint=None, platform=""):
+    """Log the run's constants between init_start and init_stop: submission fields, batch, seed, targets.
+
+    Args:
+        mllog (MLLog): the run's log.
+        cfg (CfgNode): the run's configuration.
+        model_name (str): ``submission_benchmark``, e.g. "X3D_M".
+        world_size (int): accelerators (processes) of the run, logged as num_accelerators.
+        verdict (ComplianceVerdict): decides submission_division and lists config_changes.
+        fingerprint (dict or None): from ``dataset_fingerprint``; also gives train/eval_samples.
+        platform (str): e.g. "4xNVIDIA TITAN RTX" or "cpu".
+    """
+    mllog.event(constants.SUBMISSION_BENCHMARK, model_name)
+    mllog.event(constants.SUBMISSION_DIVISION, verdict.division)
+    mllog.event(constants.SUBMISSION_ORG, "video-model-benchmark")
+    mllog.event(constants.SUBMISSION_PLATFORM, platform or "unknown")
+    mllog.event(constants.SUBMISSION_STATUS, "research")
+    mllog.event(constants.SEED, int(cfg.RNG_SEED))
+    mllog.event(constants.GLOBAL_BATCH_SIZE, int(cfg.TRAIN.BATCH_SIZE))
+    mllog.event(constants.OPT_BASE_LR, float(cfg.SOLVER.BASE_LR))
+    mllog.event(constants.EPOCH_COUNT, int(cfg.SOLVER.MAX_EPOCH))
+    mllog.event(TARGET_ACCURACY, float(cfg.BENCHMARK.TARGET_TOP1), {"unit": "percent top-1"})
+    mllog.event(NUM_ACCELERATORS, int(world_size))
+    mllog.event(REFERENCE_TIME, float(cfg.BENCHMARK.REFERENCE_TIME_S))
+    mllog.event(REFERENCE_ACCELERATORS, int(cfg.BENCHMARK.REFERENCE_NUM_GPUS))
+    mllog.event(BENCHMARK_KIND, cfg.BENCHMARK.KIND)
+    mllog.event(QUICKSTART, bool(cfg.BENCHMARK.QUICKSTART))
+    mllog.event(CONFIG_CHANGES, [c.as_dict() for c in verdict.disallowed])
+    if fingerprint is not None:
+        mllog.event(DATASET_FINGERPRINT, fingerprint)
+        for split, key in (("train", constants.TRAIN_SAMPLES), ("val", constants.EVAL_SAMPLES)):
+            if split in fingerprint:
+                mllog.event(key, fingerprint[split]["videos"])

@@ -1,0 +1,296 @@
+"""Scores as pure functions, and a run's result recomputed from its logs alone.
+
+``score = t_ref / t_bench * (n_gpu_ref / n_gpu_bench)``: above 1 means faster per accelerator than the
+reference. ``benchmark_score`` combines the CNN and the transformer score (arithmetic mean, the headline,
+and the geometric mean). Several runs of one model are summarised MLPerf-style by the olympic mean.
+"""
+
+import json
+import math
+import os
+import statistics
+from dataclasses import dataclass, field
+
+from mlperf_logging.compliance_checker.mlp_parser import parse_file
+
+from slowfast.benchmark import mllog as keys
+from slowfast.benchmark.reference import reference_for_name
+
+METRICS_FILENAME = "metrics.jsonl"
+# The parser is the same for every recent ruleset; name one so the package does not fall back to 0.6.0.
+PARSER_RULESET = "6.1.0"
+
+
+def score(t_ref, t_bench, n_gpu_ref, n_gpu_bench):
+    """Return ``t_ref / t_bench * (n_gpu_ref / n_gpu_bench)``.
+
+    Args:
+        t_ref (float): reference seconds to the target.
+        t_bench (float): this run's seconds to the target.
+        n_gpu_ref (int): accelerators of the reference run.
+        n_gpu_bench (int): accelerators of this run.
+    Returns:
+        float
+    Raises:
+        ValueError: when a time or a count is not positive.
+    """
+    if min(t_ref, t_bench, n_gpu_ref, n_gpu_bench) <= 0:
+        raise ValueError(f"score needs positive times and counts; got t_ref={t_ref}, t_bench={t_bench}, "
+                         f"n_gpu_ref={n_gpu_ref}, n_gpu_bench={n_gpu_bench}")
+    return t_ref / t_bench * (n_gpu_ref / n_gpu_bench)
+
+
+def benchmark_score(cnn, transformer):
+    """Combine the CNN and the transformer score.
+
+    Args:
+        cnn (float): X3D-M score.
+        transformer (float): MViT-B score.
+    Returns:
+        dict: {"arithmetic": mean (the benchmark_score), "geometric": geometric mean}.
+    """
+    return {"arithmetic": (cnn + transformer) / 2, "geometric": math.sqrt(cnn * transformer)}
+
+
+def olympic_mean(values):
+    """Mean after dropping one lowest and one highest value (MLPerf's way of averaging repeated runs).
+
+    Args:
+        values (sequence of float): at least 3 values.
+    Returns:
+        float
+    Raises:
+        ValueError: with fewer than 3 values, where nothing would be left to average fairly.
+    """
+    if len(values) < 3:
+        raise ValueError(f"the olympic mean needs at least 3 values, got {len(values)}")
+    kept = sorted(values)[1:-1]
+    return sum(kept) / len(kept)
+
+
+def spread(values):
+    """Describe how much repeated results vary.
+
+    Args:
+        values (sequence of float): one or more values.
+    Returns:
+        dict: min, max, mean, std (sample standard deviation, 0 for one value) and relative
+        (``(max - min) / mean``).
+    """
+    values = list(values)
+    mean = sum(values) / len(values)
+    return {
+        "min": min(values), "max": max(values), "mean": mean,
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "relative": (max(values) - min(values)) / mean if mean else 0.0,
+    }
+
+
+@dataclass
+class RunResult:
+    """Everything the end-of-run block, tools/score.py and tools/report.py show about one run.
+
+    Attributes:
+        model: model name (``submission_benchmark``), e.g. "X3D_M".
+        kind: "cnn", "transformer" or "" (not scored).
+        target_top1: target top-1 in percent.
+        n_gpu: accelerators the run used (world size).
+        t_ref_s: reference time to target (s); 0 when unknown.
+        n_gpu_ref: accelerators of the reference run.
+        reached: whether an evaluation reached the target.
+        t_bench_s: clock seconds at the end of the first evaluation reaching the target (None if not reached).
+        epochs_to_target: epochs trained when the target was reached (None if not reached).
+        division: "closed" (compliant) or "open".
+        changes: human-readable "KEY: official -> run" lines for every disallowed change.
+        quickstart: synthetic quick-start run (never a Kinetics20 score).
+        status: run_stop status ("success", "aborted") or "" while running / when missing.
+        evals: [{"epoch", "top1", "time_s"}, ...] in order.
+        problems: inconsistencies found while reading the logs.
+        run_dir: where the run's logs are ("" for a live run).
+    """
+
+    model: str
+    kind: str
+    target_top1: float
+    n_gpu: int
+    t_ref_s: float
+    n_gpu_ref: int
+    reached: bool
+    t_bench_s: float | None = None
+    epochs_to_target: int | None = None
+    division: str = "closed"
+    changes: list = field(default_factory=list)
+    quickstart: bool = False
+    status: str = ""
+    evals: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    run_dir: str = ""
+
+    @property
+    def compliant(self):
+        """True for a closed-division run."""
+        return self.division == "closed"
+
+    @property
+    def score(self):
+        """``t_ref / t_bench * n_gpu_ref / n_gpu``, or None when not reached or a quantity is unknown."""
+        if not self.reached or not (self.t_ref_s and self.t_bench_s and self.n_gpu and self.n_gpu_ref):
+            return None
+        return score(self.t_ref_s, self.t_bench_s, self.n_gpu_ref, self.n_gpu)
+
+
+def read_metrics(run_dir):
+    """Read ``run_dir/metrics.jsonl``: one JSON object per line; unreadable lines are skipped.
+
+    Returns:
+        list of dict: the records in file order ([] when the file is missing).
+    """
+    path = os.path.join(run_dir, METRICS_FILENAME)
+    if not os.path.isfile(path):
+        return []
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+    return records
+
+
+def read_mllog(path):
+    """Parse an mllog file with the mlperf-logging parser.
+
+    Returns:
+        tuple: (list of LogLine, list of (line, error) for lines that failed to parse).
+    """
+    return parse_file(path, ruleset=PARSER_RULESET)
+
+
+def read_run(run_dir):
+    """Recompute a run's result from ``run_dir/mllog.txt`` alone (nothing printed by the run is trusted).
+
+    t_bench is the ``clock_s`` of the first ``eval_accuracy`` >= ``target_accuracy`` (falling back to
+    time_ms since run_start for logs without clock_s); evaluations of epochs redone after a
+    ``run_resume`` replace the earlier ones, as the resumed clock does.
+
+    Args:
+        run_dir (str): a run's OUTPUT_DIR.
+    Returns:
+        RunResult: with ``problems`` listing whatever in the log is missing or inconsistent.
+    Raises:
+        FileNotFoundError: when there is no mllog.txt.
+    """
+    path = os.path.join(run_dir, keys.MLLOG_FILENAME)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no {keys.MLLOG_FILENAME} in {run_dir}")
+    lines, errors = read_mllog(path)
+    problems = [f"unparsable line: {line[:80]} ({error})" for line, error in errors]
+    first = {}
+    for line in lines:
+        first.setdefault(line.key, line)
+
+    def value(key, default=None):
+        return first[key].value["value"] if key in first else default
+
+    model = value("submission_benchmark", "")
+    reference = reference_for_name(model)
+    target = value(keys.TARGET_ACCURACY)
+    if target is None:
+        problems.append(f"no {keys.TARGET_ACCURACY} in the log")
+        target = reference.target_top1 if reference else float("inf")
+    n_gpu = value(keys.NUM_ACCELERATORS)
+    if n_gpu is None:
+        problems.append(f"no {keys.NUM_ACCELERATORS} in the log: no score")
+    evals = _evaluations(lines, problems)
+    reaching = next((e for e in evals if e["top1"] >= target), None)
+    result = RunResult(
+        model=model, kind=value(keys.BENCHMARK_KIND, reference.kind if reference else ""),
+        target_top1=float(target), n_gpu=int(n_gpu or 0),
+        t_ref_s=float(value(keys.REFERENCE_TIME, reference.time_to_target_s if reference else 0.0) or 0.0),
+        n_gpu_ref=int(value(keys.REFERENCE_ACCELERATORS, reference.num_gpus if reference else 0)),
+        reached=reaching is not None, t_bench_s=reaching["time_s"] if reaching else None,
+        epochs_to_target=reaching["epoch"] + 1 if reaching else None,
+        division=value("submission_division", "open"), quickstart=bool(value(keys.QUICKSTART, False)),
+        changes=[_change_line(c) for c in value(keys.CONFIG_CHANGES, []) or []],
+        status=first["run_stop"].value["metadata"].get("status", "") if "run_stop" in first else "",
+        evals=evals, problems=problems, run_dir=run_dir,
+    )
+    _check_consistency(result, first)
+    return result
+
+
+def _evaluations(lines, problems):
+    run_start = next((line for line in lines if line.key == "run_start"), None)
+    resumed = False
+    evals = []
+    for line in lines:
+        metadata = line.value["metadata"]
+        if line.key == keys.RUN_RESUME:
+            resumed = True
+            evals = [e for e in evals if e["epoch"] + 1 < metadata.get("epoch_num", 0)]
+        if line.key != "eval_accuracy":
+            continue
+        if keys.CLOCK_KEY in metadata:
+            seconds = float(metadata[keys.CLOCK_KEY])
+        elif run_start is not None and not resumed:
+            seconds = (line.timestamp - run_start.timestamp) / 1000.0
+        else:
+            problems.append(f"eval_accuracy on log line {line.lineno} has no {keys.CLOCK_KEY}: not timed")
+            continue
+        if "epoch_num" not in metadata:
+            problems.append(f"eval_accuracy on log line {line.lineno} has no epoch_num")
+            continue
+        evals.append({"epoch": int(metadata["epoch_num"]) - 1, "top1": float(line.value["value"]),
+                      "time_s": seconds})
+    return evals
+
+
+def _change_line(change):
+    if not isinstance(change, dict):
+        return str(change)
+    return f"{change.get('key')}: {change.get('official')!r} -> {change.get('run')!r}"
+
+
+def _check_consistency(result, first):
+    if "run_start" not in first:
+        result.problems.append("no run_start in the log")
+    if "run_stop" not in first:
+        result.problems.append("no run_stop: the run is still going or ended without logging it")
+    if not result.evals:
+        result.problems.append("no timed eval_accuracy in the log")
+    if result.status == keys.STATUS_SUCCESS and not result.reached:
+        result.problems.append("run_stop says success but no evaluation reached the target")
+    if result.status == keys.STATUS_ABORTED and result.reached:
+        result.problems.append("run_stop says aborted although an evaluation reached the target")
+
+
+def summarize_runs(results):
+    """Group run results by model and summarise them as tools/score.py reports them.
+
+    Args:
+        results (list of RunResult)
+    Returns:
+        dict: {"models": {model: {"kind", "scores", "spread", "olympic_mean"}}, "benchmark_score": dict or
+        None}. Only compliant, scored, non-quick-start runs that reached the target contribute; the olympic
+        mean is None below 3 such runs (the plain mean is used for benchmark_score then).
+    """
+    models = {}
+    for result in results:
+        entry = models.setdefault(result.model, {"kind": result.kind, "scores": []})
+        if result.score is not None and result.compliant and not result.quickstart:
+            entry["scores"].append(result.score)
+    for entry in models.values():
+        values = entry["scores"]
+        entry["spread"] = spread(values) if values else None
+        entry["olympic_mean"] = olympic_mean(values) if len(values) >= 3 else None
+    by_kind = {}
+    for entry in models.values():
+        if entry["scores"] and entry["kind"]:
+            by_kind[entry["kind"]] = entry["olympic_mean"] or entry["spread"]["mean"]
+    combined = None
+    if "cnn" in by_kind and "transformer" in by_kind:
+        combined = benchmark_score(by_kind["cnn"], by_kind["transformer"])
+    return {"models": models, "benchmark_score": combined}

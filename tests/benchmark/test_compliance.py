@@ -1,0 +1,104 @@
+"""Compliance verdicts against an official config built from get_cfg() and a small YAML, and fingerprints."""
+
+import hashlib
+
+import pytest
+
+from slowfast.benchmark.compliance import (
+    check_compliance,
+    dataset_fingerprint,
+    load_official_config,
+    official_config_path,
+)
+from slowfast.config import load_config
+
+OFFICIAL_YAML = """\
+BENCHMARK:
+  KIND: cnn
+  TARGET_TOP1: 16.75
+  REFERENCE_TIME_S: 3657.96
+  REFERENCE_NUM_GPUS: 4
+TRAIN:
+  BATCH_SIZE: 64
+TEST:
+  BATCH_SIZE: 64
+SOLVER:
+  BASE_LR: 0.05
+  MAX_EPOCH: 20
+DATA:
+  PATH_TO_DATA_DIR: data/kinetics20
+DATA_LOADER:
+  NUM_WORKERS: 32
+NUM_GPUS: 4
+"""
+
+
+@pytest.fixture
+def official_path(tmp_path):
+    path = tmp_path / "X3D_M.yaml"
+    path.write_text(OFFICIAL_YAML)
+    return str(path)
+
+
+def verdict_for(official_path, opts):
+    run_cfg = load_config(official_path, opts, world_size=None)
+    return check_compliance(run_cfg, load_official_config(official_path))
+
+
+def test_unchanged_config_is_compliant(official_path):
+    verdict = verdict_for(official_path, [])
+    assert verdict.compliant and verdict.division == "closed"
+    assert verdict.allowed == [] and verdict.disallowed == []
+
+
+def test_resource_changes_are_compliant(official_path):
+    verdict = verdict_for(official_path, ["NUM_GPUS", "2", "DATA_LOADER.NUM_WORKERS", "8",
+                                          "OUTPUT_DIR", "/tmp/elsewhere", "RNG_SEED", "3"])
+    assert verdict.compliant
+    allowed = {c.key for c in verdict.allowed}
+    assert allowed == {"NUM_GPUS", "DATA_LOADER.NUM_WORKERS", "OUTPUT_DIR", "RNG_SEED"}
+    assert verdict.describe() == "compliant (closed division)"
+
+
+def test_changed_learning_rate_is_open_division_and_named(official_path):
+    verdict = verdict_for(official_path, ["SOLVER.BASE_LR", "0.1", "NUM_GPUS", "2"])
+    assert not verdict.compliant and verdict.division == "open"
+    assert [c.key for c in verdict.disallowed] == ["SOLVER.BASE_LR"]
+    message = verdict.describe()
+    assert "SOLVER.BASE_LR" in message and "0.05" in message and "0.1" in message
+    assert message.startswith("NON-COMPLIANT (open division)")
+
+
+def test_batch_kept_per_gpu_is_compliant(official_path):
+    # Reference: 64 clips on 4 GPUs = 16 per GPU; 16 clips on 1 GPU keeps that.
+    verdict = verdict_for(official_path, ["NUM_GPUS", "1", "TRAIN.BATCH_SIZE", "16", "TEST.BATCH_SIZE", "16"])
+    assert verdict.compliant
+    assert "TRAIN.BATCH_SIZE" in {c.key for c in verdict.allowed}
+
+
+def test_batch_changed_per_gpu_is_not_compliant(official_path):
+    verdict = verdict_for(official_path, ["NUM_GPUS", "1", "TRAIN.BATCH_SIZE", "32"])
+    assert not verdict.compliant
+    (change,) = verdict.disallowed
+    assert change.key == "TRAIN.BATCH_SIZE" and (change.official, change.run) == (64, 32)
+    assert "per-GPU batch 32" in change.line()
+
+
+def test_global_batch_kept_on_fewer_gpus_is_compliant(official_path):
+    assert verdict_for(official_path, ["NUM_GPUS", "1"]).compliant
+
+
+def test_official_config_path_prefers_benchmark_key(official_path):
+    cfg = load_config(official_path, ["BENCHMARK.OFFICIAL_CONFIG", "configs/X3D_M.yaml"])
+    assert official_config_path(cfg, official_path) == "configs/X3D_M.yaml"
+    assert official_config_path(load_config(official_path), official_path) == official_path
+
+
+def test_dataset_fingerprint(tmp_path):
+    train = b"a/1.mp4 0\nb/2.mp4 1\n\nc/3.mp4 2\n"
+    (tmp_path / "train.csv").write_bytes(train)
+    (tmp_path / "val.csv").write_bytes(b"d/4.mp4 0\n")
+    fingerprint = dataset_fingerprint(str(tmp_path))
+    assert set(fingerprint) == {"train", "val"}
+    assert fingerprint["train"] == {"videos": 3, "sha256": hashlib.sha256(train).hexdigest()}
+    assert fingerprint["val"]["videos"] == 1

@@ -1,0 +1,129 @@
+"""MLLOG round trip: events written by MLLog, read by the mlperf-logging parser, checked and scored."""
+
+import os
+
+import pytest
+
+from slowfast.benchmark.clock import BenchmarkClock
+from slowfast.benchmark.compliance import ComplianceVerdict, KeyChange
+from slowfast.benchmark.log_check import check_mllog
+from slowfast.benchmark.mllog import MLLog, log_run_header, open_mllog
+from slowfast.benchmark.result import QUICKSTART_LABEL, format_result_block, summarize_run
+from slowfast.benchmark.score import read_mllog, read_run
+from slowfast.config import get_cfg
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def scored_cfg(output_dir, quickstart=False):
+    cfg = get_cfg()
+    cfg.OUTPUT_DIR = str(output_dir)
+    cfg.BENCHMARK.KIND = "cnn"
+    cfg.BENCHMARK.TARGET_TOP1 = 16.75
+    cfg.BENCHMARK.REFERENCE_TIME_S = 3657.96
+    cfg.BENCHMARK.QUICKSTART = quickstart
+    return cfg
+
+
+def write_run(cfg, accuracies, world_size=4, verdict=None, seconds_per_epoch=600.0):
+    """Drive MLLog and BenchmarkClock the way the engine does; return the clock."""
+    verdict = verdict or ComplianceVerdict()
+    fake = FakeTime()
+    clock = BenchmarkClock(time_fn=fake)
+    with open_mllog(cfg.OUTPUT_DIR, is_main_process=True) as log:
+        log.event("init_start")
+        fingerprint = {"train": {"videos": 40, "sha256": "ab"}, "val": {"videos": 10, "sha256": "cd"}}
+        log_run_header(log, cfg, "X3D_M", world_size, verdict, fingerprint=fingerprint)
+        log.event("init_stop")
+        clock.start()
+        log.run_start(clock.elapsed())
+        for epoch, top1 in enumerate(accuracies):
+            log.epoch_start(epoch, clock.elapsed())
+            fake.now += seconds_per_epoch
+            log.epoch_stop(epoch, clock.elapsed())
+            log.eval_start(epoch, clock.elapsed())
+            clock.record_eval(epoch, top1, cfg.BENCHMARK.TARGET_TOP1)
+            log.eval_accuracy(epoch, top1, clock.evals[-1]["time_s"])
+            log.eval_stop(epoch, clock.elapsed())
+        log.run_stop("success" if clock.reached else "aborted", clock.elapsed())
+    return clock
+
+
+def test_round_trip_parsed_by_mlperf_logging(tmp_path):
+    cfg = scored_cfg(tmp_path)
+    clock = write_run(cfg, [5.0, 10.0, 17.0, 18.0], seconds_per_epoch=609.66)
+    path = os.path.join(tmp_path, "mllog.txt")
+    lines, errors = read_mllog(path)
+    assert errors == []
+    keys = [line.key for line in lines]
+    for key in ("init_start", "init_stop", "run_start", "epoch_start", "epoch_stop", "eval_start",
+                "eval_stop", "eval_accuracy", "run_stop", "global_batch_size", "seed", "target_accuracy",
+                "num_accelerators", "submission_division", "train_samples", "eval_samples"):
+        assert key in keys
+    assert keys.index("init_stop") < keys.index("run_start") < keys.index("run_stop")
+    accuracy = [line for line in lines if line.key == "eval_accuracy"]
+    assert [a.value["value"] for a in accuracy] == [5.0, 10.0, 17.0, 18.0]
+    assert [a.value["metadata"]["epoch_num"] for a in accuracy] == [1, 2, 3, 4]
+    assert check_mllog(path) == []
+
+    result = read_run(str(tmp_path))
+    assert result.t_bench_s == pytest.approx(clock.t_bench) == pytest.approx(3 * 609.66)
+    assert result.epochs_to_target == clock.epochs_to_target == 3
+    assert result.score == pytest.approx(3657.96 / (3 * 609.66))
+    assert result.status == "success" and result.problems == []
+
+
+def test_several_logs_in_one_process_stay_separate(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    write_run(scored_cfg(first), [20.0])
+    write_run(scored_cfg(second), [1.0, 2.0], world_size=2)
+    assert read_run(str(first)).n_gpu == 4 and len(read_run(str(first)).evals) == 1
+    assert read_run(str(second)).n_gpu == 2 and len(read_run(str(second)).evals) == 2
+
+
+def test_non_main_process_writes_nothing(tmp_path):
+    log = open_mllog(str(tmp_path), is_main_process=False)
+    log.event("init_start")
+    log.run_stop("aborted", 0.0)
+    assert not log.enabled and os.listdir(tmp_path) == []
+
+
+def test_bad_status_is_refused(tmp_path):
+    with MLLog(str(tmp_path / "mllog.txt")) as log, pytest.raises(ValueError, match="status"):
+        log.run_stop("done", 1.0)
+
+
+def test_checker_reports_missing_run_stop(tmp_path):
+    path = tmp_path / "mllog.txt"
+    with MLLog(str(path)) as log:
+        log.event("init_start")
+        log.run_start(0.0)
+    problems = check_mllog(str(path))
+    assert any("run_stop" in p for p in problems)
+    assert any("target_accuracy" in p for p in problems)
+
+
+def test_result_block_live_and_recomputed(tmp_path):
+    cfg = scored_cfg(tmp_path)
+    verdict = ComplianceVerdict(disallowed=[KeyChange("SOLVER.BASE_LR", 0.05, 0.1)])
+    clock = write_run(cfg, [10.0, 20.0], verdict=verdict)
+    live = summarize_run(cfg, clock, 4, verdict, "X3D_M", status="success")
+    block = format_result_block(live)
+    assert "t_bench            1200.00 s" in block and "epochs to target   2" in block
+    assert f"{3657.96 / 1200:.4f} (open division" in block
+    assert "SOLVER.BASE_LR: 0.05 -> 0.1" in block
+    recomputed = read_run(str(tmp_path))
+    assert recomputed.changes == live.changes and recomputed.score == pytest.approx(live.score)
+
+
+def test_quickstart_is_labelled_and_not_scored(tmp_path):
+    cfg = scored_cfg(tmp_path, quickstart=True)
+    write_run(cfg, [50.0])
+    block = format_result_block(read_run(str(tmp_path)))
+    assert QUICKSTART_LABEL in block and "none (quick-start run)" in block
