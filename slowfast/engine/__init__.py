@@ -1,0 +1,1 @@
+"""Engine: the one train/eval loop, evaluation, checkpointing and the job launcher."""

@@ -1,0 +1,1 @@
+"""Utilities shared by the engine: distributed helpers, logging, metrics events, environment info."""

@@ -1,0 +1,65 @@
+"""A tiny job for the launcher tests, run as a script (spawn) or under torchrun.
+
+    python tests/engine/dist_job.py MODE OUT_DIR [KEY VALUE ...]
+
+MODE "collectives": every rank exercises the distributed helpers and writes OUT_DIR/rank<R>.json.
+MODE "one_fails": rank 1 raises at once while rank 0 sleeps far longer than the test waits, so the job
+can only end in time if the failure stops the sibling.
+"""
+
+import json
+import os
+import sys
+import time
+
+import torch
+
+from slowfast.config import load_config
+from slowfast.engine.launch import DEFAULT_INIT_METHOD, launch_job
+from slowfast.utils import distributed as du
+
+SIBLING_SLEEP_S = 600
+
+
+def collectives(cfg, out_dir):
+    rank, world = du.get_rank(), du.get_world_size()
+    summed = du.all_reduce_sum(torch.tensor([rank + 1.0, 10.0 * rank]))
+    numbers = du.all_reduce_sum([rank + 1, torch.tensor([float(rank)]), 2.5])
+    mean = du.all_reduce_mean(torch.tensor([float(rank), 4.0]))
+    # Rank r contributes r + 1 rows filled with r: sizes differ between ranks.
+    gathered = du.all_gather_tensors(torch.full((rank + 1, 2), rank, dtype=torch.long))
+    objects = du.all_gather_objects({"rank": rank})
+    broadcast = du.broadcast_object(f"from rank {rank}", src=0)
+    du.synchronize()
+    record = {
+        "rank": rank,
+        "world_size": world,
+        "local_rank": du.get_local_rank(),
+        "is_main": du.is_main_process(),
+        "backend": torch.distributed.get_backend(),
+        "summed": summed.tolist(),
+        "numbers": [numbers[0], numbers[1].tolist(), numbers[2]],
+        "mean": mean.tolist(),
+        "gathered": gathered.tolist(),
+        "objects": objects,
+        "broadcast": broadcast,
+    }
+    with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as f:
+        json.dump(record, f)
+
+
+def one_fails(cfg, out_dir):
+    if du.get_rank() == 1:
+        raise RuntimeError("rank 1 fails on purpose")
+    time.sleep(SIBLING_SLEEP_S)
+
+
+def main(argv):
+    mode, out_dir, opts = argv[0], argv[1], argv[2:]
+    cfg = load_config(None, ["OUTPUT_DIR", out_dir, *opts])
+    job = {"collectives": collectives, "one_fails": one_fails}[mode]
+    launch_job(cfg, DEFAULT_INIT_METHOD, job, out_dir, timeout_s=300)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,129 @@
+"""The launcher on the CPU with gloo: spawned processes, torchrun, a failing worker, one process."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from slowfast.config import load_config
+from slowfast.engine import launch
+from slowfast.utils import distributed as du
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).with_name("dist_job.py")
+CPU_2 = ["NUM_GPUS", "0", "NUM_CPU_PROCESSES", "2"]
+# Hang protection only: a correct launcher finishes long before this.
+HANG_GUARD_S = 240
+TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR")
+
+
+def run_script(command, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in TORCHRUN_VARIABLES}
+    env["PYTHONPATH"] = str(REPO)
+    env["OMP_NUM_THREADS"] = "1"
+    return subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S
+    )
+
+
+def check_collectives(out_dir):
+    records = [json.loads((out_dir / f"rank{r}.json").read_text()) for r in range(2)]
+    for rank, record in enumerate(records):
+        assert record["rank"] == rank and record["world_size"] == 2 and record["local_rank"] == rank
+        assert record["is_main"] == (rank == 0)
+        assert record["backend"] == "gloo"
+        assert record["summed"] == [1.0 + 2.0, 0.0 + 10.0]
+        assert record["numbers"] == [3.0, [1.0], 5.0]
+        assert record["mean"] == [0.5, 4.0]
+        assert record["gathered"] == [[0, 0], [1, 1], [1, 1]]
+        assert record["objects"] == [{"rank": 0}, {"rank": 1}]
+        assert record["broadcast"] == "from rank 0"
+
+
+@pytest.mark.timeout(HANG_GUARD_S + 30)
+def test_two_spawned_cpu_processes_agree_on_collectives(tmp_path):
+    result = run_script([sys.executable, str(SCRIPT), "collectives", str(tmp_path), *CPU_2], tmp_path)
+    assert result.returncode == 0, result.stderr
+    check_collectives(tmp_path)
+
+
+@pytest.mark.timeout(HANG_GUARD_S + 30)
+def test_two_processes_under_torchrun_agree_on_collectives(tmp_path):
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+               str(launch.find_free_port()), str(SCRIPT), "collectives", str(tmp_path), "NUM_GPUS", "0"]
+    result = run_script(command, tmp_path)
+    assert result.returncode == 0, result.stderr
+    check_collectives(tmp_path)
+
+
+@pytest.mark.timeout(HANG_GUARD_S + 30)
+def test_one_failing_spawned_process_ends_the_job_with_an_error(tmp_path):
+    # The sibling sleeps 600 s: the job can only end before HANG_GUARD_S if the launcher stops it.
+    result = run_script([sys.executable, str(SCRIPT), "one_fails", str(tmp_path), *CPU_2], tmp_path)
+    assert result.returncode != 0
+    assert "rank 1 fails on purpose" in result.stderr
+
+
+@pytest.mark.timeout(HANG_GUARD_S + 30)
+def test_one_failing_process_under_torchrun_ends_the_job_with_an_error(tmp_path):
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+               str(launch.find_free_port()), str(SCRIPT), "one_fails", str(tmp_path), "NUM_GPUS", "0"]
+    result = run_script(command, tmp_path)
+    assert result.returncode != 0
+    assert "rank 1 fails on purpose" in result.stderr
+
+
+def record_call(cfg, calls, extra):
+    calls.append((du.get_world_size(), du.is_distributed(), extra))
+
+
+def test_single_process_runs_in_place_without_torch_distributed(monkeypatch):
+    for name in TORCHRUN_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    cfg = load_config(None, ["NUM_GPUS", "0", "NUM_CPU_PROCESSES", "1"])
+    calls = []
+    launch.launch_job(cfg, launch.DEFAULT_INIT_METHOD, record_call, calls, "x")
+    assert calls == [(1, False, "x")]
+
+
+def test_gpus_without_cuda_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for name in TORCHRUN_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    cfg = load_config(None, ["NUM_GPUS", "2"])
+    with pytest.raises(RuntimeError, match=r"NUM_GPUS = 2.*NUM_GPUS 0"):
+        launch.launch_job(cfg, launch.DEFAULT_INIT_METHOD, record_call, [], None)
+
+
+def test_backend_auto_is_nccl_with_gpus_and_gloo_on_cpu():
+    assert launch.resolve_backend(load_config(None, ["NUM_GPUS", "1"])) == "nccl"
+    assert launch.resolve_backend(load_config(None, ["NUM_GPUS", "0"])) == "gloo"
+    with pytest.raises(ValueError, match="DIST_BACKEND"):
+        launch.resolve_backend(load_config(None, ["NUM_GPUS", "0", "DIST_BACKEND", "nccl"]))
+
+
+def test_default_port_on_one_machine_becomes_a_free_port():
+    chosen = launch.resolve_init_method(launch.DEFAULT_INIT_METHOD, num_shards=1)
+    host, port = chosen.rsplit(":", 1)
+    assert host == "tcp://localhost" and int(port) > 0
+    # Across machines every shard must agree on the address, so it is kept as given.
+    assert launch.resolve_init_method(launch.DEFAULT_INIT_METHOD, num_shards=2) == launch.DEFAULT_INIT_METHOD
+    assert launch.resolve_init_method("tcp://10.0.0.1:1234", num_shards=1) == "tcp://10.0.0.1:1234"
+
+
+def test_helpers_are_identities_without_torch_distributed():
+    tensor = torch.tensor([1.0, 2.0])
+    assert du.get_world_size() == 1 and du.get_rank() == 0 and du.is_main_process()
+    assert du.all_reduce_sum(tensor) is tensor and tensor.tolist() == [1.0, 2.0]
+    assert du.all_reduce_sum([3, tensor]) == [3, tensor]
+    assert du.all_reduce_mean(tensor) is tensor and tensor.tolist() == [1.0, 2.0]
+    assert du.all_gather_tensors(tensor) is tensor
+    assert du.all_gather_objects({"a": 1}) == [{"a": 1}]
+    assert du.broadcast_object("x") == "x"
+    du.synchronize()
+    with pytest.raises(TypeError, match="floating-point"):
+        du.all_reduce_mean(torch.tensor([1, 2]))
