@@ -137,6 +137,30 @@ _C.DATA.USE_OFFSET_SAMPLING = False
 _C.DATA.VAL_SAMPLING = "center"
 # Fail the run when more than this fraction of a split's videos cannot be decoded.
 _C.DATA.MAX_BAD_FRACTION = 0.01
+# Videos shorter than this fraction of a clip's span are bad; longer short ones repeat their last frame.
+_C.DATA.MIN_CLIP_COVERAGE = 0.5
+
+# Quick-start only: generate a synthetic Kinetics-format data set (slowfast/datasets/synthetic.py) in
+# PATH_TO_DATA_DIR before the clock starts when that folder has no train.csv.
+_C.DATA.SYNTHETIC = CfgNode()
+# Generate the data set when it is missing.
+_C.DATA.SYNTHETIC.ENABLE = False
+# Videos per class in the train split.
+_C.DATA.SYNTHETIC.TRAIN_PER_CLASS = 12
+# Videos per class in the val split.
+_C.DATA.SYNTHETIC.VAL_PER_CLASS = 4
+# Videos per class in the test split (0 = test.csv repeats val.csv, the Kinetics convention).
+_C.DATA.SYNTHETIC.TEST_PER_CLASS = 0
+# Frame width and height (even numbers).
+_C.DATA.SYNTHETIC.WIDTH = 128
+_C.DATA.SYNTHETIC.HEIGHT = 96
+# Frame rate and duration (seconds) of each video.
+_C.DATA.SYNTHETIC.FPS = 15
+_C.DATA.SYNTHETIC.SECONDS = 3.0
+# Keyframe interval in frames.
+_C.DATA.SYNTHETIC.GOP = 15
+# Seed of the generated data (independent of RNG_SEED, so training seeds share one data set).
+_C.DATA.SYNTHETIC.SEED = 0
 
 # ---------------------------------------------------------------------------------------------------
 # Data loader.

@@ -1,0 +1,94 @@
+"""Test and val clips equal PySlowFast's recorded ones (tests/golden/data, copied from the shared goldens)."""
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import pytest
+from conftest import GOLDEN_DIR
+
+from slowfast.config import load_config
+from slowfast.datasets import build_dataset
+from slowfast.datasets import temporal_sampling as ts
+from slowfast.datasets.decoder import decode_clip
+from slowfast.datasets.kinetics import eval_pixels
+
+with open(os.path.join(GOLDEN_DIR, "goldens.json")) as _f:
+    GOLDENS = json.load(_f)["goldens"]
+CONFIGS = {"x3d_m": "configs/X3D_M.yaml", "mvit_b_16x4": "configs/MVIT_B_16x4.yaml"}
+
+
+def _cfg(entry):
+    root = os.path.join(GOLDEN_DIR, "edge" if entry["dataset"] == "edge" else "")
+    return load_config(CONFIGS[entry["config"]], ["NUM_GPUS", "0", "DATA.PATH_TO_DATA_DIR", root,
+                                                  "DATA.PATH_PREFIX", root, "TEST.BATCH_SIZE", "4",
+                                                  "TRAIN.BATCH_SIZE", "4"])
+
+
+def _assert_matches(frames, entry):
+    x = frames.numpy().astype(np.float64)
+    assert list(frames.shape) == entry["shape"] and str(frames.dtype) == "torch.float32"
+    per_frame_mean = [x[:, t].mean() for t in range(x.shape[1])]
+    per_frame_std = [x[:, t].std() for t in range(x.shape[1])]
+    np.testing.assert_allclose(per_frame_mean, entry["per_frame_mean"], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(per_frame_std, entry["per_frame_std"], rtol=0, atol=1e-5)
+    # Same op order as PySlowFast, so the float bytes are identical too.
+    assert hashlib.sha256(frames.contiguous().numpy().tobytes()).hexdigest() == entry["sha256"]
+
+
+@pytest.mark.parametrize("entry", [e for e in GOLDENS if e["mode"] == "test"],
+                         ids=lambda e: f"{e['config']}-{os.path.basename(e['video'])}-{e['clip_index']}")
+def test_test_mode_items_equal_goldens(entry):
+    cfg = _cfg(entry)
+    dataset = build_dataset("kinetics", cfg, "test")
+    views = cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS
+    frames, label, index, meta = dataset[entry["csv_row"] * views + entry["clip_index"]]
+    assert label == entry["label"] and meta["valid"] and meta["bad_paths"] == []
+    assert meta["time_idx"] == entry["time_idx"]
+    _assert_matches(frames[0], entry)
+
+
+@pytest.mark.parametrize("entry", [e for e in GOLDENS if e["mode"] == "test"][::5],
+                         ids=lambda e: f"{e['config']}-{os.path.basename(e['video'])}-{e['clip_index']}")
+def test_decoded_frames_and_uint8_clip_equal_goldens(entry):
+    cfg = _cfg(entry)
+    path = os.path.join(cfg.DATA.PATH_PREFIX, entry["video"])
+    clip = decode_clip(path, cfg.DATA.NUM_FRAMES, cfg.DATA.SAMPLING_RATE, cfg.DATA.TARGET_FPS,
+                       lambda n, span: ts.uniform_clip_start(n, span, entry["temporal_clip"],
+                                                             cfg.TEST.NUM_ENSEMBLE_VIEWS,
+                                                             cfg.DATA.USE_OFFSET_SAMPLING))
+    assert clip.frame_numbers == entry["temporal"]["frame_indices"]
+    assert hashlib.sha256(clip.frames.tobytes()).hexdigest() == entry["temporal"]["uint8_thwc_sha256"]
+
+
+class ReplayRng:
+    """Returns PySlowFast's recorded draws in the order eval_pixels asks for them."""
+
+    def __init__(self, integers, flip):
+        self._integers, self._flip = list(integers), flip
+
+    def integers(self, low, high):
+        value = self._integers.pop(0)
+        assert low <= value < high
+        return value
+
+    def uniform(self):
+        return 0.0 if self._flip else 0.9
+
+
+@pytest.mark.parametrize("entry", [e for e in GOLDENS if e["mode"] == "val"],
+                         ids=lambda e: f"{os.path.basename(e['video'])}-{e['time_idx'][0]:.2f}")
+def test_random_val_mode_replaying_pyslowfast_draws(entry):
+    cfg = _cfg(entry)
+    path = os.path.join(cfg.DATA.PATH_PREFIX, entry["video"])
+    clip = decode_clip(path, cfg.DATA.NUM_FRAMES, cfg.DATA.SAMPLING_RATE, cfg.DATA.TARGET_FPS,
+                       lambda n, span: entry["time_idx"][0])
+    assert clip.frame_numbers == entry["temporal"]["frame_indices"]
+    out_h, out_w = entry["spatial"]["resize"][0]["out_hw"]
+    crop = entry["spatial"]["crop"][0]
+    size = cfg.DATA.TRAIN_CROP_SIZE
+    draws = [v for v, side in ((crop["y0"], out_h), (crop["x0"], out_w)) if side > size]
+    frames = eval_pixels(clip.frames, min(out_h, out_w), size, -1, cfg.DATA.MEAN, cfg.DATA.STD,
+                         ReplayRng(draws, bool(entry["spatial"]["flip"][0])))
+    _assert_matches(frames, entry)
