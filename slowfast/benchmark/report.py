@@ -1,0 +1,188 @@
+"""A self-contained HTML report of benchmark runs: plots as embedded PNGs and the score table.
+
+Inputs per run are OUTPUT_DIR/mllog.txt (evaluations, target, score) and OUTPUT_DIR/metrics.jsonl
+(curves). metrics.jsonl holds one JSON object per line with numbers as numbers; every field may be missing
+and is then left out of the plots:
+    {"type": "train_iter", "epoch", "iter", "global_step", "loss", "lr", "top1", "clips_per_s",
+     "data_wait_s", "time"}
+    {"type": "train_epoch", "epoch", "loss", "lr", "clips_per_s", "data_wait_share", "time"}
+    {"type": "eval", "epoch", "top1", "top5", "num_videos", "bad_videos", "time"}
+"epoch" is 0-based and "time" is the benchmark clock in seconds.
+"""
+
+import base64
+import datetime
+import html
+import io
+import numbers
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot is imported)
+
+from slowfast.benchmark.score import read_metrics, summarize_runs  # noqa: E402
+
+
+def series(records, record_type, x_key, y_key):
+    """Return (xs, ys) of the records of ``record_type`` where both fields are numbers.
+
+    Args:
+        records (list of dict): metrics.jsonl records.
+        record_type (str): "train_iter", "train_epoch" or "eval".
+        x_key (str), y_key (str): field names.
+    Returns:
+        tuple of two lists of float.
+    """
+    xs, ys = [], []
+    for record in records:
+        x, y = record.get(x_key), record.get(y_key)
+        if record.get("type") == record_type and _is_number(x) and _is_number(y):
+            xs.append(float(x))
+            ys.append(float(y))
+    return xs, ys
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _png(figure):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def accuracy_figure(model, results):
+    """Top-1 against wall time (hours) for every run of ``model``, with the target and the reference time."""
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for result in results:
+        hours = [e["time_s"] / 3600 for e in result.evals]
+        axis.plot(hours, [e["top1"] for e in result.evals], marker="o", label=f"{result.run_dir} "
+                  f"({result.n_gpu} acc.)")
+        if result.reached:
+            axis.plot([result.t_bench_s / 3600], [result.target_top1], marker="*", markersize=14, color="k")
+    first = results[0]
+    axis.axhline(first.target_top1, color="r", linestyle="--", label=f"target {first.target_top1:.2f} %")
+    if first.t_ref_s:
+        axis.axvline(first.t_ref_s / 3600, color="g", linestyle=":",
+                     label=f"reference time ({first.n_gpu_ref} GPUs)")
+    axis.set(xlabel="benchmark clock (h)", ylabel="top-1 (%)", title=f"{model}: top-1 against wall time")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7)
+    return _png(figure)
+
+
+def curve_figure(results, metrics, y_key, ylabel):
+    """``y_key`` (e.g. loss or lr) against clock hours per run: iteration records, else epoch records."""
+    # Fewer than two iteration records draw no line; epoch records are the coarser fallback.
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    plotted = False
+    for result, records in zip(results, metrics):
+        xs, ys = series(records, "train_iter", "time", y_key)
+        if len(xs) < 2:
+            xs, ys = series(records, "train_epoch", "time", y_key)
+        if xs:
+            axis.plot([x / 3600 for x in xs], ys, marker=".", label=result.run_dir)
+            plotted = True
+    if not plotted:
+        plt.close(figure)
+        return None
+    axis.set(xlabel="benchmark clock (h)", ylabel=ylabel, title=f"{ylabel} during training")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7)
+    return _png(figure)
+
+
+def throughput_figure(results, metrics):
+    """Training clips/s and data-wait share per epoch, one line per run; None without data."""
+    figure, (speed, wait) = plt.subplots(1, 2, figsize=(10, 3.5))
+    plotted = False
+    for result, records in zip(results, metrics):
+        for axis, key in ((speed, "clips_per_s"), (wait, "data_wait_share")):
+            xs, ys = series(records, "train_epoch", "epoch", key)
+            if xs:
+                axis.plot(xs, ys, marker="o", label=result.run_dir)
+                plotted = True
+    if not plotted:
+        plt.close(figure)
+        return None
+    speed.set(xlabel="epoch", ylabel="clips / s", title="training throughput")
+    wait.set(xlabel="epoch", ylabel="share of step time", title="time waiting for data")
+    for axis in (speed, wait):
+        axis.grid(alpha=0.3)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=7)
+    return _png(figure)
+
+
+def _cell(value, fmt=""):
+    return "-" if value is None else html.escape(format(value, fmt))
+
+
+def score_table(results):
+    """Return the per-run HTML table."""
+    header = ("run", "model", "division", "accelerators", "target top-1", "reached", "t_bench (s)",
+              "epochs to target", "score", "status", "problems")
+    rows = ["<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"]
+    for r in results:
+        division = "quick-start" if r.quickstart else r.division
+        notes = "; ".join(r.changes + r.problems)
+        cells = (_cell(r.run_dir), _cell(r.model), _cell(division), _cell(r.n_gpu),
+                 _cell(r.target_top1, ".2f"), "yes" if r.reached else "no", _cell(r.t_bench_s, ".2f"),
+                 _cell(r.epochs_to_target), _cell(r.score, ".4f"), _cell(r.status), html.escape(notes))
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return "<table>" + "\n".join(rows) + "</table>"
+
+
+def summary_html(summary):
+    """Return the per-model summary and benchmark_score as HTML."""
+    items = []
+    for model, entry in summary["models"].items():
+        if not entry["scores"]:
+            items.append(f"<li>{html.escape(model)}: no compliant run reached the target</li>")
+            continue
+        olympic = _cell(entry["olympic_mean"], ".4f") if entry["olympic_mean"] else "n/a (needs 3 runs)"
+        s = entry["spread"]
+        name = f"{html.escape(model)} ({html.escape(entry['kind'])})"
+        items.append(f"<li>{name}: {len(entry['scores'])} run(s), mean {s['mean']:.4f}, "
+                     f"range {s['min']:.4f}..{s['max']:.4f}, olympic mean {olympic}</li>")
+    combined = summary["benchmark_score"]
+    headline = (f"<p><b>benchmark_score = {combined['arithmetic']:.4f}</b> (geometric mean "
+                f"{combined['geometric']:.4f})</p>" if combined else
+                "<p>benchmark_score: needs a scored CNN and a transformer run.</p>")
+    return "<ul>" + "".join(items) + "</ul>" + headline
+
+
+def build_report(results):
+    """Return the HTML document for ``results`` (RunResult list, each with ``run_dir`` set).
+
+    Args:
+        results (list of RunResult): runs read with ``read_run``.
+    Returns:
+        str: a self-contained HTML page.
+    """
+    metrics = [read_metrics(r.run_dir) for r in results]
+    sections = []
+    by_model = {}
+    for result in results:
+        by_model.setdefault(result.model, []).append(result)
+    for model, runs in by_model.items():
+        if any(r.evals for r in runs):
+            sections.append((f"{model}: time to accuracy", accuracy_figure(model, runs)))
+    sections.append(("Training loss", curve_figure(results, metrics, "loss", "loss")))
+    sections.append(("Learning rate", curve_figure(results, metrics, "lr", "learning rate")))
+    sections.append(("Throughput and data wait", throughput_figure(results, metrics)))
+    body = [f"<h1>Video Model Benchmark report</h1><p>Generated {datetime.datetime.now():%Y-%m-%d %H:%M}. "
+            "Scores are recomputed from each run's mllog.txt; score = t_ref / t_bench &times; "
+            "n_gpu_ref / n_gpu.</p>", "<h2>Scores</h2>", score_table(results),
+            summary_html(summarize_runs(results))]
+    for title, png in sections:
+        body.append(f"<h2>{html.escape(title)}</h2>")
+        body.append(f'<img alt="{html.escape(title)}" src="data:image/png;base64,{png}">' if png
+                    else "<p>No data in metrics.jsonl.</p>")
+    style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+             "td,th{border:1px solid #999;padding:3px 6px;font-size:90%}")
+    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Benchmark report</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Recompute benchmark results from run logs alone (OUTPUT_DIR/mllog.txt), never from printed lines.
+
+    python tools/score.py output/X3D_M_run1 output/X3D_M_run2 output/X3D_M_run3 output/MVIT_B_16x4
+
+Prints each run (time to target, epochs, accelerators, score, compliance), then per model the spread and
+the olympic mean (drop fastest and slowest, with 3 runs or more), then benchmark_score when both a CNN and
+a transformer run are given. Each mllog.txt is also run through mlperf-logging's parser and compliance
+checker with this benchmark's rules (slowfast/benchmark/mllog_rules.yaml). Exit status 1 when a log has
+problems.
+"""
+
+import argparse
+import json
+import sys
+
+from slowfast.benchmark.log_check import check_mllog
+from slowfast.benchmark.mllog import MLLOG_FILENAME
+from slowfast.benchmark.score import read_run, summarize_runs
+
+
+def _number(value, fmt):
+    return "-" if value is None else format(value, fmt)
+
+
+def print_run(result, log_problems):
+    """Print one run's line and whatever is wrong with its log."""
+    label = "QUICK-START" if result.quickstart else result.division
+    print(f"{result.run_dir}\n  {result.model or '?'} ({result.kind or 'not scored'}), {label}, "
+          f"{result.n_gpu} accelerator(s), target {result.target_top1:.2f} %: "
+          f"{'reached' if result.reached else 'NOT reached'}, t_bench {_number(result.t_bench_s, '.2f')} s, "
+          f"epochs {_number(result.epochs_to_target, 'd')}, score {_number(result.score, '.4f')}, "
+          f"status {result.status or '?'}")
+    for line in result.changes:
+        print(f"  changed (open division): {line}")
+    for problem in result.problems + log_problems:
+        print("  problem: " + problem.replace("\n", "\n    "))
+
+
+def print_summary(summary):
+    """Print per-model spread and olympic mean, and benchmark_score."""
+    print("\nPer model (compliant runs that reached the target):")
+    for model, entry in summary["models"].items():
+        if not entry["scores"]:
+            print(f"  {model}: no scored run")
+            continue
+        s = entry["spread"]
+        olympic = _number(entry["olympic_mean"], ".4f") if entry["olympic_mean"] else "n/a (needs 3 runs)"
+        print(f"  {model} ({entry['kind']}): {len(entry['scores'])} run(s), scores "
+              f"{', '.join(f'{v:.4f}' for v in entry['scores'])}; mean {s['mean']:.4f}, std {s['std']:.4f}, "
+              f"range {s['min']:.4f}..{s['max']:.4f} ({100 * s['relative']:.1f} %), olympic mean {olympic}")
+    combined = summary["benchmark_score"]
+    if combined:
+        print(f"\nbenchmark_score = {combined['arithmetic']:.4f} (arithmetic mean of CNN and transformer; "
+              f"geometric mean {combined['geometric']:.4f})")
+    else:
+        print("\nbenchmark_score: needs a scored CNN (X3D_M) and a transformer (MVIT_B_16x4) run")
+
+
+def main(argv=None):
+    """Score the given run folders; return the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dirs", nargs="+", help=f"run OUTPUT_DIRs holding {MLLOG_FILENAME}")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON instead")
+    args = parser.parse_args(argv)
+    results, any_problem = [], False
+    for run_dir in args.run_dirs:
+        try:
+            result = read_run(run_dir)
+        except FileNotFoundError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        log_problems = check_mllog(f"{run_dir}/{MLLOG_FILENAME}")
+        any_problem = any_problem or bool(log_problems or result.problems)
+        results.append(result)
+        if not args.json:
+            print_run(result, log_problems)
+    summary = summarize_runs(results)
+    if args.json:
+        runs = [{"run_dir": r.run_dir, "model": r.model, "score": r.score, "t_bench_s": r.t_bench_s,
+                 "n_gpu": r.n_gpu, "division": r.division, "problems": r.problems} for r in results]
+        print(json.dumps({"runs": runs, **summary}, indent=2))
+    else:
+        print_summary(summary)
+        print("\nChecked: every mllog line parses (mlperf-logging parser); init/run event order, one "
+              "run_stop with status, target/accelerators/batch/seed/division logged once, epoch_num on "
+              "timed events (mlperf-logging compliance checker with slowfast/benchmark/mllog_rules.yaml).")
+    return 1 if any_problem else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
