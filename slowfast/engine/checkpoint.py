@@ -1,0 +1,121 @@
+"""Checkpoints: atomic writes, a "last checkpoint" pointer, auto-resume, and initialisation from a file.
+
+Layout in ``OUTPUT_DIR/checkpoints``: ``checkpoint_epoch_00005.pyth`` files (PySlowFast's naming) and a
+``last_checkpoint`` text file naming the newest complete one. Every file is written to a temporary name in the
+same folder, flushed and fsync'ed, then renamed over the final name, so a process killed mid-write leaves either
+the previous complete file or none: a partial file is never resumed from.
+"""
+
+import logging
+import os
+import tempfile
+
+import torch
+
+from slowfast.models.checkpoint_keys import load_model_state
+
+logger = logging.getLogger(__name__)
+
+POINTER = "last_checkpoint"
+
+
+def checkpoint_dir(output_dir):
+    """Folder holding a run's checkpoints."""
+    return os.path.join(output_dir, "checkpoints")
+
+
+def checkpoint_path(output_dir, epoch):
+    """Path of the checkpoint written after ``epoch`` completed epochs (1-based, as in PySlowFast)."""
+    return os.path.join(checkpoint_dir(output_dir), f"checkpoint_epoch_{epoch:05d}.pyth")
+
+
+def _atomic_write(path, write_fn):
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write_fn(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable
+    finally:
+        os.close(dir_fd)
+
+
+def save_checkpoint(output_dir, epoch, state):
+    """Write ``state`` for ``epoch`` completed epochs atomically, then point ``last_checkpoint`` at it.
+
+    Args:
+        output_dir (str): the run's OUTPUT_DIR.
+        epoch (int): number of completed epochs.
+        state (dict): tensors, numbers, strings, lists and dicts only (loadable with ``weights_only=True``).
+    Returns:
+        str: path of the checkpoint.
+    """
+    path = checkpoint_path(output_dir, epoch)
+    _atomic_write(path, lambda f: torch.save(state, f))
+    name = os.path.basename(path).encode()
+    _atomic_write(os.path.join(checkpoint_dir(output_dir), POINTER), lambda f: f.write(name))
+    return path
+
+
+def load_checkpoint_file(path, allow_pickle=False):
+    """Load a checkpoint with ``torch.load(weights_only=True)``.
+
+    Args:
+        path (str): checkpoint file.
+        allow_pickle (bool): if the safe load fails, unpickle fully (with a warning). Only for a file the user
+            named (TRAIN.CHECKPOINT_FILE_PATH): some older PySlowFast ``.pyth`` files hold pickled objects.
+    Returns:
+        dict: the checkpoint.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - torch raises UnpicklingError subclasses and RuntimeError
+        if not allow_pickle:
+            raise
+        logger.warning("%s needs full unpickling (%s); load only files you trust", path, err)
+        return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def find_resume_checkpoint(output_dir):
+    """Return the newest complete checkpoint of a run, or None.
+
+    The pointer names the newest file; if it is missing or unreadable, the newest loadable
+    ``checkpoint_epoch_*.pyth`` is used instead. Temporary files are never considered.
+    """
+    folder = checkpoint_dir(output_dir)
+    if not os.path.isdir(folder):
+        return None
+    candidates = sorted(
+        (f for f in os.listdir(folder) if f.startswith("checkpoint_epoch_") and f.endswith(".pyth")), reverse=True
+    )
+    pointer = os.path.join(folder, POINTER)
+    if os.path.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip()
+        if named in candidates:
+            candidates.remove(named)
+            candidates.insert(0, named)
+    for name in candidates:
+        path = os.path.join(folder, name)
+        try:
+            torch.load(path, map_location="cpu", weights_only=True)
+            return path
+        except Exception as err:  # noqa: BLE001 - any unreadable file is skipped, never resumed from
+            logger.warning("skipping unreadable checkpoint %s: %s", path, err)
+    return None
+
+
+def initialise_model_from_file(model, path):
+    """Load model weights from our checkpoint or a PySlowFast ``.pyth`` file (``module.`` prefixes allowed)."""
+    load_model_state(model, load_checkpoint_file(path, allow_pickle=True))
+    logger.info("initialised model weights from %s", path)

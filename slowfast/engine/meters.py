@@ -1,0 +1,86 @@
+"""Accuracy counting and epoch statistics, reducible across processes."""
+
+import time
+
+import torch
+
+from slowfast.utils import distributed as du
+
+
+def topk_correct(scores, labels, ks=(1, 5)):
+    """Number of rows whose label is among the top-k scores, for each k.
+
+    Args:
+        scores (Tensor): (N, num_classes) logits or probabilities.
+        labels (Tensor): (N,) class indices.
+        ks (tuple of int): the k values (capped at the number of classes).
+    Returns:
+        list of int: correct counts, one per k.
+    """
+    if scores.shape[0] == 0:
+        return [0 for _ in ks]
+    top = scores.topk(min(max(ks), scores.shape[1]), dim=1).indices
+    hits = top == labels.view(-1, 1)
+    return [int(hits[:, : min(k, scores.shape[1])].any(dim=1).sum()) for k in ks]
+
+
+class EpochStats:
+    """Running sums of one training epoch: loss, top-1 hits, clips, data-wait and step time."""
+
+    def __init__(self):
+        self.loss_sum = 0.0
+        self.correct = 0
+        self.clips = 0
+        self.data_wait_s = 0.0
+        self.start = time.perf_counter()
+
+    def update(self, loss, correct, clips, data_wait_s):
+        """Add one iteration's mean loss, top-1 hits, batch size and time spent waiting for data."""
+        self.loss_sum += loss * clips
+        self.correct += correct
+        self.clips += clips
+        self.data_wait_s += data_wait_s
+
+    def reduced(self):
+        """Loss, top-1 (%), clips/s over all processes and this process's data-wait share of the epoch."""
+        loss_sum, correct, clips = du.all_reduce_sum([self.loss_sum, float(self.correct), float(self.clips)])
+        elapsed = max(time.perf_counter() - self.start, 1e-9)
+        return {
+            "loss": loss_sum / max(clips, 1.0),
+            "top1": 100.0 * correct / max(clips, 1.0),
+            "clips_per_s": clips / elapsed,
+            "data_wait_share": self.data_wait_s / elapsed,
+        }
+
+
+class VideoScores:
+    """Per-video sums of view scores for the multi-view test (video id = dataset index // views per video)."""
+
+    def __init__(self, views_per_video, num_classes):
+        self.views_per_video = views_per_video
+        self.num_classes = num_classes
+        self._scores, self._labels, self._ids = [], [], []
+
+    def add(self, scores, labels, index):
+        """Record one batch of view scores with their labels and dataset indices."""
+        self._scores.append(scores.detach().float().cpu())
+        self._labels.append(labels.cpu())
+        self._ids.append(torch.div(index.cpu(), self.views_per_video, rounding_mode="floor"))
+
+    def result(self):
+        """Gather all processes' views and return video-level top-1/top-5 (%) and counts."""
+        scores = du.all_gather_tensors(torch.cat(self._scores) if self._scores else torch.zeros(0, self.num_classes))
+        labels = du.all_gather_tensors(torch.cat(self._labels) if self._labels else torch.zeros(0, dtype=torch.long))
+        ids = du.all_gather_tensors(torch.cat(self._ids) if self._ids else torch.zeros(0, dtype=torch.long))
+        if ids.numel() == 0:
+            return {"top1": 0.0, "top5": 0.0, "num_videos": 0, "num_views": 0}
+        videos, position = torch.unique(ids, return_inverse=True)
+        summed = torch.zeros(len(videos), self.num_classes).index_add_(0, position, scores)
+        video_labels = torch.zeros(len(videos), dtype=torch.long).index_copy_(0, position, labels)
+        top1, top5 = topk_correct(summed, video_labels)
+        return {
+            "top1": 100.0 * top1 / len(videos),
+            "top5": 100.0 * top5 / len(videos),
+            "num_videos": len(videos),
+            "num_views": int(ids.numel()),
+        }

@@ -1,0 +1,187 @@
+"""The one loop: ``train_one_epoch``, ``evaluate`` (one deterministic view per video) and multi-view ``test``.
+
+All three share ``_device_batches`` (data-wait timing, device transfer) and ``_forward`` (autocast). Training
+returns logits; in eval mode the model returns PySlowFast's head activation (softmax), whose argmax is the same.
+"""
+
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psutil
+import torch
+from fvcore.nn.precise_bn import get_bn_modules, update_bn_stats
+from tqdm import tqdm
+
+from slowfast.engine.meters import EpochStats, VideoScores, topk_correct
+from slowfast.solver import clip_gradients, get_lr_at_epoch, set_lr
+from slowfast.utils import distributed as du
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LoopContext:
+    """What every loop function needs. ``model`` may be DDP-wrapped; ``module`` is the bare model."""
+
+    cfg: Any
+    model: torch.nn.Module
+    module: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    loss_fn: Callable
+    mixup: Callable | None
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    metrics: Any
+    clock_time: Callable[[], float]
+
+
+def _device_batches(loader, device):
+    """Yield ``(inputs, labels, index, meta, data_wait_s)`` with inputs and labels on ``device``."""
+    end = time.perf_counter()
+    for inputs, labels, index, meta in loader:
+        wait = time.perf_counter() - end
+        inputs = [x.to(device, non_blocking=True) for x in inputs]
+        yield inputs, labels.to(device, non_blocking=True), index, meta, wait
+        end = time.perf_counter()
+
+
+def _forward(ctx, model, inputs):
+    with torch.autocast(ctx.device.type, dtype=ctx.amp_dtype, enabled=ctx.amp_dtype is not None):
+        return model(inputs)
+
+
+def _progress(iterable, total, desc):
+    """A progress bar on rank 0 when attached to a terminal; the plain iterable otherwise."""
+    if du.is_main_process() and sys.stdout.isatty():
+        return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+    return iterable
+
+
+def _memory_mb(device):
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def _train_step(ctx, inputs, labels, epoch, it):
+    """One optimisation step; returns (loss value, top-1 hits). Stops the run on a non-finite loss."""
+    targets = labels
+    if ctx.mixup is not None:
+        inputs, targets = ctx.mixup(inputs, labels)
+    logits = _forward(ctx, ctx.model, inputs)
+    loss = ctx.loss_fn(logits.float(), targets)
+    loss_value = loss.item()
+    if not math.isfinite(loss_value):
+        raise FloatingPointError(f"training loss is {loss_value} at epoch {epoch + 1}, iteration {it + 1}")
+    ctx.optimizer.zero_grad(set_to_none=True)
+    ctx.scaler.scale(loss).backward()
+    ctx.scaler.unscale_(ctx.optimizer)
+    clip_gradients(ctx.module.parameters(), ctx.cfg)
+    ctx.scaler.step(ctx.optimizer)
+    ctx.scaler.update()
+    return loss_value, topk_correct(logits.detach(), labels, ks=(1,))[0]
+
+
+def train_one_epoch(ctx, loader, epoch, bad_videos):
+    """Train for one epoch, updating the learning rate every iteration from the fractional epoch.
+
+    Args:
+        ctx (LoopContext): model, optimiser and friends.
+        loader (DataLoader): the train loader (its epoch already set).
+        epoch (int): 0-based epoch.
+        bad_videos (BadVideoTracker): collects videos that failed to decode.
+    Returns:
+        dict: loss, top1 (%), clips_per_s (all processes), data_wait_share, lr at the end of the epoch.
+    """
+    cfg, num_iters = ctx.cfg, len(loader)
+    ctx.model.train()
+    stats, lr = EpochStats(), 0.0
+    batches = _progress(_device_batches(loader, ctx.device), num_iters, f"epoch {epoch + 1}")
+    for it, (inputs, labels, _, meta, wait) in enumerate(batches):
+        lr = get_lr_at_epoch(cfg, epoch + it / num_iters)
+        set_lr(ctx.optimizer, lr)
+        loss, correct = _train_step(ctx, inputs, labels, epoch, it)
+        stats.update(loss, correct, labels.numel(), wait)
+        bad_videos.update(meta)
+        if (it + 1) % cfg.LOG_PERIOD == 0 or it + 1 == num_iters:
+            _log_iteration(ctx, epoch, it, num_iters, stats, loss, 100.0 * correct / labels.numel(), lr, wait)
+    return {**stats.reduced(), "lr": lr}
+
+
+def _log_iteration(ctx, epoch, it, num_iters, stats, loss, top1, lr, wait):
+    cfg = ctx.cfg
+    elapsed = time.perf_counter() - stats.start
+    world = du.get_world_size()
+    clips_per_s = stats.clips * world / max(elapsed, 1e-9)
+    remaining_iters = (num_iters - it - 1) + (cfg.SOLVER.MAX_EPOCH - epoch - 1) * num_iters
+    eta_s = remaining_iters * elapsed / (it + 1)
+    if du.is_main_process():
+        logger.info(
+            "epoch %d/%d iter %d/%d  loss %.4f  lr %.3g  top1 %.2f  clips/s %.1f  data-wait %.0f ms  "
+            "ETA %s  mem %.0f MB",
+            epoch + 1, cfg.SOLVER.MAX_EPOCH, it + 1, num_iters, loss, lr, top1, clips_per_s, 1000 * wait,
+            time.strftime("%H:%M:%S", time.gmtime(eta_s)), _memory_mb(ctx.device),
+        )
+    ctx.metrics.write(
+        "train_iter", step=epoch * num_iters + it + 1, epoch=epoch, iter=it + 1,
+        global_step=epoch * num_iters + it + 1, loss=loss, lr=lr, top1=top1, clips_per_s=clips_per_s,
+        data_wait_s=wait, time=ctx.clock_time(),
+    )
+
+
+@torch.no_grad()
+def evaluate(ctx, loader, bad_videos):
+    """Top-1/top-5 (%) of the bare model over the val split, one view per video, reduced over processes.
+
+    Videos that could not be decoded (``meta["valid"]`` False) are excluded from accuracy and counted.
+    Returns:
+        dict: top1, top5, num_videos (evaluated over all processes).
+    """
+    ctx.module.eval()
+    correct1 = correct5 = count = 0
+    for inputs, labels, _, meta, _ in _progress(_device_batches(loader, ctx.device), len(loader), "eval"):
+        valid = meta["valid"].to(ctx.device)
+        scores = _forward(ctx, ctx.module, inputs)
+        hits1, hits5 = topk_correct(scores[valid], labels[valid])
+        correct1, correct5, count = correct1 + hits1, correct5 + hits5, count + int(valid.sum())
+        bad_videos.update(meta)
+    correct1, correct5, count = du.all_reduce_sum([float(correct1), float(correct5), float(count)])
+    return {
+        "top1": 100.0 * correct1 / max(count, 1.0),
+        "top5": 100.0 * correct5 / max(count, 1.0),
+        "num_videos": int(count),
+    }
+
+
+@torch.no_grad()
+def test(ctx, loader, bad_videos):
+    """Multi-view test: sum each video's view scores (NUM_ENSEMBLE_VIEWS x NUM_SPATIAL_CROPS), then top-k.
+
+    Returns:
+        dict: top1, top5, num_videos, num_views (over all processes).
+    """
+    cfg = ctx.cfg
+    ctx.module.eval()
+    scores = VideoScores(cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS, cfg.MODEL.NUM_CLASSES)
+    for inputs, labels, index, meta, _ in _progress(_device_batches(loader, ctx.device), len(loader), "test"):
+        valid = meta["valid"]
+        output = _forward(ctx, ctx.module, inputs).float().cpu()
+        scores.add(output[valid], labels.cpu()[valid], index[valid])
+        bad_videos.update(meta)
+    return scores.result()
+
+
+def update_precise_bn(ctx, loader, num_batches):
+    """Recompute BatchNorm statistics on ``num_batches`` training batches, then average them over processes."""
+    if not get_bn_modules(ctx.module):
+        return
+    inputs_only = (inputs for inputs, *_ in _device_batches(loader, ctx.device))
+    update_bn_stats(ctx.module, inputs_only, min(num_batches, len(loader)))
+    for bn in get_bn_modules(ctx.module):
+        du.all_reduce_mean([bn.running_mean, bn.running_var])  # in place
