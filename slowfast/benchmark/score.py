@@ -188,9 +188,13 @@ def read_run(run_dir):
         raise FileNotFoundError(f"no {keys.MLLOG_FILENAME} in {run_dir}")
     lines, errors = read_mllog(path)
     problems = [f"unparsable line: {line[:80]} ({error})" for line, error in errors]
-    first = {}
+    first, values = {}, {}
     for line in lines:
         first.setdefault(line.key, line)
+        values.setdefault(line.key, []).append(line.value["value"])
+    for key in (keys.TARGET_ACCURACY, keys.NUM_ACCELERATORS, "submission_division", keys.REFERENCE_TIME):
+        if len({json.dumps(v) for v in values.get(key, [])}) > 1:
+            problems.append(f"{key} differs between the run's processes/resumes: {values[key]}")
 
     def value(key, default=None):
         return first[key].value["value"] if key in first else default
@@ -201,7 +205,8 @@ def read_run(run_dir):
     if target is None:
         problems.append(f"no {keys.TARGET_ACCURACY} in the log")
         target = reference.target_top1 if reference else float("inf")
-    n_gpu = value(keys.NUM_ACCELERATORS)
+    # A run resumed on a different number of accelerators is charged for the most it used.
+    n_gpu = max(values.get(keys.NUM_ACCELERATORS, [None]), key=lambda n: n or 0)
     if n_gpu is None:
         problems.append(f"no {keys.NUM_ACCELERATORS} in the log: no score")
     evals = _evaluations(lines, problems)
@@ -213,7 +218,8 @@ def read_run(run_dir):
         n_gpu_ref=int(value(keys.REFERENCE_ACCELERATORS, reference.num_gpus if reference else 0)),
         reached=reaching is not None, t_bench_s=reaching["time_s"] if reaching else None,
         epochs_to_target=reaching["epoch"] + 1 if reaching else None,
-        division=value("submission_division", "open"), quickstart=bool(value(keys.QUICKSTART, False)),
+        division="open" if "open" in values.get("submission_division", ["open"]) else "closed",
+        quickstart=bool(value(keys.QUICKSTART, False)),
         changes=[_change_line(c) for c in value(keys.CONFIG_CHANGES, []) or []],
         status=first["run_stop"].value["metadata"].get("status", "") if "run_stop" in first else "",
         evals=evals, problems=problems, run_dir=run_dir,

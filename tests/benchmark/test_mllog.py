@@ -79,6 +79,29 @@ def test_round_trip_parsed_by_mlperf_logging(tmp_path):
     assert result.status == "success" and result.problems == []
 
 
+def test_resumed_run_appends_and_still_passes(tmp_path):
+    cfg = scored_cfg(tmp_path)
+    first = write_run(cfg, [5.0, 10.0])  # crashed after its checkpoint of epoch 2 (clock at 1200 s)
+    (tmp_path / "mllog.txt").write_text((tmp_path / "mllog.txt").read_text().rsplit("\n", 2)[0] + "\n")
+    fake = FakeTime()
+    clock = BenchmarkClock(time_fn=fake)
+    with open_mllog(cfg.OUTPUT_DIR, is_main_process=True) as log:
+        log.event("init_start")
+        log_run_header(log, cfg, "X3D_M", 4, ComplianceVerdict())
+        clock.load_state_dict(first.state_dict())
+        log.event("init_stop")
+        clock.start()
+        log.run_resume(2, clock.elapsed())
+        fake.now += 600.0
+        clock.record_eval(2, 17.0, cfg.BENCHMARK.TARGET_TOP1)
+        log.eval_accuracy(2, 17.0, clock.evals[-1]["time_s"])
+        log.run_stop("success", clock.t_bench)
+    assert check_mllog(str(tmp_path / "mllog.txt")) == []
+    result = read_run(str(tmp_path))
+    assert result.t_bench_s == pytest.approx(1800.0) and result.epochs_to_target == 3
+    assert [e["epoch"] for e in result.evals] == [0, 1, 2]
+
+
 def test_several_logs_in_one_process_stay_separate(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     write_run(scored_cfg(first), [20.0])

@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from slowfast.benchmark.log_check import check_mllog
 from slowfast.benchmark.reference import (
     INFORMATIONAL_RUNS,
     reference_for_config,
@@ -132,3 +133,20 @@ def test_read_metrics_skips_bad_lines():
     assert len(records) == 11
     assert {r["type"] for r in records} == {"train_iter", "train_epoch", "eval"}
     assert read_metrics(run_dir("x3d_1gpu")) == []
+
+
+@pytest.mark.parametrize("name", ["x3d_4gpu_a", "x3d_1gpu", "x3d_4gpu_b", "mvit_4gpu", "x3d_open", "x3d_aborted"])
+def test_stored_logs_pass_the_mlperf_logging_checker(name):
+    assert check_mllog(os.path.join(run_dir(name), "mllog.txt")) == []
+
+
+def test_resume_on_more_accelerators_is_charged_and_reported(tmp_path):
+    text = open(os.path.join(run_dir("x3d_4gpu_b"), "mllog.txt")).read()
+    # The restarted process logged 8 accelerators instead of 4.
+    head, tail = text.split('"run_resume"')
+    head = head[::-1].replace('"value": 4'[::-1], '"value": 8'[::-1], 1)[::-1]
+    (tmp_path / "mllog.txt").write_text(head + '"run_resume"' + tail)
+    result = read_run(str(tmp_path))
+    assert result.n_gpu == 8
+    assert result.score == pytest.approx(0.75)
+    assert any("num_accelerators differs" in p for p in result.problems)
