@@ -3,8 +3,9 @@
 Weight-decay rule, applied to each trainable parameter in this order (PySlowFast's construct_optimizer):
 1. parameters of a BatchNorm-like module (``_NormBase``: BatchNorm, SyncBatchNorm, InstanceNorm)
    get BN.WEIGHT_DECAY;
-2. parameters whose full name contains one of the model's ``no_weight_decay()`` names (MViT's position
-   embeddings and class token) get none, when MVIT.ZERO_DECAY_POS_CLS is True;
+2. parameters whose full name contains one of the model's ``no_weight_decay_names()`` (or
+   ``no_weight_decay()``) names, MViT's position embeddings and class token, get none when
+   MVIT.ZERO_DECAY_POS_CLS is True;
 3. with SOLVER.ZERO_WD_1D_PARAM, 1-D parameters (LayerNorm weights, biases) and any ``*.bias`` get none;
 4. everything else gets SOLVER.WEIGHT_DECAY.
 Groups keep PySlowFast's order (bn, decay, no decay; empty ones dropped) so its optimizer states load.
@@ -28,10 +29,15 @@ def _unwrap(model):
 
 
 def _no_decay_names(model, cfg):
-    inner = _unwrap(model)
-    if not cfg.MVIT.ZERO_DECAY_POS_CLS or not hasattr(inner, "no_weight_decay"):
+    """Names the model excludes from decay: our ``no_weight_decay_names()`` or timm/PySlowFast's
+    ``no_weight_decay()``; the config switch MVIT.ZERO_DECAY_POS_CLS decides whether they apply."""
+    if not cfg.MVIT.ZERO_DECAY_POS_CLS:
         return set()
-    return set(inner.no_weight_decay())
+    inner = _unwrap(model)
+    for method in ("no_weight_decay_names", "no_weight_decay"):
+        if hasattr(inner, method):
+            return set(getattr(inner, method)())
+    return set()
 
 
 def weight_decay_group_of(name, param, is_bn_param, no_decay_names, zero_wd_1d_param):

@@ -10,7 +10,7 @@ from slowfast.config import load_config
 from slowfast.solver.optimizer import build_optimizer, build_param_groups, clip_gradients, set_lr
 
 
-class StandIn(nn.Module):
+class Parts(nn.Module):
     """A little of everything the rule distinguishes: BN, conv, LayerNorm, linear, pos/cls, frozen."""
 
     def __init__(self):
@@ -23,6 +23,17 @@ class StandIn(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, 4))
         self.frozen = nn.Linear(2, 2)
         self.frozen.requires_grad_(False)
+
+
+class StandIn(Parts):
+    """Names its position embedding and class token the way our models do."""
+
+    def no_weight_decay_names(self):
+        return {"pos_embed", "cls_token"}
+
+
+class TimmStyle(Parts):
+    """Names them through timm/PySlowFast's ``no_weight_decay()`` instead."""
 
     def no_weight_decay(self):
         return ["pos_embed", "cls_token"]
@@ -77,6 +88,16 @@ def test_zero_decay_pos_cls_off_gives_pos_embed_and_cls_token_decay():
     decay = decay_by_name(StandIn(), cfg)
     assert decay["pos_embed"] == 0.05 and decay["cls_token"] == 0.05
     assert decay["norm.weight"] == 0.0
+
+
+def test_no_names_means_pos_embed_decays():
+    decay = decay_by_name(Parts(), cfg_with())
+    assert decay["pos_embed"] == 0.05 and decay["cls_token"] == 0.05
+
+
+def test_timm_style_no_weight_decay_is_honoured_too():
+    decay = decay_by_name(TimmStyle(), cfg_with())
+    assert decay["pos_embed"] == 0.0 and decay["cls_token"] == 0.0 and decay["head.weight"] == 0.05
 
 
 def test_wrapped_model_uses_inner_no_weight_decay():
