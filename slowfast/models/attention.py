@@ -1,0 +1,110 @@
+"""Multiscale attention of MViT v1: q/k/v are pooled over (T, H, W) before attending."""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def pool_tokens(tokens, pool, thw_shape, has_cls_token, norm=None):
+    """Pool the space-time tokens of each head (the class token passes through), then normalise.
+
+    Args:
+        tokens (Tensor): (B, heads, L, C) with L = [1 +] T*H*W.
+        pool (nn.Module or None): a 3D conv/pool acting on (B*heads, C, T, H, W); None returns the input.
+        thw_shape (list[int]): [T, H, W] of the tokens.
+        has_cls_token (bool): the first token is a class token.
+        norm (nn.Module or None): applied to the pooled tokens, class token included.
+    Returns:
+        tuple(Tensor, list[int]): pooled tokens (B, heads, L', C) and their [T', H', W'].
+    """
+    if pool is None:
+        return tokens, thw_shape
+    if has_cls_token:
+        cls_token, tokens = tokens[:, :, :1, :], tokens[:, :, 1:, :]
+    batch, heads, _, channels = tokens.shape
+    grid = tokens.reshape(batch * heads, *thw_shape, channels).permute(0, 4, 1, 2, 3).contiguous()
+    grid = pool(grid)
+    thw_shape = list(grid.shape[2:])
+    tokens = grid.reshape(batch, heads, channels, -1).transpose(2, 3)
+    if has_cls_token:
+        tokens = torch.cat((cls_token, tokens), dim=2)
+    if norm is not None:
+        tokens = norm(tokens)
+    return tokens, thw_shape
+
+
+class MultiScaleAttention(nn.Module):
+    """Multi-head self-attention whose queries and keys/values are pooled (conv, max or avg) per head."""
+
+    def __init__(self, dim, num_heads, qkv_bias, kernel_q, kernel_kv, stride_q, stride_kv, norm_layer,
+                 has_cls_token, mode="conv", drop_rate=0.0, fused=True):
+        """
+        Args:
+            dim (int): token width (the output has the same width).
+            num_heads (int): attention heads.
+            qkv_bias (bool): bias in the q/k/v projection.
+            kernel_q, kernel_kv (sequence[int]): pooling kernels (empty = no pooling).
+            stride_q, stride_kv (sequence[int]): pooling strides (empty = 1).
+            norm_layer (callable): builds the per-head normalisation after conv pooling.
+            has_cls_token (bool): the first token is a class token.
+            mode (str): "conv" (channel-wise conv + norm), "max" or "avg".
+            drop_rate (float): dropout after the output projection.
+            fused (bool): use ``F.scaled_dot_product_attention`` (same result, less memory and time).
+        """
+        super().__init__()
+        self.num_heads = num_heads
+        head_dim = dim // num_heads
+        self.scale = head_dim**-0.5
+        self.has_cls_token = has_cls_token
+        self.fused = fused
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(drop_rate) if drop_rate > 0.0 else nn.Identity()
+        # A 1x1x1 kernel with stride 1 would be the identity: no pooling layer at all, as PySlowFast.
+        if math.prod(kernel_q) == 1 and math.prod(stride_q) == 1:
+            kernel_q = ()
+        if math.prod(kernel_kv) == 1 and math.prod(stride_kv) == 1:
+            kernel_kv = ()
+        for name, kernel, stride in (("q", kernel_q, stride_q), ("k", kernel_kv, stride_kv),
+                                     ("v", kernel_kv, stride_kv)):
+            pool, norm = _make_pool(mode, kernel, stride, head_dim, norm_layer)
+            setattr(self, f"pool_{name}", pool)
+            if norm is not None:
+                setattr(self, f"norm_{name}", norm)
+
+    def forward(self, x, thw_shape):
+        """
+        Args:
+            x (Tensor): tokens (B, N, dim).
+            thw_shape (list[int]): [T, H, W] of the tokens (excluding the class token).
+        Returns:
+            tuple(Tensor, list[int]): output tokens (B, N', dim) and the query grid [T', H', W'].
+        """
+        batch, tokens, _ = x.shape
+        qkv = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        q, q_shape = pool_tokens(q, self.pool_q, thw_shape, self.has_cls_token, getattr(self, "norm_q", None))
+        k, _ = pool_tokens(k, self.pool_k, thw_shape, self.has_cls_token, getattr(self, "norm_k", None))
+        v, _ = pool_tokens(v, self.pool_v, thw_shape, self.has_cls_token, getattr(self, "norm_v", None))
+        if self.fused:
+            x = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
+        else:
+            x = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1) @ v
+        x = x.transpose(1, 2).reshape(batch, q.shape[2], -1)
+        return self.proj_drop(self.proj(x)), q_shape
+
+
+def _make_pool(mode, kernel, stride, head_dim, norm_layer):
+    if len(kernel) == 0:
+        return None, None
+    padding = [k // 2 for k in kernel]
+    if mode == "conv":
+        conv = nn.Conv3d(head_dim, head_dim, kernel, stride=stride, padding=padding, groups=head_dim, bias=False)
+        return conv, norm_layer(head_dim)
+    if mode == "max":
+        return nn.MaxPool3d(kernel, stride, padding, ceil_mode=False), None
+    if mode == "avg":
+        return nn.AvgPool3d(kernel, stride, padding, ceil_mode=False), None
+    raise ValueError(f"config key MVIT.MODE = {mode!r} is not supported: conv, max or avg")
