@@ -77,6 +77,14 @@ def test_one_failing_process_under_torchrun_ends_the_job_with_an_error(tmp_path)
     assert "rank 1 fails on purpose" in result.stderr
 
 
+@pytest.mark.timeout(HANG_GUARD_S + 30)
+def test_a_silent_peer_fails_the_job_through_the_process_group_timeout(tmp_path):
+    # Rank 1 neither fails nor answers; only the 5 s process-group timeout can end rank 0's all_reduce.
+    result = run_script([sys.executable, str(SCRIPT), "peer_stuck", str(tmp_path), *CPU_2], tmp_path)
+    assert result.returncode != 0
+    assert "timed out" in result.stderr.lower() or "timeout" in result.stderr.lower(), result.stderr[-2000:]
+
+
 def record_call(cfg, calls, extra):
     calls.append((du.get_world_size(), du.is_distributed(), extra))
 
