@@ -35,7 +35,7 @@ def random_erase(clip_cthw, prob, mode, count, rng, generator):
     Args:
         clip_cthw (Tensor): normalised float (C,T,H,W) clip; modified in place.
         prob (float): probability of erasing at all.
-        mode (str): "pixel" (normal noise per pixel), "rand" (normal noise per channel) or "const" (zeros).
+        mode (str): "pixel" (normal noise per pixel), "rand" (normal noise per channel and frame) or "const" (zeros).
         count (int): boxes to erase.
         rng (numpy.random.Generator): draws the boxes.
         generator (torch.Generator): draws the noise.
@@ -50,10 +50,11 @@ def random_erase(clip_cthw, prob, mode, count, rng, generator):
         if box is None:
             continue
         y0, x0, h, w = box
+        # Same box in every frame, fresh noise in each (PySlowFast's cube erasing).
         if mode == "pixel":
-            fill = torch.randn((channels, 1, h, w), generator=generator)
+            fill = torch.randn((channels, frames, h, w), generator=generator)
         elif mode == "rand":
-            fill = torch.randn((channels, 1, 1, 1), generator=generator)
+            fill = torch.randn((channels, frames, 1, 1), generator=generator)
         else:
             fill = torch.zeros((channels, 1, 1, 1))
         clip_cthw[:, :, y0:y0 + h, x0:x0 + w] = fill.to(clip_cthw.dtype)

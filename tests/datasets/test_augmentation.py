@@ -1,0 +1,91 @@
+"""Training clips: shapes, dtype, value ranges, clip-consistent RandAugment and erasing, mixup targets."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import GOLDEN_DIR
+
+from slowfast.config import load_config
+from slowfast.datasets import build_dataset
+from slowfast.datasets.mixup import MixUp
+from slowfast.datasets.rand_augment import _OPS, RandAugment, apply_op, op_argument
+from slowfast.datasets.random_erasing import random_erase
+
+LOW, HIGH = (0 - 0.45) / 0.225, (1 - 0.45) / 0.225
+
+
+def _train_dataset(cfg_file, opts=()):
+    cfg = load_config(cfg_file, ["NUM_GPUS", "0", "DATA.PATH_TO_DATA_DIR", GOLDEN_DIR, "DATA.PATH_PREFIX",
+                                 GOLDEN_DIR, "TRAIN.BATCH_SIZE", "4", "TEST.BATCH_SIZE", "4", *opts])
+    return build_dataset("kinetics", cfg, "train")
+
+
+def test_x3d_train_clip_shape_dtype_range():
+    dataset = _train_dataset("configs/X3D_M.yaml")
+    for index in range(2):
+        frames, label, idx, meta = dataset[(0, index)]
+        clip = frames[0]
+        assert clip.shape == (3, 16, 224, 224) and clip.dtype == torch.float32
+        assert LOW - 1e-6 <= float(clip.min()) and float(clip.max()) <= HIGH + 1e-6
+        assert label == index == idx and meta["valid"] and 0 <= meta["time_idx"][0] <= 300 - 80
+
+
+def test_mvit_train_gives_two_augmented_views_of_one_clip():
+    dataset = _train_dataset("configs/MVIT_B_16x4.yaml")
+    frames, labels, index, meta = dataset[(0, 1)]
+    assert len(frames) == 2 and labels == [1, 1] and index == [1, 1]
+    for view in frames:
+        assert view[0].shape == (3, 16, 224, 224) and view[0].dtype == torch.float32
+        assert bool(torch.isfinite(view[0]).all())
+    assert not frames[0][0].equal(frames[1][0])
+
+
+@pytest.mark.parametrize("name", _OPS)
+def test_every_rand_augment_op_is_identical_on_all_frames(name):
+    rng = np.random.default_rng(0)
+    frame = torch.from_numpy(rng.integers(40, 180, (3, 40, 56), dtype=np.uint8))
+    clip = frame.expand(6, -1, -1, -1).contiguous()
+    out = apply_op(clip, name, op_argument(name, 9.0, True, rng))
+    assert out.dtype == torch.uint8 and out.shape == clip.shape
+    assert all(out[t].equal(out[0]) for t in range(6))
+    assert not out[0].equal(frame), f"{name} at magnitude 9 left the frame unchanged"
+
+
+def test_rand_augment_policy_draws_one_sequence_per_clip():
+    augment = RandAugment.from_policy("rand-m7-n4-mstd0.5-inc1")
+    assert (augment.num_ops, augment.magnitude, augment.magnitude_std, augment.increasing) == (4, 7.0, 0.5, True)
+    rng = np.random.default_rng(1)
+    frame = torch.from_numpy(rng.integers(40, 180, (3, 40, 56), dtype=np.uint8))
+    clip = frame.expand(8, -1, -1, -1).contiguous()
+    changed = 0
+    for seed in range(10):
+        out = augment(clip, np.random.default_rng(seed))
+        assert all(out[t].equal(out[0]) for t in range(8))
+        changed += not out[0].equal(frame)
+    assert changed >= 5
+    with pytest.raises(ValueError, match="AUG.AA_TYPE"):
+        RandAugment.from_policy("rand-m7-x3")
+
+
+def test_random_erasing_pixel_mode_erases_one_box_through_all_frames():
+    clip = torch.zeros(3, 5, 32, 32)
+    random_erase(clip, 1.0, "pixel", 1, np.random.default_rng(0), torch.Generator().manual_seed(0))
+    erased = clip.abs().sum(0) > 0
+    assert erased[0].any() and all(erased[t].equal(erased[0]) for t in range(5))
+    assert not clip[:, 0].equal(clip[:, 1])  # fresh noise per pixel, also across frames
+
+
+@pytest.mark.parametrize("switch_prob", [0.0, 1.0])
+def test_mixup_and_cutmix_targets_sum_to_one(switch_prob):
+    torch.manual_seed(0)
+    mix = MixUp(0.8, 1.0, 1.0, switch_prob, 0.1, num_classes=5)
+    inputs = [torch.randn(4, 3, 2, 8, 8)]
+    labels = torch.tensor([0, 1, 2, 3])
+    mixed, targets = mix(inputs, labels)
+    assert mixed[0].shape == inputs[0].shape and targets.shape == (4, 5)
+    torch.testing.assert_close(targets.sum(1), torch.ones(4))
+    assert float(targets.min()) >= 0.1 / 5 - 1e-6
+    # Each row blends its own label with the flipped batch's label and nothing else gets more than smoothing.
+    top2 = targets.topk(2, dim=1).indices.sort(dim=1).values
+    assert top2.tolist() == [[0, 3], [1, 2], [1, 2], [0, 3]]
+    assert not mixed[0].equal(inputs[0])

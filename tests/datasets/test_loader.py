@@ -1,0 +1,76 @@
+"""Samplers shard without duplicates, items are seeded per (seed, epoch, index), views are flattened."""
+
+import pytest
+import torch
+from conftest import small_cfg, write_csv
+
+from slowfast.datasets import build_dataset, build_loader, set_loader_epoch
+from slowfast.datasets.loader import EpochSampler, EvalShardSampler, build_sampler
+
+
+@pytest.mark.parametrize("world_size", [1, 2, 3])
+def test_eval_shards_cover_every_item_once(world_size):
+    shards = [list(EvalShardSampler(10, rank, world_size)) for rank in range(world_size)]
+    merged = sorted(i for shard in shards for i in shard)
+    assert merged == list(range(10))
+    assert [len(EvalShardSampler(10, rank, world_size)) for rank in range(world_size)] == [len(s) for s in shards]
+
+
+def test_train_shards_are_disjoint_and_reshuffle_per_epoch():
+    dataset = list(range(12))
+    samplers = [EpochSampler(build_sampler(dataset, "train", 0, rank, 2)) for rank in range(2)]
+    epoch0 = [list(s) for s in samplers]
+    assert sorted(i for shard in epoch0 for _, i in shard) == list(range(12))
+    assert all(epoch == 0 for shard in epoch0 for epoch, _ in shard)
+    for s in samplers:
+        s.set_epoch(1)
+    epoch1 = [list(s) for s in samplers]
+    assert all(epoch == 1 for shard in epoch1 for epoch, _ in shard)
+    assert [i for _, i in epoch1[0]] != [i for _, i in epoch0[0]]
+
+
+def test_val_loader_on_simulated_ranks_sees_each_video_once(tiny_dataset):
+    folder, good, _ = tiny_dataset
+    write_csv(folder, "val", good + good[:1])
+    cfg = small_cfg(folder, ["TEST.BATCH_SIZE", "4"])
+    seen = []
+    for rank in range(2):
+        loader = build_loader(cfg, "val", rank=rank, world_size=2)
+        assert loader.batch_size == 2
+        seen += [i for _, _, index, _ in loader for i in index.tolist()]
+    assert sorted(seen) == list(range(5))
+
+
+def _batches(cfg, epoch):
+    loader = build_loader(cfg, "train")
+    set_loader_epoch(loader, epoch)
+    return list(loader)
+
+
+def test_train_items_do_not_depend_on_worker_count_and_follow_the_epoch(tiny_dataset):
+    folder, good, _ = tiny_dataset
+    write_csv(folder, "train", good)
+    serial = _batches(small_cfg(folder), 3)
+    parallel = _batches(small_cfg(folder, ["DATA_LOADER.NUM_WORKERS", "2"]), 3)
+    for (x0, y0, i0, _), (x1, y1, i1, _) in zip(serial, parallel, strict=True):
+        assert i0.equal(i1) and y0.equal(y1) and x0[0].equal(x1[0])
+    dataset = build_dataset("kinetics", small_cfg(folder), "train")
+    assert dataset[(3, 1)][0][0].equal(dataset[(3, 1)][0][0])
+    assert not dataset[(3, 1)][0][0].equal(dataset[(4, 1)][0][0])
+    assert dataset[1][0][0].equal(dataset[(0, 1)][0][0])
+
+
+def test_repeated_augmentation_views_are_flattened_into_the_batch(tiny_dataset):
+    folder, good, _ = tiny_dataset
+    write_csv(folder, "train", good)
+    cfg = small_cfg(folder, ["AUG.NUM_SAMPLE", "2", "TRAIN.BATCH_SIZE", "4", "AUG.ENABLE", "True",
+                             "DATA.TRAIN_JITTER_SCALES_RELATIVE", "[0.08, 1.0]",
+                             "DATA.TRAIN_JITTER_ASPECT_RELATIVE", "[0.75, 1.3333]"])
+    frames, labels, index, meta = build_dataset("kinetics", cfg, "train")[0]
+    assert len(frames) == len(labels) == len(index) == 2 and not frames[0][0].equal(frames[1][0][0])
+    loader = build_loader(cfg, "train")
+    assert loader.batch_size == 2
+    inputs, labels, index, meta = next(iter(loader))
+    assert inputs[0].shape == (4, 3, 4, 32, 32) and inputs[0].dtype == torch.float32
+    assert labels.shape == index.shape == meta["valid"].shape == (4,)
+    assert labels[0] == labels[1] and index[0] == index[1] and meta["bad_paths"] == []
