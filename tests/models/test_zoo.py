@@ -1,0 +1,122 @@
+"""Every registered model at a tiny size, other X3D/MViT sizes from config values alone, speed options."""
+
+import pytest
+import torch
+
+from slowfast.config import get_cfg
+from slowfast.models import MODEL_REGISTRY, build_model
+from slowfast.models.x3d import X3D
+
+TINY = {
+    "X3D": ["X3D.WIDTH_FACTOR", "1.0", "X3D.DEPTH_FACTOR", "1.0", "X3D.DIM_C5", "64", "DATA.NUM_FRAMES", "4",
+            "DATA.TRAIN_CROP_SIZE", "64"],
+    "MViT": ["MVIT.DEPTH", "3", "MVIT.EMBED_DIM", "16", "MVIT.NUM_HEADS", "1", "MVIT.DIM_MUL", "[[1, 2.0]]",
+             "MVIT.HEAD_MUL", "[[1, 2.0]]", "MVIT.POOL_Q_STRIDE", "[[1, 1, 2, 2]]",
+             "MVIT.POOL_KV_STRIDE_ADAPTIVE", "[1, 4, 4]", "MVIT.POOL_KVQ_KERNEL", "[3, 3, 3]",
+             "MVIT.SEP_POS_EMBED", "True", "MVIT.DROPPATH_RATE", "0.2", "MVIT.PATCH_PADDING", "[1, 3, 3]",
+             "DATA.NUM_FRAMES", "4", "DATA.TRAIN_CROP_SIZE", "32", "DATA.TEST_CROP_SIZE", "32"],
+}
+
+
+def _cfg(name, *overrides):
+    cfg = get_cfg()
+    cfg.merge_from_list(["MODEL.MODEL_NAME", name, "MODEL.NUM_CLASSES", "5", *TINY[name], *overrides])
+    return cfg
+
+
+def test_every_registered_model_has_a_tiny_config():
+    assert sorted(name for name, _ in MODEL_REGISTRY) == sorted(TINY)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_tiny_forward_backward_every_parameter_gets_a_finite_gradient(name):
+    cfg = _cfg(name)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    crop = cfg.DATA.TRAIN_CROP_SIZE
+    x = torch.randn(2, 3, cfg.DATA.NUM_FRAMES, crop, crop)
+    logits = model([x])
+    assert logits.shape == (2, 5)
+    torch.nn.functional.cross_entropy(logits, torch.tensor([1, 3])).backward()
+    for key, param in model.named_parameters():
+        assert param.grad is not None, key
+        assert torch.isfinite(param.grad).all(), key
+    assert any(param.grad.abs().sum() > 0 for param in model.parameters())
+    model.eval()
+    with torch.no_grad():
+        probs, eval_logits = model([x]), model([x], return_logits=True)
+    torch.testing.assert_close(probs.sum(1), torch.ones(2))
+    torch.testing.assert_close(probs, eval_logits.softmax(1))
+
+
+def test_unknown_model_name_is_a_clear_error():
+    cfg = get_cfg()
+    cfg.MODEL.MODEL_NAME = "ResNet"
+    with pytest.raises(KeyError, match="MODEL.MODEL_NAME"):
+        build_model(cfg)
+
+
+def _params(model):
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def test_x3d_sizes_from_pyslowfast_config_values():
+    # X3D-S (13x160) and X3D-XS (4x160) are X3D-M's network with smaller inputs: same parameters as the
+    # golden X3D-M. X3D-L (depth 5.0) with 400 classes has 6.1M parameters (X3D paper, table 4, truncated).
+    for frames, crop in ((13, 160), (4, 160)):
+        model = X3D(num_classes=20, num_frames=frames, crop_size=crop)
+        assert _params(model) == 3015702
+        model.eval()
+        with torch.no_grad():
+            assert model([torch.randn(1, 3, frames, crop, crop)]).shape == (1, 20)
+    large = X3D(num_classes=400, num_frames=16, crop_size=312, depth_factor=5.0)
+    assert 6.1e6 <= _params(large) < 6.2e6
+    assert [len(getattr(large, f"s{i}")) for i in range(2, 6)] == [5, 10, 25, 15]
+
+
+def test_mvit_b_32x3_from_config_values():
+    cfg = get_cfg()
+    cfg.merge_from_file("configs/MVIT_B_16x4.yaml")
+    cfg.merge_from_list(["DATA.NUM_FRAMES", "32", "DATA.TRAIN_CROP_SIZE", "112", "DATA.TEST_CROP_SIZE", "112"])
+    model = build_model(cfg)
+    assert model.pos_embed_temporal.shape == (1, 16, 96)
+    assert model.pos_embed_spatial.shape == (1, 784, 96)
+    # Adaptive key/value strides: 8 -> 4 -> 2 -> 1 spatially as queries are pooled at blocks 1, 3, 14.
+    strides = [block.attn.pool_k.stride for block in model.blocks]
+    assert strides[0] == (1, 8, 8) and strides[1] == (1, 4, 4) and strides[3] == (1, 2, 2)
+    assert strides[14] == (1, 1, 1)
+
+
+def _x3d_grads(channels_last, fast_backward, x):
+    torch.manual_seed(0)
+    model = X3D(num_classes=5, num_frames=4, crop_size=64, width_factor=1.0, depth_factor=1.0, dim_c5=64,
+                channels_last=channels_last, fast_channelwise_backward=fast_backward)
+    model.train()
+    loss = model([x]).square().sum()
+    loss.backward()
+    return loss.detach(), {k: p.grad for k, p in model.named_parameters()}
+
+
+def test_x3d_speed_options_keep_fp32_numerics():
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, 4, 64, 64)
+    ref_loss, ref = _x3d_grads(False, False, x)
+    for channels_last, fast in ((True, False), (False, True), (True, True)):
+        loss, grads = _x3d_grads(channels_last, fast, x)
+        torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=1e-6)
+        for key, grad in grads.items():
+            torch.testing.assert_close(grad, ref[key], rtol=1e-4, atol=1e-5, msg=key)
+
+
+def test_mvit_fused_attention_matches_explicit_matmuls():
+    cfg = _cfg("MViT")
+    torch.manual_seed(0)
+    fused = build_model(cfg)
+    cfg.MVIT.FUSED_ATTENTION = False
+    explicit = build_model(cfg)
+    explicit.load_state_dict(fused.state_dict())
+    fused.eval()
+    explicit.eval()
+    x = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(fused([x], return_logits=True), explicit([x], return_logits=True))
