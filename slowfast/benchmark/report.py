@@ -54,42 +54,52 @@ def _png(figure):
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def time_unit(max_seconds):
+    """Return (divisor, label) for a time axis reaching ``max_seconds``: seconds, minutes or hours."""
+    if max_seconds < 120:
+        return 1.0, "s"
+    return (60.0, "min") if max_seconds < 2 * 3600 else (3600.0, "h")
+
+
 def accuracy_figure(model, results):
-    """Top-1 against wall time (hours) for every run of ``model``, with the target and the reference time."""
+    """Top-1 against wall time for every run of ``model``, with the target and the reference time."""
     figure, axis = plt.subplots(figsize=(7, 4))
+    divisor, unit = time_unit(max(e["time_s"] for r in results for e in r.evals))
     for result in results:
-        hours = [e["time_s"] / 3600 for e in result.evals]
-        axis.plot(hours, [e["top1"] for e in result.evals], marker="o", label=f"{result.run_dir} "
-                  f"({result.n_gpu} acc.)")
+        axis.plot([e["time_s"] / divisor for e in result.evals], [e["top1"] for e in result.evals],
+                  marker="o", label=f"{result.run_dir} ({result.n_gpu} acc.)")
         if result.reached:
-            axis.plot([result.t_bench_s / 3600], [result.target_top1], marker="*", markersize=14, color="k")
+            axis.plot([result.t_bench_s / divisor], [result.target_top1], marker="*", markersize=14,
+                      color="k")
     first = results[0]
     axis.axhline(first.target_top1, color="r", linestyle="--", label=f"target {first.target_top1:.2f} %")
     if first.t_ref_s:
-        axis.axvline(first.t_ref_s / 3600, color="g", linestyle=":",
+        axis.axvline(first.t_ref_s / divisor, color="g", linestyle=":",
                      label=f"reference time ({first.n_gpu_ref} GPUs)")
-    axis.set(xlabel="benchmark clock (h)", ylabel="top-1 (%)", title=f"{model}: top-1 against wall time")
+    axis.set(xlabel=f"benchmark clock ({unit})", ylabel="top-1 (%)",
+             title=f"{model}: top-1 against wall time")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7)
     return _png(figure)
 
 
 def curve_figure(results, metrics, y_key, ylabel):
-    """``y_key`` (e.g. loss or lr) against clock hours per run: iteration records, else epoch records."""
+    """``y_key`` (e.g. loss or lr) against the clock per run: iteration records, else epoch records."""
     # Fewer than two iteration records draw no line; epoch records are the coarser fallback.
-    figure, axis = plt.subplots(figsize=(7, 3.5))
-    plotted = False
+    curves = []
     for result, records in zip(results, metrics):
         xs, ys = series(records, "train_iter", "time", y_key)
         if len(xs) < 2:
             xs, ys = series(records, "train_epoch", "time", y_key)
         if xs:
-            axis.plot([x / 3600 for x in xs], ys, marker=".", label=result.run_dir)
-            plotted = True
-    if not plotted:
-        plt.close(figure)
+            curves.append((result.run_dir, xs, ys))
+    if not curves:
         return None
-    axis.set(xlabel="benchmark clock (h)", ylabel=ylabel, title=f"{ylabel} during training")
+    divisor, unit = time_unit(max(max(xs) for _, xs, _ in curves))
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    for label, xs, ys in curves:
+        axis.plot([x / divisor for x in xs], ys, marker=".", label=label)
+    axis.set(xlabel=f"benchmark clock ({unit})", ylabel=ylabel, title=f"{ylabel} during training")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7)
     return _png(figure)

@@ -135,7 +135,10 @@ def test_read_metrics_skips_bad_lines():
     assert read_metrics(run_dir("x3d_1gpu")) == []
 
 
-@pytest.mark.parametrize("name", ["x3d_4gpu_a", "x3d_1gpu", "x3d_4gpu_b", "mvit_4gpu", "x3d_open", "x3d_aborted"])
+STORED_RUNS = ["x3d_4gpu_a", "x3d_1gpu", "x3d_4gpu_b", "mvit_4gpu", "x3d_open", "x3d_aborted"]
+
+
+@pytest.mark.parametrize("name", STORED_RUNS)
 def test_stored_logs_pass_the_mlperf_logging_checker(name):
     assert check_mllog(os.path.join(run_dir(name), "mllog.txt")) == []
 
