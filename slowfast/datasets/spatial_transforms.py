@@ -25,9 +25,15 @@ def normalize(clip_uint8_tchw, mean, std):
     Returns:
         Tensor: float32 (C,T,H,W).
     """
-    x = clip_uint8_tchw.permute(0, 2, 3, 1).float() / 255.0
-    x = (x - torch.tensor(mean, dtype=torch.float32)) / torch.tensor(std, dtype=torch.float32)
-    return x.permute(3, 0, 1, 2)
+    frames, channels, height, width = clip_uint8_tchw.shape
+    mean_t, std_t = torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
+    out = torch.empty((channels, frames, height, width), dtype=torch.float32)
+    # One channel at a time straight into the (C,T,H,W) output: the same float32 ops as PySlowFast's
+    # broadcast over (T,H,W,C), without its strided temporaries.
+    for c in range(channels):
+        torch.div(clip_uint8_tchw[:, c], 255.0, out=out[c])
+        out[c].sub_(mean_t[c]).div_(std_t[c])
+    return out
 
 
 def short_side_size(height, width, size):

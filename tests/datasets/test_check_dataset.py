@@ -1,0 +1,32 @@
+"""tools/check_dataset.py finds the unreadable and short files, counts classes, writes cleaned CSVs."""
+
+import os
+import subprocess
+import sys
+
+from conftest import REPO, write_csv
+
+from slowfast.datasets.video_list import read_video_list
+
+
+def test_check_dataset_reports_and_cleans(tiny_dataset, tmp_path):
+    folder, good, broken = tiny_dataset
+    write_csv(folder, "train", good + broken, labels=[0, 0, 1, 1] + [2] * len(broken))
+    write_csv(folder, "val", good)
+    if os.path.exists(os.path.join(folder, "test.csv")):
+        os.remove(os.path.join(folder, "test.csv"))
+    out = tmp_path / "clean"
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "check_dataset.py"), folder, "--workers", "2",
+                           "--min-frames", "60", "--write-clean", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    unreadable = {line.split()[1].rsplit("/", 1)[-1].rstrip(":") for line in proc.stdout.splitlines()
+                  if line.strip().startswith("UNREADABLE")}
+    assert unreadable == set(broken)
+    short = [line.split()[1].rsplit("/", 1)[-1].rstrip(":") for line in proc.stdout.splitlines()
+             if line.strip().startswith("SHORT")]
+    assert short == good + good  # 40 frames: shorter than the 60-frame span, but usable (train and val)
+    assert "[train] 10 listed, 6 unreadable" in proc.stdout and "[val] 4 listed, 0 unreadable" in proc.stdout
+    assert "class counts (readable videos): 0:2, 1:2" in proc.stdout
+    paths, labels = read_video_list(str(out / "train.csv"))
+    assert paths == good and labels == [0, 0, 1, 1]
+    assert read_video_list(str(out / "val.csv"))[0] == good
