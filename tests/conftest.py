@@ -1,9 +1,10 @@
-"""Shared fixtures: a small synthetic Kinetics-format data set written once per test session."""
+"""Shared fixtures: a small synthetic Kinetics-format data set written once per test session, smoke configs."""
 
 import os
 
 import pytest
 
+from slowfast.config import load_config
 from slowfast.datasets.synthetic import make_synthetic_dataset
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,7 +19,15 @@ def tiny_kinetics(tmp_path_factory):
     return str(out)
 
 
-def smoke_opts(data_dir, output_dir, *extra):
-    """Overrides pointing a configs/smoke config at ``data_dir`` and ``output_dir`` (4 classes)."""
-    return ["DATA.PATH_TO_DATA_DIR", data_dir, "DATA.PATH_PREFIX", data_dir, "OUTPUT_DIR", str(output_dir),
-            "MODEL.NUM_CLASSES", "4", *extra]
+@pytest.fixture(scope="session")
+def smoke_config(tiny_kinetics):
+    """``smoke_config(name, output_dir, *opts) -> (cfg_file, opts, cfg)`` for configs/smoke/<name>.yaml on the
+    tiny data set (4 classes)."""
+
+    def make(name, output_dir, *extra):
+        cfg_file = os.path.join(ROOT, "configs", "smoke", f"{name}.yaml")
+        opts = ["DATA.PATH_TO_DATA_DIR", tiny_kinetics, "DATA.PATH_PREFIX", tiny_kinetics,
+                "OUTPUT_DIR", str(output_dir), "MODEL.NUM_CLASSES", "4", *extra]
+        return cfg_file, opts, load_config(cfg_file, opts)
+
+    return make

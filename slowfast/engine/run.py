@@ -142,8 +142,9 @@ def _build_context(cfg, metrics, clock):
     scaler, amp_dtype = _mixed_precision(cfg, device)
     return LoopContext(
         cfg=cfg, model=model, module=module, optimizer=build_optimizer(module, cfg), scaler=scaler,
-        loss_fn=get_loss_func(cfg.MODEL.LOSS_FUNC), mixup=MixUp.from_config(cfg) if cfg.MIXUP.ENABLE else None,
-        device=device, amp_dtype=amp_dtype, metrics=metrics, clock_time=clock.elapsed,
+        loss_fn=get_loss_func(cfg.MODEL.LOSS_FUNC)(reduction="mean"),
+        mixup=MixUp.from_config(cfg) if cfg.MIXUP.ENABLE else None, device=device, amp_dtype=amp_dtype,
+        metrics=metrics, clock_time=clock.elapsed,
     )
 
 
@@ -166,7 +167,7 @@ def run_job(cfg, cfg_file=None):
     _ensure_synthetic_data(cfg)
     seed_everything(cfg.RNG_SEED, 0, 0)  # identical initial weights on every rank
     clock = BenchmarkClock(sync_fn=torch.cuda.synchronize if cfg.NUM_GPUS > 0 else None,
-                           agree_fn=lambda s: du.all_reduce_sum([torch.tensor(s)])[0].item() / world)
+                           agree_fn=lambda seconds: max(du.all_gather_objects(seconds)))  # the slowest rank
     metrics = MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(),
                             (cfg.TENSORBOARD.LOG_DIR or os.path.join(cfg.OUTPUT_DIR, "tensorboard"))
                             if cfg.TENSORBOARD.ENABLE else None)
