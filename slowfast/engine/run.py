@@ -5,6 +5,7 @@ CSVs parsed, checkpoint restored -> init_stop, run_start and the clock starts ->
 evaluation, checkpoint) -> run_stop at the end of training -> multi-view test (outside the clock) -> result.
 """
 
+import hashlib
 import logging
 import os
 import random
@@ -186,6 +187,7 @@ def run_job(cfg, cfg_file=None):
     else:
         log.run_resume(start_epoch, clock.elapsed())
     _train_epochs(cfg, ctx, log, clock, train_loader, val_loader, start_epoch)
+    _check_replicas_identical(ctx.module)
     status = STATUS_SUCCESS if clock.reached else STATUS_ABORTED
     log.run_stop(status, clock.t_bench if clock.reached else clock.elapsed(agree=True))
     if cfg.TEST.ENABLE:
@@ -229,6 +231,20 @@ def _train_epochs(cfg, ctx, log, clock, train_loader, val_loader, start_epoch):
         if clock.reached and cfg.BENCHMARK.STOP_AT_TARGET:
             logger.info("target reached and BENCHMARK.STOP_AT_TARGET: training ends after epoch %d", epoch + 1)
             break
+
+
+def _check_replicas_identical(module):
+    """Verify that DDP left every process with the same parameters (a silent desync would void the result).
+
+    Buffers are left out: BatchNorm running statistics legitimately differ between processes under DDP.
+    """
+    digest = hashlib.sha256()
+    for tensor in module.parameters():
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    digests = du.all_gather_objects(digest.hexdigest())
+    if len(set(digests)) > 1:
+        raise RuntimeError(f"model weights differ between processes after training: {digests}")
+    logger.info("final weights identical on all %d process(es): sha256 %s", len(digests), digests[0])
 
 
 def _multi_view_test(cfg, ctx):
