@@ -16,6 +16,7 @@ import sys
 import time
 
 import numpy as np
+import psutil
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -26,29 +27,49 @@ from slowfast.datasets import temporal_sampling as ts  # noqa: E402
 from slowfast.datasets.decoder import VideoDecodeError, decode_clip  # noqa: E402
 
 
+def cpu_seconds_by_process():
+    """CPU seconds (user + system) used so far by this process and each of its children, by pid."""
+    me = psutil.Process()
+    usage = {}
+    for proc in [me] + me.children(recursive=True):
+        try:
+            times = proc.cpu_times()
+            usage[proc.pid] = times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return usage
+
+
 def loader_rate(cfg, split, workers, epochs):
-    """Median videos/s of ``epochs`` passes over the split with ``workers`` loader processes."""
+    """Median over ``epochs`` passes of (videos/s, videos per CPU-second of all loader processes).
+
+    The second figure hardly depends on what else runs on the machine, so it compares across runs.
+    """
     cfg = cfg.clone()
     cfg.defrost()
     cfg.DATA_LOADER.NUM_WORKERS = workers
     cfg.freeze()
     loader = build_loader(cfg, split, rank=0, world_size=1)
-    rates = []
+    rates, cpu_rates = [], []
     for epoch in range(epochs):
         set_loader_epoch(loader, epoch)
-        start, clips = time.perf_counter(), 0
+        cpu_before, start, clips = cpu_seconds_by_process(), time.perf_counter(), 0
         for inputs, _, _, _ in loader:
             clips += inputs[0].shape[0]
-        rates.append(clips / cfg.AUG.NUM_SAMPLE / (time.perf_counter() - start))
+        videos = clips / cfg.AUG.NUM_SAMPLE
+        rates.append(videos / (time.perf_counter() - start))
+        cpu_after = cpu_seconds_by_process()
+        cpu = sum(used - cpu_before.get(pid, 0.0) for pid, used in cpu_after.items())
+        cpu_rates.append(videos / cpu)
     del loader
-    return statistics.median(rates)
+    return statistics.median(rates), statistics.median(cpu_rates)
 
 
 def raw_decode_rate(cfg, paths, repeats=1):
-    """Clips/s of ``decode_clip`` alone (random starts, uint8 RGB of the T frames) in this process."""
+    """Clips per CPU-second of ``decode_clip`` alone (random starts, uint8 RGB of the T frames)."""
     rng = np.random.default_rng(0)
     data = cfg.DATA
-    start, clips = time.perf_counter(), 0
+    start, clips = time.process_time(), 0
     for _ in range(repeats):
         for path in paths:
             try:
@@ -58,7 +79,7 @@ def raw_decode_rate(cfg, paths, repeats=1):
                 clips += 1
             except VideoDecodeError:
                 pass
-    return clips / (time.perf_counter() - start)
+    return clips / (time.process_time() - start)
 
 
 def main():
@@ -79,12 +100,13 @@ def main():
     print(f"{len(probe.video_paths)} videos, split {args.split}, batch {cfg.TRAIN.BATCH_SIZE}, "
           f"multi-thread decode {cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE}, "
           f"main-process torch threads {torch.get_num_threads()}")
-    print(f"raw PyAV clip decode (1 process, no transforms): {raw:.1f} clips/s")
+    print(f"raw PyAV clip decode, no transforms: {raw:.1f} clips per CPU-second "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     for workers in args.workers:
-        rate = loader_rate(cfg, args.split, workers, args.epochs)
+        rate, cpu_rate = loader_rate(cfg, args.split, workers, args.epochs)
         views = cfg.AUG.NUM_SAMPLE if args.split == "train" else 1
-        print(f"NUM_WORKERS {workers:2d}: {rate:6.1f} videos/s ({rate * views:.1f} augmented clips/s), "
-              f"{rate / (raw * max(workers, 1)):.0%} of raw decode x max(workers, 1)")
+        print(f"NUM_WORKERS {workers:2d}: {rate:6.1f} videos/s ({rate * views:.1f} augmented clips/s); "
+              f"{cpu_rate:.1f} videos per CPU-second = {cpu_rate / raw:.0%} of the raw decode rate")
 
 
 if __name__ == "__main__":

@@ -130,9 +130,7 @@ class Kinetics(Dataset):
             clip_tchw = st.random_resized_crop_uint8(clip_tchw, size, data.TRAIN_JITTER_SCALES_RELATIVE,
                                                      data.TRAIN_JITTER_ASPECT_RELATIVE or [0.75, 4 / 3], rng)
         else:
-            clip_tchw = st.jitter_resize_uint8(clip_tchw, *data.TRAIN_JITTER_SCALES, rng)
-            y0, x0 = st.random_crop_offsets(*clip_tchw.shape[-2:], size, rng)
-            clip_tchw = st.crop(clip_tchw, y0, x0, size)
+            clip_tchw = st.jitter_crop_uint8(clip_tchw, *data.TRAIN_JITTER_SCALES, size, rng)
         if data.RANDOM_FLIP:
             clip_tchw = st.random_flip(clip_tchw, rng)
         clip = st.normalize(clip_tchw, data.MEAN, data.STD)

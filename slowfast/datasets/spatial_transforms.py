@@ -75,14 +75,32 @@ def random_crop_offsets(height, width, size, rng):
     return y0, x0
 
 
-def jitter_resize_uint8(clip_tchw, min_size, max_size, rng):
-    """Scale the short side to a size drawn from [min_size, max_size] (X3D scale jitter), uint8."""
+def jitter_crop_uint8(clip_tchw, min_size, max_size, crop_size, rng):
+    """X3D scale jitter and random crop of a uint8 (T,C,H,W) clip, resizing only the cropped region.
+
+    Draws the short side Z from [min_size, max_size] and the crop offsets in the Z-scaled frame (as
+    PySlowFast), then maps the crop back to source pixels and resizes just that box: the same augmentation
+    up to sub-pixel rounding of the box, at a fraction of the cost of resizing whole frames.
+
+    Args:
+        clip_tchw (Tensor): uint8 frames.
+        min_size, max_size (int): short-side range.
+        crop_size (int): side of the square output.
+        rng (numpy.random.Generator): random source.
+    Returns:
+        Tensor: uint8 (T,C,crop_size,crop_size).
+    """
     size = int(round(rng.uniform(min_size, max_size)))
     height, width = clip_tchw.shape[-2:]
-    if min(height, width) == size:
-        return clip_tchw
-    out_size = list(short_side_size(height, width, size))
-    return TF.resize(clip_tchw, out_size, interpolation=InterpolationMode.BILINEAR, antialias=False)
+    out_h, out_w = short_side_size(height, width, size)
+    y0, x0 = random_crop_offsets(out_h, out_w, crop_size, rng)
+    if (out_h, out_w) == (height, width):
+        return crop(clip_tchw, y0, x0, crop_size)
+    scale_y, scale_x = height / out_h, width / out_w
+    box_h, box_w = min(height, round(crop_size * scale_y)), min(width, round(crop_size * scale_x))
+    top, left = min(round(y0 * scale_y), height - box_h), min(round(x0 * scale_x), width - box_w)
+    return TF.resized_crop(clip_tchw, top, left, box_h, box_w, [crop_size, crop_size],
+                           interpolation=InterpolationMode.BILINEAR, antialias=False)
 
 
 def random_resized_crop_box(height, width, area_range, aspect_range, rng, attempts=10):

@@ -89,3 +89,23 @@ def test_mixup_and_cutmix_targets_sum_to_one(switch_prob):
     top2 = targets.topk(2, dim=1).indices.sort(dim=1).values
     assert top2.tolist() == [[0, 3], [1, 2], [1, 2], [0, 3]]
     assert not mixed[0].equal(inputs[0])
+
+
+def test_jitter_crop_matches_resizing_whole_frames_then_cropping():
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.v2 import functional as TF
+
+    from slowfast.datasets import spatial_transforms as st
+
+    ys, xs = torch.meshgrid(torch.arange(64.0), torch.arange(80.0), indexing="ij")
+    frame = torch.stack([ys * 3, xs * 2, ys + xs]).clamp(0, 255).to(torch.uint8)
+    clip = frame.expand(2, -1, -1, -1).contiguous()
+    for seed in range(5):
+        fast = st.jitter_crop_uint8(clip, 70, 90, 48, np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        out_h, out_w = st.short_side_size(64, 80, int(round(rng.uniform(70, 90))))
+        y0, x0 = st.random_crop_offsets(out_h, out_w, 48, rng)
+        full = TF.resize(clip, [out_h, out_w], interpolation=InterpolationMode.BILINEAR, antialias=False)
+        reference = st.crop(full, y0, x0, 48)
+        assert fast.shape == reference.shape == (2, 3, 48, 48)
+        assert float((fast.float() - reference.float()).abs().mean()) < 2.0

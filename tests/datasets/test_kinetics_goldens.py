@@ -92,3 +92,18 @@ def test_random_val_mode_replaying_pyslowfast_draws(entry):
     frames = eval_pixels(clip.frames, min(out_h, out_w), size, -1, cfg.DATA.MEAN, cfg.DATA.STD,
                          ReplayRng(draws, bool(entry["spatial"]["flip"][0])))
     _assert_matches(frames, entry)
+
+
+def test_center_val_mode_is_the_centre_clip_and_crop_in_every_epoch():
+    cfg = load_config(CONFIGS["x3d_m"], ["NUM_GPUS", "0", "DATA.PATH_TO_DATA_DIR", GOLDEN_DIR,
+                                         "DATA.PATH_PREFIX", GOLDEN_DIR, "TEST.BATCH_SIZE", "4",
+                                         "TRAIN.BATCH_SIZE", "4"])
+    dataset = build_dataset("kinetics", cfg, "val")
+    assert len(dataset) == dataset.num_videos == 4
+    frames, label, index, meta = dataset[(0, 2)]
+    assert meta["time_idx"] == [110.0, 189.0, 0.0] and label == 3 and index == 2
+    path = os.path.join(GOLDEN_DIR, "videos/val_c03_0.mp4")
+    clip = decode_clip(path, 16, 5, 30, lambda n, span: 110.0)
+    expected = eval_pixels(clip.frames, 256, 224, 1, cfg.DATA.MEAN, cfg.DATA.STD)
+    assert frames[0].equal(expected) and frames[0].shape == (3, 16, 224, 224)
+    assert dataset[(7, 2)][0][0].equal(frames[0])
