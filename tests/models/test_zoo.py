@@ -5,6 +5,7 @@ import torch
 
 from slowfast.config import get_cfg
 from slowfast.models import MODEL_REGISTRY, build_model
+from slowfast.models.flops import count_flops
 from slowfast.models.x3d import X3D
 
 TINY = {
@@ -111,6 +112,7 @@ def test_x3d_speed_options_keep_fp32_numerics():
 def test_mvit_fused_attention_matches_explicit_matmuls():
     cfg = _cfg("MViT")
     torch.manual_seed(0)
+    cfg.MVIT.FUSED_ATTENTION = True
     fused = build_model(cfg)
     cfg.MVIT.FUSED_ATTENTION = False
     explicit = build_model(cfg)
@@ -120,3 +122,5 @@ def test_mvit_fused_attention_matches_explicit_matmuls():
     x = torch.randn(2, 3, 4, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(fused([x], return_logits=True), explicit([x], return_logits=True))
+    # The SDPA flop handle counts exactly the two matmuls it replaces.
+    assert count_flops(fused, [x])[0] == count_flops(explicit, [x])[0]
