@@ -201,6 +201,6 @@ def check_backend(name):
         raise ValueError(
             "DATA.DECODING_BACKEND = 'torchcodec' is not available: torchcodec 0.17 installs from PyPI but "
             "loads FFmpeg's shared libraries (libavutil.so.56 to .60, FFmpeg 4 to 8) from the system, which "
-            "this machine does not have (PyAV bundles its own FFmpeg, which torchcodec cannot use). "
-            "Use DATA.DECODING_BACKEND pyav.")
+            "this machine does not have (PyAV bundles its own FFmpeg, which torchcodec cannot use; "
+            "pip cannot install FFmpeg; `apt-get install ffmpeg` would). Use DATA.DECODING_BACKEND pyav.")
     raise ValueError(f"DATA.DECODING_BACKEND = {name!r} is not allowed: one of ['pyav', 'torchcodec']")

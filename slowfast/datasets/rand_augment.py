@@ -63,6 +63,23 @@ def _solarize(clip, threshold, add=None):
     return torch.where(clip < threshold, added, clip)
 
 
+def _sharpness(clip, factor):
+    """PIL's SHARPEN blend: interior pixels mix with a [1 1 1; 1 5 1; 1 1 1]/13 blur, borders stay.
+
+    Integer shifted sums instead of torchvision's float conv2d, which is ~10x slower on whole clips.
+    """
+    wide = clip.to(torch.int16)
+    inner = wide[..., 1:-1, 1:-1]
+    total = 4 * inner
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            total = total + wide[..., dy:dy + inner.shape[-2], dx:dx + inner.shape[-1]]
+    degenerate = wide.clone()
+    degenerate[..., 1:-1, 1:-1] = torch.div(total + 6, 13, rounding_mode="floor")
+    blended = factor * wide.float() + (1.0 - factor) * degenerate.float()
+    return blended.clamp_(0, 255).to(torch.uint8)
+
+
 def apply_op(clip, name, arg):
     """Apply one op to a uint8 (T,C,H,W) clip, identically on every frame."""
     height, width = clip.shape[-2:]
@@ -79,7 +96,7 @@ def apply_op(clip, name, arg):
         "Color": lambda: TF.adjust_saturation(clip, arg),
         "Contrast": lambda: TF.adjust_contrast(clip, arg),
         "Brightness": lambda: TF.adjust_brightness(clip, arg),
-        "Sharpness": lambda: TF.adjust_sharpness(clip, arg),
+        "Sharpness": lambda: _sharpness(clip, arg),
         # PIL shears about the top-left corner.
         "ShearX": lambda: _affine(clip, shear=(shear_degrees, 0.0), center=[0, 0]),
         "ShearY": lambda: _affine(clip, shear=(0.0, shear_degrees), center=[0, 0]),

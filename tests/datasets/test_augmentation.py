@@ -109,3 +109,14 @@ def test_jitter_crop_matches_resizing_whole_frames_then_cropping():
         reference = st.crop(full, y0, x0, 48)
         assert fast.shape == reference.shape == (2, 3, 48, 48)
         assert float((fast.float() - reference.float()).abs().mean()) < 2.0
+
+
+def test_fast_sharpness_agrees_with_torchvision_within_one_level():
+    from torchvision.transforms.v2 import functional as TF
+
+    from slowfast.datasets.rand_augment import _sharpness
+
+    clip = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (2, 3, 20, 24), dtype=np.uint8))
+    for factor in (0.1, 0.5, 1.0, 1.9):
+        diff = (_sharpness(clip, factor).int() - TF.adjust_sharpness(clip, factor).int()).abs()
+        assert int(diff.max()) <= 1
