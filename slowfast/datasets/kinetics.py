@@ -1,9 +1,10 @@
 """Kinetics-style video classification dataset: PySlowFast's clips, robust to bad videos, seeded per item.
 
 Items and their sampling:
-- train: one item per CSV row; random clip, then the X3D recipe (short-side jitter, random crop, flip) or,
-  with AUG.ENABLE, the MViT recipe (RandAugment, random resized crop, flip, random erasing) on each of
-  AUG.NUM_SAMPLE views of one decoded clip. A bad video is replaced by another one, drawn from the item's
+- train: one item per CSV row; random clip, then on each of AUG.NUM_SAMPLE views of one decoded clip the
+  X3D recipe (short-side jitter, random crop, flip) or, with DATA.TRAIN_JITTER_SCALES_RELATIVE set, a
+  random resized crop instead of the jitter; AUG.ENABLE adds RandAugment before it and random erasing
+  after normalising (the MViT recipe). A bad video is replaced by another one, drawn from the item's
   seed, and reported in meta["bad_paths"].
 - val: one item per row; DATA.VAL_SAMPLING "center" (centre clip, short side TRAIN_JITTER_SCALES[0],
   centre TRAIN_CROP_SIZE crop) or "random" (PySlowFast's random val mode).
@@ -126,7 +127,7 @@ class Kinetics(Dataset):
         size = data.TRAIN_CROP_SIZE
         if self.rand_augment is not None:
             clip_tchw = self.rand_augment(clip_tchw, rng)
-        if data.TRAIN_JITTER_SCALES_RELATIVE and self.cfg.AUG.ENABLE:
+        if data.TRAIN_JITTER_SCALES_RELATIVE:
             clip_tchw = st.random_resized_crop_uint8(clip_tchw, size, data.TRAIN_JITTER_SCALES_RELATIVE,
                                                      data.TRAIN_JITTER_ASPECT_RELATIVE or [0.75, 4 / 3], rng)
         else:
