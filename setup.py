@@ -9,6 +9,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["slowfast", "slowfast.*"]),
+    package_data={"slowfast.benchmark": ["*.yaml"]},
     install_requires=[
         # Pinned: the newest torch/torchvision pair available here (see INSTALL.md for other CUDA builds).
         "torch==2.14.1",

@@ -20,7 +20,7 @@ def main(argv=None):
         cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
     except (ConfigError, FileNotFoundError) as err:
         sys.exit(f"error: {err}")
-    launch_job(cfg, args.init_method, run_job, args.cfg_file)
+    launch_job(cfg, args.init_method, run_job, args.cfg_file, timeout_s=cfg.DIST_TIMEOUT_S)
 
 
 if __name__ == "__main__":

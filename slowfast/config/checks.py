@@ -87,8 +87,11 @@ def check_config(cfg, world_size=None):
         rng = list(_get(cfg, key))
         if rng and (len(rng) != 2 or rng[0] > rng[1]):
             _fail(key, rng, "[] or [min, max] with min <= max")
-    if not 0.0 <= cfg.DATA.MAX_BAD_FRACTION <= 1.0:
-        _fail("DATA.MAX_BAD_FRACTION", cfg.DATA.MAX_BAD_FRACTION, "a fraction in [0, 1]")
+    for key in ("DATA.MAX_BAD_FRACTION", "DATA.MIN_CLIP_COVERAGE"):
+        if not 0.0 <= _get(cfg, key) <= 1.0:
+            _fail(key, _get(cfg, key), "a fraction in [0, 1]")
+    if cfg.DIST_TIMEOUT_S <= 0:
+        _fail("DIST_TIMEOUT_S", cfg.DIST_TIMEOUT_S, "a number of seconds > 0")
     if len(cfg.DATA.MEAN) != 3 or len(cfg.DATA.STD) != 3 or min(cfg.DATA.STD) <= 0:
         _fail("DATA.MEAN/DATA.STD", (cfg.DATA.MEAN, cfg.DATA.STD), "three values each, STD > 0")
     if cfg.MIXUP.ENABLE and cfg.MODEL.LOSS_FUNC != "soft_cross_entropy":

@@ -27,6 +27,8 @@ _C.SHARD_ID = 0
 _C.NUM_CPU_PROCESSES = 1
 # torch.distributed backend: "auto" picks nccl on CUDA and gloo on the CPU.
 _C.DIST_BACKEND = "auto"
+# Seconds a collective may wait for a peer before the job fails (a dead process must not hang the others).
+_C.DIST_TIMEOUT_S = 1800
 # Seed for Python, NumPy and torch; each rank and data-loader worker derives its own from it.
 _C.RNG_SEED = 0
 # Where config.yaml, logs, metrics.jsonl, mllog.txt and checkpoints are written.
