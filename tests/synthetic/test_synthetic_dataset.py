@@ -1,0 +1,166 @@
+"""Tests of the synthetic Kinetics-format generator: files, counts, determinism, shapes and motions."""
+
+import hashlib
+import importlib.util
+import json
+import os
+
+import av
+import numpy as np
+import pytest
+
+from slowfast.datasets.synthetic import (
+    MOTIONS,
+    SHAPES,
+    class_names,
+    make_synthetic_dataset,
+    render_video,
+    sample_video_spec,
+    shape_signed_distance,
+    video_rng,
+)
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def decode_rgb(path):
+    """All frames of a video as (T, H, W, 3) uint8."""
+    with av.open(path) as container:
+        return np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+
+
+def read_csv(path):
+    """(relative path, label) pairs of a PySlowFast CSV."""
+    with open(path) as handle:
+        return [(name, int(label)) for name, label in (line.split(" ") for line in handle.read().splitlines())]
+
+
+def folder_hashes(folder):
+    """sha256 of every file under ``folder``, keyed by relative path."""
+    hashes = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as handle:
+                hashes[os.path.relpath(path, folder)] = hashlib.sha256(handle.read()).hexdigest()
+    return hashes
+
+
+def tiny_dataset(out_dir, seed=0, workers=1, num_classes=4, counts=(2, 1, 1)):
+    """A very small dataset: 48x32, 8 frames."""
+    return make_synthetic_dataset(str(out_dir), *counts, width=48, height=32, fps=8, seconds=1.0, gop=4,
+                                  seed=seed, num_classes=num_classes, workers=workers, progress=False)
+
+
+def test_csv_counts_classes_and_decoding(tmp_path):
+    summary = tiny_dataset(tmp_path, num_classes=20, counts=(2, 1, 0))
+    names = class_names(20)
+    assert (tmp_path / "classes.txt").read_text().splitlines() == names
+    expected = {"train": 2, "val": 1, "test": 1}
+    for split, per_class in expected.items():
+        rows = read_csv(tmp_path / f"{split}.csv")
+        labels = [label for _, label in rows]
+        assert sorted(set(labels)) == list(range(20))
+        assert all(labels.count(label) == per_class for label in range(20))
+        for relative, label in rows:
+            assert relative.startswith("videos/") and names[label] in relative
+    # No test videos requested: test.csv repeats val.csv, the Kinetics convention.
+    assert (tmp_path / "test.csv").read_text() == (tmp_path / "val.csv").read_text()
+    videos = sorted(os.listdir(tmp_path / "videos"))
+    assert len(videos) == summary["num_videos"] == 60
+    for name in videos:
+        with av.open(str(tmp_path / "videos" / name)) as container:
+            stream = container.streams.video[0]
+            assert stream.codec_context.name == "h264"
+            frames = list(container.decode(video=0))
+        assert len(frames) == 8 and (frames[0].width, frames[0].height) == (48, 32)
+    record = json.loads((tmp_path / "dataset.json").read_text())
+    assert record["counts"]["train"] == [2] * 20 and record["num_frames"] == 8
+
+
+def test_same_seed_same_videos_in_any_worker_count(tmp_path):
+    """Same seed: same lists and same pictures, in one process or two; another seed: other pictures.
+
+    Pictures, not bytes, are compared: libx264 as called by write_mp4 is not byte-reproducible yet
+    (see data/README.md), so the check is that decoded frames differ by under one grey level on average
+    (0.23 is the worst seen).
+    """
+    for name, seed, workers in (("a", 3, 1), ("b", 3, 2), ("c", 4, 1)):
+        tiny_dataset(tmp_path / name, seed=seed, workers=workers)
+    first, second, other = (folder_hashes(tmp_path / name) for name in "abc")
+    listings = [name for name in first if not name.startswith("videos")]
+    assert sorted(listings) == ["classes.txt", "dataset.json", "test.csv", "train.csv", "val.csv"]
+    assert all(first[name] == second[name] for name in listings)
+    videos = sorted(name for name in first if name.startswith("videos"))
+    assert len(videos) == 16 and videos == sorted(name for name in second if name.startswith("videos"))
+    for name in videos:
+        frames_a, frames_b, frames_c = (decode_rgb(str(tmp_path / run / name)).astype(np.float32) for run in "abc")
+        assert np.abs(frames_a - frames_b).mean() < 1.0, name
+        assert np.abs(frames_a - frames_c).mean() > 10, name
+
+
+def test_shapes_are_flip_symmetric_and_distinct():
+    size = 41
+    offsets = np.arange(size, dtype=np.float32) - size // 2
+    dy, dx = offsets[:, None], offsets[None, :]
+    masks = {shape: shape_signed_distance(shape, dy, dx, 15.0) < 0 for shape in SHAPES}
+    for shape, mask in masks.items():
+        assert mask.sum() > 100, shape
+        assert np.array_equal(mask, mask[:, ::-1]), shape
+    for index, first in enumerate(SHAPES):
+        for second in SHAPES[index + 1:]:
+            overlap = (masks[first] & masks[second]).sum() / (masks[first] | masks[second]).sum()
+            assert overlap < 0.85, (first, second, overlap)
+
+
+def object_mask(frames, background):
+    """Pixels whose colour is far from the known background."""
+    return np.abs(frames.astype(np.float32) - background[None]).sum(axis=-1) > 60
+
+
+def test_decoded_videos_show_each_class_motion(tmp_path):
+    """Measure the object's centroid and area in the decoded mp4 of every class; check the class motion."""
+    width, height, fps, seconds = 96, 72, 8, 2.0
+    make_synthetic_dataset(str(tmp_path), 1, 0, 0, width, height, fps, seconds, gop=8, seed=11,
+                           progress=False)
+    for label, name in enumerate(class_names(20)):
+        decoded = decode_rgb(str(tmp_path / "videos" / f"train_{name}_000.mp4"))
+        spec = sample_video_spec(video_rng(11, "train", label, 0), label, width, height, len(decoded))
+        _, coverage = render_video(spec)
+        mask = object_mask(decoded, spec.background)
+        truth = coverage > 0.5
+        # Not higher: H.264 at crf 23 and 4:2:0 chroma blur the edges of these small objects.
+        iou = (mask & truth).sum() / (mask | truth).sum()
+        assert iou > 0.65, (name, iou)
+        area = mask.sum(axis=(1, 2))
+        rows = np.arange(height)[None, :, None]
+        centroid_y = (mask * rows).sum(axis=(1, 2)) / area
+        shift, growth = centroid_y[-1] - centroid_y[0], area[-1] / area[0]
+        motion = MOTIONS[label % len(MOTIONS)]
+        if motion == "moving_up":
+            assert shift < -0.2 * height and 0.7 < growth < 1.4, (name, shift, growth)
+        elif motion == "moving_down":
+            assert shift > 0.2 * height and 0.7 < growth < 1.4, (name, shift, growth)
+        elif motion == "growing":
+            assert growth > 2.5 and abs(shift) < 0.1 * height, (name, shift, growth)
+        else:
+            assert growth < 0.4 and abs(shift) < 0.1 * height, (name, shift, growth)
+
+
+def test_rejects_odd_sizes(tmp_path):
+    with pytest.raises(ValueError, match="even"):
+        make_synthetic_dataset(str(tmp_path), 1, 0, 0, 47, 32, 8, 1.0, 4, 0, progress=False)
+
+
+def test_command_line_tool(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("make_tool", os.path.join(REPO_ROOT, "tools",
+                                                                            "make_synthetic_dataset.py"))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    tool.main(["--out", str(tmp_path), "--size", "32x16", "--fps", "4", "--seconds", "1",
+               "--videos-per-class", "1", "1", "0", "--classes", "2", "--seed", "5"])
+    assert "wrote 4 videos" in capsys.readouterr().out
+    assert read_csv(tmp_path / "train.csv") == [("videos/train_disc_moving_up_000.mp4", 0),
+                                                ("videos/train_disc_moving_down_000.mp4", 1)]
+    record = json.loads((tmp_path / "dataset.json").read_text())
+    assert (record["width"], record["height"], record["seed"]) == (32, 16, 5)
