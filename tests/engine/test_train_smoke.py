@@ -1,12 +1,20 @@
 """End-to-end CPU runs of the real engine on generated videos: X3D-M and a tiny MViT with MViT-B's recipe."""
 
+import base64
+import io
 import json
 import os
 
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 import pytest
 import torch
 from mlperf_logging.mllog import constants
 
+from slowfast.benchmark.log_check import check_mllog
+from slowfast.benchmark.report import build_report
 from slowfast.benchmark.score import read_run
 from slowfast.engine.run import run_job
 
@@ -44,6 +52,13 @@ def test_smoke_run_trains_evaluates_checkpoints_and_logs(name, smoke_config, tmp
                 "target_accuracy", "num_accelerators"):
         assert key in keys
     assert keys.count(constants.EVAL_ACCURACY) == 4
+    assert check_mllog(str(tmp_path / "mllog.txt")) == []  # mlperf-logging's parser and checker accept it
     recomputed = read_run(str(tmp_path))
     assert recomputed.n_gpu == 1 and recomputed.reached is False and summary.reached is False
     assert os.path.isfile(tmp_path / "config.yaml")
+    html = build_report([recomputed])
+    pngs = [base64.b64decode(chunk.split('"', 1)[0]) for chunk in html.split("data:image/png;base64,")[1:]]
+    assert len(pngs) >= 3
+    for png in pngs:
+        image = plt.imread(io.BytesIO(png), format="png")
+        assert image.shape[0] > 100 and image.shape[1] > 100 and image.std() > 0  # decodes, not blank

@@ -1,0 +1,58 @@
+"""The loop's step logic on a tiny model: NaN stops the run naming epoch and iteration; bf16 autocast on CPU."""
+
+import pytest
+import torch
+
+from slowfast.config import load_config
+from slowfast.engine.trainer import LoopContext, train_one_epoch
+from slowfast.solver import build_optimizer, get_loss_func
+
+
+class TinyVideoNet(torch.nn.Module):
+    """Pools a clip and classifies it; takes PySlowFast's list-of-pathways input."""
+
+    def __init__(self, num_classes=3):
+        super().__init__()
+        self.fc = torch.nn.Linear(3, num_classes)
+
+    def forward(self, inputs):
+        return self.fc(inputs[0].mean(dim=(2, 3, 4)))
+
+
+class NoTracking:
+    def update(self, meta):
+        pass
+
+
+class NoMetrics:
+    def write(self, *args, **kwargs):
+        pass
+
+
+def _context(amp_dtype=None):
+    cfg = load_config(None, ["SOLVER.MAX_EPOCH", "2", "SOLVER.BASE_LR", "0.5", "LOG_PERIOD", "1",
+                             "NUM_GPUS", "0", "MODEL.NUM_CLASSES", "3"])
+    model = TinyVideoNet()
+    return LoopContext(cfg=cfg, model=model, module=model, optimizer=build_optimizer(model, cfg),
+                       scaler=torch.amp.GradScaler("cpu", enabled=False),
+                       loss_fn=get_loss_func("cross_entropy")(reduction="mean"), mixup=None,
+                       device=torch.device("cpu"), amp_dtype=amp_dtype, metrics=NoMetrics(), clock_time=lambda: 0.0)
+
+
+def _batches(values):
+    meta = {"valid": torch.ones(2, dtype=torch.bool), "bad_paths": []}
+    return [([torch.full((2, 3, 2, 4, 4), v)], torch.tensor([0, 1]), torch.tensor([0, 1]), meta) for v in values]
+
+
+def test_non_finite_loss_stops_the_run_naming_epoch_and_iteration():
+    with pytest.raises(FloatingPointError, match="epoch 2, iteration 3"):
+        train_one_epoch(_context(), _batches([0.1, 0.2, float("nan")]), epoch=1, bad_videos=NoTracking())
+
+
+def test_bf16_autocast_on_cpu_trains():
+    ctx = _context(amp_dtype=torch.bfloat16)
+    before = ctx.module.fc.weight.detach().clone()
+    stats = train_one_epoch(ctx, _batches([0.1, 0.2, 0.3]), epoch=0, bad_videos=NoTracking())
+    assert stats["clips_per_s"] > 0 and torch.isfinite(torch.tensor(stats["loss"]))
+    assert not torch.equal(before, ctx.module.fc.weight)
+    assert ctx.module.fc.weight.dtype == torch.float32  # autocast leaves the master weights in fp32
