@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 # Videos tried for one training item before the run is declared broken.
 _MAX_TRAIN_TRIES = 20
 # Seed-sequence tags separating the independent random streams of one item.
-_REPLACEMENT_STREAM, _VIEW_STREAM = 1, 2
+_CLIP_STREAM, _REPLACEMENT_STREAM, _VIEW_STREAM = 0, 1, 2
 
 
 def item_rng(*keys):
@@ -101,7 +101,7 @@ class Kinetics(Dataset):
         replacement_rng = item_rng(seed, epoch, index, _REPLACEMENT_STREAM)
         video, bad_paths = index, []
         for attempt in range(_MAX_TRAIN_TRIES):
-            clip_rng = item_rng(seed, epoch, index, attempt)
+            clip_rng = item_rng(seed, epoch, index, _CLIP_STREAM, attempt)
             try:
                 clip = self._decode(self.video_paths[video],
                                     lambda n, span, rng=clip_rng: ts.random_clip_start(n, span, rng))

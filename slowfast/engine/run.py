@@ -186,8 +186,14 @@ def run_job(cfg, cfg_file=None):
         log.run_start(clock.elapsed())
     else:
         log.run_resume(start_epoch, clock.elapsed())
-    _train_epochs(cfg, ctx, log, clock, train_loader, val_loader, start_epoch)
-    _check_replicas_identical(ctx.module)
+    try:
+        _train_epochs(cfg, ctx, log, clock, train_loader, val_loader, start_epoch)
+        _check_replicas_identical(ctx.module)
+    except Exception:
+        # The log must say how the run ended; the error itself propagates and fails the job.
+        log.run_stop(STATUS_ABORTED, clock.elapsed())
+        log.close()
+        raise
     status = STATUS_SUCCESS if clock.reached else STATUS_ABORTED
     log.run_stop(status, clock.t_bench if clock.reached else clock.elapsed(agree=True))
     if cfg.TEST.ENABLE:
