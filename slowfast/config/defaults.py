@@ -288,9 +288,11 @@ _C.MVIT.ZERO_DECAY_POS_CLS = True
 _C.MVIT.NORM_STEM = False
 # Separate spatial and temporal position embeddings.
 _C.MVIT.SEP_POS_EMBED = False
-# Attention through torch's fused scaled_dot_product_attention (same result as softmax(q k^T) v); off until
-# tools/benchmark_model.py shows it faster for the train step on the target machine.
-_C.MVIT.FUSED_ATTENTION = False
+# Attention through torch's fused scaled_dot_product_attention (same result as softmax(q k^T) v; faster train
+# step in tools/benchmark_model.py's interleaved rounds).
+_C.MVIT.FUSED_ATTENTION = True
+# Conv pooling of q/k/v through ChannelwiseConv3d (input gradient as a flipped-kernel conv; same numbers).
+_C.MVIT.FAST_CHANNELWISE_BACKWARD = True
 # Dropout before the final projection.
 _C.MVIT.DROPOUT_RATE = 0.0
 

@@ -6,8 +6,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from slowfast.models.channelwise_conv import ChannelwiseConv3d
 
-def pool_tokens(tokens, pool, thw_shape, has_cls_token, norm=None):
+
+def pool_tokens(tokens, pool, thw_shape, has_cls_token, norm=None, channels_last=False):
     """Pool the space-time tokens of each head (the class token passes through), then normalise.
 
     Args:
@@ -16,6 +18,8 @@ def pool_tokens(tokens, pool, thw_shape, has_cls_token, norm=None):
         thw_shape (list[int]): [T, H, W] of the tokens.
         has_cls_token (bool): the first token is a class token.
         norm (nn.Module or None): applied to the pooled tokens, class token included.
+        channels_last (bool): pool in channels_last_3d layout, which is the tokens' own (T, H, W, C) order:
+            no transposing copy in or out, and faster channel-wise convolutions on CPU. Same numbers.
     Returns:
         tuple(Tensor, list[int]): pooled tokens (B, heads, L', C) and their [T', H', W'].
     """
@@ -24,8 +28,8 @@ def pool_tokens(tokens, pool, thw_shape, has_cls_token, norm=None):
     if has_cls_token:
         cls_token, tokens = tokens[:, :, :1, :], tokens[:, :, 1:, :]
     batch, heads, _, channels = tokens.shape
-    grid = tokens.reshape(batch * heads, *thw_shape, channels).permute(0, 4, 1, 2, 3).contiguous()
-    grid = pool(grid)
+    grid = tokens.reshape(batch * heads, *thw_shape, channels).permute(0, 4, 1, 2, 3)
+    grid = pool(grid.contiguous(memory_format=torch.channels_last_3d if channels_last else torch.contiguous_format))
     thw_shape = list(grid.shape[2:])
     tokens = grid.reshape(batch, heads, channels, -1).transpose(2, 3)
     if has_cls_token:
@@ -39,7 +43,8 @@ class MultiScaleAttention(nn.Module):
     """Multi-head self-attention whose queries and keys/values are pooled (conv, max or avg) per head."""
 
     def __init__(self, dim, num_heads, qkv_bias, kernel_q, kernel_kv, stride_q, stride_kv, norm_layer,
-                 has_cls_token, mode="conv", drop_rate=0.0, fused=True):
+                 has_cls_token, mode="conv", drop_rate=0.0, fused=True, channels_last=True,
+                 fast_channelwise_backward=True):
         """
         Args:
             dim (int): token width (the output has the same width).
@@ -52,6 +57,8 @@ class MultiScaleAttention(nn.Module):
             mode (str): "conv" (channel-wise conv + norm), "max" or "avg".
             drop_rate (float): dropout after the output projection.
             fused (bool): use ``F.scaled_dot_product_attention`` (same result, less memory and time).
+            channels_last (bool): pool q/k/v in channels_last_3d layout (see ``pool_tokens``).
+            fast_channelwise_backward (bool): conv pooling through ``ChannelwiseConv3d`` (cheaper input gradient).
         """
         super().__init__()
         self.num_heads = num_heads
@@ -59,6 +66,7 @@ class MultiScaleAttention(nn.Module):
         self.scale = head_dim**-0.5
         self.has_cls_token = has_cls_token
         self.fused = fused
+        self.channels_last = channels_last
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(drop_rate) if drop_rate > 0.0 else nn.Identity()
@@ -69,7 +77,7 @@ class MultiScaleAttention(nn.Module):
             kernel_kv = ()
         for name, kernel, stride in (("q", kernel_q, stride_q), ("k", kernel_kv, stride_kv),
                                      ("v", kernel_kv, stride_kv)):
-            pool, norm = _make_pool(mode, kernel, stride, head_dim, norm_layer)
+            pool, norm = _make_pool(mode, kernel, stride, head_dim, norm_layer, fast_channelwise_backward)
             setattr(self, f"pool_{name}", pool)
             if norm is not None:
                 setattr(self, f"norm_{name}", norm)
@@ -83,11 +91,13 @@ class MultiScaleAttention(nn.Module):
             tuple(Tensor, list[int]): output tokens (B, N', dim) and the query grid [T', H', W'].
         """
         batch, tokens, _ = x.shape
-        qkv = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        q, q_shape = pool_tokens(q, self.pool_q, thw_shape, self.has_cls_token, getattr(self, "norm_q", None))
-        k, _ = pool_tokens(k, self.pool_k, thw_shape, self.has_cls_token, getattr(self, "norm_k", None))
-        v, _ = pool_tokens(v, self.pool_v, thw_shape, self.has_cls_token, getattr(self, "norm_v", None))
+        # unbind, not indexing: its backward stacks the three gradients instead of zero-filling three copies.
+        q, k, v = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
+        pooled = []
+        for name, tokens_in in (("q", q), ("k", k), ("v", v)):
+            pooled.append(pool_tokens(tokens_in, getattr(self, f"pool_{name}"), thw_shape, self.has_cls_token,
+                                      getattr(self, f"norm_{name}", None), self.channels_last))
+        (q, q_shape), (k, _), (v, _) = pooled
         if self.fused:
             x = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
         else:
@@ -96,12 +106,13 @@ class MultiScaleAttention(nn.Module):
         return self.proj_drop(self.proj(x)), q_shape
 
 
-def _make_pool(mode, kernel, stride, head_dim, norm_layer):
+def _make_pool(mode, kernel, stride, head_dim, norm_layer, fast_channelwise_backward):
     if len(kernel) == 0:
         return None, None
     padding = [k // 2 for k in kernel]
     if mode == "conv":
-        conv = nn.Conv3d(head_dim, head_dim, kernel, stride=stride, padding=padding, groups=head_dim, bias=False)
+        conv_class = ChannelwiseConv3d if fast_channelwise_backward else nn.Conv3d
+        conv = conv_class(head_dim, head_dim, kernel, stride=stride, padding=padding, groups=head_dim, bias=False)
         return conv, norm_layer(head_dim)
     if mode == "max":
         return nn.MaxPool3d(kernel, stride, padding, ceil_mode=False), None

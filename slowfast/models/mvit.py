@@ -18,13 +18,19 @@ from slowfast.models.weight_init import init_transformer_weights
 
 
 class PatchEmbed(nn.Module):
-    """Cut the clip into space-time patches with a strided 3D convolution; returns tokens (B, N, C)."""
+    """Cut the clip into space-time patches with a strided 3D convolution; returns tokens (B, N, C).
 
-    def __init__(self, dim_in, dim_out, kernel, stride, padding):
+    With ``channels_last`` the convolution writes (B, T, H, W, C) memory, which already is the token order.
+    """
+
+    def __init__(self, dim_in, dim_out, kernel, stride, padding, channels_last=False):
         super().__init__()
+        self.channels_last = channels_last
         self.proj = nn.Conv3d(dim_in, dim_out, kernel_size=kernel, stride=stride, padding=padding)
 
     def forward(self, x):
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
         return self.proj(x).flatten(2).transpose(1, 2)
 
 
@@ -33,14 +39,17 @@ class MultiScaleBlock(nn.Module):
     linear projection of the skip connection, and pools the skip connection like the queries."""
 
     def __init__(self, dim, dim_out, num_heads, mlp_ratio, qkv_bias, drop_path, norm_layer, kernel_q,
-                 kernel_kv, stride_q, stride_kv, mode, has_cls_token, drop_rate=0.0, fused_attention=True):
+                 kernel_kv, stride_q, stride_kv, mode, has_cls_token, drop_rate=0.0, fused_attention=True,
+                 channels_last=True, fast_channelwise_backward=True):
         super().__init__()
         self.dim, self.dim_out = dim, dim_out
         self.has_cls_token = has_cls_token
+        self.channels_last = channels_last
         self.norm1 = norm_layer(dim)
         self.attn = MultiScaleAttention(
             dim, num_heads, qkv_bias, kernel_q, kernel_kv, stride_q, stride_kv, norm_layer=norm_layer,
             has_cls_token=has_cls_token, mode=mode, drop_rate=drop_rate, fused=fused_attention,
+            channels_last=channels_last, fast_channelwise_backward=fast_channelwise_backward,
         )
         self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
         self.norm2 = norm_layer(dim)
@@ -54,7 +63,8 @@ class MultiScaleBlock(nn.Module):
 
     def forward(self, x, thw_shape):
         attended, new_shape = self.attn(self.norm1(x), thw_shape)
-        skip, _ = pool_tokens(x.unsqueeze(1), self.pool_skip, thw_shape, self.has_cls_token)
+        skip, _ = pool_tokens(x.unsqueeze(1), self.pool_skip, thw_shape, self.has_cls_token,
+                              channels_last=self.channels_last)
         x = skip.squeeze(1) + self.drop_path(attended)
         x_norm = self.norm2(x)
         if self.dim != self.dim_out:
@@ -127,7 +137,7 @@ class MViT(nn.Module):
                  head_dropout_rate=0.5, head_act="softmax", patch_kernel=(3, 7, 7), patch_stride=(2, 4, 4),
                  patch_padding=(1, 3, 3), mode="conv", cls_embed_on=True, sep_pos_embed=False, norm_stem=False,
                  dim_mul=(), head_mul=(), pool_q_stride=(), pool_kv_stride=(), pool_kv_stride_adaptive=(),
-                 pool_kvq_kernel=(), fused_attention=True):
+                 pool_kvq_kernel=(), fused_attention=True, channels_last=True, fast_channelwise_backward=True):
         """
         Args:
             num_classes (int): classifier outputs.
@@ -146,6 +156,8 @@ class MViT(nn.Module):
             dim_mul, head_mul (sequence): [[block, multiplier], ...].
             pool_q_stride, pool_kv_stride, pool_kv_stride_adaptive, pool_kvq_kernel: see ``pooling_schedule``.
             fused_attention (bool): use ``F.scaled_dot_product_attention``.
+            channels_last (bool): patch embedding and token pooling in channels_last_3d layout (same numbers).
+            fast_channelwise_backward (bool): conv pooling through ``ChannelwiseConv3d`` (same numbers).
         """
         super().__init__()
         norm_layer = partial(nn.LayerNorm, eps=1e-6)
@@ -162,7 +174,8 @@ class MViT(nn.Module):
                 self.pos_embed_class = nn.Parameter(torch.zeros(1, 1, embed_dim))
         else:
             self.pos_embed = nn.Parameter(torch.zeros(1, num_patches + int(cls_embed_on), embed_dim))
-        self.patch_embed = PatchEmbed(in_channels, embed_dim, patch_kernel, patch_stride, patch_padding)
+        self.patch_embed = PatchEmbed(in_channels, embed_dim, patch_kernel, patch_stride, patch_padding,
+                                      channels_last)
         self.pos_drop = nn.Dropout(dropout_rate) if dropout_rate > 0.0 else nn.Identity()
         self.norm_stem = norm_layer(embed_dim) if norm_stem else None
         schedule = pooling_schedule(depth, pool_q_stride, pool_kv_stride, pool_kv_stride_adaptive,
@@ -182,7 +195,8 @@ class MViT(nn.Module):
                 embed_dim, dim_out, num_heads, mlp_ratio, qkv_bias, drop_path_rates[i], norm_layer,
                 kernel_q=schedule[0][i], kernel_kv=schedule[1][i], stride_q=schedule[2][i],
                 stride_kv=schedule[3][i], mode=mode, has_cls_token=cls_embed_on, drop_rate=dropout_rate,
-                fused_attention=fused_attention,
+                fused_attention=fused_attention, channels_last=channels_last,
+                fast_channelwise_backward=fast_channelwise_backward,
             ))
         self.norm = norm_layer(dim_out)
         self.head = TransformerBasicHead(dim_out, num_classes, head_dropout_rate, head_act)
@@ -218,6 +232,7 @@ class MViT(nn.Module):
             dim_mul=m.DIM_MUL, head_mul=m.HEAD_MUL, pool_q_stride=m.POOL_Q_STRIDE,
             pool_kv_stride=m.POOL_KV_STRIDE, pool_kv_stride_adaptive=m.POOL_KV_STRIDE_ADAPTIVE,
             pool_kvq_kernel=m.POOL_KVQ_KERNEL, fused_attention=m.FUSED_ATTENTION,
+            channels_last=cfg.MODEL.CHANNELS_LAST, fast_channelwise_backward=m.FAST_CHANNELWISE_BACKWARD,
         )
 
     def _position_embedding(self):

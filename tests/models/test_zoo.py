@@ -124,3 +124,32 @@ def test_mvit_fused_attention_matches_explicit_matmuls():
         torch.testing.assert_close(fused([x], return_logits=True), explicit([x], return_logits=True))
     # The SDPA flop handle counts exactly the two matmuls it replaces.
     assert count_flops(fused, [x])[0] == count_flops(explicit, [x])[0]
+
+
+def _mvit_grads(overrides, x):
+    cfg = _cfg("MViT", "MVIT.DROPPATH_RATE", "0.0", "MODEL.DROPOUT_RATE", "0.0", *overrides)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    model.train()
+    loss = model([x]).square().sum()
+    loss.backward()
+    return loss.detach(), {k: p.grad for k, p in model.named_parameters()}
+
+
+MVIT_SPEED_OPTIONS = ("MVIT.FUSED_ATTENTION", "MODEL.CHANNELS_LAST", "MVIT.FAST_CHANNELWISE_BACKWARD")
+
+
+def test_mvit_speed_options_keep_fp32_numerics():
+    """Fused attention, channels_last pooling and the channel-wise conv backward change no loss or gradient."""
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, 4, 32, 32)
+
+    def overrides(switched_on):
+        return [item for key in MVIT_SPEED_OPTIONS for item in (key, str(key in switched_on))]
+
+    ref_loss, ref = _mvit_grads(overrides(()), x)
+    for switched_on in [(key,) for key in MVIT_SPEED_OPTIONS] + [MVIT_SPEED_OPTIONS]:
+        loss, grads = _mvit_grads(overrides(switched_on), x)
+        torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=1e-6)
+        for key, grad in grads.items():
+            torch.testing.assert_close(grad, ref[key], rtol=1e-4, atol=1e-5, msg=f"{switched_on}: {key}")
