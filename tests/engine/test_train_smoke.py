@@ -27,7 +27,7 @@ def _records(output_dir, record_type):
 
 @pytest.mark.parametrize("name", ["X3D_M", "MVIT_B_16x4"])
 def test_smoke_run_trains_evaluates_checkpoints_and_logs(name, smoke_config, tmp_path):
-    cfg_file, _, cfg = smoke_config(name, tmp_path, "SOLVER.MAX_EPOCH", "4")
+    cfg_file, _, cfg = smoke_config(name, tmp_path, "SOLVER.MAX_EPOCH", "4", "TENSORBOARD.ENABLE", "True")
     summary = run_job(cfg, cfg_file)
 
     epochs = _records(tmp_path, "train_epoch")
@@ -56,6 +56,7 @@ def test_smoke_run_trains_evaluates_checkpoints_and_logs(name, smoke_config, tmp
     recomputed = read_run(str(tmp_path))
     assert recomputed.n_gpu == 1 and recomputed.reached is False and summary.reached is False
     assert os.path.isfile(tmp_path / "config.yaml")
+    assert any(f.startswith("events.out.tfevents") for f in os.listdir(tmp_path / "tensorboard"))
     html = build_report([recomputed])
     pngs = [base64.b64decode(chunk.split('"', 1)[0]) for chunk in html.split("data:image/png;base64,")[1:]]
     assert len(pngs) >= 3
