@@ -70,12 +70,12 @@ def textured_background(rng, width, height):
     """
     base = rng.uniform(30, 225, size=3)
     cells_y, cells_x = rng.integers(3, 8, size=2)
-    coarse = rng.uniform(-35, 35, size=(cells_y, cells_x, 3))
+    coarse = rng.uniform(-20, 20, size=(cells_y, cells_x, 3))
     # Separable bilinear upsampling of the coarse grid, written as two small interpolation matrices.
     rows = _linear_interpolation_matrix(cells_y, height)
     cols = _linear_interpolation_matrix(cells_x, width)
     smooth = np.einsum("hy,yxc,wx->hwc", rows, coarse, cols)
-    grain = rng.normal(0, 6, size=(height, width, 1))
+    grain = rng.normal(0, 4, size=(height, width, 1))
     return np.clip(base + smooth + grain, 0, 255).astype(np.float32)
 
 
@@ -120,13 +120,13 @@ def sample_video_spec(rng, label, width, height, num_frames):
     # A small sideways drift in either direction, so horizontal position carries no class information.
     centre_x = start_x + rng.uniform(-0.08, 0.08) * short * progress
     if motion in ("moving_up", "moving_down"):
-        radius = np.full(num_frames, rng.uniform(0.10, 0.15) * short)
+        radius = np.full(num_frames, rng.uniform(0.15, 0.2) * short)
         travel = rng.uniform(0.3, 0.5) * height
         middle = height / 2 + rng.uniform(-0.08, 0.08) * height
         direction = -1.0 if motion == "moving_up" else 1.0
         centre_y = middle + direction * travel * (progress - 0.5)
     else:
-        small = rng.uniform(0.06, 0.09) * short
+        small = rng.uniform(0.09, 0.12) * short
         large = small * rng.uniform(2.0, 2.6)
         begin, end = (small, large) if motion == "growing" else (large, small)
         radius = begin + (end - begin) * progress

@@ -45,7 +45,8 @@ def test_ci_sized_quickstart_generates_its_data_trains_and_reports(tmp_path):
     assert log_text.index("generated 84 videos") < log_text.index("epoch 1/4 iter")
 
     # Every epoch evaluated every val video once, and the summary carries the same evaluations.
-    # No accuracy bar yet: at this size the seeded run stays at chance (25 %), see the quick-start report.
+    # No accuracy bar: at this CI size (4 motion-only classes, 64 videos) X3D-M memorises the train set
+    # (~60 % train top-1) while val stays near chance; the full quick-start reaches 3x chance (its config).
     evals = _read_jsonl(output_dir / "metrics.jsonl", "eval")
     assert [e["num_videos"] for e in evals] == [NUM_VAL_VIDEOS] * 4
     assert [e["top1"] for e in summary.evals] == [e["top1"] for e in evals]
