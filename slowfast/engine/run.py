@@ -131,7 +131,7 @@ def _ensure_synthetic_data(cfg):
 
 
 def _model_name(cfg_file):
-    return os.path.splitext(os.path.basename(cfg_file or "run"))[0]
+    return os.path.splitext(os.path.basename(cfg_file))[0]
 
 
 def _build_context(cfg, metrics, clock):
@@ -149,12 +149,12 @@ def _build_context(cfg, metrics, clock):
     )
 
 
-def run_job(cfg, cfg_file=None):
+def run_job(cfg, cfg_file):
     """Train with evaluation every epoch under the benchmark clock, test, and print the result block.
 
     Args:
         cfg (CfgNode): the frozen run configuration.
-        cfg_file (str or None): the --cfg file, the official config for the compliance check unless
+        cfg_file (str): the --cfg file, the official config for the compliance check unless
             BENCHMARK.OFFICIAL_CONFIG names another.
     """
     rank, world = du.get_rank(), du.get_world_size()
@@ -173,7 +173,7 @@ def run_job(cfg, cfg_file=None):
                             (cfg.TENSORBOARD.LOG_DIR or os.path.join(cfg.OUTPUT_DIR, "tensorboard"))
                             if cfg.TENSORBOARD.ENABLE else None)
     ctx = _build_context(cfg, metrics, clock)
-    official = cfg_file and compliance.official_config_path(cfg, cfg_file)
+    official = compliance.official_config_path(cfg, cfg_file)
     verdict = compliance.check_compliance(cfg, compliance.load_official_config(official), world)
     fingerprint = compliance.dataset_fingerprint(cfg.DATA.PATH_TO_DATA_DIR)
     log_run_header(log, cfg, _model_name(cfg_file), world, verdict, fingerprint, platform_name(info, cfg.NUM_GPUS))
