@@ -79,23 +79,17 @@ def test_csv_counts_classes_and_decoding(tmp_path):
 
 
 def test_same_seed_same_videos_in_any_worker_count(tmp_path):
-    """Same seed: same lists and same pictures, in one process or two; another seed: other pictures.
-
-    Pictures, not bytes, are compared: libx264 as called by write_mp4 is not byte-reproducible yet
-    (see data/README.md), so the check is that decoded frames differ by under one grey level on average
-    (0.23 is the worst seen).
-    """
+    """Same seed: the same files byte for byte, in one process or two; another seed: other pictures."""
     for name, seed, workers in (("a", 3, 1), ("b", 3, 2), ("c", 4, 1)):
         tiny_dataset(tmp_path / name, seed=seed, workers=workers)
-    first, second, other = (folder_hashes(tmp_path / name) for name in "abc")
+    first, second = (folder_hashes(tmp_path / name) for name in "ab")
     listings = [name for name in first if not name.startswith("videos")]
     assert sorted(listings) == ["classes.txt", "dataset.json", "test.csv", "train.csv", "val.csv"]
-    assert all(first[name] == second[name] for name in listings)
+    assert first == second
     videos = sorted(name for name in first if name.startswith("videos"))
-    assert len(videos) == 16 and videos == sorted(name for name in second if name.startswith("videos"))
+    assert len(videos) == 16
     for name in videos:
-        frames_a, frames_b, frames_c = (decode_rgb(str(tmp_path / run / name)).astype(np.float32) for run in "abc")
-        assert np.abs(frames_a - frames_b).mean() < 1.0, name
+        frames_a, frames_c = (decode_rgb(str(tmp_path / run / name)).astype(np.float32) for run in "ac")
         assert np.abs(frames_a - frames_c).mean() > 10, name
 
 
