@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from fvcore.common.config import CfgNode
 
 from slowfast.config import get_cfg
+from slowfast.config.checks import processes_per_machine
 
 ALLOWED_KEYS = frozenset({
     "NUM_GPUS", "NUM_SHARDS", "SHARD_ID", "NUM_CPU_PROCESSES", "DIST_BACKEND", "RNG_SEED", "OUTPUT_DIR",
@@ -119,8 +120,8 @@ def _comparable(value):
 
 
 def _processes(cfg):
-    per_machine = cfg.NUM_GPUS if cfg.NUM_GPUS > 0 else cfg.NUM_CPU_PROCESSES
-    return per_machine * cfg.NUM_SHARDS
+    """Processes of the job a config describes (GPUs, or CPU processes, times machines)."""
+    return processes_per_machine(cfg) * cfg.NUM_SHARDS
 
 
 def check_compliance(run_cfg, official_cfg, world_size=None):
