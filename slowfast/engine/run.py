@@ -6,6 +6,7 @@ evaluation, checkpoint) -> run_stop at the end of training -> multi-view test (o
 """
 
 import hashlib
+import json
 import logging
 import os
 import random
@@ -115,18 +116,33 @@ def _bad_video_count(tracker, epoch):
     return summary["count"]
 
 
-def _ensure_synthetic_data(cfg):
-    """Quick-start: generate the synthetic data set once (rank 0) when its folder has no train.csv."""
+def _synthetic_settings(cfg):
+    """The generator settings a quick-start asks for, in the fields of the generator's dataset.json."""
     syn = cfg.DATA.SYNTHETIC
-    if syn.ENABLE and du.is_main_process() and not os.path.isfile(os.path.join(cfg.DATA.PATH_TO_DATA_DIR,
-                                                                                 "train.csv")):
-        logger.info("generating the synthetic data set in %s (before the clock starts)", cfg.DATA.PATH_TO_DATA_DIR)
-        summary = make_synthetic_dataset(
-            cfg.DATA.PATH_TO_DATA_DIR, syn.TRAIN_PER_CLASS, syn.VAL_PER_CLASS, syn.TEST_PER_CLASS, syn.WIDTH,
-            syn.HEIGHT, syn.FPS, syn.SECONDS, syn.GOP, syn.SEED, num_classes=cfg.MODEL.NUM_CLASSES,
-            workers=max(1, min(4, os.cpu_count() or 1)),
-        )
-        logger.info("generated %d videos in %.1f s", summary["num_videos"], summary["elapsed_seconds"])
+    return {"width": syn.WIDTH, "height": syn.HEIGHT, "fps": syn.FPS, "seconds": syn.SECONDS, "gop": syn.GOP,
+            "seed": syn.SEED, "num_classes": cfg.MODEL.NUM_CLASSES,
+            "videos_per_class": {"train": syn.TRAIN_PER_CLASS, "val": syn.VAL_PER_CLASS, "test": syn.TEST_PER_CLASS}}
+
+
+def ensure_synthetic_data(cfg):
+    """Quick-start: generate the synthetic data set (rank 0, before the clock) unless its folder already holds
+    one made with the same settings. The generator writes dataset.json last, so a folder without it (or with
+    other settings) is regenerated rather than trusted."""
+    syn, folder = cfg.DATA.SYNTHETIC, cfg.DATA.PATH_TO_DATA_DIR
+    if syn.ENABLE and du.is_main_process():
+        wanted, record = _synthetic_settings(cfg), os.path.join(folder, "dataset.json")
+        existing = {}
+        if os.path.isfile(record):
+            with open(record) as f:
+                existing = json.load(f)
+        if any(existing.get(key) != value for key, value in wanted.items()):
+            logger.info("generating the synthetic data set in %s (before the clock starts)", folder)
+            summary = make_synthetic_dataset(
+                folder, syn.TRAIN_PER_CLASS, syn.VAL_PER_CLASS, syn.TEST_PER_CLASS, syn.WIDTH, syn.HEIGHT, syn.FPS,
+                syn.SECONDS, syn.GOP, syn.SEED, num_classes=cfg.MODEL.NUM_CLASSES,
+                workers=max(1, min(4, os.cpu_count() or 1)),
+            )
+            logger.info("generated %d videos in %.1f s", summary["num_videos"], summary["elapsed_seconds"])
     du.synchronize()
 
 
@@ -165,7 +181,7 @@ def run_job(cfg, cfg_file):
         save_config(cfg, cfg.OUTPUT_DIR)
     info = environment_info()
     logger.info("environment: %s; %d process(es)", info, world)
-    _ensure_synthetic_data(cfg)
+    ensure_synthetic_data(cfg)
     seed_everything(cfg.RNG_SEED, 0, 0)  # identical initial weights on every rank
     clock = BenchmarkClock(sync_fn=torch.cuda.synchronize if cfg.NUM_GPUS > 0 else None,
                            agree_fn=lambda seconds: max(du.all_gather_objects(seconds)))  # the slowest rank

@@ -4,7 +4,7 @@ import json
 import os
 
 from slowfast.config import load_config
-from slowfast.engine.run import run_job
+from slowfast.engine.run import ensure_synthetic_data, run_job
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUICKSTART_X3D = os.path.join(ROOT, "configs", "quickstart", "X3D_M.yaml")
@@ -60,3 +60,21 @@ def test_ci_sized_quickstart_generates_its_data_trains_and_reports(tmp_path):
     assert "QUICK-START" in log_text and "target top-1       100.00 %" in log_text
     with open(output_dir / "mllog.txt") as f:
         assert sum(":::MLLOG" in line and '"eval_accuracy"' in line for line in f) == EPOCHS
+
+
+def test_synthetic_data_is_regenerated_only_when_its_settings_change(tmp_path):
+    opts = ["DATA.PATH_TO_DATA_DIR", str(tmp_path), "DATA.PATH_PREFIX", str(tmp_path), "MODEL.NUM_CLASSES", "2",
+            "DATA.SYNTHETIC.TRAIN_PER_CLASS", "1", "DATA.SYNTHETIC.VAL_PER_CLASS", "1", "DATA.SYNTHETIC.WIDTH", "32",
+            "DATA.SYNTHETIC.HEIGHT", "32", "DATA.SYNTHETIC.SECONDS", "0.5"]
+    record = tmp_path / "dataset.json"
+    ensure_synthetic_data(load_config(QUICKSTART_X3D, opts))
+    first = record.stat().st_mtime_ns
+    ensure_synthetic_data(load_config(QUICKSTART_X3D, opts))  # same settings: kept
+    assert record.stat().st_mtime_ns == first
+    ensure_synthetic_data(load_config(QUICKSTART_X3D, opts + ["DATA.SYNTHETIC.SEED", "1"]))  # other settings
+    with open(record) as f:
+        assert json.load(f)["seed"] == 1
+    record.unlink()  # an interrupted generation leaves no dataset.json: the folder is not trusted
+    ensure_synthetic_data(load_config(QUICKSTART_X3D, opts))
+    with open(record) as f:
+        assert json.load(f)["seed"] == 0
