@@ -9,17 +9,10 @@ import random
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from slowfast.datasets.build import build_dataset
-
-
-def rank_and_world_size():
-    """(rank, world size) of torch.distributed when initialised, else (0, 1)."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
+from slowfast.utils import distributed as du
 
 
 class EvalShardSampler(Sampler):
@@ -130,9 +123,8 @@ def build_loader(cfg, split, epoch_sampler=True, rank=None, world_size=None):
     Returns:
         DataLoader; call ``set_loader_epoch(loader, epoch)`` at every epoch.
     """
-    dist_rank, dist_world = rank_and_world_size()
-    rank = dist_rank if rank is None else rank
-    world_size = dist_world if world_size is None else world_size
+    rank = du.get_rank() if rank is None else rank
+    world_size = du.get_world_size() if world_size is None else world_size
     dataset = build_dataset(cfg.TRAIN.DATASET if split == "train" else cfg.TEST.DATASET, cfg, split)
     is_train = split == "train"
     per_process = (cfg.TRAIN.BATCH_SIZE if is_train else cfg.TEST.BATCH_SIZE) // world_size
