@@ -15,8 +15,8 @@ from mlperf_logging.compliance_checker.mlp_parser import parse_file
 
 from slowfast.benchmark import mllog as keys
 from slowfast.benchmark.reference import reference_for_name
+from slowfast.utils.metrics import METRICS_FILENAME
 
-METRICS_FILENAME = "metrics.jsonl"
 # The parser is the same for every recent ruleset; name one so the package does not fall back to 0.6.0.
 PARSER_RULESET = "6.1.0"
 

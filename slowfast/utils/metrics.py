@@ -13,6 +13,8 @@ import os
 
 import simplejson
 
+METRICS_FILENAME = "metrics.jsonl"
+
 
 class MetricsWriter:
     """Append metric records to ``metrics.jsonl`` (and TensorBoard scalars when enabled); rank 0 only."""
@@ -25,7 +27,7 @@ class MetricsWriter:
             tensorboard_dir (str or None): write TensorBoard scalars there too.
         """
         self.enabled = enabled
-        self.path = os.path.join(output_dir, "metrics.jsonl")
+        self.path = os.path.join(output_dir, METRICS_FILENAME)
         self._tb = None
         if enabled and tensorboard_dir:
             from torch.utils.tensorboard import SummaryWriter
