@@ -5,6 +5,7 @@ engine once the output folder is known.
 """
 
 import os
+import re
 import tempfile
 
 from slowfast.config.checks import ConfigError, check_config
@@ -32,14 +33,15 @@ def load_config(cfg_file=None, opts=(), num_shards=None, shard_id=None, world_si
         if not os.path.isfile(cfg_file):
             raise FileNotFoundError(f"config file not found: {cfg_file}")
         try:
-            cfg.merge_from_file(cfg_file)
+            loaded = cfg.load_yaml_with_base(cfg_file)
+            cfg.merge_from_other_cfg(type(cfg)(_ints_to_floats(loaded, cfg)))
         except (KeyError, AssertionError, ValueError) as err:
             raise ConfigError(f"{cfg_file}: {_message(err)}") from err
     opts = list(opts or [])
     if len(opts) % 2:
         raise ConfigError(f"overrides must be KEY VALUE pairs; got an odd number of items: {opts}")
     try:
-        cfg.merge_from_list(opts)
+        cfg.merge_from_list(_int_overrides_to_floats(opts, cfg))
     except (KeyError, AssertionError, ValueError) as err:
         raise ConfigError(f"command-line override: {_message(err)}") from err
     if num_shards is not None:
@@ -60,6 +62,31 @@ def save_config(cfg, output_dir):
         f.write(cfg.dump())
     os.replace(tmp, path)
     return path
+
+
+def _ints_to_floats(loaded, defaults):
+    """Copy of a YAML mapping where an integer given for a float key becomes a float (``TARGET_TOP1: 20``)."""
+    result = {}
+    for key, value in loaded.items():
+        default = defaults.get(key) if isinstance(defaults, dict) else None
+        if isinstance(value, dict):
+            value = _ints_to_floats(value, default)
+        elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        result[key] = value
+    return result
+
+
+def _int_overrides_to_floats(opts, defaults):
+    """``KEY VALUE`` pairs where an integer literal given for a float key is written as a float literal."""
+    result = list(opts)
+    for i in range(0, len(result), 2):
+        node = defaults
+        for part in str(result[i]).split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, float) and re.fullmatch(r"[+-]?\d+", str(result[i + 1]).strip()):
+            result[i + 1] = str(result[i + 1]).strip() + ".0"
+    return result
 
 
 def _message(err):

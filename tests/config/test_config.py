@@ -63,6 +63,17 @@ def test_multi_node_flags_set_shards():
     assert (cfg.NUM_SHARDS, cfg.SHARD_ID, args.init_method) == (2, 1, "tcp://10.0.0.1:9999")
 
 
+def test_integer_for_a_float_key_is_accepted(tmp_path):
+    child = tmp_path / "child.yaml"
+    child.write_text(f"_BASE_: {X3D_M}\nBENCHMARK:\n  TARGET_TOP1: 20\n")
+    cfg = load_config(str(child), ["SOLVER.BASE_LR", "1", "TRAIN.BATCH_SIZE", "32"])
+    assert cfg.BENCHMARK.TARGET_TOP1 == 20.0 and isinstance(cfg.BENCHMARK.TARGET_TOP1, float)
+    assert cfg.SOLVER.BASE_LR == 1.0 and isinstance(cfg.SOLVER.BASE_LR, float)
+    assert cfg.TRAIN.BATCH_SIZE == 32 and isinstance(cfg.TRAIN.BATCH_SIZE, int)
+    with pytest.raises(ConfigError, match=r"TRAIN\.BATCH_SIZE"):
+        load_config(X3D_M, ["TRAIN.BATCH_SIZE", "32.5"])
+
+
 def test_unknown_key_is_named():
     with pytest.raises(ConfigError, match="FOO.BAR"):
         load_config(X3D_M, ["FOO.BAR", "1"])
