@@ -22,7 +22,7 @@ from slowfast.config import save_config
 from slowfast.datasets import build_loader, set_loader_epoch
 from slowfast.datasets.bad_videos import BadVideoTracker
 from slowfast.datasets.mixup import MixUp
-from slowfast.datasets.synthetic import make_synthetic_dataset
+from slowfast.datasets.synthetic import GENERATOR_VERSION, make_synthetic_dataset
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.trainer import LoopContext, evaluate, test, train_one_epoch, update_precise_bn
 from slowfast.models import build_model
@@ -119,15 +119,15 @@ def _bad_video_count(tracker, epoch):
 def _synthetic_settings(cfg):
     """The generator settings a quick-start asks for, in the fields of the generator's dataset.json."""
     syn = cfg.DATA.SYNTHETIC
-    return {"width": syn.WIDTH, "height": syn.HEIGHT, "fps": syn.FPS, "seconds": syn.SECONDS, "gop": syn.GOP,
-            "seed": syn.SEED, "num_classes": cfg.MODEL.NUM_CLASSES,
+    return {"generator_version": GENERATOR_VERSION, "width": syn.WIDTH, "height": syn.HEIGHT, "fps": syn.FPS,
+            "seconds": syn.SECONDS, "gop": syn.GOP, "seed": syn.SEED, "num_classes": cfg.MODEL.NUM_CLASSES,
             "videos_per_class": {"train": syn.TRAIN_PER_CLASS, "val": syn.VAL_PER_CLASS, "test": syn.TEST_PER_CLASS}}
 
 
 def ensure_synthetic_data(cfg):
     """Quick-start: generate the synthetic data set (rank 0, before the clock) unless its folder already holds
-    one made with the same settings. The generator writes dataset.json last, so a folder without it (or with
-    other settings) is regenerated rather than trusted."""
+    one made with the same settings by the same generator version. The generator writes dataset.json last, so a
+    folder without it (or with other settings) is regenerated rather than trusted."""
     syn, folder = cfg.DATA.SYNTHETIC, cfg.DATA.PATH_TO_DATA_DIR
     if syn.ENABLE and du.is_main_process():
         wanted, record = _synthetic_settings(cfg), os.path.join(folder, "dataset.json")
