@@ -123,9 +123,14 @@ def decode_clip(path, num_frames, sampling_rate, target_fps, choose_start, min_c
         container.close()
 
 
+def stream_rate(stream):
+    """A video stream's frame rate (Fraction): its average rate, else FFmpeg's guess; None when neither is known."""
+    return stream.average_rate or stream.guessed_rate
+
+
 def _decode_open_clip(container, stream, path, num_frames, sampling_rate, target_fps, choose_start,
                       min_coverage):
-    fps = float(stream.average_rate or stream.guessed_rate or target_fps)
+    fps = float(stream_rate(stream) or target_fps)
     span = temporal_sampling.clip_span(num_frames, sampling_rate, target_fps, fps)
     header = _header_length(stream)
     if header is None:
@@ -180,7 +185,7 @@ def probe_video(path):
         for frame in container.decode(stream):
             count, size = count + 1, (frame.height, frame.width)
         return dict(frames=count, header_frames=stream.frames or 0,
-                    fps=float(stream.average_rate or stream.guessed_rate or 0), height=size[0], width=size[1])
+                    fps=float(stream_rate(stream) or 0), height=size[0], width=size[1])
     except Exception as error:
         raise VideoDecodeError(f"cannot decode {path}: {type(error).__name__}: {error}") from error
     finally:

@@ -24,6 +24,8 @@ from fractions import Fraction
 import av
 from tqdm import tqdm
 
+from slowfast.datasets.decoder import stream_rate
+
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv")
 SPLITS = ("train", "val", "test")
 SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "validate": "val",
@@ -211,7 +213,7 @@ def reencode_video(source, destination, short_side, crf=23):
     try:
         with av.open(source) as reader, av.open(temporary, mode="w") as writer:
             in_stream = reader.streams.video[0]
-            rate = in_stream.average_rate or in_stream.guessed_rate or 30
+            rate = stream_rate(in_stream) or 30
             width, height = scaled_size(in_stream.codec_context.width, in_stream.codec_context.height, short_side)
             out_stream = writer.add_stream("libx264", rate=rate)
             out_stream.width, out_stream.height, out_stream.pix_fmt = width, height, "yuv420p"
