@@ -1,5 +1,6 @@
 """Config loading: YAML + overrides, _BASE_, command-line forms, validation errors, config.yaml output."""
 
+import glob
 import os
 
 import pytest
@@ -38,6 +39,13 @@ def test_kinetics_aliases_equal_canonical_configs(name):
     alias = load_config(os.path.join(ROOT, "configs", "Kinetics", f"{name}.yaml"))
     canonical = load_config(os.path.join(ROOT, "configs", f"{name}.yaml"))
     assert alias.dump() == canonical.dump()
+
+
+def test_every_config_loads():
+    paths = sorted(glob.glob(os.path.join(ROOT, "configs", "**", "*.yaml"), recursive=True))
+    assert len(paths) >= 8
+    for path in paths:
+        load_config(path)
 
 
 def test_base_inheritance_and_override(tmp_path):
