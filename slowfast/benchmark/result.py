@@ -64,7 +64,10 @@ def _seconds(value):
 
 def _score_text(result):
     if result.quickstart:
-        return "none (quick-start run)"
+        # Against the quick-start's own reference (a 2-core CPU): compares machines, never a Kinetics20 score.
+        if result.score is None:
+            return "none (quick-start, target not reached)"
+        return f"{result.score:.4f} (quick-start vs its CPU reference, not a benchmark score)"
     if result.score is None:
         return "none (target not reached)" if not result.reached else "none (no reference time)"
     text = f"{result.score:.4f}"

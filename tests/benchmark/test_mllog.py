@@ -9,7 +9,7 @@ from slowfast.benchmark.compliance import ComplianceVerdict, KeyChange
 from slowfast.benchmark.log_check import check_mllog
 from slowfast.benchmark.mllog import MLLog, log_run_header, open_mllog
 from slowfast.benchmark.result import QUICKSTART_LABEL, format_result_block, summarize_run
-from slowfast.benchmark.score import read_mllog, read_run
+from slowfast.benchmark.score import read_mllog, read_run, summarize_runs
 from slowfast.config import get_cfg
 
 
@@ -145,8 +145,13 @@ def test_result_block_live_and_recomputed(tmp_path):
     assert recomputed.changes == live.changes and recomputed.score == pytest.approx(live.score)
 
 
-def test_quickstart_is_labelled_and_not_scored(tmp_path):
+def test_quickstart_is_labelled_and_scored_only_against_its_own_reference(tmp_path):
     cfg = scored_cfg(tmp_path, quickstart=True)
     write_run(cfg, [50.0])
     block = format_result_block(read_run(str(tmp_path)))
-    assert QUICKSTART_LABEL in block and "none (quick-start run)" in block
+    assert QUICKSTART_LABEL in block
+    assert f"score              {3657.96 / 600:.4f} (quick-start vs its CPU reference, not a benchmark score)" in block
+    assert summarize_runs([read_run(str(tmp_path))])["models"]["X3D_M"]["scores"] == []  # never in benchmark_score
+    missed = tmp_path / "missed"
+    write_run(scored_cfg(missed, quickstart=True), [5.0])
+    assert "score              none (quick-start, target not reached)" in format_result_block(read_run(str(missed)))
