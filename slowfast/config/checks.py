@@ -25,7 +25,8 @@ _CHOICES = {
 }
 
 
-def _get(cfg, key):
+def config_value(cfg, key):
+    """The value at dotted ``key`` (e.g. "SOLVER.BASE_LR"); KeyError when a part is missing."""
     node = cfg
     for part in key.split("."):
         node = node[part]
@@ -58,24 +59,24 @@ def check_config(cfg, world_size=None):
         ConfigError: naming the key, the value and what is allowed.
     """
     for key, allowed in _CHOICES.items():
-        value = _get(cfg, key)
+        value = config_value(cfg, key)
         if value not in allowed:
             _fail(key, value, f"one of {list(allowed)}")
     for key in ("NUM_GPUS", "SHARD_ID"):
-        if _get(cfg, key) < 0:
-            _fail(key, _get(cfg, key), "an integer >= 0")
+        if config_value(cfg, key) < 0:
+            _fail(key, config_value(cfg, key), "an integer >= 0")
     for key in ("NUM_SHARDS", "NUM_CPU_PROCESSES", "LOG_PERIOD", "TRAIN.BATCH_SIZE", "TEST.BATCH_SIZE",
                 "TRAIN.EVAL_PERIOD", "TRAIN.CHECKPOINT_PERIOD", "SOLVER.MAX_EPOCH", "DATA.NUM_FRAMES",
                 "DATA.SAMPLING_RATE", "TEST.NUM_ENSEMBLE_VIEWS", "AUG.NUM_SAMPLE", "MODEL.NUM_CLASSES",
                 "DATA.TRAIN_CROP_SIZE", "DATA.TEST_CROP_SIZE"):
-        if _get(cfg, key) < 1:
-            _fail(key, _get(cfg, key), "an integer >= 1")
+        if config_value(cfg, key) < 1:
+            _fail(key, config_value(cfg, key), "an integer >= 1")
     if cfg.SHARD_ID >= cfg.NUM_SHARDS:
         _fail("SHARD_ID", cfg.SHARD_ID, f"an index below NUM_SHARDS = {cfg.NUM_SHARDS}")
     world = world_size or world_size_of(cfg)
     for key in ("TRAIN.BATCH_SIZE", "TEST.BATCH_SIZE"):
-        if _get(cfg, key) % world:
-            _fail(key, _get(cfg, key), f"a multiple of the number of processes ({world})")
+        if config_value(cfg, key) % world:
+            _fail(key, config_value(cfg, key), f"a multiple of the number of processes ({world})")
     per_process = cfg.TRAIN.BATCH_SIZE // world
     if per_process % cfg.AUG.NUM_SAMPLE:
         _fail("TRAIN.BATCH_SIZE", cfg.TRAIN.BATCH_SIZE,
@@ -84,12 +85,12 @@ def check_config(cfg, world_size=None):
     if len(scales) != 2 or scales[0] > scales[1]:
         _fail("DATA.TRAIN_JITTER_SCALES", scales, "[min, max] with min <= max")
     for key in ("DATA.TRAIN_JITTER_SCALES_RELATIVE", "DATA.TRAIN_JITTER_ASPECT_RELATIVE"):
-        rng = list(_get(cfg, key))
+        rng = list(config_value(cfg, key))
         if rng and (len(rng) != 2 or rng[0] > rng[1]):
             _fail(key, rng, "[] or [min, max] with min <= max")
     for key in ("DATA.MAX_BAD_FRACTION", "DATA.MIN_CLIP_COVERAGE"):
-        if not 0.0 <= _get(cfg, key) <= 1.0:
-            _fail(key, _get(cfg, key), "a fraction in [0, 1]")
+        if not 0.0 <= config_value(cfg, key) <= 1.0:
+            _fail(key, config_value(cfg, key), "a fraction in [0, 1]")
     if cfg.DIST_TIMEOUT_S <= 0:
         _fail("DIST_TIMEOUT_S", cfg.DIST_TIMEOUT_S, "a number of seconds > 0")
     if len(cfg.DATA.MEAN) != 3 or len(cfg.DATA.STD) != 3 or min(cfg.DATA.STD) <= 0:

@@ -8,7 +8,7 @@ import os
 import re
 import tempfile
 
-from slowfast.config.checks import ConfigError, check_config
+from slowfast.config.checks import ConfigError, check_config, config_value
 from slowfast.config.defaults import get_cfg
 
 
@@ -81,10 +81,11 @@ def _int_overrides_to_floats(opts, defaults):
     """``KEY VALUE`` pairs where an integer literal given for a float key is written as a float literal."""
     result = list(opts)
     for i in range(0, len(result), 2):
-        node = defaults
-        for part in str(result[i]).split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, float) and re.fullmatch(r"[+-]?\d+", str(result[i + 1]).strip()):
+        try:
+            default = config_value(defaults, str(result[i]))
+        except (KeyError, TypeError):  # unknown key (or a part below a leaf): yacs's merge names it
+            continue
+        if isinstance(default, float) and re.fullmatch(r"[+-]?\d+", str(result[i + 1]).strip()):
             result[i + 1] = str(result[i + 1]).strip() + ".0"
     return result
 
