@@ -11,8 +11,10 @@ change how fast the same computation runs but not what is computed:
 - TEST.BATCH_SIZE: allowed. Evaluation runs the model in eval mode, so its batch size does not change the
   predictions, and it must be a multiple of the world size, which resource changes alter.
 - BENCHMARK.STOP_AT_TARGET and BENCHMARK.OFFICIAL_CONFIG: allowed; they do not change the time to target.
-- TRAIN.BATCH_SIZE: allowed only when the per-accelerator batch (batch / world size) equals the official
-  one, so that scaling out keeps each GPU's work as in the reference.
+- TRAIN.BATCH_SIZE (the global batch): must give the official videos per process (batch / world size) on
+  the run's layout, whether or not the key changed, so that scaling out keeps each GPU's work as in the
+  reference; the learning rates follow the global batch (SOLVER.BASE_LR_BATCH_SIZE).
+- Keys in IGNORED_KEYS (PySlowFast keys that change nothing here): allowed, named as ignored.
 
 Any other change makes the run "open division": it still runs and reports its time, but its score is not
 comparable, and the verdict lists each changed key with the official and the run's value.
@@ -24,7 +26,8 @@ from dataclasses import dataclass, field
 
 from fvcore.common.config import CfgNode
 
-from slowfast.config import get_cfg
+from slowfast.config import merge_config
+from slowfast.config.defaults import IGNORED_KEYS
 from slowfast.config.checks import processes_per_machine
 
 ALLOWED_KEYS = frozenset({
@@ -90,9 +93,7 @@ class ComplianceVerdict:
 
 def load_official_config(path):
     """Return the defaults merged with the official YAML ``path`` (no checks, no freeze, no side effects)."""
-    cfg = get_cfg()
-    cfg.merge_from_file(path)
-    return cfg
+    return merge_config(path)
 
 
 def official_config_path(cfg, cfg_file):
@@ -143,22 +144,25 @@ def check_compliance(run_cfg, official_cfg, world_size=None):
             continue
         if key in ALLOWED_KEYS or key.startswith(ALLOWED_PREFIXES):
             verdict.allowed.append(KeyChange(key, official, run))
-        elif key == "TRAIN.BATCH_SIZE":
-            _judge_batch(verdict, official_cfg, run_cfg, world_size or _processes(run_cfg))
-        else:
+        elif key in IGNORED_KEYS:
+            verdict.allowed.append(KeyChange(key, official, run, f"ignored: {IGNORED_KEYS[key]}"))
+        elif key != "TRAIN.BATCH_SIZE":
             verdict.disallowed.append(KeyChange(key, official, run))
+    _judge_batch(verdict, official_cfg, run_cfg, world_size or _processes(run_cfg))
     return verdict
 
 
 def _judge_batch(verdict, official_cfg, run_cfg, world_size):
+    """The global batch may change only with the layout: the videos per process must stay the official ones."""
     official_per_gpu = official_cfg.TRAIN.BATCH_SIZE / _processes(official_cfg)
     run_per_gpu = run_cfg.TRAIN.BATCH_SIZE / world_size
     change = KeyChange("TRAIN.BATCH_SIZE", official_cfg.TRAIN.BATCH_SIZE, run_cfg.TRAIN.BATCH_SIZE)
     if run_per_gpu == official_per_gpu:
-        verdict.allowed.append(change)
+        if change.official != change.run:
+            verdict.allowed.append(change)
         return
-    reason = (f"per-GPU batch {run_per_gpu:g} on {world_size} process(es) differs from the official "
-              f"{official_per_gpu:g}")
+    reason = (f"{run_per_gpu:g} videos per process on {world_size} process(es), the official recipe has "
+              f"{official_per_gpu:g}: set TRAIN.BATCH_SIZE {official_per_gpu * world_size:g} to stay compliant")
     verdict.disallowed.append(KeyChange(change.key, change.official, change.run, reason))
 
 

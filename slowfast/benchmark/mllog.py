@@ -11,8 +11,12 @@ Units and conventions, so that tools/score.py can recompute the result from this
   epoch index.
 - ``clock_s`` in metadata is the BenchmarkClock's elapsed seconds; unlike ``time_ms`` it continues across a
   resume, so it is the time the score uses. A resumed run appends ``run_resume`` (not a second run_start).
+- ``global_batch_size`` counts clips per optimisation step (videos x AUG.NUM_SAMPLE), ``global_batch_videos``
+  videos; ``opt_base_learning_rate`` is BASE_LR after linear scaling by ``lr_factor``.
 - Custom keys besides MLPerf's: target_accuracy, num_accelerators (world size), reference_time_s,
-  reference_num_accelerators, benchmark_kind, quickstart, config_changes, dataset_fingerprint, run_resume.
+  reference_num_accelerators, reference_epochs, benchmark_kind, quickstart, config_changes,
+  dataset_fingerprint, global_batch_videos, lr_factor, bad_videos (per split and epoch, with run totals),
+  run_resume.
 """
 
 import logging
@@ -20,6 +24,8 @@ import os
 
 from mlperf_logging.mllog import constants
 from mlperf_logging.mllog.mllog import MLLogger
+
+from slowfast.solver.lr_policy import lr_scale_factor, scaled_lrs
 
 MLLOG_FILENAME = "mllog.txt"
 CLOCK_KEY = "clock_s"
@@ -32,6 +38,10 @@ QUICKSTART = "quickstart"
 CONFIG_CHANGES = "config_changes"
 DATASET_FINGERPRINT = "dataset_fingerprint"
 RUN_RESUME = "run_resume"
+REFERENCE_EPOCHS = "reference_epochs"
+GLOBAL_BATCH_VIDEOS = "global_batch_videos"
+LR_FACTOR = "lr_factor"
+BAD_VIDEOS = "bad_videos"
 STATUS_SUCCESS = constants.SUCCESS
 STATUS_ABORTED = constants.ABORTED
 
@@ -112,6 +122,17 @@ class MLLog:
         """Log eval_stop after training the 0-based ``epoch``."""
         self._emit("end", constants.EVAL_STOP, None, {"epoch_num": epoch + 1, CLOCK_KEY: clock_s})
 
+    def bad_videos(self, epoch, split, count, run_total):
+        """Log the videos of ``split`` that could not be decoded in the 0-based ``epoch``, and the run totals.
+
+        Args:
+            epoch (int): 0-based epoch.
+            split (str): "train", "val" or "test".
+            count (int): undecodable videos of this split in this epoch.
+            run_total (dict): {split: count} summed over every epoch of the run so far (resumes included).
+        """
+        self._emit("event", BAD_VIDEOS, int(count), {"epoch_num": epoch + 1, "split": split, "run_total": run_total})
+
     def run_stop(self, status, clock_s):
         """Log run_stop with ``status`` "success" (target reached) or "aborted"."""
         if status not in (STATUS_SUCCESS, STATUS_ABORTED):
@@ -155,13 +176,16 @@ def log_run_header(mllog, cfg, model_name, world_size, verdict, fingerprint=None
     mllog.event(constants.SUBMISSION_PLATFORM, platform or "unknown")
     mllog.event(constants.SUBMISSION_STATUS, "research")
     mllog.event(constants.SEED, int(cfg.RNG_SEED))
-    mllog.event(constants.GLOBAL_BATCH_SIZE, int(cfg.TRAIN.BATCH_SIZE))
-    mllog.event(constants.OPT_BASE_LR, float(cfg.SOLVER.BASE_LR))
+    mllog.event(constants.GLOBAL_BATCH_SIZE, int(cfg.TRAIN.BATCH_SIZE * cfg.AUG.NUM_SAMPLE))
+    mllog.event(GLOBAL_BATCH_VIDEOS, int(cfg.TRAIN.BATCH_SIZE))
+    mllog.event(constants.OPT_BASE_LR, float(scaled_lrs(cfg)["BASE_LR"]))
+    mllog.event(LR_FACTOR, float(lr_scale_factor(cfg)))
     mllog.event(constants.EPOCH_COUNT, int(cfg.SOLVER.MAX_EPOCH))
     mllog.event(TARGET_ACCURACY, float(cfg.BENCHMARK.TARGET_TOP1), {"unit": "percent top-1"})
     mllog.event(NUM_ACCELERATORS, int(world_size))
     mllog.event(REFERENCE_TIME, float(cfg.BENCHMARK.REFERENCE_TIME_S))
     mllog.event(REFERENCE_ACCELERATORS, int(cfg.BENCHMARK.REFERENCE_NUM_GPUS))
+    mllog.event(REFERENCE_EPOCHS, int(cfg.BENCHMARK.REFERENCE_EPOCHS))
     mllog.event(BENCHMARK_KIND, cfg.BENCHMARK.KIND)
     mllog.event(QUICKSTART, bool(cfg.BENCHMARK.QUICKSTART))
     mllog.event(CONFIG_CHANGES, [c.as_dict() for c in verdict.disallowed])

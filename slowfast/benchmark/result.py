@@ -1,31 +1,6 @@
-"""The one block printed at the end of a run, and the RunResult of a live run."""
-
-from slowfast.benchmark.score import RunResult
+"""The one block printed at the end of a run (from a live run's RunResult or one read back from its logs)."""
 
 QUICKSTART_LABEL = "QUICK-START (synthetic data, not a Kinetics20 score)"
-
-
-def summarize_run(cfg, clock, world_size, verdict, model_name, status=""):
-    """Build the RunResult of a live run from its config, clock and compliance verdict.
-
-    Args:
-        cfg (CfgNode): the run's configuration (reads BENCHMARK.*).
-        clock (BenchmarkClock): the run's clock.
-        world_size (int): accelerators (processes) of the run.
-        verdict (ComplianceVerdict): from ``check_compliance``.
-        model_name (str): name shown, e.g. "X3D_M".
-        status (str): "success" or "aborted" once the run ended.
-    Returns:
-        RunResult
-    """
-    return RunResult(
-        model=model_name, kind=cfg.BENCHMARK.KIND, target_top1=float(cfg.BENCHMARK.TARGET_TOP1),
-        n_gpu=int(world_size), t_ref_s=float(cfg.BENCHMARK.REFERENCE_TIME_S),
-        n_gpu_ref=int(cfg.BENCHMARK.REFERENCE_NUM_GPUS), reached=clock.reached, t_bench_s=clock.t_bench,
-        epochs_to_target=clock.epochs_to_target, division=verdict.division,
-        changes=verdict.change_lines(), quickstart=bool(cfg.BENCHMARK.QUICKSTART), status=status,
-        evals=[dict(e) for e in clock.evals],
-    )
 
 
 def format_result_block(result):
@@ -48,9 +23,15 @@ def format_result_block(result):
         f"n_gpu              {result.n_gpu} (reference run: {result.n_gpu_ref})",
         f"t_ref              {_seconds(result.t_ref_s)}",
         f"score              {_score_text(result)}",
+        *_score_split_lines(result),
+        f"batch              {_batch_text(result)}",
+        f"base LR            {_lr_text(result)}",
         f"compliance         {_compliance_text(result)}",
     ]
     lines += [f"  changed          {line}" for line in result.changes]
+    if result.bad_videos:
+        lines.append("bad videos         " + ", ".join(f"{split} {n}" for split, n in sorted(result.bad_videos.items()))
+                     + " (run totals, skipped and counted)")
     if result.status:
         lines.append(f"run status         {result.status}")
     lines += [f"problem            {p}" for p in result.problems]
@@ -72,6 +53,36 @@ def _score_text(result):
         return "none (target not reached)" if not result.reached else "none (no reference time)"
     text = f"{result.score:.4f}"
     return text if result.compliant else text + " (open division, not comparable)"
+
+
+def _score_split_lines(result):
+    """``score = epoch-time ratio x epochs ratio x GPU ratio``, and a plain warning when convergence dominates."""
+    if result.epoch_time_ratio is None:
+        return []
+    lines = [f"  = epoch time     {result.epoch_time_ratio:.4f} (reference {result.t_ref_s / result.reference_epochs:.1f} "
+             f"s/epoch, this run {result.t_bench_s / result.epochs_to_target:.1f})",
+             f"  x epochs         {result.epochs_ratio:.4f} (reference {result.reference_epochs} epochs to target, "
+             f"this run {result.epochs_to_target})",
+             f"  x GPUs           {result.n_gpu_ref / result.n_gpu:.4f} ({result.n_gpu_ref} / {result.n_gpu})"]
+    if result.epochs_ratio >= 1.5:
+        lines.append(f"  note             the target took {result.epochs_to_target} epochs, the reference needed "
+                     f"{result.reference_epochs}: x{result.epochs_ratio:.2f} of this score comes from faster "
+                     "convergence, not from the machine")
+    return lines
+
+
+def _batch_text(result):
+    if not result.global_videos:
+        return "-"
+    per_process = result.global_videos / result.n_gpu if result.n_gpu else 0
+    return (f"{result.global_videos} videos = {result.global_clips} clips per step over {result.n_gpu} process(es) "
+            f"({per_process:g} videos each)")
+
+
+def _lr_text(result):
+    if result.base_lr is None:
+        return "-"
+    return f"{result.base_lr:.6g} (x{result.lr_factor:g} linear scaling with the global batch)"
 
 
 def _compliance_text(result):

@@ -15,6 +15,7 @@ from mlperf_logging.compliance_checker.mlp_parser import parse_file
 
 from slowfast.benchmark import mllog as keys
 from slowfast.benchmark.reference import reference_for_name
+from slowfast.solver.lr_policy import lr_scale_factor, scaled_lrs
 from slowfast.utils.metrics import METRICS_FILENAME
 
 # The parser is the same for every recent ruleset; name one so the package does not fall back to 0.6.0.
@@ -107,6 +108,10 @@ class RunResult:
         evals: [{"epoch", "top1", "time_s"}, ...] in order.
         problems: inconsistencies found while reading the logs.
         run_dir: where the run's logs are ("" for a live run).
+        reference_epochs: epochs the reference trained before reaching the target (None if unknown).
+        global_videos, global_clips: videos and clips per optimisation step over all processes.
+        base_lr: SOLVER.BASE_LR after linear scaling with the global batch; lr_factor: that scaling factor.
+        bad_videos: {"train", "val"} videos that could not be decoded, summed over the run's epochs.
     """
 
     model: str
@@ -125,6 +130,38 @@ class RunResult:
     evals: list = field(default_factory=list)
     problems: list = field(default_factory=list)
     run_dir: str = ""
+    reference_epochs: int | None = None
+    global_videos: int | None = None
+    global_clips: int | None = None
+    base_lr: float | None = None
+    lr_factor: float | None = None
+    bad_videos: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_live_run(cls, cfg, clock, world_size, verdict, model_name, status="", bad_videos=None):
+        """The result of a run in progress or just ended, from its config, clock and compliance verdict.
+
+        Args:
+            cfg (CfgNode): the run's configuration (BENCHMARK.*, the batch and learning-rate keys).
+            clock (BenchmarkClock): the run's clock.
+            world_size (int): accelerators (processes) of the run.
+            verdict (ComplianceVerdict): from ``check_compliance``.
+            model_name (str): name shown, e.g. "X3D_M".
+            status (str): "success" or "aborted" once the run ended.
+            bad_videos (dict or None): run totals of undecodable videos per split.
+        Returns:
+            RunResult
+        """
+        bench = cfg.BENCHMARK
+        return cls(
+            model=model_name, kind=bench.KIND, target_top1=float(bench.TARGET_TOP1), n_gpu=int(world_size),
+            t_ref_s=float(bench.REFERENCE_TIME_S), n_gpu_ref=int(bench.REFERENCE_NUM_GPUS), reached=clock.reached,
+            t_bench_s=clock.t_bench, epochs_to_target=clock.epochs_to_target, division=verdict.division,
+            changes=verdict.change_lines(), quickstart=bool(bench.QUICKSTART), status=status,
+            evals=[dict(e) for e in clock.evals], reference_epochs=int(bench.REFERENCE_EPOCHS),
+            global_videos=int(cfg.TRAIN.BATCH_SIZE), global_clips=int(cfg.TRAIN.BATCH_SIZE * cfg.AUG.NUM_SAMPLE),
+            base_lr=scaled_lrs(cfg)["BASE_LR"], lr_factor=lr_scale_factor(cfg), bad_videos=dict(bad_videos or {}),
+        )
 
     @property
     def compliant(self):
@@ -137,6 +174,20 @@ class RunResult:
         if not self.reached or not (self.t_ref_s and self.t_bench_s and self.n_gpu and self.n_gpu_ref):
             return None
         return score(self.t_ref_s, self.t_bench_s, self.n_gpu_ref, self.n_gpu)
+
+    @property
+    def epochs_ratio(self):
+        """Reference epochs to target / this run's: above 1 when this run converged in fewer epochs."""
+        if not (self.reached and self.reference_epochs and self.epochs_to_target):
+            return None
+        return self.reference_epochs / self.epochs_to_target
+
+    @property
+    def epoch_time_ratio(self):
+        """Reference seconds per epoch / this run's (to the target): the machine's speed on the same work."""
+        if self.score is None or self.epochs_ratio is None:
+            return None
+        return (self.t_ref_s / self.reference_epochs) / (self.t_bench_s / self.epochs_to_target)
 
 
 def read_metrics(run_dir):
@@ -223,6 +274,10 @@ def read_run(run_dir):
         changes=[_change_line(c) for c in value(keys.CONFIG_CHANGES, []) or []],
         status=first["run_stop"].value["metadata"].get("status", "") if "run_stop" in first else "",
         evals=evals, problems=problems, run_dir=run_dir,
+        reference_epochs=value(keys.REFERENCE_EPOCHS, reference.epochs if reference else None),
+        global_videos=value(keys.GLOBAL_BATCH_VIDEOS), global_clips=value("global_batch_size"),
+        base_lr=value("opt_base_learning_rate"), lr_factor=value(keys.LR_FACTOR),
+        bad_videos=_bad_video_totals(lines),
     )
     _check_consistency(result, first)
     return result
@@ -252,6 +307,15 @@ def _evaluations(lines, problems):
         evals.append({"epoch": int(metadata["epoch_num"]) - 1, "top1": float(line.value["value"]),
                       "time_s": seconds})
     return evals
+
+
+def _bad_video_totals(lines):
+    """The run's undecodable videos per split: the last ``bad_videos`` event's run totals."""
+    totals = {}
+    for line in lines:
+        if line.key == keys.BAD_VIDEOS:
+            totals = dict(line.value["metadata"].get("run_total", {}))
+    return totals
 
 
 def _change_line(change):

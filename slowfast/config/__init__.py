@@ -2,6 +2,6 @@
 
 from slowfast.config.checks import ConfigError
 from slowfast.config.defaults import get_cfg
-from slowfast.config.loading import load_config, save_config
+from slowfast.config.loading import load_config, merge_config, save_config
 
-__all__ = ["ConfigError", "get_cfg", "load_config", "save_config"]
+__all__ = ["ConfigError", "get_cfg", "load_config", "merge_config", "save_config"]

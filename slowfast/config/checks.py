@@ -77,10 +77,6 @@ def check_config(cfg, world_size=None):
     for key in ("TRAIN.BATCH_SIZE", "TEST.BATCH_SIZE"):
         if config_value(cfg, key) % world:
             _fail(key, config_value(cfg, key), f"a multiple of the number of processes ({world})")
-    per_process = cfg.TRAIN.BATCH_SIZE // world
-    if per_process % cfg.AUG.NUM_SAMPLE:
-        _fail("TRAIN.BATCH_SIZE", cfg.TRAIN.BATCH_SIZE,
-              f"a per-process batch ({per_process}) divisible by AUG.NUM_SAMPLE = {cfg.AUG.NUM_SAMPLE}")
     scales = list(cfg.DATA.TRAIN_JITTER_SCALES)
     if len(scales) != 2 or scales[0] > scales[1]:
         _fail("DATA.TRAIN_JITTER_SCALES", scales, "[min, max] with min <= max")
@@ -103,6 +99,16 @@ def check_config(cfg, world_size=None):
             _fail("SOLVER.STEPS", steps, "increasing epochs starting at 0, one per SOLVER.LRS entry")
     if cfg.SOLVER.WARMUP_EPOCHS < 0 or cfg.SOLVER.WARMUP_EPOCHS > cfg.SOLVER.MAX_EPOCH:
         _fail("SOLVER.WARMUP_EPOCHS", cfg.SOLVER.WARMUP_EPOCHS, f"in [0, SOLVER.MAX_EPOCH = {cfg.SOLVER.MAX_EPOCH}]")
+    if cfg.SOLVER.LR_POLICY == "cosine":
+        if cfg.SOLVER.COSINE_AFTER_WARMUP and cfg.SOLVER.WARMUP_EPOCHS >= cfg.SOLVER.MAX_EPOCH:
+            _fail("SOLVER.WARMUP_EPOCHS", cfg.SOLVER.WARMUP_EPOCHS,
+                  f"below SOLVER.MAX_EPOCH = {cfg.SOLVER.MAX_EPOCH} when SOLVER.COSINE_AFTER_WARMUP is True")
+        if cfg.SOLVER.COSINE_END_LR > cfg.SOLVER.BASE_LR:
+            _fail("SOLVER.COSINE_END_LR", cfg.SOLVER.COSINE_END_LR, f"at most SOLVER.BASE_LR = {cfg.SOLVER.BASE_LR}")
+    if cfg.SOLVER.BASE_LR_BATCH_SIZE < 0:
+        _fail("SOLVER.BASE_LR_BATCH_SIZE", cfg.SOLVER.BASE_LR_BATCH_SIZE, "a global batch >= 1, or 0 for no scaling")
+    if cfg.BENCHMARK.REFERENCE_EPOCHS < 1:
+        _fail("BENCHMARK.REFERENCE_EPOCHS", cfg.BENCHMARK.REFERENCE_EPOCHS, "an integer >= 1")
     if cfg.BENCHMARK.KIND and (cfg.BENCHMARK.TARGET_TOP1 <= 0 or cfg.BENCHMARK.REFERENCE_TIME_S <= 0):
         _fail("BENCHMARK.TARGET_TOP1/REFERENCE_TIME_S",
               (cfg.BENCHMARK.TARGET_TOP1, cfg.BENCHMARK.REFERENCE_TIME_S), "both > 0 for a scored config")

@@ -12,21 +12,20 @@ from slowfast.config.checks import ConfigError, check_config, config_value
 from slowfast.config.defaults import get_cfg
 
 
-def load_config(cfg_file=None, opts=(), num_shards=None, shard_id=None, world_size=None):
-    """Merge a YAML file and ``KEY VALUE`` overrides into the defaults, validate and freeze.
+def merge_config(cfg_file=None, opts=()):
+    """Defaults merged with a YAML file (and its ``_BASE_`` chain) and ``KEY VALUE`` overrides, unchecked.
+
+    The one way a YAML becomes a config: an integer given for a float key becomes a float, in the file and in
+    overrides. ``load_config`` adds the checks; the compliance check uses this for the official config.
 
     Args:
         cfg_file (str or None): YAML file; may name a parent through ``_BASE_``.
         opts (sequence of str): alternating keys and values, e.g. ``["NUM_GPUS", "4"]``.
-        num_shards (int or None): overrides NUM_SHARDS (``--num_shards`` on the command line).
-        shard_id (int or None): overrides SHARD_ID (``--shard_id``).
-        world_size (int or None): number of processes the job really has (torchrun); by default it
-            is derived from NUM_GPUS, NUM_CPU_PROCESSES and NUM_SHARDS.
     Returns:
-        CfgNode: the frozen configuration.
+        CfgNode: mutable, not validated.
     Raises:
-        ConfigError: an unknown key or a bad value or combination, naming the file or override, the key,
-            the value and what is allowed.
+        ConfigError: an unknown key or a value of the wrong type, naming the file or override.
+        FileNotFoundError: ``cfg_file`` does not exist.
     """
     cfg = get_cfg()
     if cfg_file:
@@ -44,6 +43,26 @@ def load_config(cfg_file=None, opts=(), num_shards=None, shard_id=None, world_si
         cfg.merge_from_list(_int_overrides_to_floats(opts, cfg))
     except (KeyError, AssertionError, ValueError) as err:
         raise ConfigError(f"command-line override: {_message(err)}") from err
+    return cfg
+
+
+def load_config(cfg_file=None, opts=(), num_shards=None, shard_id=None, world_size=None):
+    """Merge a YAML file and ``KEY VALUE`` overrides into the defaults, validate and freeze.
+
+    Args:
+        cfg_file (str or None): YAML file; may name a parent through ``_BASE_``.
+        opts (sequence of str): alternating keys and values, e.g. ``["NUM_GPUS", "4"]``.
+        num_shards (int or None): overrides NUM_SHARDS (``--num_shards`` on the command line).
+        shard_id (int or None): overrides SHARD_ID (``--shard_id``).
+        world_size (int or None): number of processes the job really has (torchrun); by default it
+            is derived from NUM_GPUS, NUM_CPU_PROCESSES and NUM_SHARDS.
+    Returns:
+        CfgNode: the frozen configuration.
+    Raises:
+        ConfigError: an unknown key or a bad value or combination, naming the file or override, the key,
+            the value and what is allowed.
+    """
+    cfg = merge_config(cfg_file, opts)
     if num_shards is not None:
         cfg.NUM_SHARDS = num_shards
     if shard_id is not None:

@@ -113,7 +113,9 @@ def collate_clips(items):
 
 
 def build_loader(cfg, split, epoch_sampler=True, rank=None, world_size=None):
-    """DataLoader of a split with the per-process share of the global batch.
+    """DataLoader of a split with the per-process share of the global batch (videos).
+
+    A training batch holds ``TRAIN.BATCH_SIZE / world_size`` videos and ``AUG.NUM_SAMPLE`` times as many clips.
 
     Args:
         cfg (CfgNode): configuration (TRAIN/TEST.BATCH_SIZE, DATA_LOADER.*, AUG.NUM_SAMPLE, RNG_SEED).
@@ -127,9 +129,8 @@ def build_loader(cfg, split, epoch_sampler=True, rank=None, world_size=None):
     world_size = du.get_world_size() if world_size is None else world_size
     dataset = build_dataset(cfg.TRAIN.DATASET if split == "train" else cfg.TEST.DATASET, cfg, split)
     is_train = split == "train"
+    # Videos per process and step; in training each gives AUG.NUM_SAMPLE clips (PySlowFast's convention).
     per_process = (cfg.TRAIN.BATCH_SIZE if is_train else cfg.TEST.BATCH_SIZE) // world_size
-    if is_train:
-        per_process //= cfg.AUG.NUM_SAMPLE
     sampler = build_sampler(dataset, split, cfg.RNG_SEED, rank, world_size)
     if epoch_sampler:
         sampler = EpochSampler(sampler)

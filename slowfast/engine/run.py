@@ -16,6 +16,7 @@ import torch
 from mlperf_logging.mllog import constants
 
 from slowfast.benchmark import compliance, result
+from slowfast.benchmark.score import RunResult
 from slowfast.benchmark.clock import BenchmarkClock
 from slowfast.benchmark.mllog import STATUS_ABORTED, STATUS_SUCCESS, log_run_header, open_mllog
 from slowfast.config import save_config
@@ -214,7 +215,7 @@ def run_job(cfg, cfg_file):
     log.run_stop(status, clock.t_bench if clock.reached else clock.elapsed(agree=True))
     if cfg.TEST.ENABLE:
         _multi_view_test(cfg, ctx)
-    summary = result.summarize_run(cfg, clock, world, verdict, _model_name(cfg_file), status)
+    summary = RunResult.from_live_run(cfg, clock, world, verdict, _model_name(cfg_file), status)
     if du.is_main_process():
         logger.info("\n%s", result.format_result_block(summary))
     metrics.close()

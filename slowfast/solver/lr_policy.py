@@ -1,29 +1,40 @@
 """Learning rate as a pure function of the fractional epoch, with PySlowFast's policies and warm-up.
 
-The training loop calls ``get_lr_at_epoch(cfg, epoch + (iteration + 1) / iterations_per_epoch)`` before
-every step, so the schedule is smooth within an epoch and does not depend on whether the run resumed.
+The training loop calls ``get_lr_at_epoch(cfg, epoch + iteration / iterations_per_epoch)`` (0-based iteration,
+as PySlowFast's train loop) before every step, so the schedule is smooth within an epoch and does not depend on whether the run resumed.
 """
 
 import math
 
-# Keys of cfg.SOLVER that are learning rates and therefore scale with NUM_SHARDS when
-# BASE_LR_SCALE_NUM_SHARDS is set (PySlowFast scales all three in assert_and_infer_cfg).
-_SHARD_SCALED_KEYS = ("BASE_LR", "WARMUP_START_LR", "COSINE_END_LR")
+# Keys of cfg.SOLVER that are learning rates and scale together with the global batch.
+_BATCH_SCALED_KEYS = ("BASE_LR", "WARMUP_START_LR", "COSINE_END_LR")
 
 
-def shard_scaled_lrs(cfg):
-    """Return the learning-rate keys of ``cfg.SOLVER`` after optional linear scaling by machine count.
+def lr_scale_factor(cfg) -> float:
+    """Linear-scaling factor of the learning rates: global batch / the batch the rates are given for.
 
-    PySlowFast multiplies BASE_LR, WARMUP_START_LR and COSINE_END_LR by NUM_SHARDS inside its config
-    loader; our loader has no side effects, so the scaling happens here, once, for every caller.
+    TRAIN.BATCH_SIZE is the global batch (all processes of all machines), so the factor is the same under
+    every launcher (our spawner, torchrun, several machines). SOLVER.BASE_LR_BATCH_SIZE = 0 turns scaling off.
+
+    Args:
+        cfg (CfgNode): run configuration (TRAIN.BATCH_SIZE, SOLVER.BASE_LR_BATCH_SIZE).
+    Returns:
+        float: 1.0 at the batch the rates were tuned for, 0.25 for a quarter of it, 2.0 for twice it.
+    """
+    reference_batch = cfg.SOLVER.BASE_LR_BATCH_SIZE
+    return cfg.TRAIN.BATCH_SIZE / reference_batch if reference_batch else 1.0
+
+
+def scaled_lrs(cfg) -> dict:
+    """Return BASE_LR, WARMUP_START_LR and COSINE_END_LR of ``cfg.SOLVER`` times ``lr_scale_factor(cfg)``.
 
     Args:
         cfg (CfgNode): run configuration.
     Returns:
         dict: ``{"BASE_LR": float, "WARMUP_START_LR": float, "COSINE_END_LR": float}``.
     """
-    factor = cfg.NUM_SHARDS if cfg.SOLVER.BASE_LR_SCALE_NUM_SHARDS else 1
-    return {key: cfg.SOLVER[key] * factor for key in _SHARD_SCALED_KEYS}
+    factor = lr_scale_factor(cfg)
+    return {key: cfg.SOLVER[key] * factor for key in _BATCH_SCALED_KEYS}
 
 
 def _cosine(cfg, lrs, cur_epoch):
@@ -31,17 +42,7 @@ def _cosine(cfg, lrs, cur_epoch):
     # With COSINE_AFTER_WARMUP the half cosine starts at the end of warm-up; otherwise it spans the
     # whole run and warm-up simply overrides its first epochs.
     offset = solver.WARMUP_EPOCHS if solver.COSINE_AFTER_WARMUP else 0.0
-    span = solver.MAX_EPOCH - offset
-    if span <= 0:
-        raise ValueError(
-            f"config key SOLVER.WARMUP_EPOCHS = {solver.WARMUP_EPOCHS} leaves no cosine span: it must be "
-            f"below SOLVER.MAX_EPOCH = {solver.MAX_EPOCH} when SOLVER.COSINE_AFTER_WARMUP is True"
-        )
-    if lrs["COSINE_END_LR"] > lrs["BASE_LR"]:
-        raise ValueError(
-            f"config key SOLVER.COSINE_END_LR = {solver.COSINE_END_LR} is not allowed: "
-            f"at most SOLVER.BASE_LR = {solver.BASE_LR}"
-        )
+    span = solver.MAX_EPOCH - offset  # > 0 and COSINE_END_LR <= BASE_LR: checked at load time
     progress = (cur_epoch - offset) / span
     cosine_factor = 0.5 * (1.0 + math.cos(math.pi * progress))
     return lrs["COSINE_END_LR"] + (lrs["BASE_LR"] - lrs["COSINE_END_LR"]) * cosine_factor
@@ -67,10 +68,7 @@ _POLICIES = {
 
 
 def _policy_lr(cfg, lrs, cur_epoch):
-    policy = cfg.SOLVER.LR_POLICY
-    if policy not in _POLICIES:
-        raise ValueError(f"config key SOLVER.LR_POLICY = {policy!r} is not allowed: one of {list(_POLICIES)}")
-    return _POLICIES[policy](cfg, lrs, cur_epoch)
+    return _POLICIES[cfg.SOLVER.LR_POLICY](cfg, lrs, cur_epoch)  # the policy name is checked at load time
 
 
 def get_lr_at_epoch(cfg, cur_epoch):
@@ -80,12 +78,12 @@ def get_lr_at_epoch(cfg, cur_epoch):
     policy's value at WARMUP_EPOCHS, as in PySlowFast's ``lr_policy.get_lr_at_epoch``.
 
     Args:
-        cfg (CfgNode): run configuration (SOLVER node, NUM_SHARDS).
+        cfg (CfgNode): run configuration (SOLVER node, TRAIN.BATCH_SIZE).
         cur_epoch (float): epochs completed so far, e.g. 2.5 halfway through the third epoch.
     Returns:
         float: the learning rate.
     """
-    lrs = shard_scaled_lrs(cfg)
+    lrs = scaled_lrs(cfg)
     warmup_epochs = cfg.SOLVER.WARMUP_EPOCHS
     if cur_epoch < warmup_epochs:
         start = lrs["WARMUP_START_LR"]

@@ -52,16 +52,16 @@ def test_unchanged_config_is_compliant(official_path):
 
 
 def test_resource_changes_are_compliant(official_path):
-    verdict = verdict_for(official_path, ["NUM_GPUS", "2", "DATA_LOADER.NUM_WORKERS", "8",
+    verdict = verdict_for(official_path, ["NUM_GPUS", "2", "TRAIN.BATCH_SIZE", "32", "DATA_LOADER.NUM_WORKERS", "8",
                                           "OUTPUT_DIR", "/tmp/elsewhere", "RNG_SEED", "3"])
     assert verdict.compliant
     allowed = {c.key for c in verdict.allowed}
-    assert allowed == {"NUM_GPUS", "DATA_LOADER.NUM_WORKERS", "OUTPUT_DIR", "RNG_SEED"}
+    assert allowed == {"NUM_GPUS", "TRAIN.BATCH_SIZE", "DATA_LOADER.NUM_WORKERS", "OUTPUT_DIR", "RNG_SEED"}
     assert verdict.describe() == "compliant (closed division)"
 
 
 def test_changed_learning_rate_is_open_division_and_named(official_path):
-    verdict = verdict_for(official_path, ["SOLVER.BASE_LR", "0.1", "NUM_GPUS", "2"])
+    verdict = verdict_for(official_path, ["SOLVER.BASE_LR", "0.1"])
     assert not verdict.compliant and verdict.division == "open"
     assert [c.key for c in verdict.disallowed] == ["SOLVER.BASE_LR"]
     message = verdict.describe()
@@ -81,11 +81,27 @@ def test_batch_changed_per_gpu_is_not_compliant(official_path):
     assert not verdict.compliant
     (change,) = verdict.disallowed
     assert change.key == "TRAIN.BATCH_SIZE" and (change.official, change.run) == (64, 32)
-    assert "per-GPU batch 32" in change.line()
+    assert "32 videos per process" in change.line() and "set TRAIN.BATCH_SIZE 16" in change.line()
 
 
-def test_global_batch_kept_on_fewer_gpus_is_compliant(official_path):
-    assert verdict_for(official_path, ["NUM_GPUS", "1"]).compliant
+def test_global_batch_kept_on_fewer_gpus_is_open_division_and_names_the_fix(official_path):
+    # 64 videos on 1 GPU would be 4x the reference's work per GPU step: another problem, not another machine.
+    verdict = verdict_for(official_path, ["NUM_GPUS", "1"])
+    assert not verdict.compliant
+    (change,) = verdict.disallowed
+    assert change.key == "TRAIN.BATCH_SIZE" and "set TRAIN.BATCH_SIZE 16" in change.line()
+
+
+def test_global_batch_kept_on_more_gpus_is_open_division(official_path):
+    verdict = verdict_for(official_path, ["NUM_GPUS", "8"])
+    assert not verdict.compliant and "set TRAIN.BATCH_SIZE 128" in verdict.describe()
+
+
+def test_ignored_pyslowfast_key_keeps_the_run_compliant_and_is_named(official_path):
+    verdict = verdict_for(official_path, ["SOLVER.BASE_LR_SCALE_NUM_SHARDS", "True"])
+    assert verdict.compliant
+    (change,) = verdict.allowed
+    assert change.key == "SOLVER.BASE_LR_SCALE_NUM_SHARDS" and change.reason.startswith("ignored")
 
 
 def test_official_config_path_prefers_benchmark_key(official_path):

@@ -8,8 +8,8 @@ from slowfast.benchmark.clock import BenchmarkClock
 from slowfast.benchmark.compliance import ComplianceVerdict, KeyChange
 from slowfast.benchmark.log_check import check_mllog
 from slowfast.benchmark.mllog import MLLog, log_run_header, open_mllog
-from slowfast.benchmark.result import QUICKSTART_LABEL, format_result_block, summarize_run
-from slowfast.benchmark.score import read_mllog, read_run, summarize_runs
+from slowfast.benchmark.result import QUICKSTART_LABEL, format_result_block
+from slowfast.benchmark.score import RunResult, read_mllog, read_run, summarize_runs
 from slowfast.config import get_cfg
 
 
@@ -136,13 +136,31 @@ def test_result_block_live_and_recomputed(tmp_path):
     cfg = scored_cfg(tmp_path)
     verdict = ComplianceVerdict(disallowed=[KeyChange("SOLVER.BASE_LR", 0.05, 0.1)])
     clock = write_run(cfg, [10.0, 20.0], verdict=verdict)
-    live = summarize_run(cfg, clock, 4, verdict, "X3D_M", status="success")
+    live = RunResult.from_live_run(cfg, clock, 4, verdict, "X3D_M", status="success")
     block = format_result_block(live)
     assert "t_bench            1200.00 s" in block and "epochs to target   2" in block
     assert f"{3657.96 / 1200:.4f} (open division" in block
     assert "SOLVER.BASE_LR: 0.05 -> 0.1" in block
     recomputed = read_run(str(tmp_path))
     assert recomputed.changes == live.changes and recomputed.score == pytest.approx(live.score)
+    for name in ("global_videos", "global_clips", "base_lr", "lr_factor", "reference_epochs"):
+        assert getattr(recomputed, name) == getattr(live, name), name
+
+
+def test_score_splits_into_epoch_time_epochs_and_gpus(tmp_path):
+    cfg = scored_cfg(tmp_path)
+    cfg.TRAIN.BATCH_SIZE, cfg.SOLVER.BASE_LR_BATCH_SIZE, cfg.SOLVER.BASE_LR = 16, 64, 0.05
+    write_run(cfg, [10.0, 20.0], world_size=1)
+    result = read_run(str(tmp_path))
+    # 1200 s to target after 2 epochs on 1 GPU: 600 s per epoch against the reference's 3657.96 / 20.
+    assert result.epoch_time_ratio == pytest.approx((3657.96 / 20) / 600.0)
+    assert result.epochs_ratio == pytest.approx(10.0)
+    assert result.epoch_time_ratio * result.epochs_ratio * 4 == pytest.approx(result.score)
+    block = format_result_block(result)
+    assert "x epochs         10.0000 (reference 20 epochs to target, this run 2)" in block
+    assert "comes from faster convergence, not from the machine" in block
+    assert "16 videos = 16 clips per step over 1 process(es) (16 videos each)" in block
+    assert "base LR            0.0125 (x0.25 linear scaling with the global batch)" in block
 
 
 def test_quickstart_is_labelled_and_scored_only_against_its_own_reference(tmp_path):

@@ -1,0 +1,134 @@
+"""The effective training recipe of a config on a given layout: batch per process and step, LR factor, schedule.
+
+One rule under every launcher (our spawner, torchrun, several machines): TRAIN.BATCH_SIZE is the global batch in
+videos, each process takes TRAIN.BATCH_SIZE / processes videos per step and each video gives AUG.NUM_SAMPLE
+clips; the learning rates scale by TRAIN.BATCH_SIZE / SOLVER.BASE_LR_BATCH_SIZE. A compliant scored run keeps
+the reference's videos per process, so its global batch and learning rates grow with the number of processes.
+"""
+
+import math
+import os
+from dataclasses import asdict, dataclass
+
+from slowfast.benchmark.compliance import check_compliance
+from slowfast.solver.lr_policy import get_lr_at_epoch, lr_scale_factor, scaled_lrs
+
+# Fractions of SOLVER.MAX_EPOCH at which the recipe shows the learning rate.
+_LR_LANDMARKS = (0.25, 0.5, 0.75, 1.0)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What one optimisation step and one epoch of a run are.
+
+    Attributes:
+        processes: training processes (accelerators) of the layout.
+        videos_per_process: videos each process decodes per step.
+        clips_per_process: clips each process trains on per step (videos x AUG.NUM_SAMPLE).
+        global_videos: videos per step over all processes (TRAIN.BATCH_SIZE).
+        global_clips: clips per step over all processes.
+        steps_per_epoch: optimisation steps per epoch (None when the number of training videos is unknown).
+        lr_factor: the learning rates' linear-scaling factor.
+        base_lr: SOLVER.BASE_LR after scaling.
+        lr_at: [[epoch, learning rate], ...] at epoch 0, the end of warm-up and 25/50/75/100 % of MAX_EPOCH.
+        division: "closed" when the layout keeps the official recipe, "open" otherwise.
+        changes: "KEY: official -> run (reason)" for every change that makes it open.
+    """
+
+    processes: int
+    videos_per_process: int
+    clips_per_process: int
+    global_videos: int
+    global_clips: int
+    steps_per_epoch: int | None
+    lr_factor: float
+    base_lr: float
+    lr_at: list
+    division: str
+    changes: list
+
+    def as_dict(self) -> dict:
+        """The recipe as a JSON-friendly dict (tools/recipe.py --json)."""
+        return asdict(self)
+
+
+def steps_per_epoch(train_videos: int, global_videos: int, processes: int) -> int:
+    """Optimisation steps in one epoch, as the loader makes them.
+
+    Each process gets ceil(train_videos / processes) videos (the distributed sampler pads) and drops its last
+    incomplete batch, as PySlowFast's loader does.
+
+    Args:
+        train_videos (int): videos in the train split.
+        global_videos (int): TRAIN.BATCH_SIZE.
+        processes (int): training processes.
+    Returns:
+        int: full batches per process and epoch.
+    """
+    return math.ceil(train_videos / processes) // (global_videos // processes)
+
+
+def count_train_videos(cfg) -> int | None:
+    """Rows of DATA.PATH_TO_DATA_DIR/train.csv, or None when there is no such file."""
+    path = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, "train.csv")
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def lr_landmarks(cfg) -> list:
+    """[[epoch, lr], ...] at epoch 0, the end of warm-up (when there is one) and 25/50/75/100 % of MAX_EPOCH."""
+    epochs = [0.0]
+    if cfg.SOLVER.WARMUP_EPOCHS > 0:
+        epochs.append(float(cfg.SOLVER.WARMUP_EPOCHS))
+    epochs += [fraction * cfg.SOLVER.MAX_EPOCH for fraction in _LR_LANDMARKS]
+    return [[epoch, get_lr_at_epoch(cfg, epoch)] for epoch in sorted(set(epochs))]
+
+
+def effective_recipe(cfg, official_cfg, processes: int, train_videos: int | None = None) -> Recipe:
+    """The recipe a run of ``cfg`` on ``processes`` processes trains with, and its compliance.
+
+    Args:
+        cfg (CfgNode): the run's configuration.
+        official_cfg (CfgNode): the official configuration it is judged against.
+        processes (int): training processes (world size).
+        train_videos (int or None): videos in the train split (default: counted from train.csv when present).
+    Returns:
+        Recipe
+    """
+    videos_per_process = cfg.TRAIN.BATCH_SIZE // processes
+    if train_videos is None:
+        train_videos = count_train_videos(cfg)
+    verdict = check_compliance(cfg, official_cfg, processes)
+    return Recipe(
+        processes=processes,
+        videos_per_process=videos_per_process,
+        clips_per_process=videos_per_process * cfg.AUG.NUM_SAMPLE,
+        global_videos=cfg.TRAIN.BATCH_SIZE,
+        global_clips=cfg.TRAIN.BATCH_SIZE * cfg.AUG.NUM_SAMPLE,
+        steps_per_epoch=None if train_videos is None else steps_per_epoch(
+            train_videos, cfg.TRAIN.BATCH_SIZE, processes),
+        lr_factor=lr_scale_factor(cfg),
+        base_lr=scaled_lrs(cfg)["BASE_LR"],
+        lr_at=lr_landmarks(cfg),
+        division=verdict.division,
+        changes=verdict.change_lines(),
+    )
+
+
+def format_recipe(recipe: Recipe, cfg) -> str:
+    """Human-readable lines describing ``recipe`` (tools/recipe.py without --json)."""
+    factor_of = cfg.SOLVER.BASE_LR_BATCH_SIZE or cfg.TRAIN.BATCH_SIZE
+    lines = [
+        f"processes          {recipe.processes}",
+        f"per process/step   {recipe.videos_per_process} videos x {cfg.AUG.NUM_SAMPLE} clip(s) = "
+        f"{recipe.clips_per_process} clips",
+        f"global batch       {recipe.global_videos} videos = {recipe.global_clips} clips per step",
+        f"steps per epoch    {'-' if recipe.steps_per_epoch is None else recipe.steps_per_epoch}",
+        f"LR factor          {recipe.lr_factor:g} (global batch {recipe.global_videos} / {factor_of})",
+        f"base LR            {recipe.base_lr:.6g} (configured {cfg.SOLVER.BASE_LR:g})",
+        "LR at epoch        " + ", ".join(f"{epoch:g}: {lr:.4g}" for epoch, lr in recipe.lr_at),
+        f"division           {recipe.division}",
+    ]
+    return "\n".join(lines + [f"  changed          {line}" for line in recipe.changes])
