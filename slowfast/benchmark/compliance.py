@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from fvcore.common.config import CfgNode
 
 from slowfast.config import merge_config
-from slowfast.config.defaults import IGNORED_KEYS
 from slowfast.config.checks import processes_per_machine
+from slowfast.config.defaults import IGNORED_KEYS
 
 ALLOWED_KEYS = frozenset({
     "NUM_GPUS", "NUM_SHARDS", "SHARD_ID", "NUM_CPU_PROCESSES", "DIST_BACKEND", "RNG_SEED", "OUTPUT_DIR",

@@ -129,9 +129,10 @@ class MLLog:
             epoch (int): 0-based epoch.
             split (str): "train", "val" or "test".
             count (int): undecodable videos of this split in this epoch.
-            run_total (dict): {split: count} summed over every epoch of the run so far (resumes included).
+            run_total (int): distinct undecodable videos of this split over the run so far (resumes included).
         """
-        self._emit("event", BAD_VIDEOS, int(count), {"epoch_num": epoch + 1, "split": split, "run_total": run_total})
+        metadata = {"epoch_num": epoch + 1, "split": split, "run_total": int(run_total)}
+        self._emit("event", BAD_VIDEOS, int(count), metadata)
 
     def run_stop(self, status, clock_s):
         """Log run_stop with ``status`` "success" (target reached) or "aborted"."""

@@ -59,8 +59,9 @@ def _score_split_lines(result):
     """``score = epoch-time ratio x epochs ratio x GPU ratio``, and a plain warning when convergence dominates."""
     if result.epoch_time_ratio is None:
         return []
-    lines = [f"  = epoch time     {result.epoch_time_ratio:.4f} (reference {result.t_ref_s / result.reference_epochs:.1f} "
-             f"s/epoch, this run {result.t_bench_s / result.epochs_to_target:.1f})",
+    ref_epoch_s, run_epoch_s = result.t_ref_s / result.reference_epochs, result.t_bench_s / result.epochs_to_target
+    lines = [f"  = epoch time     {result.epoch_time_ratio:.4f} (reference {ref_epoch_s:.1f} s/epoch, this run "
+             f"{run_epoch_s:.1f})",
              f"  x epochs         {result.epochs_ratio:.4f} (reference {result.reference_epochs} epochs to target, "
              f"this run {result.epochs_to_target})",
              f"  x GPUs           {result.n_gpu_ref / result.n_gpu:.4f} ({result.n_gpu_ref} / {result.n_gpu})"]

@@ -111,7 +111,7 @@ class RunResult:
         reference_epochs: epochs the reference trained before reaching the target (None if unknown).
         global_videos, global_clips: videos and clips per optimisation step over all processes.
         base_lr: SOLVER.BASE_LR after linear scaling with the global batch; lr_factor: that scaling factor.
-        bad_videos: {"train", "val"} videos that could not be decoded, summed over the run's epochs.
+        bad_videos: {split: distinct videos that could not be decoded over the whole run}.
     """
 
     model: str
@@ -310,11 +310,12 @@ def _evaluations(lines, problems):
 
 
 def _bad_video_totals(lines):
-    """The run's undecodable videos per split: the last ``bad_videos`` event's run totals."""
+    """The run's distinct undecodable videos per split, from the last ``bad_videos`` event of each split."""
     totals = {}
     for line in lines:
         if line.key == keys.BAD_VIDEOS:
-            totals = dict(line.value["metadata"].get("run_total", {}))
+            metadata = line.value["metadata"]
+            totals[metadata.get("split", "?")] = metadata.get("run_total", 0)
     return totals
 
 

@@ -2,10 +2,11 @@
 
 
 class BadVideoTracker:
-    """Collects bad video paths from batch metadata; its state is a plain list for all-gathering.
+    """Collects bad video paths from batch metadata, per epoch and over the whole run.
 
-    Usage per epoch: ``update(meta)`` for every batch, then on each rank
-    ``tracker.merge(all_gathered_states)``, log ``summary()``, and call ``check()``.
+    Usage per epoch: ``update(meta)`` for every batch, then on each rank ``tracker.merge(all_gathered_states)``,
+    log ``summary()``, ``check()``, and ``end_epoch()``, which adds the epoch's videos to the run's and starts
+    the next epoch empty. ``run_paths``/``restore_run_paths`` carry the run's videos across a resume.
     """
 
     def __init__(self, num_videos, max_fraction, split):
@@ -17,6 +18,7 @@ class BadVideoTracker:
         """
         self.num_videos, self.max_fraction, self.split = num_videos, max_fraction, split
         self._paths = set()
+        self._run_paths = set()
 
     def update(self, meta):
         """Record the ``meta["bad_paths"]`` of one batch (a flat list of str)."""
@@ -38,13 +40,23 @@ class BadVideoTracker:
             else:
                 self._paths.update(item)
 
-    def reset(self):
-        """Forget everything (start of an epoch)."""
+    def end_epoch(self):
+        """Add this epoch's bad videos to the run's and start the next epoch with none."""
+        self._run_paths.update(self._paths)
         self._paths.clear()
 
+    def run_paths(self):
+        """Sorted bad paths of every ended epoch of the run (for the checkpoint)."""
+        return sorted(self._run_paths)
+
+    def restore_run_paths(self, paths):
+        """Continue a resumed run's count with the bad paths its checkpoint saved."""
+        self._run_paths = set(paths)
+
     def summary(self):
-        """Returns: dict with ``count`` and sorted ``paths`` of bad videos."""
-        return {"count": len(self._paths), "paths": self.state()}
+        """Returns: dict with this epoch's ``count`` and sorted ``paths``, and ``run_total`` distinct bad videos
+        over the run including this epoch."""
+        return {"count": len(self._paths), "paths": self.state(), "run_total": len(self._run_paths | self._paths)}
 
     def check(self):
         """Raise RuntimeError naming the files when more than ``max_fraction`` of the split is bad."""

@@ -6,6 +6,7 @@ same folder, flushed and fsync'ed, then renamed over the final name, so a proces
 the previous complete file or none: a partial file is never resumed from.
 """
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -13,6 +14,7 @@ import tempfile
 import torch
 
 from slowfast.models.checkpoint_keys import load_model_state
+from slowfast.utils import distributed as du
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +115,37 @@ def find_resume_checkpoint(output_dir):
         except Exception as err:  # noqa: BLE001 - any unreadable file is skipped, never resumed from
             logger.warning("skipping unreadable checkpoint %s: %s", path, err)
     return None
+
+
+def _file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resume_state(output_dir):
+    """The newest complete checkpoint of the run, chosen by global rank 0, as every process's ``(path, state)``.
+
+    Only rank 0 writes checkpoints, so on machines that do not share OUTPUT_DIR the other processes have no
+    file, or an older one. Rank 0 chooses; a process whose file at that path holds other bytes (or none)
+    receives rank 0's state over the process group, so every process resumes from the same epoch.
+
+    Args:
+        output_dir (str): the run's OUTPUT_DIR, as rank 0 sees it.
+    Returns:
+        tuple or None: ``(path, state dict)`` on every process, or None on every process for a fresh run.
+    """
+    path = find_resume_checkpoint(output_dir) if du.is_main_process() else None
+    path, digest = du.broadcast_object((path, _file_sha256(path) if path else None))
+    if path is None:
+        return None
+    same_file = os.path.isfile(path) and _file_sha256(path) == digest
+    if all(du.all_gather_objects(same_file)):
+        return path, load_checkpoint_file(path)
+    state = load_checkpoint_file(path) if du.is_main_process() else None
+    return path, du.broadcast_object(state)
 
 
 def initialise_model_from_file(model, path):

@@ -15,10 +15,11 @@ process-group timeout instead of hanging.
 
 import os
 import socket
+import urllib.parse
 
 import torch
 
-from slowfast.config.checks import processes_per_machine
+from slowfast.config.checks import ConfigError, processes_per_machine
 from slowfast.utils.distributed import init_distributed, shutdown_distributed
 
 # The command line's default rendezvous; on one machine its port is replaced by a free one so that
@@ -49,9 +50,17 @@ def resolve_init_method(init_method, num_shards):
         num_shards (int): number of machines.
     Returns:
         str: the rendezvous to use.
+    Raises:
+        ConfigError: a loopback address for a job over several machines.
     """
     if num_shards == 1 and init_method == DEFAULT_INIT_METHOD:
         return f"tcp://localhost:{find_free_port()}"
+    host = urllib.parse.urlparse(init_method).hostname or ""
+    if num_shards > 1 and (host == "localhost" or host.startswith("127.") or host == "::1"):
+        raise ConfigError(
+            f"--init_method {init_method} cannot join NUM_SHARDS = {num_shards} machines: every machine would "
+            "wait for itself. Pass --init_method tcp://HOST:PORT with the address of the machine with "
+            "--shard_id 0, the same on every machine.")
     return init_method
 
 

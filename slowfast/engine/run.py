@@ -16,10 +16,11 @@ import torch
 from mlperf_logging.mllog import constants
 
 from slowfast.benchmark import compliance, result
-from slowfast.benchmark.score import RunResult
 from slowfast.benchmark.clock import BenchmarkClock
 from slowfast.benchmark.mllog import STATUS_ABORTED, STATUS_SUCCESS, log_run_header, open_mllog
+from slowfast.benchmark.score import RunResult
 from slowfast.config import save_config
+from slowfast.config.defaults import ignored_settings
 from slowfast.datasets import build_loader, set_loader_epoch
 from slowfast.datasets.bad_videos import BadVideoTracker
 from slowfast.datasets.mixup import MixUp
@@ -29,6 +30,7 @@ from slowfast.engine.trainer import LoopContext, evaluate, test, train_one_epoch
 from slowfast.models import build_model
 from slowfast.models.flops import model_stats
 from slowfast.solver import build_optimizer, get_loss_func
+from slowfast.solver.lr_policy import lr_scale_factor, scaled_lrs
 from slowfast.utils import distributed as du
 from slowfast.utils.env import environment_info, platform_name
 from slowfast.utils.logging import setup_logging
@@ -70,31 +72,38 @@ def _mixed_precision(cfg, device):
     return scaler, dtype
 
 
-def _restore(cfg, module, optimizer, scaler, clock):
-    """Resume from the run's last checkpoint, or initialise weights from a file; return the start epoch."""
-    path = ckpt.find_resume_checkpoint(cfg.OUTPUT_DIR) if cfg.TRAIN.AUTO_RESUME else None
-    if path is None:
+def _restore(cfg, ctx, clock, bad_videos):
+    """Resume from the run's last checkpoint (rank 0's choice), or initialise weights from a file.
+
+    Returns:
+        int: the epoch to start from.
+    """
+    resumed = ckpt.resume_state(cfg.OUTPUT_DIR) if cfg.TRAIN.AUTO_RESUME else None
+    if resumed is None:
         if cfg.TRAIN.CHECKPOINT_FILE_PATH:
-            ckpt.initialise_model_from_file(module, cfg.TRAIN.CHECKPOINT_FILE_PATH)
+            ckpt.initialise_model_from_file(ctx.module, cfg.TRAIN.CHECKPOINT_FILE_PATH)
         return 0
-    state = ckpt.load_checkpoint_file(path)
-    module.load_state_dict(state["model_state"])
-    optimizer.load_state_dict(state["optimizer_state"])
-    scaler.load_state_dict(state["scaler_state"])
+    path, state = resumed
+    ctx.module.load_state_dict(state["model_state"])
+    ctx.optimizer.load_state_dict(state["optimizer_state"])
+    ctx.scaler.load_state_dict(state["scaler_state"])
     clock.load_state_dict(state["clock"])
+    for split, tracker in bad_videos.items():
+        tracker.restore_run_paths(state.get("bad_videos", {}).get(split, []))
     logger.info("resumed from %s after epoch %d; clock continues at %.1f s", path, state["epoch"],
                 state["clock"]["elapsed_s"])
     return state["epoch"]
 
 
-def _save(cfg, epoch, module, optimizer, scaler, clock):
+def _save(cfg, epoch, ctx, clock, bad_videos):
     if du.is_main_process():
         state = {
             "epoch": epoch,
-            "model_state": module.state_dict(),
-            "optimizer_state": optimizer.state_dict(),
-            "scaler_state": scaler.state_dict(),
+            "model_state": ctx.module.state_dict(),
+            "optimizer_state": ctx.optimizer.state_dict(),
+            "scaler_state": ctx.scaler.state_dict(),
             "clock": clock.state_dict(),
+            "bad_videos": {split: tracker.run_paths() for split, tracker in bad_videos.items()},
             "rng_state": {"torch": torch.get_rng_state()},
             "cfg": cfg.dump(),
         }
@@ -106,14 +115,16 @@ def _tracker(cfg, loader, split):
     return BadVideoTracker(loader.dataset.num_videos, cfg.DATA.MAX_BAD_FRACTION, split)
 
 
-def _bad_video_count(tracker, epoch):
-    """Merge every process's bad videos, log them, stop when too many; return the count."""
+def _bad_video_count(tracker, epoch, log):
+    """Merge every process's bad videos of this epoch, log them, stop when too many; return the epoch's count."""
     tracker.merge(du.all_gather_objects(tracker.state()))
     summary = tracker.summary()
     if summary["count"]:
-        logger.warning("epoch %d: %d %s video(s) could not be decoded: %s", epoch + 1, summary["count"],
-                       tracker.split, ", ".join(summary["paths"][:10]))
+        logger.warning("epoch %d: %d %s video(s) could not be decoded (%d in the run): %s", epoch + 1,
+                       summary["count"], tracker.split, summary["run_total"], ", ".join(summary["paths"][:10]))
     tracker.check()
+    tracker.end_epoch()
+    log.bad_videos(epoch, tracker.split, summary["count"], summary["run_total"])
     return summary["count"]
 
 
@@ -195,8 +206,14 @@ def run_job(cfg, cfg_file):
     fingerprint = compliance.dataset_fingerprint(cfg.DATA.PATH_TO_DATA_DIR)
     log_run_header(log, cfg, _model_name(cfg_file), world, verdict, fingerprint, platform_name(info, cfg.NUM_GPUS))
     logger.info("compliance: %s; dataset: %s", verdict.describe(), fingerprint)
+    for line in ignored_settings(cfg):
+        logger.warning("config: %s", line)
+    logger.info("recipe: %d videos x %d clip(s) per process and step on %d process(es); base LR %.6g "
+                "(x%g linear scaling with the global batch of %d videos)", cfg.TRAIN.BATCH_SIZE // world,
+                cfg.AUG.NUM_SAMPLE, world, scaled_lrs(cfg)["BASE_LR"], lr_scale_factor(cfg), cfg.TRAIN.BATCH_SIZE)
     train_loader, val_loader = build_loader(cfg, "train"), build_loader(cfg, "val")
-    start_epoch = _restore(cfg, ctx.module, ctx.optimizer, ctx.scaler, clock)
+    bad_videos = {"train": _tracker(cfg, train_loader, "train"), "val": _tracker(cfg, val_loader, "val")}
+    start_epoch = _restore(cfg, ctx, clock, bad_videos)
     log.end(constants.INIT_STOP)
     clock.start()
     if start_epoch == 0:
@@ -204,7 +221,7 @@ def run_job(cfg, cfg_file):
     else:
         log.run_resume(start_epoch, clock.elapsed())
     try:
-        _train_epochs(cfg, ctx, log, clock, train_loader, val_loader, start_epoch)
+        _train_epochs(cfg, ctx, log, clock, (train_loader, val_loader), bad_videos, start_epoch)
         _check_replicas_identical(ctx.module)
     except Exception:
         # The log must say how the run ended; the error itself propagates and fails the job.
@@ -214,8 +231,9 @@ def run_job(cfg, cfg_file):
     status = STATUS_SUCCESS if clock.reached else STATUS_ABORTED
     log.run_stop(status, clock.t_bench if clock.reached else clock.elapsed(agree=True))
     if cfg.TEST.ENABLE:
-        _multi_view_test(cfg, ctx)
-    summary = RunResult.from_live_run(cfg, clock, world, verdict, _model_name(cfg_file), status)
+        _multi_view_test(cfg, ctx, log)
+    totals = {split: len(tracker.run_paths()) for split, tracker in bad_videos.items()}
+    summary = RunResult.from_live_run(cfg, clock, world, verdict, _model_name(cfg_file), status, totals)
     if du.is_main_process():
         logger.info("\n%s", result.format_result_block(summary))
     metrics.close()
@@ -223,15 +241,15 @@ def run_job(cfg, cfg_file):
     return summary
 
 
-def _train_epochs(cfg, ctx, log, clock, train_loader, val_loader, start_epoch):
+def _train_epochs(cfg, ctx, log, clock, loaders, bad_videos, start_epoch):
     """The epoch loop: train, precise BN, evaluate, checkpoint; stop early at the target if asked."""
-    train_bad, val_bad = _tracker(cfg, train_loader, "train"), _tracker(cfg, val_loader, "val")
+    (train_loader, val_loader), train_bad, val_bad = loaders, bad_videos["train"], bad_videos["val"]
     for epoch in range(start_epoch, cfg.SOLVER.MAX_EPOCH):
         seed_everything(cfg.RNG_SEED, epoch + 1, du.get_rank())
         set_loader_epoch(train_loader, epoch)
         log.epoch_start(epoch, clock.elapsed())
         stats = train_one_epoch(ctx, train_loader, epoch, train_bad)
-        stats["bad_videos"] = _bad_video_count(train_bad, epoch)
+        stats["bad_videos"] = _bad_video_count(train_bad, epoch, log)
         log.epoch_stop(epoch, clock.elapsed())
         ctx.metrics.write("train_epoch", step=epoch + 1, epoch=epoch, time=clock.elapsed(), **stats)
         last = epoch + 1 == cfg.SOLVER.MAX_EPOCH
@@ -240,7 +258,7 @@ def _train_epochs(cfg, ctx, log, clock, train_loader, val_loader, start_epoch):
                 update_precise_bn(ctx, train_loader, cfg.BN.NUM_BATCHES_PRECISE)
             log.eval_start(epoch, clock.elapsed())
             scores = evaluate(ctx, val_loader, val_bad)
-            scores["bad_videos"] = _bad_video_count(val_bad, epoch)
+            scores["bad_videos"] = _bad_video_count(val_bad, epoch, log)
             reached = clock.record_eval(epoch, scores["top1"], cfg.BENCHMARK.TARGET_TOP1)
             now = clock.evals[-1]["time_s"]
             log.eval_accuracy(epoch, scores["top1"], now)
@@ -250,7 +268,7 @@ def _train_epochs(cfg, ctx, log, clock, train_loader, val_loader, start_epoch):
                         cfg.SOLVER.MAX_EPOCH, scores["top1"], scores["top5"], scores["num_videos"], now,
                         " (target reached)" if reached and clock.epochs_to_target == epoch + 1 else "")
         if (epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last:
-            _save(cfg, epoch + 1, ctx.module, ctx.optimizer, ctx.scaler, clock)
+            _save(cfg, epoch + 1, ctx, clock, bad_videos)
         if clock.reached and cfg.BENCHMARK.STOP_AT_TARGET:
             logger.info("target reached and BENCHMARK.STOP_AT_TARGET: training ends after epoch %d", epoch + 1)
             break
@@ -270,12 +288,12 @@ def _check_replicas_identical(module):
     logger.info("final weights identical on all %d process(es): sha256 %s", len(digests), digests[0])
 
 
-def _multi_view_test(cfg, ctx):
+def _multi_view_test(cfg, ctx, log):
     """Test the final model with NUM_ENSEMBLE_VIEWS x NUM_SPATIAL_CROPS views per video (outside the clock)."""
     loader = build_loader(cfg, "test")
     tracker = _tracker(cfg, loader, "test")
     scores = test(ctx, loader, tracker)
-    scores["bad_videos"] = _bad_video_count(tracker, cfg.SOLVER.MAX_EPOCH - 1)
+    scores["bad_videos"] = _bad_video_count(tracker, cfg.SOLVER.MAX_EPOCH - 1, log)
     ctx.metrics.write("test", **scores)
     logger.info("multi-view test (%d x %d views): top1 %.2f top5 %.2f on %d videos", cfg.TEST.NUM_ENSEMBLE_VIEWS,
                 cfg.TEST.NUM_SPATIAL_CROPS, scores["top1"], scores["top5"], scores["num_videos"])

@@ -1,7 +1,8 @@
 """Learning rate as a pure function of the fractional epoch, with PySlowFast's policies and warm-up.
 
-The training loop calls ``get_lr_at_epoch(cfg, epoch + iteration / iterations_per_epoch)`` (0-based iteration,
-as PySlowFast's train loop) before every step, so the schedule is smooth within an epoch and does not depend on whether the run resumed.
+The training loop calls ``get_lr_at_epoch(cfg, epoch + iteration / iterations_per_epoch)`` (0-based
+iteration, as in PySlowFast's train loop) before every step, so the schedule is smooth within an epoch and
+does not depend on whether the run resumed.
 """
 
 import math

@@ -43,7 +43,9 @@ def small_cfg(data_dir, opts=()):
             "DATA.NUM_FRAMES", "4", "DATA.SAMPLING_RATE", "2", "DATA.TRAIN_JITTER_SCALES", "[48, 56]",
             "DATA.TRAIN_CROP_SIZE", "32", "DATA.TEST_CROP_SIZE", "32", "TRAIN.BATCH_SIZE", "2",
             "TEST.BATCH_SIZE", "2", "TEST.NUM_ENSEMBLE_VIEWS", "2", "DATA_LOADER.NUM_WORKERS", "0",
-            "DATA_LOADER.PIN_MEMORY", "False"]
+            "DATA_LOADER.PIN_MEMORY", "False",
+            # Stricter than PySlowFast's keep-everything default, so that too_short.mp4 counts as broken.
+            "DATA.MIN_CLIP_COVERAGE", "0.5"]
     return load_config(None, base + list(opts))
 
 

@@ -3,6 +3,7 @@
 import pytest
 from conftest import small_cfg, write_csv
 
+from slowfast.config import load_config
 from slowfast.datasets import build_dataset, build_loader, set_loader_epoch
 from slowfast.datasets.bad_videos import BadVideoTracker
 
@@ -66,11 +67,35 @@ def test_too_short_threshold_and_short_videos_repeat_last_frame(tiny_dataset):
     assert not build_dataset("kinetics", strict, "test")[0][3]["valid"]
 
 
+def test_pyslowfast_default_keeps_a_two_frame_video_and_repeats_its_last_frame(tiny_dataset):
+    folder, _, _ = tiny_dataset
+    write_csv(folder, "test", ["too_short.mp4"])
+    cfg = small_cfg(folder, ["DATA.MIN_CLIP_COVERAGE", "0.0"])
+    assert load_config(None).DATA.MIN_CLIP_COVERAGE == 0.0  # the default is PySlowFast's rule
+    frames, _, _, meta = build_dataset("kinetics", cfg, "test")[0]
+    assert meta["valid"]
+    assert all(frames[0][:, t].equal(frames[0][:, -1]) for t in range(1, frames[0].shape[1]))
+
+
+def test_tracker_counts_per_epoch_and_keeps_a_run_total_across_a_resume():
+    tracker = BadVideoTracker(100, 0.5, "train")
+    tracker.update({"bad_paths": ["a.mp4", "b.mp4"]})
+    assert tracker.summary()["count"] == 2 and tracker.summary()["run_total"] == 2
+    tracker.end_epoch()
+    tracker.update({"bad_paths": ["b.mp4", "c.mp4"]})
+    assert tracker.summary()["count"] == 2 and tracker.summary()["run_total"] == 3
+    tracker.end_epoch()
+    resumed = BadVideoTracker(100, 0.5, "train")
+    resumed.restore_run_paths(tracker.run_paths())
+    resumed.update({"bad_paths": ["d.mp4"]})
+    assert resumed.summary()["count"] == 1 and resumed.summary()["run_total"] == 4
+
+
 def test_tracker_merges_states_of_ranks():
     rank0, rank1 = BadVideoTracker(100, 0.02, "train"), BadVideoTracker(100, 0.02, "train")
     rank0.update({"bad_paths": ["a.mp4", "b.mp4"]})
     rank1.update({"bad_paths": ["b.mp4", "c.mp4"]})
     rank0.merge([rank0.state(), rank1.state()])
-    assert rank0.summary() == {"count": 3, "paths": ["a.mp4", "b.mp4", "c.mp4"]}
+    assert rank0.summary() == {"count": 3, "paths": ["a.mp4", "b.mp4", "c.mp4"], "run_total": 3}
     with pytest.raises(RuntimeError, match="a.mp4, b.mp4, c.mp4"):
         rank0.check()

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from slowfast.benchmark.score import read_run
 from slowfast.config import load_config
 from slowfast.engine.run import run_job
 
@@ -39,6 +40,8 @@ def test_bad_videos_are_counted_and_evaluation_excludes_them(smoke_config, damag
     (evaluation,) = [r for r in records if r["type"] == "eval"]
     assert train["bad_videos"] == 1
     assert evaluation["bad_videos"] == 1 and evaluation["num_videos"] == 7  # never replaced by another video
+    # mllog: the epoch's count and the run total per split; the result read back from the log has the totals.
+    assert read_run(str(tmp_path / "out")).bad_videos == {"train": 1, "val": 1}
 
 
 def test_too_many_bad_videos_stop_the_run_naming_them(smoke_config, damaged_kinetics, tmp_path):

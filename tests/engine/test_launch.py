@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from slowfast.config import load_config
+from slowfast.config import ConfigError, load_config
 from slowfast.engine import launch
 from slowfast.utils import distributed as du
 
@@ -119,7 +119,7 @@ def test_default_port_on_one_machine_becomes_a_free_port():
     host, port = chosen.rsplit(":", 1)
     assert host == "tcp://localhost" and int(port) > 0
     # Across machines every shard must agree on the address, so it is kept as given.
-    assert launch.resolve_init_method(launch.DEFAULT_INIT_METHOD, num_shards=2) == launch.DEFAULT_INIT_METHOD
+    assert launch.resolve_init_method("tcp://node0:9999", num_shards=2) == "tcp://node0:9999"
     assert launch.resolve_init_method("tcp://10.0.0.1:1234", num_shards=1) == "tcp://10.0.0.1:1234"
 
 
@@ -135,3 +135,10 @@ def test_helpers_are_identities_without_torch_distributed():
     du.synchronize()
     with pytest.raises(TypeError, match="floating-point"):
         du.all_reduce_mean(torch.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("init_method", [launch.DEFAULT_INIT_METHOD, "tcp://127.0.0.1:1234", "tcp://[::1]:1234"])
+def test_several_machines_with_a_loopback_rendezvous_are_refused_at_once(init_method):
+    with pytest.raises(ConfigError, match="cannot join NUM_SHARDS = 2 machines"):
+        launch.resolve_init_method(init_method, num_shards=2)
+    assert launch.resolve_init_method("tcp://10.1.2.3:9999", num_shards=2) == "tcp://10.1.2.3:9999"

@@ -1,11 +1,19 @@
 """The loop's step logic on a tiny model: NaN stops the run naming epoch and iteration; bf16 autocast on CPU."""
 
+import math
+from pathlib import Path
+
 import pytest
 import torch
 
 from slowfast.config import load_config
 from slowfast.engine.trainer import LoopContext, train_one_epoch
+from slowfast.models import build_model
+from slowfast.models.channelwise_conv import ChannelwiseConv3d
 from slowfast.solver import build_optimizer, get_loss_func
+
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class TinyVideoNet(torch.nn.Module):
@@ -56,3 +64,32 @@ def test_bf16_autocast_on_cpu_trains():
     assert stats["clips_per_s"] > 0 and torch.isfinite(torch.tensor(stats["loss"]))
     assert not torch.equal(before, ctx.module.fc.weight)
     assert ctx.module.fc.weight.dtype == torch.float32  # autocast leaves the master weights in fp32
+
+
+@pytest.mark.parametrize("model_name", ["X3D", "MViT"])
+def test_mixed_precision_trains_the_real_models_in_half_precision(model_name):
+    # The channel-wise convolution's own backward used to receive a bf16 gradient and a float32 weight.
+    cfg_file = {"X3D": "configs/X3D_M.yaml", "MViT": "configs/smoke/MVIT_B_16x4.yaml"}[model_name]
+    cfg = load_config(str(REPO / cfg_file), ["NUM_GPUS", "0", "TRAIN.BATCH_SIZE", "2", "TEST.BATCH_SIZE", "2",
+                                             "DATA.NUM_FRAMES", "4", "DATA.TRAIN_CROP_SIZE", "64", "DATA.TEST_CROP_SIZE", "64",
+                                             "TRAIN.MIXED_PRECISION", "True", "MIXUP.ENABLE", "False",
+                                             "MODEL.LOSS_FUNC", "cross_entropy"])
+    model = build_model(cfg)
+    conv_dtypes = []
+    for module in model.modules():
+        if isinstance(module, ChannelwiseConv3d):
+            module.register_forward_hook(lambda mod, args, out: conv_dtypes.append(out.dtype))
+    ctx = LoopContext(cfg=cfg, model=model, module=model, optimizer=build_optimizer(model, cfg),
+                      scaler=torch.amp.GradScaler("cpu", enabled=False),
+                      loss_fn=get_loss_func("cross_entropy")(reduction="mean"), mixup=None,
+                      device=torch.device("cpu"), amp_dtype=torch.bfloat16, metrics=NoMetrics(),
+                      clock_time=lambda: 0.0)
+    clips = [([torch.rand(2, 3, 4, 64, 64)], torch.tensor([0, 1]), torch.tensor([0, 1]),
+              {"valid": torch.ones(2, dtype=torch.bool), "bad_paths": []})]
+    before = [p.detach().clone() for p in model.parameters()]
+    stats = train_one_epoch(ctx, clips, epoch=0, bad_videos=NoTracking())
+    assert conv_dtypes and set(conv_dtypes) == {torch.bfloat16}  # the custom convolutions ran in bf16
+    assert math.isfinite(stats["loss"])
+    # One step moved the weights (X3D's zero-initialised final BNs leave many gradients zero at first).
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay fp32
