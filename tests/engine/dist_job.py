@@ -5,6 +5,8 @@
 MODE "collectives": every rank exercises the distributed helpers and writes OUT_DIR/rank<R>.json.
 MODE "one_fails": rank 1 raises at once while rank 0 sleeps far longer than the test waits, so the job
 can only end in time if the failure stops the sibling.
+MODE "resume_choice": each rank works in OUT_DIR/rank<R> with the relative OUTPUT_DIR "out", as machines
+that do not share OUTPUT_DIR; every rank reports which checkpoint state it resumes from.
 MODE "peer_stuck": rank 1 sleeps (alive but silent, like a hung peer on another machine) while rank 0
 waits in an all_reduce; the process-group timeout (STUCK_TIMEOUT_S) must make rank 0 fail.
 """
@@ -17,6 +19,7 @@ import time
 import torch
 
 from slowfast.config import load_config
+from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.launch import DEFAULT_INIT_METHOD, launch_job
 from slowfast.utils import distributed as du
 
@@ -63,10 +66,19 @@ def peer_stuck(cfg, out_dir):
     du.all_reduce_sum(torch.ones(1))
 
 
+def resume_choice(cfg, out_dir):
+    rank = du.get_rank()
+    os.chdir(os.path.join(out_dir, f"rank{rank}"))
+    path, state = ckpt.resume_state("out")
+    with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as f:
+        json.dump({"path": path, "epoch": state["epoch"], "weights": state["w"].tolist()}, f)
+
+
 def main(argv):
     mode, out_dir, opts = argv[0], argv[1], argv[2:]
     cfg = load_config(None, ["OUTPUT_DIR", out_dir, *opts])
-    job = {"collectives": collectives, "one_fails": one_fails, "peer_stuck": peer_stuck}[mode]
+    job = {"collectives": collectives, "one_fails": one_fails, "peer_stuck": peer_stuck,
+           "resume_choice": resume_choice}[mode]
     timeout_s = STUCK_TIMEOUT_S if mode == "peer_stuck" else 300
     launch_job(cfg, DEFAULT_INIT_METHOD, job, out_dir, timeout_s=timeout_s)
 

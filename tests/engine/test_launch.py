@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from slowfast.config import ConfigError, load_config
+from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import launch
 from slowfast.utils import distributed as du
 
@@ -58,6 +59,18 @@ def test_two_processes_under_torchrun_agree_on_collectives(tmp_path):
     result = run_script(command, tmp_path)
     assert result.returncode == 0, result.stderr
     check_collectives(tmp_path)
+
+
+@pytest.mark.timeout(HANG_GUARD_S + 30)
+def test_every_rank_resumes_from_rank_zeros_checkpoint_when_output_dir_is_not_shared(tmp_path):
+    # Rank 0 holds the newest checkpoint (epoch 3); rank 1's own folder holds a stale file of the same name.
+    ckpt.save_checkpoint(str(tmp_path / "rank0" / "out"), 3, {"epoch": 3, "w": torch.tensor([3.0, 3.0])})
+    ckpt.save_checkpoint(str(tmp_path / "rank1" / "out"), 3, {"epoch": 1, "w": torch.tensor([1.0, 1.0])})
+    result = run_script([sys.executable, str(SCRIPT), "resume_choice", str(tmp_path), *CPU_2], tmp_path)
+    assert result.returncode == 0, result.stderr
+    for rank in range(2):
+        record = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        assert record["epoch"] == 3 and record["weights"] == [3.0, 3.0], rank
 
 
 @pytest.mark.timeout(HANG_GUARD_S + 30)

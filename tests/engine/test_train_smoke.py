@@ -63,3 +63,18 @@ def test_smoke_run_trains_evaluates_checkpoints_and_logs(name, smoke_config, tmp
     for png in pngs:
         image = plt.imread(io.BytesIO(png), format="png")
         assert image.shape[0] > 100 and image.shape[1] > 100 and image.std() > 0  # decodes, not blank
+
+
+def test_run_reaching_its_target_stops_and_its_score_is_recomputed_from_the_log(smoke_config, tmp_path):
+    cfg_file, _, cfg = smoke_config("X3D_M", tmp_path, "BENCHMARK.TARGET_TOP1", "0.01", "BENCHMARK.STOP_AT_TARGET",
+                                    "True", "TEST.ENABLE", "False")
+    summary = run_job(cfg, cfg_file)
+    assert summary.reached and summary.status == "success" and summary.epochs_to_target == 1
+    assert len(_records(tmp_path, "train_epoch")) == 1  # STOP_AT_TARGET ended training after epoch 1
+    recomputed = read_run(str(tmp_path))
+    assert recomputed.status == "success" and recomputed.problems == []
+    assert recomputed.t_bench_s == summary.t_bench_s and recomputed.score == summary.score
+    assert summary.score == cfg.BENCHMARK.REFERENCE_TIME_S / summary.t_bench_s * cfg.BENCHMARK.REFERENCE_NUM_GPUS
+    printed = (tmp_path / "log.txt").read_text()  # what rank 0 printed
+    assert f"score              {recomputed.score:.4f}" in printed
+    assert f"x epochs         {cfg.BENCHMARK.REFERENCE_EPOCHS / 1:.4f}" in printed
