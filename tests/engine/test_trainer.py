@@ -12,7 +12,6 @@ from slowfast.models import build_model
 from slowfast.models.channelwise_conv import ChannelwiseConv3d
 from slowfast.solver import build_optimizer, get_loss_func
 
-
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -70,10 +69,10 @@ def test_bf16_autocast_on_cpu_trains():
 def test_mixed_precision_trains_the_real_models_in_half_precision(model_name):
     # The channel-wise convolution's own backward used to receive a bf16 gradient and a float32 weight.
     cfg_file = {"X3D": "configs/X3D_M.yaml", "MViT": "configs/smoke/MVIT_B_16x4.yaml"}[model_name]
-    cfg = load_config(str(REPO / cfg_file), ["NUM_GPUS", "0", "TRAIN.BATCH_SIZE", "2", "TEST.BATCH_SIZE", "2",
-                                             "DATA.NUM_FRAMES", "4", "DATA.TRAIN_CROP_SIZE", "64", "DATA.TEST_CROP_SIZE", "64",
-                                             "TRAIN.MIXED_PRECISION", "True", "MIXUP.ENABLE", "False",
-                                             "MODEL.LOSS_FUNC", "cross_entropy"])
+    opts = ["NUM_GPUS", "0", "TRAIN.BATCH_SIZE", "2", "TEST.BATCH_SIZE", "2", "DATA.NUM_FRAMES", "4",
+            "DATA.TRAIN_CROP_SIZE", "64", "DATA.TEST_CROP_SIZE", "64", "TRAIN.MIXED_PRECISION", "True",
+            "MIXUP.ENABLE", "False", "MODEL.LOSS_FUNC", "cross_entropy"]
+    cfg = load_config(str(REPO / cfg_file), opts)
     model = build_model(cfg)
     conv_dtypes = []
     for module in model.modules():
