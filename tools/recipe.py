@@ -3,11 +3,12 @@
 the learning-rate factor and schedule, and whether the layout keeps the run in the closed division.
 
     python tools/recipe.py --cfg configs/X3D_M.yaml NUM_GPUS 8 TRAIN.BATCH_SIZE 128
-    python tools/recipe.py --cfg configs/X3D_M.yaml --world-size 1            # 1 process, reference per-GPU batch
+    python tools/recipe.py --cfg configs/X3D_M.yaml --world-size 1 4 8       # layouts side by side
     python tools/recipe.py --cfg configs/MVIT_B_16x4.yaml --world-size 8 --train-videos 7500 --json
 
 --world-size N describes N processes that keep the config's per-process batches (TRAIN.BATCH_SIZE and
-TEST.BATCH_SIZE become per-process x N unless given as overrides), as a compliant run on N GPUs would.
+TEST.BATCH_SIZE become per-process x N unless given as overrides), as a compliant run on N GPUs would. With
+several N the layouts are shown side by side (--json: a list of objects).
 """
 
 import argparse
@@ -15,7 +16,7 @@ import json
 import sys
 
 from slowfast.benchmark.compliance import load_official_config, official_config_path
-from slowfast.benchmark.recipe import effective_recipe, format_recipe
+from slowfast.benchmark.recipe import effective_recipe, format_recipes
 from slowfast.config import ConfigError, load_config
 from slowfast.config.checks import world_size_of
 
@@ -31,35 +32,37 @@ def _layout_overrides(official, opts, world_size):
     return extra
 
 
+def _layout(cfg_file, opts, world_size, train_videos):
+    """(cfg, recipe) of one layout; ``world_size`` None means the config's own."""
+    official = load_official_config(cfg_file)
+    if world_size is not None:
+        opts = opts + _layout_overrides(official, opts, world_size)
+    cfg = load_config(cfg_file, opts, world_size=world_size)
+    if cfg.BENCHMARK.OFFICIAL_CONFIG:
+        official = load_official_config(official_config_path(cfg, cfg_file))
+    return cfg, effective_recipe(cfg, official, world_size or world_size_of(cfg), train_videos)
+
+
 def main(argv=None):
-    """Parse the command line and print the recipe (or one JSON object with --json)."""
+    """Parse the command line and print the recipe table (or JSON with --json)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cfg", dest="cfg_file", required=True, help="path to the YAML config file")
-    parser.add_argument("--world-size", type=int, default=None, help="training processes of the layout")
+    parser.add_argument("--world-size", type=int, nargs="+", default=[None], help="training processes of the layout(s)")
     parser.add_argument("--train-videos", type=int, default=None,
                         help="videos in the train split (default: rows of DATA.PATH_TO_DATA_DIR/train.csv)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("opts", nargs=argparse.REMAINDER, default=[], help="KEY VALUE overrides")
+    parser.add_argument("--json", action="store_true", help="print JSON: one object, or a list for several layouts")
+    parser.add_argument("opts", nargs="*", default=[], help="KEY VALUE overrides")
     args = parser.parse_args(argv)
     try:
-        official = load_official_config(args.cfg_file)
-        opts = list(args.opts)
-        if args.world_size is not None:
-            opts += _layout_overrides(official, opts, args.world_size)
-        cfg = load_config(args.cfg_file, opts, world_size=args.world_size)
-        if cfg.BENCHMARK.OFFICIAL_CONFIG:
-            official = load_official_config(official_config_path(cfg, args.cfg_file))
+        layouts = [_layout(args.cfg_file, list(args.opts), n, args.train_videos) for n in args.world_size]
     except (ConfigError, FileNotFoundError) as err:
         sys.exit(f"error: {err}")
-    processes = args.world_size or world_size_of(cfg)
-    recipe = effective_recipe(cfg, official, processes, args.train_videos)
+    cfgs, recipes = [cfg for cfg, _ in layouts], [recipe for _, recipe in layouts]
     if args.json:
-        print(json.dumps(recipe.as_dict()))
+        objects = [recipe.as_dict() for recipe in recipes]
+        print(json.dumps(objects[0] if len(objects) == 1 else objects))
         return
-    print(f"{args.cfg_file} on {processes} process(es)\n{format_recipe(recipe, cfg)}")
-    if recipe.division == "closed" and args.world_size is not None:
-        print(f"run it with           TRAIN.BATCH_SIZE {cfg.TRAIN.BATCH_SIZE} TEST.BATCH_SIZE {cfg.TEST.BATCH_SIZE} "
-              f"on {processes} process(es)")
+    print(f"{args.cfg_file}\n{format_recipes(recipes, cfgs)}")
 
 
 if __name__ == "__main__":

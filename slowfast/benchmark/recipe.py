@@ -117,18 +117,28 @@ def effective_recipe(cfg, official_cfg, processes: int, train_videos: int | None
     )
 
 
-def format_recipe(recipe: Recipe, cfg) -> str:
-    """Human-readable lines describing ``recipe`` (tools/recipe.py without --json)."""
-    factor_of = cfg.SOLVER.BASE_LR_BATCH_SIZE or cfg.TRAIN.BATCH_SIZE
-    lines = [
-        f"processes          {recipe.processes}",
-        f"per process/step   {recipe.videos_per_process} videos x {cfg.AUG.NUM_SAMPLE} clip(s) = "
-        f"{recipe.clips_per_process} clips",
-        f"global batch       {recipe.global_videos} videos = {recipe.global_clips} clips per step",
-        f"steps per epoch    {'-' if recipe.steps_per_epoch is None else recipe.steps_per_epoch}",
-        f"LR factor          {recipe.lr_factor:g} (global batch {recipe.global_videos} / {factor_of})",
-        f"base LR            {recipe.base_lr:.6g} (configured {cfg.SOLVER.BASE_LR:g})",
-        "LR at epoch        " + ", ".join(f"{epoch:g}: {lr:.4g}" for epoch, lr in recipe.lr_at),
-        f"division           {recipe.division}",
+def format_recipes(recipes: list, cfgs: list) -> str:
+    """A table with one column per layout (tools/recipe.py without --json).
+
+    Args:
+        recipes (list of Recipe): the layouts' recipes.
+        cfgs (list of CfgNode): the configuration of each layout (for the batch and LR keys).
+    Returns:
+        str: the table, then the changes that make a layout open division.
+    """
+    rows = [
+        ("processes", [r.processes for r in recipes]),
+        ("TRAIN.BATCH_SIZE", [c.TRAIN.BATCH_SIZE for c in cfgs]),
+        ("videos/process/step", [r.videos_per_process for r in recipes]),
+        ("clips/process/step", [r.clips_per_process for r in recipes]),
+        ("global clips/step", [r.global_clips for r in recipes]),
+        ("steps/epoch", ["-" if r.steps_per_epoch is None else r.steps_per_epoch for r in recipes]),
+        ("LR factor", [f"{r.lr_factor:g}" for r in recipes]),
     ]
-    return "\n".join(lines + [f"  changed          {line}" for line in recipe.changes])
+    for index, (epoch, _) in enumerate(recipes[0].lr_at):
+        rows.append((f"LR at epoch {epoch:g}", [f"{r.lr_at[index][1]:.4g}" for r in recipes]))
+    rows.append(("division", [r.division for r in recipes]))
+    lines = [f"{name:<22}" + "".join(f"{value!s:>12}" for value in values) for name, values in rows]
+    for recipe in recipes:
+        lines += [f"{recipe.processes} process(es), open division: {line}" for line in recipe.changes]
+    return "\n".join(lines)
