@@ -134,14 +134,17 @@ def _cell(value, fmt=""):
 def score_table(results):
     """Return the per-run HTML table."""
     header = ("run", "model", "division", "accelerators", "target top-1", "reached", "t_bench (s)",
-              "epochs to target", "score", "status", "problems")
+              "epochs to target", "score", "= epoch-time ratio", "x epochs ratio", "global batch (clips)",
+              "base LR", "status", "problems")
     rows = ["<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"]
     for r in results:
         division = "quick-start" if r.quickstart else r.division
         notes = "; ".join(r.changes + r.problems)
         cells = (_cell(r.run_dir), _cell(r.model), _cell(division), _cell(r.n_gpu),
                  _cell(r.target_top1, ".2f"), "yes" if r.reached else "no", _cell(r.t_bench_s, ".2f"),
-                 _cell(r.epochs_to_target), _cell(r.score, ".4f"), _cell(r.status), html.escape(notes))
+                 _cell(r.epochs_to_target), _cell(r.score, ".4f"), _cell(r.epoch_time_ratio, ".4f"),
+                 _cell(r.epochs_ratio, ".4f"), _cell(r.global_clips), _cell(r.base_lr, ".4g"), _cell(r.status),
+                 html.escape(notes))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return "<table>" + "\n".join(rows) + "</table>"
 
@@ -186,7 +189,8 @@ def build_report(results):
     sections.append(("Throughput and data wait", throughput_figure(results, metrics)))
     body = [f"<h1>Video Model Benchmark report</h1><p>Generated {datetime.datetime.now():%Y-%m-%d %H:%M}. "
             "Scores are recomputed from each run's mllog.txt; score = t_ref / t_bench &times; "
-            "n_gpu_ref / n_gpu.</p>", "<h2>Scores</h2>", score_table(results),
+            "n_gpu_ref / n_gpu = epoch-time ratio &times; epochs ratio &times; n_gpu_ref / n_gpu (the epochs "
+            "ratio above 1 is convergence, not machine speed).</p>", "<h2>Scores</h2>", score_table(results),
             summary_html(summarize_runs(results))]
     for title, png in sections:
         body.append(f"<h2>{html.escape(title)}</h2>")
