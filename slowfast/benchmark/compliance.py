@@ -14,7 +14,7 @@ change how fast the same computation runs but not what is computed:
 - TRAIN.BATCH_SIZE (the global batch): must give the official videos per process (batch / world size) on
   the run's layout, whether or not the key changed, so that scaling out keeps each GPU's work as in the
   reference; the learning rates follow the global batch (SOLVER.BASE_LR_BATCH_SIZE).
-- Keys in IGNORED_KEYS (PySlowFast keys that change nothing here): allowed, named as ignored.
+- PySlowFast keys that no code here reads (PYSLOWFAST_ONLY_KEYS): allowed, named as ignored.
 
 Any other change makes the run "open division": it still runs and reports its time, but its score is not
 comparable, and the verdict lists each changed key with the official and the run's value.
@@ -28,7 +28,7 @@ from fvcore.common.config import CfgNode
 
 from slowfast.config import merge_config
 from slowfast.config.checks import processes_per_machine
-from slowfast.config.defaults import IGNORED_KEYS
+from slowfast.config.defaults import PYSLOWFAST_ONLY_KEYS
 
 ALLOWED_KEYS = frozenset({
     "NUM_GPUS", "NUM_SHARDS", "SHARD_ID", "NUM_CPU_PROCESSES", "DIST_BACKEND", "RNG_SEED", "OUTPUT_DIR",
@@ -144,8 +144,8 @@ def check_compliance(run_cfg, official_cfg, world_size=None):
             continue
         if key in ALLOWED_KEYS or key.startswith(ALLOWED_PREFIXES):
             verdict.allowed.append(KeyChange(key, official, run))
-        elif key in IGNORED_KEYS:
-            verdict.allowed.append(KeyChange(key, official, run, f"ignored: {IGNORED_KEYS[key]}"))
+        elif key in PYSLOWFAST_ONLY_KEYS:  # "fixed" ones cannot differ: the config checks refuse them
+            verdict.allowed.append(KeyChange(key, official, run, f"ignored: {PYSLOWFAST_ONLY_KEYS[key][1]}"))
         elif key != "TRAIN.BATCH_SIZE":
             verdict.disallowed.append(KeyChange(key, official, run))
     _judge_batch(verdict, official_cfg, run_cfg, world_size or _processes(run_cfg))

@@ -1,15 +1,26 @@
-"""Cross-key checks of a merged configuration. Every error names the key, the value and what is allowed."""
+"""The one validator: everything a configuration alone decides, checked once at load time.
+
+``check_config`` runs one function per config section. Every error names the key, the value and what is
+allowed. The modules that use the values (optimizer, losses, models, loaders, launcher) rely on these checks
+and do not repeat them.
+"""
 
 import os
+
+from slowfast.config.defaults import PYSLOWFAST_ONLY_KEYS, get_cfg
 
 
 class ConfigError(ValueError):
     """A configuration key, value or combination that is not allowed."""
 
-_CHOICES = {
-    "MODEL.ARCH": ("x3d", "mvit"),
+
+# Allowed values of the keys that name a choice.
+CHOICES = {
+    "MODEL.MODEL_NAME": ("X3D", "MViT"),
     "MODEL.LOSS_FUNC": ("cross_entropy", "soft_cross_entropy"),
     "MODEL.HEAD_ACT": ("softmax", "sigmoid", "none"),
+    "TRAIN.DATASET": ("kinetics",),
+    "TEST.DATASET": ("kinetics",),
     "SOLVER.OPTIMIZING_METHOD": ("sgd", "adamw"),
     "SOLVER.LR_POLICY": ("cosine", "steps_with_relative_lrs", "constant"),
     "DATA.DECODING_BACKEND": ("pyav", "torchcodec"),
@@ -17,12 +28,17 @@ _CHOICES = {
     "BENCHMARK.KIND": ("", "cnn", "transformer"),
     "BN.NORM_TYPE": ("batchnorm", "sync_batchnorm"),
     "MVIT.MODE": ("conv", "max", "avg"),
-    "MVIT.NORM": ("layernorm",),
     "AUG.RE_MODE": ("pixel", "rand", "const"),
     "AUG.INTERPOLATION": ("bicubic", "bilinear"),
     "DIST_BACKEND": ("auto", "nccl", "gloo"),
     "TEST.NUM_SPATIAL_CROPS": (1, 3),
 }
+_AT_LEAST_ONE = (
+    "NUM_SHARDS", "NUM_CPU_PROCESSES", "LOG_PERIOD", "TRAIN.BATCH_SIZE", "TEST.BATCH_SIZE", "TRAIN.EVAL_PERIOD",
+    "TRAIN.CHECKPOINT_PERIOD", "SOLVER.MAX_EPOCH", "DATA.NUM_FRAMES", "DATA.SAMPLING_RATE",
+    "TEST.NUM_ENSEMBLE_VIEWS", "AUG.NUM_SAMPLE", "MODEL.NUM_CLASSES", "DATA.TRAIN_CROP_SIZE",
+    "DATA.TEST_CROP_SIZE", "BENCHMARK.REFERENCE_EPOCHS",
+)
 
 
 def config_value(cfg, key):
@@ -49,35 +65,42 @@ def world_size_of(cfg):
     return processes_per_machine(cfg) * cfg.NUM_SHARDS
 
 
-def check_config(cfg, world_size=None):
-    """Validate value ranges and combinations of ``cfg`` in place (it stays mutable).
-
-    Args:
-        cfg (CfgNode): merged configuration.
-        world_size (int or None): processes of the job (default: ``world_size_of(cfg)``).
-    Raises:
-        ConfigError: naming the key, the value and what is allowed.
-    """
-    for key, allowed in _CHOICES.items():
-        value = config_value(cfg, key)
-        if value not in allowed:
-            _fail(key, value, f"one of {list(allowed)}")
+def _check_values(cfg):
+    """Choices, counts, and PySlowFast keys that only accept their default."""
+    for key, allowed in CHOICES.items():
+        if config_value(cfg, key) not in allowed:
+            _fail(key, config_value(cfg, key), f"one of {list(allowed)}")
     for key in ("NUM_GPUS", "SHARD_ID"):
         if config_value(cfg, key) < 0:
             _fail(key, config_value(cfg, key), "an integer >= 0")
-    for key in ("NUM_SHARDS", "NUM_CPU_PROCESSES", "LOG_PERIOD", "TRAIN.BATCH_SIZE", "TEST.BATCH_SIZE",
-                "TRAIN.EVAL_PERIOD", "TRAIN.CHECKPOINT_PERIOD", "SOLVER.MAX_EPOCH", "DATA.NUM_FRAMES",
-                "DATA.SAMPLING_RATE", "TEST.NUM_ENSEMBLE_VIEWS", "AUG.NUM_SAMPLE", "MODEL.NUM_CLASSES",
-                "DATA.TRAIN_CROP_SIZE", "DATA.TEST_CROP_SIZE"):
+    for key in _AT_LEAST_ONE:
         if config_value(cfg, key) < 1:
             _fail(key, config_value(cfg, key), "an integer >= 1")
+    defaults = get_cfg()
+    for key, (kind, reason) in PYSLOWFAST_ONLY_KEYS.items():
+        if kind == "fixed" and config_value(cfg, key) != config_value(defaults, key):
+            _fail(key, config_value(cfg, key), f"only {config_value(defaults, key)!r} ({reason})")
+
+
+def _check_layout(cfg, world):
+    """Machines, processes, devices and batches that must divide among the processes."""
     if cfg.SHARD_ID >= cfg.NUM_SHARDS:
         _fail("SHARD_ID", cfg.SHARD_ID, f"an index below NUM_SHARDS = {cfg.NUM_SHARDS}")
-    world = world_size or world_size_of(cfg)
+    if cfg.DIST_BACKEND == "nccl" and cfg.NUM_GPUS == 0:
+        _fail("DIST_BACKEND", cfg.DIST_BACKEND, "'gloo' or 'auto' with NUM_GPUS = 0 (nccl needs GPUs)")
+    if cfg.DIST_TIMEOUT_S <= 0:
+        _fail("DIST_TIMEOUT_S", cfg.DIST_TIMEOUT_S, "a number of seconds > 0")
     for key in ("TRAIN.BATCH_SIZE", "TEST.BATCH_SIZE"):
         if config_value(cfg, key) % world:
             _fail(key, config_value(cfg, key), f"a multiple of the number of processes ({world})")
-    scales = list(cfg.DATA.TRAIN_JITTER_SCALES)
+    if not cfg.TRAIN.ENABLE and not cfg.TEST.ENABLE:
+        _fail("TRAIN.ENABLE/TEST.ENABLE", (False, False), "at least one of them True: the job would do nothing")
+
+
+def _check_data(cfg):
+    """Clip sampling, crops, normalisation and bad-video limits."""
+    data = cfg.DATA
+    scales = list(data.TRAIN_JITTER_SCALES)
     if len(scales) != 2 or scales[0] > scales[1]:
         _fail("DATA.TRAIN_JITTER_SCALES", scales, "[min, max] with min <= max")
     for key in ("DATA.TRAIN_JITTER_SCALES_RELATIVE", "DATA.TRAIN_JITTER_ASPECT_RELATIVE"):
@@ -87,28 +110,65 @@ def check_config(cfg, world_size=None):
     for key in ("DATA.MAX_BAD_FRACTION", "DATA.MIN_CLIP_COVERAGE"):
         if not 0.0 <= config_value(cfg, key) <= 1.0:
             _fail(key, config_value(cfg, key), "a fraction in [0, 1]")
-    if cfg.DIST_TIMEOUT_S <= 0:
-        _fail("DIST_TIMEOUT_S", cfg.DIST_TIMEOUT_S, "a number of seconds > 0")
-    if len(cfg.DATA.MEAN) != 3 or len(cfg.DATA.STD) != 3 or min(cfg.DATA.STD) <= 0:
-        _fail("DATA.MEAN/DATA.STD", (cfg.DATA.MEAN, cfg.DATA.STD), "three values each, STD > 0")
+    if len(data.MEAN) != 3 or len(data.STD) != 3 or min(data.STD) <= 0:
+        _fail("DATA.MEAN/DATA.STD", (data.MEAN, data.STD), "three values each, STD > 0")
+    if cfg.AUG.ENABLE and cfg.AUG.AA_TYPE:
+        from slowfast.datasets.rand_augment import RandAugment  # torchvision: imported only when needed
+
+        try:
+            RandAugment.from_policy(cfg.AUG.AA_TYPE)
+        except ValueError as err:
+            raise ConfigError(f"config key {err}") from err
+
+
+def _check_model(cfg):
+    """Combinations the networks and losses need."""
     if cfg.MIXUP.ENABLE and cfg.MODEL.LOSS_FUNC != "soft_cross_entropy":
         _fail("MODEL.LOSS_FUNC", cfg.MODEL.LOSS_FUNC, "soft_cross_entropy when MIXUP.ENABLE is True")
-    if cfg.SOLVER.LR_POLICY == "steps_with_relative_lrs":
-        steps, lrs = list(cfg.SOLVER.STEPS), list(cfg.SOLVER.LRS)
+    if cfg.MODEL.MODEL_NAME == "MViT" and cfg.DATA.TRAIN_CROP_SIZE != cfg.DATA.TEST_CROP_SIZE:
+        _fail("DATA.TEST_CROP_SIZE", cfg.DATA.TEST_CROP_SIZE,
+              f"DATA.TRAIN_CROP_SIZE = {cfg.DATA.TRAIN_CROP_SIZE}: MViT's position embeddings fix one input size")
+
+
+def _check_solver(cfg):
+    """Learning-rate schedule and its scaling."""
+    solver = cfg.SOLVER
+    if solver.LR_POLICY == "steps_with_relative_lrs":
+        steps, lrs = list(solver.STEPS), list(solver.LRS)
         if not steps or steps[0] != 0 or len(steps) != len(lrs) or steps != sorted(steps):
             _fail("SOLVER.STEPS", steps, "increasing epochs starting at 0, one per SOLVER.LRS entry")
-    if cfg.SOLVER.WARMUP_EPOCHS < 0 or cfg.SOLVER.WARMUP_EPOCHS > cfg.SOLVER.MAX_EPOCH:
-        _fail("SOLVER.WARMUP_EPOCHS", cfg.SOLVER.WARMUP_EPOCHS, f"in [0, SOLVER.MAX_EPOCH = {cfg.SOLVER.MAX_EPOCH}]")
-    if cfg.SOLVER.LR_POLICY == "cosine":
-        if cfg.SOLVER.COSINE_AFTER_WARMUP and cfg.SOLVER.WARMUP_EPOCHS >= cfg.SOLVER.MAX_EPOCH:
-            _fail("SOLVER.WARMUP_EPOCHS", cfg.SOLVER.WARMUP_EPOCHS,
-                  f"below SOLVER.MAX_EPOCH = {cfg.SOLVER.MAX_EPOCH} when SOLVER.COSINE_AFTER_WARMUP is True")
-        if cfg.SOLVER.COSINE_END_LR > cfg.SOLVER.BASE_LR:
-            _fail("SOLVER.COSINE_END_LR", cfg.SOLVER.COSINE_END_LR, f"at most SOLVER.BASE_LR = {cfg.SOLVER.BASE_LR}")
-    if cfg.SOLVER.BASE_LR_BATCH_SIZE < 0:
-        _fail("SOLVER.BASE_LR_BATCH_SIZE", cfg.SOLVER.BASE_LR_BATCH_SIZE, "a global batch >= 1, or 0 for no scaling")
-    if cfg.BENCHMARK.REFERENCE_EPOCHS < 1:
-        _fail("BENCHMARK.REFERENCE_EPOCHS", cfg.BENCHMARK.REFERENCE_EPOCHS, "an integer >= 1")
-    if cfg.BENCHMARK.KIND and (cfg.BENCHMARK.TARGET_TOP1 <= 0 or cfg.BENCHMARK.REFERENCE_TIME_S <= 0):
-        _fail("BENCHMARK.TARGET_TOP1/REFERENCE_TIME_S",
-              (cfg.BENCHMARK.TARGET_TOP1, cfg.BENCHMARK.REFERENCE_TIME_S), "both > 0 for a scored config")
+    if solver.WARMUP_EPOCHS < 0 or solver.WARMUP_EPOCHS > solver.MAX_EPOCH:
+        _fail("SOLVER.WARMUP_EPOCHS", solver.WARMUP_EPOCHS, f"in [0, SOLVER.MAX_EPOCH = {solver.MAX_EPOCH}]")
+    if solver.LR_POLICY == "cosine":
+        if solver.COSINE_AFTER_WARMUP and solver.WARMUP_EPOCHS >= solver.MAX_EPOCH:
+            _fail("SOLVER.WARMUP_EPOCHS", solver.WARMUP_EPOCHS,
+                  f"below SOLVER.MAX_EPOCH = {solver.MAX_EPOCH} when SOLVER.COSINE_AFTER_WARMUP is True")
+        if solver.COSINE_END_LR > solver.BASE_LR:
+            _fail("SOLVER.COSINE_END_LR", solver.COSINE_END_LR, f"at most SOLVER.BASE_LR = {solver.BASE_LR}")
+    if solver.BASE_LR_BATCH_SIZE < 0:
+        _fail("SOLVER.BASE_LR_BATCH_SIZE", solver.BASE_LR_BATCH_SIZE, "a global batch >= 1, or 0 for no scaling")
+
+
+def _check_benchmark(cfg):
+    """A scored config needs its target and reference."""
+    bench = cfg.BENCHMARK
+    if bench.KIND and (bench.TARGET_TOP1 <= 0 or bench.REFERENCE_TIME_S <= 0):
+        _fail("BENCHMARK.TARGET_TOP1/REFERENCE_TIME_S", (bench.TARGET_TOP1, bench.REFERENCE_TIME_S),
+              "both > 0 for a scored config")
+
+
+def check_config(cfg, world_size=None):
+    """Validate value ranges and combinations of ``cfg`` (it stays mutable).
+
+    Args:
+        cfg (CfgNode): merged configuration.
+        world_size (int or None): processes of the job (default: ``world_size_of(cfg)``).
+    Raises:
+        ConfigError: naming the key, the value and what is allowed.
+    """
+    _check_values(cfg)
+    _check_layout(cfg, world_size or world_size_of(cfg))
+    _check_data(cfg)
+    _check_model(cfg)
+    _check_solver(cfg)
+    _check_benchmark(cfg)

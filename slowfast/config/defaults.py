@@ -407,22 +407,33 @@ _C.TENSORBOARD.ENABLE = False
 # Event folder ("" = OUTPUT_DIR/tensorboard).
 _C.TENSORBOARD.LOG_DIR = ""
 
-# Keys that PySlowFast's YAMLs may carry but that change nothing here, with the reason. They load, a run
-# that sets one logs that it is ignored, and changing one keeps a scored run compliant.
-IGNORED_KEYS = {
-    "SOLVER.BASE_LR_SCALE_NUM_SHARDS": "TRAIN.BATCH_SIZE is the global batch here; SOLVER.BASE_LR_BATCH_SIZE "
-    "scales the learning rates under every launcher",
+# PySlowFast keys that its YAMLs may carry but that no code here reads, with the reason. "ignored": any value
+# loads; a run names the key when it differs from the default, and it keeps a scored run compliant. "fixed":
+# another value would change what is computed and is not supported, so it is a config error naming the key.
+PYSLOWFAST_ONLY_KEYS = {
+    "SOLVER.BASE_LR_SCALE_NUM_SHARDS": ("ignored", "TRAIN.BATCH_SIZE is the global batch here and "
+                                        "SOLVER.BASE_LR_BATCH_SIZE scales the learning rates under every launcher"),
+    "MODEL.ARCH": ("ignored", "MODEL.MODEL_NAME chooses the network"),
+    "RESNET.INPLACE_RELU": ("ignored", "X3D uses in-place ReLU; it changes memory, not results"),
+    "AUG.COLOR_JITTER": ("ignored", "PySlowFast's video loader does not use it either; RandAugment changes colours"),
+    "AUG.RE_SPLIT": ("ignored", "PySlowFast's video loader does not use it either"),
+    "TRAIN.CHECKPOINT_EPOCH_RESET": ("fixed", "TRAIN.CHECKPOINT_FILE_PATH initialises weights only; a run "
+                                     "resumes from its own OUTPUT_DIR"),
+    "RESNET.TRANS_FUNC": ("fixed", "X3D's bottleneck is the only residual block"),
+    "RESNET.STRIDE_1X1": ("fixed", "X3D strides in the 3x3x3 convolution"),
+    "MVIT.PATCH_2D": ("fixed", "MViT embeds 3D patches of video"),
+    "MVIT.NORM": ("fixed", "MViT uses LayerNorm"),
 }
 
 
 def ignored_settings(cfg):
     """Return "KEY = value (ignored: reason)" for every ignored key that ``cfg`` sets to a non-default value."""
     lines = []
-    for key, reason in IGNORED_KEYS.items():
+    for key, (kind, reason) in PYSLOWFAST_ONLY_KEYS.items():
         node, default = cfg, _C
         for part in key.split("."):
             node, default = node[part], default[part]
-        if node != default:
+        if kind == "ignored" and node != default:
             lines.append(f"{key} = {node!r} (ignored: {reason})")
     return lines
 

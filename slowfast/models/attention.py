@@ -116,6 +116,4 @@ def _make_pool(mode, kernel, stride, head_dim, norm_layer, fast_channelwise_back
         return conv, norm_layer(head_dim)
     if mode == "max":
         return nn.MaxPool3d(kernel, stride, padding, ceil_mode=False), None
-    if mode == "avg":
-        return nn.AvgPool3d(kernel, stride, padding, ceil_mode=False), None
-    raise ValueError(f"config key MVIT.MODE = {mode!r} is not supported: conv, max or avg")
+    return nn.AvgPool3d(kernel, stride, padding, ceil_mode=False), None  # "avg", the last mode the checks allow

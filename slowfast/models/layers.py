@@ -25,6 +25,15 @@ def round_width(width, multiplier, min_width=1, divisor=1):
     return int(rounded)
 
 
+def head_activation(name, dim):
+    """The classifier's eval-mode activation: "softmax" over ``dim``, "sigmoid" or "none".
+
+    Raises:
+        KeyError: any other name (the config checks allow only these).
+    """
+    return {"softmax": lambda: nn.Softmax(dim=dim), "sigmoid": nn.Sigmoid, "none": nn.Identity}[name]()
+
+
 class SqueezeExcitation(nn.Module):
     """Channel gating: global average pool, 1x1x1 conv, ReLU, 1x1x1 conv, sigmoid, rescale the input."""
 

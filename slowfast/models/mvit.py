@@ -13,7 +13,7 @@ from torch import nn
 
 from slowfast.models.attention import MultiScaleAttention, pool_tokens
 from slowfast.models.build import MODEL_REGISTRY
-from slowfast.models.layers import DropPath, Mlp, round_width
+from slowfast.models.layers import DropPath, Mlp, head_activation, round_width
 from slowfast.models.weight_init import init_transformer_weights
 
 
@@ -80,10 +80,7 @@ class TransformerBasicHead(nn.Module):
         if dropout_rate > 0.0:
             self.dropout = nn.Dropout(dropout_rate)
         self.projection = nn.Linear(dim_in, num_classes, bias=True)
-        acts = {"softmax": nn.Softmax(dim=1), "sigmoid": nn.Sigmoid(), "none": nn.Identity()}
-        if head_act not in acts:
-            raise ValueError(f"config key MODEL.HEAD_ACT = {head_act!r} is not supported: {sorted(acts)}")
-        self.act = acts[head_act]
+        self.act = head_activation(head_act, dim=1)
 
     def forward(self, x, return_logits=False):
         if hasattr(self, "dropout"):
@@ -215,12 +212,8 @@ class MViT(nn.Module):
 
     @classmethod
     def from_config(cls, cfg):
-        """Build from ``cfg.MVIT``, ``cfg.MODEL`` and ``cfg.DATA`` keys."""
-        if cfg.DATA.TRAIN_CROP_SIZE != cfg.DATA.TEST_CROP_SIZE:
-            raise ValueError(
-                f"MViT takes one input size: DATA.TRAIN_CROP_SIZE ({cfg.DATA.TRAIN_CROP_SIZE}) must equal "
-                f"DATA.TEST_CROP_SIZE ({cfg.DATA.TEST_CROP_SIZE})"
-            )
+        """Build from ``cfg.MVIT``, ``cfg.MODEL`` and ``cfg.DATA`` keys (one crop size: the config checks ensure
+        DATA.TEST_CROP_SIZE equals DATA.TRAIN_CROP_SIZE)."""
         m = cfg.MVIT
         return cls(
             num_classes=cfg.MODEL.NUM_CLASSES, num_frames=cfg.DATA.NUM_FRAMES, crop_size=cfg.DATA.TRAIN_CROP_SIZE,

@@ -12,7 +12,7 @@ from torch import nn
 
 from slowfast.models.build import MODEL_REGISTRY
 from slowfast.models.channelwise_conv import ChannelwiseConv3d
-from slowfast.models.layers import SqueezeExcitation, round_width
+from slowfast.models.layers import SqueezeExcitation, head_activation, round_width
 from slowfast.models.weight_init import init_cnn_weights
 
 # Blocks and base width (before WIDTH_FACTOR) of res2..res5; every stage halves the spatial size.
@@ -105,7 +105,7 @@ class X3DHead(nn.Module):
         if dropout_rate > 0.0:
             self.dropout = nn.Dropout(dropout_rate)
         self.projection = nn.Linear(dim_out, num_classes, bias=True)
-        self.act = _head_activation(head_act, dim=4)
+        self.act = head_activation(head_act, dim=4)
 
     def forward(self, x, return_logits=False):
         x = self.conv_5_relu(self.conv_5_bn(self.conv_5(x)))
@@ -121,16 +121,6 @@ class X3DHead(nn.Module):
         if not self.training:
             x = self.act(x).mean([1, 2, 3])
         return x.reshape(x.shape[0], -1)
-
-
-def _head_activation(name, dim):
-    if name == "softmax":
-        return nn.Softmax(dim=dim)
-    if name == "sigmoid":
-        return nn.Sigmoid()
-    if name == "none":
-        return nn.Identity()
-    raise ValueError(f"config key MODEL.HEAD_ACT = {name!r} is not supported: softmax, sigmoid or none")
 
 
 @MODEL_REGISTRY.register()

@@ -114,14 +114,8 @@ def build_optimizer(model, cfg):
             nesterov=solver.NESTEROV,
             weight_decay=solver.WEIGHT_DECAY,
         )
-    if solver.OPTIMIZING_METHOD == "adamw":
-        return torch.optim.AdamW(
-            groups, lr=lr, betas=tuple(solver.BETAS), eps=1e-8, weight_decay=solver.WEIGHT_DECAY
-        )
-    raise ValueError(
-        f"config key SOLVER.OPTIMIZING_METHOD = {solver.OPTIMIZING_METHOD!r} is not allowed: "
-        "one of ['sgd', 'adamw']"
-    )
+    # "adamw", the only other value the config checks allow.
+    return torch.optim.AdamW(groups, lr=lr, betas=tuple(solver.BETAS), eps=1e-8, weight_decay=solver.WEIGHT_DECAY)
 
 
 def set_lr(optimizer, lr):

@@ -6,8 +6,10 @@ import os
 import pytest
 import yaml
 
+from slowfast.benchmark.compliance import check_compliance, load_official_config
 from slowfast.config import ConfigError, get_cfg, load_config, save_config
 from slowfast.config.cli import parse_args
+from slowfast.config.defaults import ignored_settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 X3D_M = os.path.join(ROOT, "configs", "X3D_M.yaml")
@@ -98,7 +100,13 @@ def test_unknown_key_in_yaml_names_file_and_key(tmp_path):
     "opts, pattern",
     [
         (["NUM_GPUS", "3"], r"TRAIN\.BATCH_SIZE = 64 .*multiple of the number of processes \(3\)"),
-        (["MODEL.ARCH", "resnet"], r"MODEL\.ARCH = 'resnet' .*one of \['x3d', 'mvit'\]"),
+        (["MODEL.MODEL_NAME", "ResNet"], r"MODEL\.MODEL_NAME = 'ResNet' .*one of \['X3D', 'MViT'\]"),
+        (["MVIT.PATCH_2D", "True"], r"MVIT\.PATCH_2D = True .*only False \(MViT embeds 3D patches"),
+        (["DIST_BACKEND", "nccl", "NUM_GPUS", "0"], r"DIST_BACKEND = 'nccl' .*nccl needs GPUs"),
+        (["AUG.ENABLE", "True", "AUG.AA_TYPE", "auto-v0"], r"AUG\.AA_TYPE = 'auto-v0'"),
+        (["MODEL.MODEL_NAME", "MViT", "DATA.TEST_CROP_SIZE", "256"], r"DATA\.TEST_CROP_SIZE = 256 .*224"),
+        (["SOLVER.BASE_LR", "0.1", "SOLVER.COSINE_END_LR", "0.2"], r"SOLVER\.COSINE_END_LR = 0\.2"),
+        (["TRAIN.ENABLE", "False", "TEST.ENABLE", "False"], r"TRAIN\.ENABLE/TEST\.ENABLE"),
         (["SOLVER.BASE_LR", "fast"], r"SOLVER\.BASE_LR"),
         (["SHARD_ID", "1"], r"SHARD_ID = 1 .*NUM_SHARDS = 1"),
         (["DATA.MAX_BAD_FRACTION", "1.5"], r"DATA\.MAX_BAD_FRACTION = 1\.5"),
@@ -109,6 +117,25 @@ def test_unknown_key_in_yaml_names_file_and_key(tmp_path):
 def test_bad_values_are_named(opts, pattern):
     with pytest.raises(ConfigError, match=pattern):
         load_config(X3D_M, opts)
+
+
+def test_ignored_pyslowfast_keys_load_and_are_named():
+    cfg = load_config(X3D_M, ["SOLVER.BASE_LR_SCALE_NUM_SHARDS", "True", "MODEL.ARCH", "slowfast"])
+    lines = ignored_settings(cfg)
+    assert len(lines) == 2 and all("(ignored: " in line for line in lines)
+    assert lines[0].startswith("SOLVER.BASE_LR_SCALE_NUM_SHARDS = True") and lines[1].startswith("MODEL.ARCH")
+    assert ignored_settings(load_config(X3D_M)) == []
+
+
+def test_integer_for_a_float_key_in_a_child_yaml_loads_as_the_official_config_too(tmp_path):
+    # A child YAML's TARGET_TOP1: 20 loaded through load_config but broke the compliance check, which
+    # read the same file with another loader.
+    child = tmp_path / "child.yaml"
+    child.write_text(f"_BASE_: {X3D_M}\nBENCHMARK:\n  TARGET_TOP1: 20\n")
+    cfg = load_config(str(child))
+    official = load_official_config(str(child))
+    assert cfg.BENCHMARK.TARGET_TOP1 == official.BENCHMARK.TARGET_TOP1 == 20.0
+    assert check_compliance(cfg, official).compliant
 
 
 def test_world_size_from_torchrun_environment(monkeypatch):

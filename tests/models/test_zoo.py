@@ -4,6 +4,8 @@ import pytest
 import torch
 
 from slowfast.config import get_cfg
+from slowfast.config.checks import CHOICES
+from slowfast.datasets import DATASET_REGISTRY
 from slowfast.models import MODEL_REGISTRY, build_model
 from slowfast.models.flops import count_flops
 from slowfast.models.x3d import X3D
@@ -48,6 +50,11 @@ def test_tiny_forward_backward_every_parameter_gets_a_finite_gradient(name):
         probs, eval_logits = model([x]), model([x], return_logits=True)
     torch.testing.assert_close(probs.sum(1), torch.ones(2))
     torch.testing.assert_close(probs, eval_logits.softmax(1))
+
+
+def test_config_choices_of_model_and_dataset_are_the_registered_ones():
+    assert sorted(CHOICES["MODEL.MODEL_NAME"]) == sorted(name for name, _ in MODEL_REGISTRY)
+    assert sorted(CHOICES["TRAIN.DATASET"]) == sorted(name.lower() for name, _ in DATASET_REGISTRY)
 
 
 def test_unknown_model_name_is_a_clear_error():

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from slowfast.config import ConfigError, load_config
 from slowfast.solver.losses import get_loss_func
 
 LOGITS = [[2.0, 0.0, -1.0], [0.5, 0.5, 1.0]]
@@ -43,6 +44,6 @@ def test_soft_cross_entropy_with_one_hot_targets_equals_cross_entropy():
     assert soft.item() == pytest.approx(hard.item(), rel=1e-6)
 
 
-def test_unknown_loss_names_the_key():
-    with pytest.raises(ValueError, match="MODEL.LOSS_FUNC"):
-        get_loss_func("focal")
+def test_unknown_loss_is_refused_at_load_time_naming_the_key():
+    with pytest.raises(ConfigError, match="MODEL.LOSS_FUNC = 'focal'"):
+        load_config(None, ["MODEL.LOSS_FUNC", "focal"])
