@@ -18,7 +18,7 @@ def main(argv=None):
     args = parse_args(__doc__, argv)
     try:
         cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
-        launch_job(cfg, args.init_method, run_job, args.cfg_file, timeout_s=cfg.DIST_TIMEOUT_S)
+        launch_job(cfg, args.init_method, run_job, args.cfg_file)
     except (ConfigError, FileNotFoundError) as err:
         sys.exit(f"error: {err}")
 

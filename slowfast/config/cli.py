@@ -2,6 +2,10 @@
 
 import argparse
 
+# The default rendezvous; on one machine the launcher replaces its port by a free one so that two jobs on the
+# same host do not collide.
+DEFAULT_INIT_METHOD = "tcp://localhost:9999"
+
 
 def build_parser(description):
     """Return an ArgumentParser with ``--cfg``, positional or ``--opts`` overrides and multi-node flags."""
@@ -17,7 +21,7 @@ def build_parser(description):
         ),
     )
     parser.add_argument("--cfg", dest="cfg_file", required=True, help="path to the YAML config file")
-    parser.add_argument("--init_method", default="tcp://localhost:9999",
+    parser.add_argument("--init_method", default=DEFAULT_INIT_METHOD,
                         help="torch.distributed rendezvous for multi-node jobs (default: %(default)s)")
     parser.add_argument("--num_shards", type=int, default=None, help="number of machines (NUM_SHARDS)")
     parser.add_argument("--shard_id", type=int, default=None, help="index of this machine (SHARD_ID)")

@@ -20,13 +20,9 @@ import urllib.parse
 import torch
 
 from slowfast.config.checks import ConfigError, processes_per_machine
+from slowfast.config.cli import DEFAULT_INIT_METHOD
 from slowfast.utils.distributed import init_distributed, shutdown_distributed
 
-# The command line's default rendezvous; on one machine its port is replaced by a free one so that
-# two jobs on the same host do not collide.
-DEFAULT_INIT_METHOD = "tcp://localhost:9999"
-# How long a collective waits for a missing peer before the job fails (seconds).
-DEFAULT_TIMEOUT_S = 1800.0
 _TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR")
 
 
@@ -107,31 +103,36 @@ def _run_worker(cfg, func, args, backend, init_method, world_size, rank, local_r
     shutdown_distributed()
 
 
-def _spawned_worker(local_rank, cfg, func, args, backend, init_method, per_machine, timeout_s):
+def global_rank(cfg, local_rank):
+    """Rank over all machines of this machine's ``local_rank``-th process (PySlowFast's formula)."""
+    return cfg.SHARD_ID * processes_per_machine(cfg) + local_rank
+
+
+def _spawned_worker(local_rank, cfg, func, args, backend, init_method, timeout_s):
     """Entry point of each spawned process (module level so that it pickles)."""
     os.environ["LOCAL_RANK"] = str(local_rank)
-    world_size = per_machine * cfg.NUM_SHARDS
-    rank = cfg.SHARD_ID * per_machine + local_rank
-    _run_worker(cfg, func, args, backend, init_method, world_size, rank, local_rank, timeout_s)
+    world_size = processes_per_machine(cfg) * cfg.NUM_SHARDS
+    _run_worker(cfg, func, args, backend, init_method, world_size, global_rank(cfg, local_rank), local_rank,
+                timeout_s)
 
 
-def launch_job(cfg, init_method, func, *args, timeout_s=DEFAULT_TIMEOUT_S):
+def launch_job(cfg, init_method, func, *args):
     """Run ``func(cfg, *args)`` on every process of the job described by ``cfg`` and the environment.
 
     ``func`` and ``args`` must pickle (a module-level function) because processes are spawned; the
     calling script needs an ``if __name__ == "__main__":`` guard for the same reason.
 
     Args:
-        cfg (CfgNode): run configuration (NUM_GPUS, NUM_CPU_PROCESSES, NUM_SHARDS, SHARD_ID, DIST_BACKEND).
+        cfg (CfgNode): run configuration (NUM_GPUS, NUM_CPU_PROCESSES, NUM_SHARDS, SHARD_ID, DIST_BACKEND, and
+            DIST_TIMEOUT_S: a collective waiting longer for a peer fails the job).
         init_method (str): rendezvous for spawned processes, e.g. "tcp://host:9999"; ignored under torchrun.
         func (callable): the job, called as ``func(cfg, *args)`` in each process after it joined the group.
         *args: further arguments for ``func``.
-        timeout_s (float): process-group timeout: a collective waiting longer for a peer fails the job.
     Raises:
         RuntimeError: GPUs asked for but missing.
         torch.multiprocessing.ProcessException: a spawned process failed; the others were stopped.
     """
-    backend = resolve_backend(cfg)
+    backend, timeout_s = resolve_backend(cfg), float(cfg.DIST_TIMEOUT_S)
     if launched_by_torchrun():
         local_rank = int(os.environ["LOCAL_RANK"])
         check_devices(cfg, local_rank + 1)
@@ -148,7 +149,7 @@ def launch_job(cfg, init_method, func, *args, timeout_s=DEFAULT_TIMEOUT_S):
     # workers. join=True raises here after stopping the siblings when one process fails.
     torch.multiprocessing.start_processes(
         _spawned_worker,
-        args=(cfg, func, args, backend, init_method, per_machine, timeout_s),
+        args=(cfg, func, args, backend, init_method, timeout_s),
         nprocs=per_machine,
         join=True,
         daemon=False,

@@ -76,11 +76,11 @@ def resume_choice(cfg, out_dir):
 
 def main(argv):
     mode, out_dir, opts = argv[0], argv[1], argv[2:]
-    cfg = load_config(None, ["OUTPUT_DIR", out_dir, *opts])
+    timeout_s = STUCK_TIMEOUT_S if mode == "peer_stuck" else 300
+    cfg = load_config(None, ["OUTPUT_DIR", out_dir, "DIST_TIMEOUT_S", str(timeout_s), *opts])
     job = {"collectives": collectives, "one_fails": one_fails, "peer_stuck": peer_stuck,
            "resume_choice": resume_choice}[mode]
-    timeout_s = STUCK_TIMEOUT_S if mode == "peer_stuck" else 300
-    launch_job(cfg, DEFAULT_INIT_METHOD, job, out_dir, timeout_s=timeout_s)
+    launch_job(cfg, DEFAULT_INIT_METHOD, job, out_dir)
 
 
 if __name__ == "__main__":
