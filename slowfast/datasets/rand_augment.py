@@ -88,7 +88,7 @@ def affine_warp(clip: torch.Tensor, *, angle: float = 0.0, translate: tuple[floa
     frames, channels, height, width = clip.shape
     half_size = torch.tensor([width / 2, height / 2], dtype=torch.float64)
     # Pixel (row i, column j) sits at (j + 0.5 - W/2, i + 0.5 - H/2) in centred coordinates.
-    centred = torch.zeros(2, dtype=torch.float64) if center is None else torch.tensor(center) - half_size
+    centred = torch.zeros_like(half_size) if center is None else torch.tensor(center, dtype=torch.float64) - half_size
     matrix = _inverse_affine_matrix(angle, torch.tensor(translate, dtype=torch.float64), shear, centred)
     # With align_corners=False, affine_grid's coordinates are the centred ones divided by half the size.
     theta = matrix / half_size[:, None]
