@@ -370,7 +370,7 @@ _C.AUG.NUM_SAMPLE = 1
 _C.AUG.COLOR_JITTER = 0.4
 # RandAugment policy in timm's notation, e.g. "rand-m7-n4-mstd0.5-inc1".
 _C.AUG.AA_TYPE = "rand-m7-n4-mstd0.5-inc1"
-# Interpolation of RandAugment's geometric ops: "bicubic" or "bilinear".
+# Sampling of RandAugment's Rotate/Shear/Translate: "bicubic" (PySlowFast's PIL default) or "bilinear".
 _C.AUG.INTERPOLATION = "bicubic"
 # Probability of random erasing.
 _C.AUG.RE_PROB = 0.25

@@ -60,7 +60,8 @@ class Kinetics(Dataset):
         test_views = cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS
         self.views_per_video = test_views if split == "test" else 1
         use_rand_augment = split == "train" and cfg.AUG.ENABLE and cfg.AUG.AA_TYPE
-        self.rand_augment = RandAugment.from_policy(cfg.AUG.AA_TYPE) if use_rand_augment else None
+        self.rand_augment = (RandAugment.from_policy(cfg.AUG.AA_TYPE, interpolation=cfg.AUG.INTERPOLATION)
+                             if use_rand_augment else None)
         # Paths that already failed in this process: skipped without another decode attempt.
         self._known_bad = set()
 

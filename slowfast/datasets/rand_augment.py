@@ -6,15 +6,17 @@ to [0, 10]; ``inc1`` selects the variants whose strength increases with the magn
 torchvision's tensor kernels on a uint8 (T,C,H,W) clip, which apply one op with one set of parameters to
 all T frames, so the clip stays temporally consistent.
 
-Geometric ops interpolate bilinearly: torchvision's tensor affine kernels have no bicubic mode (PySlowFast
-goes through PIL, bicubic, one frame at a time).
+Geometric ops (Rotate, Shear, Translate) use torchvision's affine geometry but their own warp,
+``affine_warp``, because torchvision's tensor affine kernel offers only nearest and bilinear sampling while
+PySlowFast goes through PIL with bicubic resampling. The interpolation is "bicubic" or "bilinear"
+(AUG.INTERPOLATION); bicubic is torch's grid_sample cubic (a = -0.75), not bit-identical to PIL's.
 """
 
 import math
 import re
 
 import torch
-from torchvision.transforms import InterpolationMode
+from torch.nn import functional as F
 from torchvision.transforms.v2 import functional as TF
 
 _MAX_MAGNITUDE = 10.0
@@ -51,9 +53,51 @@ def op_argument(name, magnitude, increasing, rng):
     return None
 
 
-def _affine(clip, angle=0.0, translate=(0, 0), shear=(0.0, 0.0), center=None):
-    return TF.affine(clip, angle=angle, translate=list(translate), scale=1.0, shear=list(shear),
-                     interpolation=InterpolationMode.BILINEAR, fill=_FILL, center=center)
+def _inverse_affine_matrix(angle, translate, shear, center):
+    """Output-to-input 2x3 map (float64) in pixel coordinates measured from the image centre.
+
+    The forward map is TF.affine's at scale 1: about ``center``, shear along x, then along y, then rotate;
+    then shift by ``translate``. Angles in degrees; with y pointing down a positive angle turns clockwise.
+    """
+    rot, shear_x, shear_y = (math.radians(value) for value in (angle, *shear))
+    rotation = torch.tensor([[math.cos(rot), -math.sin(rot)], [math.sin(rot), math.cos(rot)]], dtype=torch.float64)
+    along_y = torch.tensor([[1.0, 0.0], [-math.tan(shear_y), 1.0]], dtype=torch.float64)
+    along_x = torch.tensor([[1.0, -math.tan(shear_x)], [0.0, 1.0]], dtype=torch.float64)
+    inverse = torch.linalg.inv(rotation @ along_y @ along_x)
+    # Forward x_out = L (x_in - center) + center + translate, so x_in = L^-1 x_out + center - L^-1 (center + translate).
+    offset = center - inverse @ (center + translate)
+    return torch.cat([inverse, offset[:, None]], dim=1)
+
+
+def affine_warp(clip: torch.Tensor, *, angle: float = 0.0, translate: tuple[float, float] = (0.0, 0.0),
+                shear: tuple[float, float] = (0.0, 0.0), center: tuple[float, float] | None = None,
+                interpolation: str = "bilinear", fill: int = _FILL) -> torch.Tensor:
+    """Warp every frame of a clip by one affine map with TF.affine's geometry (scale 1), bicubic or bilinear.
+
+    Args:
+        clip: uint8 (T,C,H,W) frames.
+        angle: rotation in degrees (clockwise on screen, as in TF.affine).
+        translate: (x, y) shift in pixels.
+        shear: (x, y) shear angles in degrees.
+        center: (x, y) pixel kept fixed by rotation and shear, from the top-left corner; None = image centre.
+        interpolation: "bicubic" or "bilinear".
+        fill: grey level of pixels sampled from outside the image.
+    Returns:
+        Tensor: uint8 (T,C,H,W).
+    """
+    frames, channels, height, width = clip.shape
+    half_size = torch.tensor([width / 2, height / 2], dtype=torch.float64)
+    # Pixel (row i, column j) sits at (j + 0.5 - W/2, i + 0.5 - H/2) in centred coordinates.
+    centred = torch.zeros_like(half_size) if center is None else torch.tensor(center, dtype=torch.float64) - half_size
+    matrix = _inverse_affine_matrix(angle, torch.tensor(translate, dtype=torch.float64), shear, centred)
+    # With align_corners=False, affine_grid's coordinates are the centred ones divided by half the size.
+    theta = matrix / half_size[:, None]
+    theta[:, :2] *= half_size[None, :]
+    grid = F.affine_grid(theta[None].float(), [1, 1, height, width], align_corners=False)
+    # Zero padding of (clip - fill) makes every tap outside the image count as the fill grey.
+    shifted = clip.reshape(1, frames * channels, height, width).float() - fill
+    warped = F.grid_sample(shifted, grid, mode=interpolation, padding_mode="zeros", align_corners=False)
+    return (warped + fill).round_().clamp_(0, 255).to(torch.uint8).reshape(clip.shape)
 
 
 def _solarize(clip, threshold, add=None):
@@ -80,16 +124,21 @@ def _sharpness(clip, factor):
     return blended.clamp_(0, 255).to(torch.uint8)
 
 
-def apply_op(clip, name, arg):
-    """Apply one op to a uint8 (T,C,H,W) clip, identically on every frame."""
+def apply_op(clip, name, arg, interpolation="bicubic"):
+    """Apply one op to a uint8 (T,C,H,W) clip, identically on every frame (geometric ops sample with
+    ``interpolation``, "bicubic" or "bilinear")."""
     height, width = clip.shape[-2:]
+
+    def warp(**geometry):
+        return affine_warp(clip, interpolation=interpolation, **geometry)
+
     shear_degrees = math.degrees(math.atan(arg)) if name.startswith("Shear") else 0.0
     table = {
         "AutoContrast": lambda: TF.autocontrast(clip),
         "Equalize": lambda: TF.equalize(clip),
         "Invert": lambda: TF.invert(clip),
-        # PIL rotates counter-clockwise about the centre, as torchvision does for a positive angle.
-        "Rotate": lambda: _affine(clip, angle=arg),
+        # About the centre; clockwise where PIL turns counter-clockwise, but the sign is drawn 50/50 anyway.
+        "Rotate": lambda: warp(angle=arg),
         "Posterize": lambda: TF.posterize(clip, max(0, min(8, arg))),
         "Solarize": lambda: _solarize(clip, arg),
         "SolarizeAdd": lambda: _solarize(clip, 128, add=arg),
@@ -98,10 +147,10 @@ def apply_op(clip, name, arg):
         "Brightness": lambda: TF.adjust_brightness(clip, arg),
         "Sharpness": lambda: _sharpness(clip, arg),
         # PIL shears about the top-left corner.
-        "ShearX": lambda: _affine(clip, shear=(shear_degrees, 0.0), center=[0, 0]),
-        "ShearY": lambda: _affine(clip, shear=(0.0, shear_degrees), center=[0, 0]),
-        "TranslateXRel": lambda: _affine(clip, translate=(round(arg * width), 0)),
-        "TranslateYRel": lambda: _affine(clip, translate=(0, round(arg * height))),
+        "ShearX": lambda: warp(shear=(shear_degrees, 0.0), center=(0.0, 0.0)),
+        "ShearY": lambda: warp(shear=(0.0, shear_degrees), center=(0.0, 0.0)),
+        "TranslateXRel": lambda: warp(translate=(round(arg * width), 0)),
+        "TranslateYRel": lambda: warp(translate=(0, round(arg * height))),
     }
     return table[name]()
 
@@ -109,7 +158,7 @@ def apply_op(clip, name, arg):
 class RandAugment:
     """Clip RandAugment with a timm policy (see the module docstring)."""
 
-    def __init__(self, num_ops, magnitude, magnitude_std=0.0, increasing=False, prob=0.5):
+    def __init__(self, num_ops, magnitude, magnitude_std=0.0, increasing=False, prob=0.5, interpolation="bicubic"):
         """
         Args:
             num_ops (int): ops per clip (drawn with replacement).
@@ -117,17 +166,18 @@ class RandAugment:
             magnitude_std (float): standard deviation of the per-op magnitude (0 = fixed).
             increasing (bool): timm's "inc1" variants (stronger with the magnitude).
             prob (float): probability that each drawn op is applied.
+            interpolation (str): sampling of the geometric ops, "bicubic" or "bilinear".
         """
         self.num_ops, self.magnitude, self.magnitude_std = num_ops, magnitude, magnitude_std
-        self.increasing, self.prob = increasing, prob
+        self.increasing, self.prob, self.interpolation = increasing, prob, interpolation
 
     @classmethod
-    def from_policy(cls, policy):
-        """Parse a timm policy string, e.g. ``rand-m7-n4-mstd0.5-inc1``."""
+    def from_policy(cls, policy, interpolation="bicubic"):
+        """Parse a timm policy string, e.g. ``rand-m7-n4-mstd0.5-inc1``; ``interpolation`` as in __init__."""
         parts = policy.split("-")
         if parts[0] != "rand":
             raise ValueError(f"AUG.AA_TYPE = {policy!r}: only 'rand-...' RandAugment policies are supported")
-        kwargs = dict(num_ops=2, magnitude=10.0)
+        kwargs = dict(num_ops=2, magnitude=10.0, interpolation=interpolation)
         for part in parts[1:]:
             match = re.fullmatch(r"(mstd|m|n|inc|p)([\d.]+)", part)
             if match is None:
@@ -168,5 +218,5 @@ class RandAugment:
             Tensor: uint8 (T,C,H,W).
         """
         for name, arg in self.sample_ops(rng):
-            clip_tchw = apply_op(clip_tchw, name, arg)
+            clip_tchw = apply_op(clip_tchw, name, arg, self.interpolation)
         return clip_tchw

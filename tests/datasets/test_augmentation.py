@@ -1,4 +1,5 @@
-"""Training clips: shapes, dtype, value ranges, clip-consistent RandAugment and erasing, mixup targets."""
+"""Training clips: shapes, dtype, value ranges, clip-consistent RandAugment and erasing, mixup targets,
+RandAugment's affine warp against torchvision and its bicubic mode."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from conftest import GOLDEN_DIR
 from slowfast.config import load_config
 from slowfast.datasets import build_dataset
 from slowfast.datasets.mixup import MixUp
-from slowfast.datasets.rand_augment import _OPS, RandAugment, apply_op, op_argument
+from slowfast.datasets.rand_augment import _OPS, RandAugment, affine_warp, apply_op, op_argument
 from slowfast.datasets.random_erasing import random_erase
 
 LOW, HIGH = (0 - 0.45) / 0.225, (1 - 0.45) / 0.225
@@ -120,3 +121,72 @@ def test_fast_sharpness_agrees_with_torchvision_within_one_level():
     for factor in (0.1, 0.5, 1.0, 1.9):
         diff = (_sharpness(clip, factor).int() - TF.adjust_sharpness(clip, factor).int()).abs()
         assert int(diff.max()) <= 1
+
+
+# Rotations about the centre, shears about the top-left corner (as ShearX/Y use them), a translation.
+_GEOMETRIES = [dict(angle=23.0), dict(angle=-17.5), dict(shear=(16.7, 0.0), center=(0.0, 0.0)),
+               dict(shear=(0.0, -12.0), center=(0.0, 0.0)), dict(translate=(11, -7))]
+
+
+def _torchvision_bilinear_affine(image, geometry, fill):
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.v2 import functional as TF
+
+    center = geometry.get("center")
+    return TF.affine(image, angle=geometry.get("angle", 0.0), translate=list(geometry.get("translate", (0, 0))),
+                     scale=1.0, shear=list(geometry.get("shear", (0.0, 0.0))),
+                     center=None if center is None else list(center), interpolation=InterpolationMode.BILINEAR,
+                     fill=fill)
+
+
+@pytest.mark.parametrize("geometry", _GEOMETRIES)
+def test_affine_warp_bilinear_matches_torchvision_affine(geometry):
+    clip = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (2, 3, 60, 84), dtype=np.uint8))
+    ours = affine_warp(clip, interpolation="bilinear", **geometry).int()
+    # TF.affine with our fill rule: zero-padded float warp of (clip - 128), plus 128. Only the float32 grid
+    # arithmetic differs, which can push a value across a .5 rounding boundary: 1 level, on few pixels.
+    same_rule = _torchvision_bilinear_affine(clip.float() - 128, geometry, fill=None) + 128
+    diff = (ours - same_rule.round().clamp(0, 255).int()).abs()
+    assert int(diff.max()) <= 1 and float((diff == 0).float().mean()) >= 0.999
+    # TF.affine's uint8 path with fill=128 (RandAugment's kernel before) agrees within 1 level wherever the
+    # bilinear footprint is wholly inside or wholly outside the frame. On the one-pixel edge ring between, it
+    # weighs the image by its coverage twice (coverage * (covered sample - fill) + fill), so it differs there.
+    previous = _torchvision_bilinear_affine(clip, geometry, fill=128).int()
+    coverage = _torchvision_bilinear_affine(torch.ones(1, 60, 84), geometry, fill=None)[0]
+    whole = (coverage < 1e-6) | (coverage > 1 - 1e-6)
+    assert float(whole.float().mean()) > 0.95
+    assert int((ours - previous).abs()[..., whole].max()) <= 1
+
+
+@pytest.mark.parametrize("geometry", [dict(angle=23.0), dict(shear=(16.7, 0.0), center=(0.0, 0.0))])
+def test_affine_warp_bicubic_stays_near_bilinear_and_keeps_the_fill_outside(geometry):
+    ys, xs = torch.meshgrid(torch.arange(60.0), torch.arange(84.0), indexing="ij")
+    frame = torch.stack([ys * 3, xs * 2, 128 + 60 * torch.sin(xs / 5) * torch.cos(ys / 7)])
+    clip = frame.clamp(0, 255).to(torch.uint8).expand(2, -1, -1, -1).contiguous()
+    bicubic = affine_warp(clip, interpolation="bicubic", **geometry)
+    bilinear = affine_warp(clip, interpolation="bilinear", **geometry)
+    assert not bicubic.equal(bilinear)
+    assert float((bicubic.float() - bilinear.float()).abs().mean()) < 1.0
+    # Output pixels with no bilinear coverage anywhere within 3 pixels: the 4x4 bicubic taps are all outside.
+    coverage = _torchvision_bilinear_affine(torch.ones(1, 60, 84), geometry, fill=None)
+    far_outside = torch.nn.functional.max_pool2d(coverage[None], 7, stride=1, padding=3)[0, 0] == 0
+    assert float(far_outside.float().mean()) > 0.02
+    assert bool((bicubic[..., far_outside] == 128).all())
+
+
+def test_mvit_dataset_warps_with_the_configured_interpolation(monkeypatch):
+    modes = []
+    grid_sample = torch.nn.functional.grid_sample
+
+    def recording_grid_sample(*args, **kwargs):
+        modes.append(kwargs["mode"])
+        return grid_sample(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "grid_sample", recording_grid_sample)
+    dataset = _train_dataset("configs/MVIT_B_16x4.yaml")
+    assert dataset.cfg.AUG.INTERPOLATION == "bicubic" and dataset.rand_augment.interpolation == "bicubic"
+    monkeypatch.setattr(dataset.rand_augment, "sample_ops", lambda rng: [("Rotate", 20.0)])
+    dataset[(0, 1)]
+    assert modes == ["bicubic"] * dataset.cfg.AUG.NUM_SAMPLE
+    bilinear = _train_dataset("configs/MVIT_B_16x4.yaml", ["AUG.INTERPOLATION", "bilinear"])
+    assert bilinear.rand_augment.interpolation == "bilinear"
