@@ -63,7 +63,7 @@ _C.BENCHMARK.QUICKSTART = False
 # Training.
 # ---------------------------------------------------------------------------------------------------
 _C.TRAIN = CfgNode()
-# Train (otherwise only test).
+# Train under the benchmark clock; False runs only the multi-view test of TEST.CHECKPOINT_FILE_PATH's weights.
 _C.TRAIN.ENABLE = True
 # Dataset name in the dataset registry.
 _C.TRAIN.DATASET = "kinetics"
@@ -77,7 +77,8 @@ _C.TRAIN.CHECKPOINT_PERIOD = 1
 _C.TRAIN.AUTO_RESUME = True
 # Initialise the model from this file (ours or a PySlowFast .pyth) when not resuming.
 _C.TRAIN.CHECKPOINT_FILE_PATH = ""
-# Also restore optimizer state and epoch from CHECKPOINT_FILE_PATH (else weights only).
+# PySlowFast's switch between resuming from CHECKPOINT_FILE_PATH and starting at epoch 0: only True (see
+# PYSLOWFAST_ONLY_KEYS).
 _C.TRAIN.CHECKPOINT_EPOCH_RESET = True
 # Autocast: fp16 with GradScaler on CUDA, bf16 on the CPU. Off in the scored configs.
 _C.TRAIN.MIXED_PRECISION = False
@@ -92,7 +93,8 @@ _C.TEST.ENABLE = True
 _C.TEST.DATASET = "kinetics"
 # Global mini-batch size for evaluation and testing.
 _C.TEST.BATCH_SIZE = 64
-# Weights to test when training is disabled ("" = the last checkpoint in OUTPUT_DIR).
+# Weights the multi-view test uses (ours or PySlowFast's .pyth); "" = the trained model, or with TRAIN.ENABLE
+# False the last checkpoint in OUTPUT_DIR.
 _C.TEST.CHECKPOINT_FILE_PATH = ""
 # Temporal clips per video in the multi-view test.
 _C.TEST.NUM_ENSEMBLE_VIEWS = 10

@@ -19,7 +19,7 @@ from slowfast.benchmark import compliance, result
 from slowfast.benchmark.clock import BenchmarkClock
 from slowfast.benchmark.mllog import STATUS_ABORTED, STATUS_SUCCESS, log_run_header, open_mllog
 from slowfast.benchmark.score import RunResult
-from slowfast.config import save_config
+from slowfast.config import ConfigError, save_config
 from slowfast.config.defaults import ignored_settings
 from slowfast.datasets import build_loader, set_loader_epoch
 from slowfast.datasets.bad_videos import BadVideoTracker
@@ -162,7 +162,7 @@ def _model_name(cfg_file):
     return os.path.splitext(os.path.basename(cfg_file))[0]
 
 
-def _build_context(cfg, metrics, clock):
+def _build_context(cfg, metrics, clock_time):
     device = _device(cfg)
     model = build_model(cfg)
     if cfg.LOG_MODEL_INFO and du.is_main_process():
@@ -173,18 +173,24 @@ def _build_context(cfg, metrics, clock):
         cfg=cfg, model=model, module=module, optimizer=build_optimizer(module, cfg), scaler=scaler,
         loss_fn=get_loss_func(cfg.MODEL.LOSS_FUNC)(reduction="mean"),
         mixup=MixUp.from_config(cfg) if cfg.MIXUP.ENABLE else None, device=device, amp_dtype=amp_dtype,
-        metrics=metrics, clock_time=clock.elapsed,
+        metrics=metrics, clock_time=clock_time,
     )
 
 
 def run_job(cfg, cfg_file):
     """Train with evaluation every epoch under the benchmark clock, test, and print the result block.
 
+    With TRAIN.ENABLE False only the multi-view test runs (``test_job``).
+
     Args:
         cfg (CfgNode): the frozen run configuration.
         cfg_file (str): the --cfg file, the official config for the compliance check unless
             BENCHMARK.OFFICIAL_CONFIG names another.
+    Returns:
+        RunResult, or the test's scores dict for a test-only job.
     """
+    if not cfg.TRAIN.ENABLE:
+        return test_job(cfg)
     rank, world = du.get_rank(), du.get_world_size()
     setup_logging(cfg.OUTPUT_DIR, rank)
     log = open_mllog(cfg.OUTPUT_DIR, du.is_main_process())
@@ -200,7 +206,7 @@ def run_job(cfg, cfg_file):
     metrics = MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(),
                             (cfg.TENSORBOARD.LOG_DIR or os.path.join(cfg.OUTPUT_DIR, "tensorboard"))
                             if cfg.TENSORBOARD.ENABLE else None)
-    ctx = _build_context(cfg, metrics, clock)
+    ctx = _build_context(cfg, metrics, clock.elapsed)
     official = compliance.official_config_path(cfg, cfg_file)
     verdict = compliance.check_compliance(cfg, compliance.load_official_config(official), world)
     fingerprint = compliance.dataset_fingerprint(cfg.DATA.PATH_TO_DATA_DIR)
@@ -288,8 +294,35 @@ def _check_replicas_identical(module):
     logger.info("final weights identical on all %d process(es): sha256 %s", len(digests), digests[0])
 
 
+def test_job(cfg):
+    """Multi-view test of trained weights, without training, clock or score (TRAIN.ENABLE False).
+
+    The weights are TEST.CHECKPOINT_FILE_PATH (ours or a PySlowFast ``.pyth``), else the newest checkpoint in
+    OUTPUT_DIR.
+
+    Returns:
+        dict: the test's top1, top5, num_videos, num_views and bad_videos.
+    """
+    setup_logging(cfg.OUTPUT_DIR, du.get_rank())
+    path = cfg.TEST.CHECKPOINT_FILE_PATH or ckpt.find_resume_checkpoint(cfg.OUTPUT_DIR)
+    if not path:
+        raise ConfigError(f"TRAIN.ENABLE is False but there are no weights to test: set TEST.CHECKPOINT_FILE_PATH "
+                          f"or use the OUTPUT_DIR of a run with checkpoints (none in {cfg.OUTPUT_DIR})")
+    metrics = MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(), None)
+    ctx = _build_context(cfg, metrics, clock_time=lambda: 0.0)
+    ckpt.initialise_model_from_file(ctx.module, path)
+    scores = _multi_view_test(cfg, ctx, open_mllog(cfg.OUTPUT_DIR, is_main_process=False))  # no benchmark log
+    metrics.close()
+    return scores
+
+
 def _multi_view_test(cfg, ctx, log):
-    """Test the final model with NUM_ENSEMBLE_VIEWS x NUM_SPATIAL_CROPS views per video (outside the clock)."""
+    """Test with NUM_ENSEMBLE_VIEWS x NUM_SPATIAL_CROPS views per video (outside the clock).
+
+    The weights are the final model's, or TEST.CHECKPOINT_FILE_PATH's when it is set (as in PySlowFast).
+    """
+    if cfg.TEST.CHECKPOINT_FILE_PATH:
+        ckpt.initialise_model_from_file(ctx.module, cfg.TEST.CHECKPOINT_FILE_PATH)
     loader = build_loader(cfg, "test")
     tracker = _tracker(cfg, loader, "test")
     scores = test(ctx, loader, tracker)
@@ -297,3 +330,4 @@ def _multi_view_test(cfg, ctx, log):
     ctx.metrics.write("test", **scores)
     logger.info("multi-view test (%d x %d views): top1 %.2f top5 %.2f on %d videos", cfg.TEST.NUM_ENSEMBLE_VIEWS,
                 cfg.TEST.NUM_SPATIAL_CROPS, scores["top1"], scores["top5"], scores["num_videos"])
+    return scores
