@@ -34,6 +34,9 @@ def _read_jsonl(path, record_type):
         return [r for r in map(json.loads, f) if r["type"] == record_type]
 
 
+@pytest.mark.slow
+# About 65 s on an idle 2-core machine; 482 s was measured under heavy load. The bound only guards against a hang.
+@pytest.mark.timeout(1800)
 def test_ci_sized_quickstart_generates_its_data_trains_and_reports(tmp_path):
     data_dir, output_dir = tmp_path / "synthetic", tmp_path / "run"
     opts = ["DATA.PATH_TO_DATA_DIR", str(data_dir), "DATA.PATH_PREFIX", str(data_dir),
