@@ -18,13 +18,13 @@ import sys
 from slowfast.benchmark.compliance import load_official_config, official_config_path
 from slowfast.benchmark.recipe import effective_recipe, format_recipes
 from slowfast.config import ConfigError, load_config
-from slowfast.config.checks import world_size_of
+from slowfast.config.checks import configured_processes, world_size_of
 
 
 def _layout_overrides(official, opts, world_size):
     """Overrides that keep the official per-process batches on ``world_size`` processes."""
     given = set(opts[0::2])
-    official_world = world_size_of(official)
+    official_world = configured_processes(official)
     extra = []
     for key, node in (("TRAIN.BATCH_SIZE", official.TRAIN), ("TEST.BATCH_SIZE", official.TEST)):
         if key not in given:

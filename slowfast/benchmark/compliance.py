@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from fvcore.common.config import CfgNode
 
 from slowfast.config import merge_config
-from slowfast.config.checks import processes_per_machine
+from slowfast.config.checks import configured_processes
 from slowfast.config.defaults import PYSLOWFAST_ONLY_KEYS
 
 ALLOWED_KEYS = frozenset({
@@ -120,11 +120,6 @@ def _comparable(value):
     return value
 
 
-def _processes(cfg):
-    """Processes of the job a config describes (GPUs, or CPU processes, times machines)."""
-    return processes_per_machine(cfg) * cfg.NUM_SHARDS
-
-
 def check_compliance(run_cfg, official_cfg, world_size=None):
     """Compare ``run_cfg`` with ``official_cfg`` key by key.
 
@@ -148,13 +143,13 @@ def check_compliance(run_cfg, official_cfg, world_size=None):
             verdict.allowed.append(KeyChange(key, official, run, f"ignored: {PYSLOWFAST_ONLY_KEYS[key][1]}"))
         elif key != "TRAIN.BATCH_SIZE":
             verdict.disallowed.append(KeyChange(key, official, run))
-    _judge_batch(verdict, official_cfg, run_cfg, world_size or _processes(run_cfg))
+    _judge_batch(verdict, official_cfg, run_cfg, world_size or configured_processes(run_cfg))
     return verdict
 
 
 def _judge_batch(verdict, official_cfg, run_cfg, world_size):
     """The global batch may change only with the layout: the videos per process must stay the official ones."""
-    official_per_gpu = official_cfg.TRAIN.BATCH_SIZE / _processes(official_cfg)
+    official_per_gpu = official_cfg.TRAIN.BATCH_SIZE / configured_processes(official_cfg)
     run_per_gpu = run_cfg.TRAIN.BATCH_SIZE / world_size
     change = KeyChange("TRAIN.BATCH_SIZE", official_cfg.TRAIN.BATCH_SIZE, run_cfg.TRAIN.BATCH_SIZE)
     if run_per_gpu == official_per_gpu:

@@ -58,11 +58,16 @@ def processes_per_machine(cfg):
     return cfg.NUM_GPUS if cfg.NUM_GPUS > 0 else cfg.NUM_CPU_PROCESSES
 
 
+def configured_processes(cfg):
+    """Processes of the job the config describes: processes per machine x NUM_SHARDS."""
+    return processes_per_machine(cfg) * cfg.NUM_SHARDS
+
+
 def world_size_of(cfg):
-    """Total number of training processes: torchrun's WORLD_SIZE when set, else from the config."""
+    """Total number of training processes: torchrun's WORLD_SIZE when set, else ``configured_processes``."""
     if "WORLD_SIZE" in os.environ:
         return int(os.environ["WORLD_SIZE"])
-    return processes_per_machine(cfg) * cfg.NUM_SHARDS
+    return configured_processes(cfg)
 
 
 def _check_values(cfg):

@@ -19,7 +19,7 @@ import urllib.parse
 
 import torch
 
-from slowfast.config.checks import ConfigError, processes_per_machine
+from slowfast.config.checks import ConfigError, configured_processes, processes_per_machine
 from slowfast.config.cli import DEFAULT_INIT_METHOD
 from slowfast.utils.distributed import init_distributed, shutdown_distributed
 
@@ -111,7 +111,7 @@ def global_rank(cfg, local_rank):
 def _spawned_worker(local_rank, cfg, func, args, backend, init_method, timeout_s):
     """Entry point of each spawned process (module level so that it pickles)."""
     os.environ["LOCAL_RANK"] = str(local_rank)
-    world_size = processes_per_machine(cfg) * cfg.NUM_SHARDS
+    world_size = configured_processes(cfg)
     _run_worker(cfg, func, args, backend, init_method, world_size, global_rank(cfg, local_rank), local_rank,
                 timeout_s)
 
