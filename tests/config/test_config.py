@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from slowfast.benchmark.compliance import check_compliance, load_official_config
+from slowfast.benchmark.reference import reference_for_config
 from slowfast.config import ConfigError, get_cfg, load_config, save_config
 from slowfast.config.cli import parse_args
 from slowfast.config.defaults import ignored_settings
@@ -26,14 +27,19 @@ def test_yaml_then_overrides_merge():
     assert cfg.is_frozen()
 
 
-def test_scored_configs_match_reference_table():
-    x3d, mvit = load_config(X3D_M), load_config(MVIT_B)
-    assert (x3d.TRAIN.BATCH_SIZE, x3d.NUM_GPUS, x3d.SOLVER.MAX_EPOCH, x3d.MODEL.NUM_CLASSES) == (64, 4, 20, 20)
-    assert (mvit.TRAIN.BATCH_SIZE, mvit.NUM_GPUS, mvit.SOLVER.MAX_EPOCH, mvit.MODEL.NUM_CLASSES) == (48, 4, 20, 20)
-    assert x3d.DATA_LOADER.NUM_WORKERS == mvit.DATA_LOADER.NUM_WORKERS == 32
-    assert (x3d.BENCHMARK.TARGET_TOP1, x3d.BENCHMARK.REFERENCE_TIME_S) == (16.75, 3657.96)
-    assert (mvit.BENCHMARK.TARGET_TOP1, mvit.BENCHMARK.REFERENCE_TIME_S) == (34.70, 6682.53)
-    assert mvit.MVIT.PATCH_PADDING == [1, 3, 3]
+@pytest.mark.parametrize("path", [X3D_M, MVIT_B])
+def test_scored_configs_match_reference_table(path):
+    cfg, ref = load_config(path), reference_for_config(path)
+    bench = cfg.BENCHMARK
+    assert (bench.KIND, bench.TARGET_TOP1, bench.REFERENCE_TIME_S) == (ref.kind, ref.target_top1, ref.time_to_target_s)
+    assert (bench.REFERENCE_NUM_GPUS, bench.REFERENCE_EPOCHS) == (ref.num_gpus, ref.epochs)
+    assert (cfg.NUM_GPUS, cfg.TRAIN.BATCH_SIZE, cfg.SOLVER.MAX_EPOCH) == (ref.num_gpus, ref.batch_size, ref.epochs)
+    assert cfg.SOLVER.BASE_LR_BATCH_SIZE == ref.batch_size  # the rates are the reference run's
+    assert cfg.DATA_LOADER.NUM_WORKERS == ref.num_workers and cfg.MODEL.NUM_CLASSES == 20
+
+
+def test_mvit_patch_padding_is_pyslowfasts_conv_config():
+    assert load_config(MVIT_B).MVIT.PATCH_PADDING == [1, 3, 3]
 
 
 @pytest.mark.parametrize("name", ["X3D_M", "MVIT_B_16x4"])
