@@ -2,9 +2,12 @@
 
 import os
 
+from slowfast.utils.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A configuration key, value or combination that is not allowed."""
+
 
 _CHOICES = {
     "MODEL.ARCH": ("x3d", "mvit"),
