@@ -46,6 +46,22 @@ def save_checkpoint(output_dir, epoch, state):
     return path
 
 
+def saved_epoch(output_dir):
+    """Completed epochs in the checkpoint ``last_checkpoint`` names (where a rerun resumes); 0 without one.
+
+    Args:
+        output_dir (str): the run's OUTPUT_DIR.
+    Returns:
+        int
+    """
+    try:
+        with open(os.path.join(checkpoint_dir(output_dir), POINTER)) as f:
+            name = f.read().strip()
+        return int(name.removeprefix("checkpoint_epoch_").removesuffix(".pyth"))
+    except (OSError, ValueError):
+        return 0
+
+
 def load_checkpoint_file(path, allow_pickle=False):
     """Load a checkpoint with ``torch.load(weights_only=True)``.
 

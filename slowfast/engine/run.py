@@ -174,7 +174,7 @@ def run_job(cfg, cfg_file):
     try:
         _train_epochs(cfg, ctx, log, clock, train_loader, val_loader, start_epoch)
         _check_replicas_identical(ctx.module)
-    except Exception:
+    except BaseException:  # an error or Ctrl-C
         # The log must say how the run ended; the error itself propagates and fails the job.
         log.run_stop(STATUS_ABORTED, clock.elapsed())
         log.close()

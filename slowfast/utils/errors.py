@@ -36,7 +36,7 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 def run_reporting_errors(main: Callable[[], object], debug: bool = False) -> int:
-    """Call ``main()`` and turn a user error or Ctrl-C into one line on stderr and an exit status.
+    """Call ``main()`` and turn a user error or Ctrl-C into ``error:`` line(s) on stderr and an exit status.
 
     Args:
         main (callable): the entry point's work.
@@ -49,7 +49,8 @@ def run_reporting_errors(main: Callable[[], object], debug: bool = False) -> int
     except UserError as err:
         if debug:
             traceback.print_exc()
-        print(f"error: {err}", file=sys.stderr)
+        for line in str(err).splitlines():
+            print(f"error: {line}", file=sys.stderr)
         return USER_ERROR_EXIT
     except KeyboardInterrupt as err:
         if debug:
