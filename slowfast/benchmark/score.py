@@ -11,14 +11,11 @@ import os
 import statistics
 from dataclasses import dataclass, field
 
-from mlperf_logging.compliance_checker.mlp_parser import parse_file
-
 from slowfast.benchmark import mllog as keys
+from slowfast.benchmark.log_check import integrity_problems
+from slowfast.benchmark.mllog import read_mllog
 from slowfast.benchmark.reference import reference_for_name
 from slowfast.utils.metrics import METRICS_FILENAME
-
-# The parser is the same for every recent ruleset; name one so the package does not fall back to 0.6.0.
-PARSER_RULESET = "6.1.0"
 
 
 def score(t_ref, t_bench, n_gpu_ref, n_gpu_bench):
@@ -104,7 +101,7 @@ class RunResult:
         changes: human-readable "KEY: official -> run" lines for every disallowed change.
         quickstart: synthetic quick-start run (never a Kinetics20 score).
         status: run_stop status ("success", "aborted") or "" while running / when missing.
-        evals: [{"epoch", "top1", "time_s"}, ...] in order.
+        evals: [{"epoch", "top1", "time_s"}, ...] in order (read from a log: also "line", its line number).
         problems: inconsistencies found while reading the logs.
         run_dir: where the run's logs are ("" for a live run).
     """
@@ -160,17 +157,10 @@ def read_metrics(run_dir):
     return records
 
 
-def read_mllog(path):
-    """Parse an mllog file with the mlperf-logging parser.
-
-    Returns:
-        tuple: (list of LogLine, list of (line, error) for lines that failed to parse).
-    """
-    return parse_file(path, ruleset=PARSER_RULESET)
-
-
 def read_run(run_dir):
     """Recompute a run's result from ``run_dir/mllog.txt`` alone (nothing printed by the run is trusted).
+
+    The log is also checked against itself, metrics.jsonl and the last checkpoint (``integrity_problems``).
 
     t_bench is the ``clock_s`` of the first ``eval_accuracy`` >= ``target_accuracy`` (falling back to
     time_ms since run_start for logs without clock_s); evaluations of epochs redone after a
@@ -225,6 +215,7 @@ def read_run(run_dir):
         evals=evals, problems=problems, run_dir=run_dir,
     )
     _check_consistency(result, first)
+    result.problems += integrity_problems(lines, result, read_metrics(run_dir))
     return result
 
 
@@ -250,7 +241,7 @@ def _evaluations(lines, problems):
             problems.append(f"eval_accuracy on log line {line.lineno} has no epoch_num")
             continue
         evals.append({"epoch": int(metadata["epoch_num"]) - 1, "top1": float(line.value["value"]),
-                      "time_s": seconds})
+                      "time_s": seconds, "line": line.lineno})
     return evals
 
 
