@@ -200,6 +200,7 @@ def read_run(run_dir):
     if n_gpu is None:
         problems.append(f"no {keys.NUM_ACCELERATORS} in the log: no score")
     evals = _evaluations(lines, problems)
+    stops = [line for line in lines if line.key == "run_stop"]
     reaching = next((e for e in evals if e["top1"] >= target), None)
     result = RunResult(
         model=model, kind=value(keys.BENCHMARK_KIND, reference.kind if reference else ""),
@@ -211,7 +212,8 @@ def read_run(run_dir):
         division="open" if "open" in values.get("submission_division", ["open"]) else "closed",
         quickstart=bool(value(keys.QUICKSTART, False)),
         changes=[_change_line(c) for c in value(keys.CONFIG_CHANGES, []) or []],
-        status=first["run_stop"].value["metadata"].get("status", "") if "run_stop" in first else "",
+        # The last run_stop: a run interrupted (aborted) and then resumed ends with the resumed part's status.
+        status=stops[-1].value["metadata"].get("status", "") if stops else "",
         evals=evals, problems=problems, run_dir=run_dir,
     )
     _check_consistency(result, first)

@@ -107,3 +107,15 @@ def test_eval_that_differs_from_the_checkpoint_clock_is_caught(tmp_path):
     assert _problems_of("eval_accuracy matches the checkpoint clock", read_run(str(run_dir))) == [
         f"eval_accuracy matches the checkpoint clock: line {TARGET_EVAL_LINE}: epoch 3 is top-1 16.8 at 1828.98 s "
         "in the checkpoint, the log has top-1 17.8 at 1828.98 s"]
+
+
+def test_run_interrupted_then_resumed_ends_with_the_resumed_status(tmp_path):
+    run_dir = _copy_run("x3d_4gpu_b", tmp_path)
+    path = run_dir / "mllog.txt"
+    lines = path.read_text().splitlines(keepends=True)
+    # Ctrl-C after the second evaluation: the aborted run_stop precedes the resume's init_start (line 25).
+    aborted = (':::MLLOG {"namespace": "", "time_ms": 1700001200001, "event_type": "INTERVAL_END", "key": "run_stop", '
+               '"value": null, "metadata": {"file": "hand", "lineno": 30, "status": "aborted", "clock_s": 1200.0}}\n')
+    path.write_text("".join(lines[:24] + [aborted] + lines[24:]))
+    result = read_run(str(run_dir))
+    assert result.status == "success" and result.reached and result.problems == []
