@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from slowfast.benchmark.log_check import check_mllog
 from slowfast.benchmark.score import read_run
 from slowfast.engine.checkpoint import save_checkpoint
 
@@ -119,3 +120,4 @@ def test_run_interrupted_then_resumed_ends_with_the_resumed_status(tmp_path):
     path.write_text("".join(lines[:24] + [aborted] + lines[24:]))
     result = read_run(str(run_dir))
     assert result.status == "success" and result.reached and result.problems == []
+    assert check_mllog(str(path)) == []
