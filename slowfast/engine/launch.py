@@ -123,6 +123,14 @@ def _run_worker(cfg, func, args, backend, init_method, world_size, rank, local_r
     shutdown_distributed()
 
 
+def _run_in_this_process(cfg, *worker_args):
+    """``_run_worker`` in this process (one process, or under torchrun); Ctrl-C becomes ``RunInterrupted``."""
+    try:
+        _run_worker(cfg, *worker_args)
+    except KeyboardInterrupt:
+        raise RunInterrupted(saved_epoch(cfg.OUTPUT_DIR)) from None
+
+
 def _spawned_worker(local_rank, cfg, func, args, backend, init_method, per_machine, timeout_s):
     """Entry point of each spawned process (module level so that it pickles)."""
     os.environ["LOCAL_RANK"] = str(local_rank)
@@ -186,15 +194,12 @@ def launch_job(cfg, init_method, func, *args, timeout_s=DEFAULT_TIMEOUT_S):
         local_rank = int(os.environ["LOCAL_RANK"])
         check_devices(cfg, local_rank + 1)
         world_size, rank = int(os.environ["WORLD_SIZE"]), int(os.environ["RANK"])
-        _run_worker(cfg, func, args, backend, "env://", world_size, rank, local_rank, timeout_s)
+        _run_in_this_process(cfg, func, args, backend, "env://", world_size, rank, local_rank, timeout_s)
         return
     per_machine = processes_per_machine(cfg)
     check_devices(cfg, per_machine)
     if per_machine * cfg.NUM_SHARDS == 1:
-        try:
-            _run_worker(cfg, func, args, backend, None, 1, 0, 0, timeout_s)
-        except KeyboardInterrupt:
-            raise RunInterrupted(saved_epoch(cfg.OUTPUT_DIR)) from None
+        _run_in_this_process(cfg, func, args, backend, None, 1, 0, 0, timeout_s)
         return
     init_method = resolve_init_method(init_method, cfg.NUM_SHARDS)
     # spawn (not fork) keeps CUDA usable in the children; non-daemonic so they may start data-loader
