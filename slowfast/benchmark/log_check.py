@@ -8,7 +8,7 @@ epoch_num, and run_stop has a status.
 The integrity rules catch what a per-line checker cannot: two runs writing to one log, and edits. Each
 problem is one line ``<rule>: line N: <what>``:
 
-- one run per log: one run_start; every later init_start is a resume (followed by run_resume).
+- one run per log: one run_start; every init_start after it is a resume (followed by run_resume).
 - monotonic clock: within one process's part of the log (from an init_start to the next), clock_s never
   decreases (run_stop and run_resume excepted: they carry the target time and the checkpoint's time), and
   time_ms never decreases in the whole file.
@@ -92,8 +92,10 @@ def _one_run(lines, parts):
     starts = [line for line in lines if line.key == "run_start"]
     problems += [f"{rule}: line {line.lineno}: a second run_start (the first is on line {starts[0].lineno})"
                  for line in starts[1:]]
-    for part in parts[1:]:
-        if part[0].key == "init_start" and not any(line.key == RUN_RESUME for line in part):
+    for before, part in enumerate(parts[1:], start=1):
+        # A part after one that never started the clock (stopped during initialisation) may start the run.
+        started = any(line.key == "run_start" for earlier in parts[:before] for line in earlier)
+        if started and part[0].key == "init_start" and not any(line.key == RUN_RESUME for line in part):
             problems.append(f"{rule}: line {part[0].lineno}: init_start without a run_resume after it: another run "
                             "started in this log")
     return problems

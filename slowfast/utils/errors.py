@@ -32,6 +32,8 @@ class RunInterrupted(KeyboardInterrupt):
     def __str__(self) -> str:
         if self.epochs_saved is None:
             return "interrupted; rerun the same command to resume"
+        if self.epochs_saved == 0:
+            return "interrupted before the first checkpoint; rerun the same command to start again"
         return f"interrupted after epoch {self.epochs_saved}; rerun the same command to resume"
 
 

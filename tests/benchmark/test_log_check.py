@@ -121,3 +121,13 @@ def test_run_interrupted_then_resumed_ends_with_the_resumed_status(tmp_path):
     result = read_run(str(run_dir))
     assert result.status == "success" and result.reached and result.problems == []
     assert check_mllog(str(path)) == []
+
+
+def test_run_restarted_after_a_stop_during_initialisation_is_one_run(tmp_path):
+    run_dir = _copy_run("x3d_4gpu_a", tmp_path)
+    path = run_dir / "mllog.txt"
+    lines = path.read_text().splitlines(keepends=True)
+    # Ctrl-C while the data set was generated (before run_start): only the first init_start and one constant.
+    path.write_text("".join(lines[:2] + lines))
+    result = read_run(str(run_dir))
+    assert result.problems == [] and check_mllog(str(path)) == []
