@@ -1,13 +1,16 @@
 """Decode every video listed in DATA_DIR/{train,val,test}.csv once, in parallel, before the clock starts.
 
+    python tools/check_dataset.py --cfg configs/quickstart/X3D_M.yaml      # folder and clip span from a config
     python tools/check_dataset.py DATA_DIR [--prefix DIR] [--workers N] [--min-frames 80] \
         [--write-clean OUT_DIR]
 
-Reports unreadable files, files shorter than --min-frames (the clip span: 80 for X3D-M at 30 fps, 64 for
-MViT-B 16x4) and class counts per split. Files under --min-coverage of the span (DATA.MIN_CLIP_COVERAGE)
-count as unreadable, as in the loader. With --write-clean, writes the CSVs without the unreadable files
-(other short files are kept: the loader repeats their last frame, as PySlowFast does).
-Exit status 1 when any file is unreadable.
+Reports unreadable files, files shorter than --min-frames (the clip span DATA.NUM_FRAMES x DATA.SAMPLING_RATE
+of --cfg; without --cfg 80, X3D-M's) and class counts per split. With --cfg, the data folder, prefix,
+separator and minimum coverage also come from the config (a DATA_DIR given still wins). Files under
+--min-coverage of the span (DATA.MIN_CLIP_COVERAGE) count as unreadable, as in the loader. With
+--write-clean, writes the CSVs without the unreadable files (other short files are kept: the loader repeats
+their last frame, as PySlowFast does).
+Exit status 1 when any file is unreadable, or (with an ``error:`` line) when the folder or every list is missing.
 """
 
 import argparse
@@ -18,8 +21,10 @@ from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from slowfast.config import load_config  # noqa: E402
 from slowfast.datasets.decoder import VideoDecodeError, probe_video  # noqa: E402
 from slowfast.datasets.video_list import read_video_list  # noqa: E402
+from slowfast.utils.errors import UserError, run_reporting_errors  # noqa: E402
 
 SPLITS = ("train", "val", "test")
 
@@ -74,32 +79,64 @@ def write_clean(out_dir, split, result):
     print(f"  wrote {path}")
 
 
-def main():
+def parse_args(argv=None):
+    """Command line; the values --cfg gives fill in whatever was not passed explicitly."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data_dir", help="folder with train.csv, val.csv, test.csv")
+    parser.add_argument("data_dir", nargs="?", help="folder with train.csv, val.csv, test.csv (default: from --cfg)")
+    parser.add_argument("--cfg", help="run config giving the data folder, prefix, clip span and coverage")
     parser.add_argument("--prefix", default=None, help="DATA.PATH_PREFIX (default: DATA_DIR)")
-    parser.add_argument("--separator", default=" ", help="DATA.PATH_LABEL_SEPARATOR")
+    parser.add_argument("--separator", default=None, help="DATA.PATH_LABEL_SEPARATOR (default: a space)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="decoding processes")
-    parser.add_argument("--min-frames", type=int, default=80, help="clip span in frames (flag shorter files)")
-    parser.add_argument("--min-coverage", type=float, default=0.5,
-                        help="fraction of --min-frames below which a file is unusable (DATA.MIN_CLIP_COVERAGE)")
+    parser.add_argument("--min-frames", type=int, default=None,
+                        help="clip span in frames, to flag shorter files (default: from --cfg, else 80)")
+    parser.add_argument("--min-coverage", type=float, default=None,
+                        help="fraction of --min-frames below which a file is unusable (DATA.MIN_CLIP_COVERAGE; "
+                             "default: from --cfg, else 0.5)")
     parser.add_argument("--write-clean", metavar="OUT_DIR", help="write CSVs without unreadable videos")
-    args = parser.parse_args()
-    prefix = args.data_dir if args.prefix is None else args.prefix
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a user error too")
+    args = parser.parse_args(argv)
+    data = load_config(args.cfg).DATA if args.cfg else None
+    if args.data_dir is None:
+        if data is None:
+            parser.error("give DATA_DIR or --cfg")
+        args.data_dir, args.prefix = data.PATH_TO_DATA_DIR, data.PATH_PREFIX if args.prefix is None else args.prefix
+    defaults = dict(prefix=args.data_dir, separator=" ", min_frames=80, min_coverage=0.5)
+    if data is not None:
+        defaults.update(separator=data.PATH_LABEL_SEPARATOR, min_frames=data.NUM_FRAMES * data.SAMPLING_RATE,
+                        min_coverage=data.MIN_CLIP_COVERAGE)
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return args
+
+
+def check_dataset(args):
+    """Check every split of ``args.data_dir``; return the exit status."""
+    if not os.path.isdir(args.data_dir):
+        raise UserError(f"data folder {args.data_dir} does not exist: pass the folder holding train.csv, val.csv "
+                        "and test.csv (or fix DATA.PATH_TO_DATA_DIR in the config)")
+    csv_paths = {split: os.path.join(args.data_dir, f"{split}.csv") for split in SPLITS}
+    if not any(os.path.isfile(path) for path in csv_paths.values()):
+        raise UserError(f"{args.data_dir} has none of train.csv, val.csv, test.csv: pass the data folder itself")
+    print(f"clip span {args.min_frames} frames (files under {args.min_coverage:.0%} of it are unusable)")
     any_bad = False
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        for split in SPLITS:
-            csv_path = os.path.join(args.data_dir, f"{split}.csv")
+        for split, csv_path in csv_paths.items():
             if not os.path.isfile(csv_path):
                 print(f"[{split}] no {csv_path}")
                 continue
-            result = check_split(csv_path, prefix, args.separator, pool, args.min_frames,
-                                 args.min_coverage)
+            result = check_split(csv_path, args.prefix, args.separator, pool, args.min_frames, args.min_coverage)
             report(split, result)
             any_bad |= bool(result["bad"])
             if args.write_clean:
                 write_clean(args.write_clean, split, result)
     return 1 if any_bad else 0
+
+
+def main(argv=None):
+    """Parse the command line and check the data set; return the exit status."""
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    return run_reporting_errors(lambda: check_dataset(parse_args(argv)), debug=debug)
 
 
 if __name__ == "__main__":

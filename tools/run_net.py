@@ -5,23 +5,34 @@
     python tools/run_net.py --cfg configs/quickstart/X3D_M.yaml          # CPU quick-start, synthetic data
 """
 
+import os
 import sys
 
-from slowfast.config import ConfigError, load_config
-from slowfast.config.cli import parse_args
-from slowfast.engine.launch import launch_job
-from slowfast.engine.run import run_job
+# Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from slowfast.config import load_config  # noqa: E402
+from slowfast.config.cli import parse_args  # noqa: E402
+from slowfast.engine.launch import launch_job  # noqa: E402
+from slowfast.engine.preflight import check_before_run  # noqa: E402
+from slowfast.engine.run import run_job  # noqa: E402
+from slowfast.engine.run_lock import run_lock  # noqa: E402
+from slowfast.utils.errors import run_reporting_errors  # noqa: E402
+
+
+def run(args):
+    """Build the configuration, check data, devices and OUTPUT_DIR, lock OUTPUT_DIR, launch the processes."""
+    cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
+    check_before_run(cfg)
+    with run_lock(cfg):
+        launch_job(cfg, args.init_method, run_job, args.cfg_file)
 
 
 def main(argv=None):
-    """Parse the command line, build the configuration and launch one process per accelerator."""
+    """Run the benchmark; return the exit status (1: a user error, printed as one line; 130: Ctrl-C)."""
     args = parse_args(__doc__, argv)
-    try:
-        cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
-        launch_job(cfg, args.init_method, run_job, args.cfg_file)
-    except (ConfigError, FileNotFoundError) as err:
-        sys.exit(f"error: {err}")
+    return run_reporting_errors(lambda: run(args), debug=args.debug)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

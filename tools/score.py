@@ -6,8 +6,9 @@
 Prints each run (time to target, epochs, accelerators, score, compliance), then per model the spread and
 the olympic mean (drop fastest and slowest, with 3 runs or more), then benchmark_score when both a CNN and
 a transformer run are given. Each mllog.txt is also run through mlperf-logging's parser and compliance
-checker with this benchmark's rules (slowfast/benchmark/mllog_rules.yaml). Exit status 1 when a log has
-problems.
+checker with this benchmark's rules (slowfast/benchmark/mllog_rules.yaml) and checked for integrity (one run
+per log, a clock that never runs backwards, evaluations matching metrics.jsonl and the checkpoints: see
+slowfast/benchmark/log_check.py). Exit status 1 when a log has problems, each named with its line number.
 """
 
 import argparse
@@ -83,9 +84,12 @@ def main(argv=None):
         print(json.dumps({"runs": runs, **summary}, indent=2))
     else:
         print_summary(summary)
-        print("\nChecked: every mllog line parses (mlperf-logging parser); init/run event order, one "
+        print("\nChecked: every mllog line parses (mlperf-logging parser); init/run event order, a "
               "run_stop with status, target/accelerators/batch/seed/division logged once, epoch_num on "
-              "timed events (mlperf-logging compliance checker with slowfast/benchmark/mllog_rules.yaml).")
+              "timed events (mlperf-logging compliance checker with slowfast/benchmark/mllog_rules.yaml); "
+              "one run per log, monotonic clock, run_stop after the last evaluation, epochs in order, "
+              "eval_accuracy equal to metrics.jsonl and the last checkpoint's clock "
+              "(slowfast/benchmark/log_check.py).")
     return 1 if any_problem else 0
 
 

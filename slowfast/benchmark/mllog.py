@@ -19,9 +19,11 @@ Units and conventions, so that tools/score.py can recompute the result from this
   run_resume.
 """
 
+import dataclasses
 import logging
 import os
 
+from mlperf_logging.compliance_checker.mlp_parser import parse_file
 from mlperf_logging.mllog import constants
 from mlperf_logging.mllog.mllog import MLLogger
 
@@ -45,6 +47,9 @@ BAD_VIDEOS = "bad_videos"
 STATUS_SUCCESS = constants.SUCCESS
 STATUS_ABORTED = constants.ABORTED
 
+# The parser is the same for every recent ruleset; name one so the package does not fall back to 0.6.0.
+PARSER_RULESET = "6.1.0"
+TOKEN = ":::MLLOG"
 # Frames between MLLogger.get_caller and the engine line that called one of our public methods.
 _CALLER_STACK_OFFSET = 3
 
@@ -195,3 +200,19 @@ def log_run_header(mllog, cfg, model_name, world_size, verdict, fingerprint=None
         for split, key in (("train", constants.TRAIN_SAMPLES), ("val", constants.EVAL_SAMPLES)):
             if split in fingerprint:
                 mllog.event(key, fingerprint[split]["videos"])
+
+
+def read_mllog(path):
+    """Parse an mllog file with the mlperf-logging parser.
+
+    Args:
+        path (str): an mllog.txt.
+    Returns:
+        tuple: (list of LogLine whose ``lineno`` is the 1-based line number in the file, list of (line, error)
+        for lines that failed to parse).
+    """
+    lines, errors = parse_file(path, ruleset=PARSER_RULESET)
+    with open(path, encoding="utf-8", errors="replace") as f:
+        # The parser numbers only the lines holding the token, from 0; map them back to file lines.
+        file_lines = [number for number, text in enumerate(f, start=1) if TOKEN in text]
+    return [dataclasses.replace(line, lineno=file_lines[line.lineno]) for line in lines], errors

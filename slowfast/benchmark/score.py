@@ -11,15 +11,12 @@ import os
 import statistics
 from dataclasses import dataclass, field
 
-from mlperf_logging.compliance_checker.mlp_parser import parse_file
-
 from slowfast.benchmark import mllog as keys
+from slowfast.benchmark.log_check import integrity_problems
+from slowfast.benchmark.mllog import read_mllog
 from slowfast.benchmark.reference import reference_for_name
 from slowfast.solver.lr_policy import lr_scale_factor, scaled_lrs
 from slowfast.utils.metrics import METRICS_FILENAME
-
-# The parser is the same for every recent ruleset; name one so the package does not fall back to 0.6.0.
-PARSER_RULESET = "6.1.0"
 
 
 def score(t_ref, t_bench, n_gpu_ref, n_gpu_bench):
@@ -105,7 +102,7 @@ class RunResult:
         changes: human-readable "KEY: official -> run" lines for every disallowed change.
         quickstart: synthetic quick-start run (never a Kinetics20 score).
         status: run_stop status ("success", "aborted") or "" while running / when missing.
-        evals: [{"epoch", "top1", "time_s"}, ...] in order.
+        evals: [{"epoch", "top1", "time_s"}, ...] in order (read from a log: also "line", its line number).
         problems: inconsistencies found while reading the logs.
         run_dir: where the run's logs are ("" for a live run).
         reference_epochs: epochs the reference trained before reaching the target (None if unknown).
@@ -211,17 +208,10 @@ def read_metrics(run_dir):
     return records
 
 
-def read_mllog(path):
-    """Parse an mllog file with the mlperf-logging parser.
-
-    Returns:
-        tuple: (list of LogLine, list of (line, error) for lines that failed to parse).
-    """
-    return parse_file(path, ruleset=PARSER_RULESET)
-
-
 def read_run(run_dir):
     """Recompute a run's result from ``run_dir/mllog.txt`` alone (nothing printed by the run is trusted).
+
+    The log is also checked against itself, metrics.jsonl and the last checkpoint (``integrity_problems``).
 
     t_bench is the ``clock_s`` of the first ``eval_accuracy`` >= ``target_accuracy`` (falling back to
     time_ms since run_start for logs without clock_s); evaluations of epochs redone after a
@@ -261,6 +251,7 @@ def read_run(run_dir):
     if n_gpu is None:
         problems.append(f"no {keys.NUM_ACCELERATORS} in the log: no score")
     evals = _evaluations(lines, problems)
+    stops = [line for line in lines if line.key == "run_stop"]
     reaching = next((e for e in evals if e["top1"] >= target), None)
     result = RunResult(
         model=model, kind=value(keys.BENCHMARK_KIND, reference.kind if reference else ""),
@@ -272,7 +263,8 @@ def read_run(run_dir):
         division="open" if "open" in values.get("submission_division", ["open"]) else "closed",
         quickstart=bool(value(keys.QUICKSTART, False)),
         changes=[_change_line(c) for c in value(keys.CONFIG_CHANGES, []) or []],
-        status=first["run_stop"].value["metadata"].get("status", "") if "run_stop" in first else "",
+        # The last run_stop: a run interrupted (aborted) and then resumed ends with the resumed part's status.
+        status=stops[-1].value["metadata"].get("status", "") if stops else "",
         evals=evals, problems=problems, run_dir=run_dir,
         reference_epochs=value(keys.REFERENCE_EPOCHS, reference.epochs if reference else None),
         global_videos=value(keys.GLOBAL_BATCH_VIDEOS), global_clips=value("global_batch_size"),
@@ -280,6 +272,7 @@ def read_run(run_dir):
         bad_videos=_bad_video_totals(lines),
     )
     _check_consistency(result, first)
+    result.problems += integrity_problems(lines, result, read_metrics(run_dir))
     return result
 
 
@@ -305,7 +298,7 @@ def _evaluations(lines, problems):
             problems.append(f"eval_accuracy on log line {line.lineno} has no epoch_num")
             continue
         evals.append({"epoch": int(metadata["epoch_num"]) - 1, "top1": float(line.value["value"]),
-                      "time_s": seconds})
+                      "time_s": seconds, "line": line.lineno})
     return evals
 
 

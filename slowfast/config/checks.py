@@ -8,9 +8,10 @@ and do not repeat them.
 import os
 
 from slowfast.config.defaults import PYSLOWFAST_ONLY_KEYS, get_cfg
+from slowfast.utils.errors import UserError
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration key, value or combination that is not allowed."""
 
 

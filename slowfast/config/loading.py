@@ -6,10 +6,12 @@ engine once the output folder is known.
 
 import os
 import re
-import tempfile
+
+import yaml
 
 from slowfast.config.checks import ConfigError, check_config, config_value
 from slowfast.config.defaults import get_cfg
+from slowfast.utils.files import atomic_write_text
 
 
 def merge_config(cfg_file=None, opts=()):
@@ -24,21 +26,24 @@ def merge_config(cfg_file=None, opts=()):
     Returns:
         CfgNode: mutable, not validated.
     Raises:
-        ConfigError: an unknown key or a value of the wrong type, naming the file or override.
-        FileNotFoundError: ``cfg_file`` does not exist.
+        ConfigError: a missing file, a YAML syntax error, an unknown key or a value of the wrong type, naming
+            the file or override.
     """
     cfg = get_cfg()
     if cfg_file:
         if not os.path.isfile(cfg_file):
-            raise FileNotFoundError(f"config file not found: {cfg_file}")
+            raise ConfigError(f"config file not found: {cfg_file}: check the --cfg path")
         try:
             loaded = cfg.load_yaml_with_base(cfg_file)
             cfg.merge_from_other_cfg(type(cfg)(_ints_to_floats(loaded, cfg)))
+        except yaml.YAMLError as err:
+            raise ConfigError(_yaml_syntax_message(cfg_file, err)) from err
         except (KeyError, AssertionError, ValueError) as err:
             raise ConfigError(f"{cfg_file}: {_message(err)}") from err
     opts = list(opts or [])
     if len(opts) % 2:
         raise ConfigError(f"overrides must be KEY VALUE pairs; got an odd number of items: {opts}")
+    _check_override_keys(opts, cfg)
     try:
         cfg.merge_from_list(_int_overrides_to_floats(opts, cfg))
     except (KeyError, AssertionError, ValueError) as err:
@@ -74,13 +79,7 @@ def load_config(cfg_file=None, opts=(), num_shards=None, shard_id=None, world_si
 
 def save_config(cfg, output_dir):
     """Write the merged configuration to ``output_dir/config.yaml`` atomically and return the path."""
-    os.makedirs(output_dir, exist_ok=True)
-    path = os.path.join(output_dir, "config.yaml")
-    fd, tmp = tempfile.mkstemp(dir=output_dir, prefix=".config.yaml.")
-    with os.fdopen(fd, "w") as f:
-        f.write(cfg.dump())
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(os.path.join(output_dir, "config.yaml"), cfg.dump())
 
 
 def _ints_to_floats(loaded, defaults):
@@ -107,6 +106,27 @@ def _int_overrides_to_floats(opts, defaults):
         if isinstance(default, float) and re.fullmatch(r"[+-]?\d+", str(result[i + 1]).strip()):
             result[i + 1] = str(result[i + 1]).strip() + ".0"
     return result
+
+
+def _yaml_syntax_message(cfg_file, err):
+    """One line naming the file, line and column of a YAML syntax error."""
+    mark = getattr(err, "problem_mark", None)
+    where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    return f"{cfg_file}{where}: YAML syntax error ({problem}): fix the YAML there"
+
+
+def _check_override_keys(opts, defaults):
+    """Name an override whose dotted key goes below a value (``NUM_GPUS.X``), which yacs cannot report."""
+    for key in opts[::2]:
+        parts = str(key).split(".")
+        node = defaults
+        for depth, part in enumerate(parts[:-1]):
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is not None and not isinstance(node, dict):
+                leaf = ".".join(parts[: depth + 1])
+                raise ConfigError(f"command-line override {key}: {leaf} is a value, not a group of keys; "
+                                  f"write {leaf} VALUE (keys are listed in slowfast/config/defaults.py)")
 
 
 def _message(err):

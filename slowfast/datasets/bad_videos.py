@@ -1,5 +1,11 @@
 """Count the videos of a split that failed to decode, and stop the run when too many did."""
 
+from slowfast.utils.errors import UserError
+
+
+class TooManyBadVideos(UserError, RuntimeError):
+    """More videos of a split failed to decode than DATA.MAX_BAD_FRACTION allows (a data problem, no bug)."""
+
 
 class BadVideoTracker:
     """Collects bad video paths from batch metadata, per epoch and over the whole run.
@@ -59,9 +65,9 @@ class BadVideoTracker:
         return {"count": len(self._paths), "paths": self.state(), "run_total": len(self._run_paths | self._paths)}
 
     def check(self):
-        """Raise RuntimeError naming the files when more than ``max_fraction`` of the split is bad."""
+        """Raise TooManyBadVideos naming the files when more than ``max_fraction`` of the split is bad."""
         if len(self._paths) > self.max_fraction * self.num_videos:
-            raise RuntimeError(
+            raise TooManyBadVideos(
                 f"{len(self._paths)} of {self.num_videos} {self.split} videos could not be decoded, "
                 f"more than DATA.MAX_BAD_FRACTION = {self.max_fraction} (run tools/check_dataset.py and "
                 f"use its cleaned CSVs): {', '.join(self.state())}")

@@ -14,7 +14,6 @@ some, otherwise it repeats val.csv (the Kinetics convention).
 """
 
 import csv
-import json
 import multiprocessing
 import os
 import re
@@ -25,6 +24,7 @@ import av
 from tqdm import tqdm
 
 from slowfast.datasets.decoder import stream_rate
+from slowfast.utils.files import atomic_write_json, atomic_write_lines
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv")
 SPLITS = ("train", "val", "test")
@@ -308,8 +308,8 @@ def prepare_kinetics20(annotation_csvs, videos_dir, out_dir, classes_file, reenc
     test_source = "test" if lines["test"] else "val"
     lines["test"] = lines[test_source]
     for split in SPLITS:
-        _write_lines(os.path.join(out_dir, f"{split}.csv"), [f"{path} {label}" for path, label in lines[split]])
-    _write_lines(os.path.join(out_dir, "classes.txt"), classes)
+        atomic_write_lines(os.path.join(out_dir, f"{split}.csv"), [f"{path} {label}" for path, label in lines[split]])
+    atomic_write_lines(os.path.join(out_dir, "classes.txt"), classes)
     counts = {split: {name: 0 for name in classes} for split in SPLITS}
     for split in SPLITS:
         for _, label in lines[split]:
@@ -318,7 +318,7 @@ def prepare_kinetics20(annotation_csvs, videos_dir, out_dir, classes_file, reenc
                   reencode_short_side=reencode_short_side, test_source=test_source,
                   num_selected_annotations=sum(clip.label in classes for clip in clips),
                   counts=counts, **problems)
-    _write_lines(os.path.join(out_dir, "prepare_report.json"), [json.dumps(report, indent=2)])
+    atomic_write_json(os.path.join(out_dir, "prepare_report.json"), report)
     return report
 
 
@@ -338,11 +338,3 @@ def format_summary(report):
     emptiest = min(report["counts"]["train"].items(), key=lambda item: item[1])
     lines.append(f"  fewest train videos: {emptiest[1]} ({emptiest[0]})")
     return "\n".join(lines)
-
-
-def _write_lines(path, lines):
-    """Write lines atomically (temp file + rename)."""
-    temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
-        handle.writelines(line + "\n" for line in lines)
-    os.replace(temporary, path)

@@ -12,12 +12,20 @@ Folder layout written by ``make_synthetic_dataset``::
     out_dir/videos/{split}_{class}_{index:03d}.mp4
     out_dir/{train,val,test}.csv   "videos/<name>.mp4 <label>" per line (PySlowFast Kinetics format)
     out_dir/classes.txt            class names, line i is label i
-    out_dir/dataset.json           generator version, arguments and counts, written last (marks completion)
+    out_dir/dataset.json           generator version, arguments and counts (marks the folder as the generator's)
+
+The generator never writes over data it did not make: it writes only into a folder that is new, empty or
+marked as its own by its dataset.json (holding nothing else than the files above). It builds the data set
+in a hidden sibling folder and renames it into place at the end, so an interrupted generation leaves the
+target as it was.
 """
 
 import json
+import logging
 import multiprocessing
 import os
+import shutil
+import signal
 import time
 from dataclasses import dataclass
 
@@ -25,6 +33,11 @@ import numpy as np
 from tqdm import tqdm
 
 from slowfast.datasets.video_writer import write_mp4
+from slowfast.utils import distributed as du
+from slowfast.utils.errors import UserError
+from slowfast.utils.files import atomic_write_json, atomic_write_lines
+
+logger = logging.getLogger(__name__)
 
 SHAPES = ("disc", "square", "plus", "ring", "diamond")
 MOTIONS = ("moving_up", "moving_down", "growing", "shrinking")
@@ -38,6 +51,13 @@ MIN_COLOUR_CONTRAST = 240
 # colour shift between clips dominated the input and a small 3D CNN stayed at chance for 600 steps
 # (batch 8); with 100..155 the same network reached 25 % top-1 on the 20 classes in those steps.
 BACKGROUND_BASE_RANGE = (100, 155)
+RECORD_FILENAME = "dataset.json"
+# Everything make_synthetic_dataset writes at the top of its folder: a folder holding more is not its own.
+GENERATED_ENTRIES = frozenset({"videos", "train.csv", "val.csv", "test.csv", "classes.txt", RECORD_FILENAME})
+
+
+class DataFolderError(UserError):
+    """The synthetic generator was asked to write into a folder holding data it did not make."""
 
 
 def class_names(num_classes=20):
@@ -218,7 +238,8 @@ def _run_tasks(tasks, workers, progress):
     total_bytes = 0
     if workers > 1:
         # spawn: safe even when the caller already has torch threads running (fork would copy them).
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        # Workers ignore Ctrl-C: the parent handles it once, and leaving the block terminates the pool.
+        with multiprocessing.get_context("spawn").Pool(workers, initializer=_ignore_interrupts) as pool:
             for size in pool.imap_unordered(_write_video, tasks, chunksize=4):
                 total_bytes += size
                 bar.update(1)
@@ -228,6 +249,48 @@ def _run_tasks(tasks, workers, progress):
             bar.update(1)
     bar.close()
     return total_bytes
+
+
+def _ignore_interrupts():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def read_generator_record(folder):
+    """The generator's dataset.json in ``folder``, or None when there is none (or it is not the generator's).
+
+    Args:
+        folder (str): a data folder.
+    Returns:
+        dict or None
+    """
+    try:
+        with open(os.path.join(folder, RECORD_FILENAME)) as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and "generator_version" in record else None
+
+
+def refusal_to_write(folder):
+    """Why the generator must not write into ``folder``, or None when it is new, empty or its own.
+
+    Args:
+        folder (str): the output folder asked for.
+    Returns:
+        str or None: a one-line message naming the folder and the fix.
+    """
+    if not os.path.exists(folder):
+        return None
+    if not os.path.isdir(folder):
+        return f"synthetic data folder {folder} is a file: choose another DATA.PATH_TO_DATA_DIR"
+    entries = set(os.listdir(folder))
+    foreign = sorted(entries - GENERATED_ENTRIES)
+    if not entries or (not foreign and read_generator_record(folder) is not None):
+        return None
+    shown = ", ".join(foreign[:3] or sorted(entries)[:3])
+    return (f"{folder} holds files the synthetic generator did not make ({shown}, ...); it writes only into a new or "
+            "empty folder or one it made (with its dataset.json): choose another DATA.PATH_TO_DATA_DIR, or set "
+            "DATA.SYNTHETIC.ENABLE False to train on the data in that folder")
 
 
 def make_synthetic_dataset(
@@ -250,7 +313,7 @@ def make_synthetic_dataset(
     When ``num_test_per_class`` is 0, test.csv repeats val.csv (the Kinetics convention).
 
     Args:
-        out_dir (str): output folder, created if needed; existing files of the same names are overwritten.
+        out_dir (str): output folder: new, empty, or made by this generator (then replaced as a whole).
         num_train_per_class, num_val_per_class, num_test_per_class (int): videos per class and split.
         width, height (int): frame size, both even (H.264 yuv420p).
         fps (int): frame rate.
@@ -263,37 +326,72 @@ def make_synthetic_dataset(
     Returns:
         dict: arguments, ``classes``, ``counts`` {split: per-label list}, ``num_videos``, ``total_bytes``
         and ``elapsed_seconds``.
+    Raises:
+        DataFolderError: ``out_dir`` holds files the generator did not make.
     """
     if width % 2 or height % 2 or width < 16 or height < 16:
         raise ValueError(f"width and height must be even and >= 16, got {width}x{height}")
     num_frames = int(round(fps * seconds))
     if num_frames < 2:
         raise ValueError(f"fps * seconds must give at least 2 frames, got {fps} * {seconds}")
+    problem = refusal_to_write(out_dir)
+    if problem:
+        raise DataFolderError(problem)
     started = time.perf_counter()
-    names = class_names(num_classes)
-    os.makedirs(os.path.join(out_dir, "videos"), exist_ok=True)
     per_split = {"train": num_train_per_class, "val": num_val_per_class, "test": num_test_per_class}
+    settings = dict(generator_version=GENERATOR_VERSION, width=width, height=height, fps=fps, seconds=seconds,
+                    num_frames=num_frames, gop=gop, seed=seed, num_classes=num_classes, videos_per_class=per_split)
+    staging = _staging_folder(out_dir)
+    try:
+        record, total_bytes = _write_dataset(staging, settings, max(1, workers), progress)
+        _move_into_place(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return dict(record, out_dir=out_dir, total_bytes=total_bytes, elapsed_seconds=time.perf_counter() - started)
+
+
+def _staging_folder(out_dir):
+    """A fresh hidden sibling of ``out_dir`` to build in (same file system, so the final rename is atomic)."""
+    out_dir = os.path.abspath(out_dir)
+    staging = os.path.join(os.path.dirname(out_dir), f".{os.path.basename(out_dir)}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)  # left by a killed process that had the same pid
+    os.makedirs(os.path.join(staging, "videos"))
+    return staging
+
+
+def _move_into_place(staging, out_dir):
+    """Rename the finished ``staging`` folder to ``out_dir``, replacing an empty or generator-made one."""
+    if not os.path.exists(out_dir):
+        os.rename(staging, out_dir)
+        return
+    previous = f"{staging}.previous"
+    os.rename(out_dir, previous)
+    os.rename(staging, out_dir)
+    shutil.rmtree(previous)
+
+
+def _write_dataset(out_dir, settings, workers, progress):
+    """Render every video and write the CSVs, classes.txt and dataset.json; returns (record, total bytes)."""
+    num_classes, names = settings["num_classes"], class_names(settings["num_classes"])
+    render = tuple(settings[key] for key in ("width", "height", "fps", "num_frames", "gop"))
     tasks, csv_lines = [], {split: [] for split in SPLITS}
-    for split, count in per_split.items():
+    for split, count in settings["videos_per_class"].items():
         for label, name in enumerate(names):
             for index in range(count):
                 relative = f"videos/{split}_{name}_{index:03d}.mp4"
                 csv_lines[split].append(f"{relative} {label}")
-                path = os.path.join(out_dir, relative)
-                tasks.append((path, seed, split, label, index, width, height, fps, num_frames, gop))
-    total_bytes = _run_tasks(tasks, max(1, workers), progress)
-    if num_test_per_class == 0:
+                tasks.append((os.path.join(out_dir, relative), settings["seed"], split, label, index, *render))
+    total_bytes = _run_tasks(tasks, workers, progress)
+    if settings["videos_per_class"]["test"] == 0:
         csv_lines["test"] = csv_lines["val"]
     for split in SPLITS:
-        _write_text(os.path.join(out_dir, f"{split}.csv"), csv_lines[split])
-    _write_text(os.path.join(out_dir, "classes.txt"), names)
-    settings = dict(generator_version=GENERATOR_VERSION, width=width, height=height, fps=fps, seconds=seconds,
-                    num_frames=num_frames, gop=gop, seed=seed, num_classes=num_classes, videos_per_class=per_split)
+        atomic_write_lines(os.path.join(out_dir, f"{split}.csv"), csv_lines[split])
+    atomic_write_lines(os.path.join(out_dir, "classes.txt"), names)
     counts = {split: _count_labels(csv_lines[split], num_classes) for split in SPLITS}
     record = dict(settings, classes=names, counts=counts, num_videos=len(tasks))
-    _write_text(os.path.join(out_dir, "dataset.json"), [json.dumps(record, indent=2)])
-    return dict(record, out_dir=out_dir, total_bytes=total_bytes,
-                elapsed_seconds=time.perf_counter() - started)
+    atomic_write_json(os.path.join(out_dir, RECORD_FILENAME), record)
+    return record, total_bytes
 
 
 def _count_labels(lines, num_classes):
@@ -304,9 +402,48 @@ def _count_labels(lines, num_classes):
     return counts
 
 
-def _write_text(path, lines):
-    """Write lines atomically (temp file + rename) so readers never see half a file."""
-    temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
-        handle.writelines(line + "\n" for line in lines)
-    os.replace(temporary, path)
+def synthetic_settings(cfg):
+    """The generator settings a config asks for, in the fields of the generator's dataset.json.
+
+    Args:
+        cfg (CfgNode): reads DATA.SYNTHETIC.* and MODEL.NUM_CLASSES.
+    Returns:
+        dict
+    """
+    syn = cfg.DATA.SYNTHETIC
+    return {"generator_version": GENERATOR_VERSION, "width": syn.WIDTH, "height": syn.HEIGHT, "fps": syn.FPS,
+            "seconds": syn.SECONDS, "gop": syn.GOP, "seed": syn.SEED, "num_classes": cfg.MODEL.NUM_CLASSES,
+            "videos_per_class": {"train": syn.TRAIN_PER_CLASS, "val": syn.VAL_PER_CLASS, "test": syn.TEST_PER_CLASS}}
+
+
+def synthetic_data_ready(cfg):
+    """True when DATA.PATH_TO_DATA_DIR holds a data set made by this generator version with the config's settings.
+
+    Args:
+        cfg (CfgNode): the run configuration.
+    Returns:
+        bool
+    """
+    record = read_generator_record(cfg.DATA.PATH_TO_DATA_DIR) or {}
+    return all(record.get(key) == value for key, value in synthetic_settings(cfg).items())
+
+
+def ensure_synthetic_data(cfg):
+    """Quick-start: generate the synthetic data set (main process, before the clock) unless it is ready.
+
+    Other processes wait for it. A folder with other settings or made by an older generator version is
+    replaced; a folder holding anything the generator did not make is refused (``DataFolderError``).
+
+    Args:
+        cfg (CfgNode): reads DATA.SYNTHETIC.ENABLE, DATA.PATH_TO_DATA_DIR and the generator settings.
+    """
+    syn, folder = cfg.DATA.SYNTHETIC, cfg.DATA.PATH_TO_DATA_DIR
+    if syn.ENABLE and du.is_main_process() and not synthetic_data_ready(cfg):
+        logger.info("generating the synthetic data set in %s (before the clock starts)", folder)
+        summary = make_synthetic_dataset(
+            folder, syn.TRAIN_PER_CLASS, syn.VAL_PER_CLASS, syn.TEST_PER_CLASS, syn.WIDTH, syn.HEIGHT, syn.FPS,
+            syn.SECONDS, syn.GOP, syn.SEED, num_classes=cfg.MODEL.NUM_CLASSES,
+            workers=max(1, min(4, os.cpu_count() or 1)),
+        )
+        logger.info("generated %d videos in %.1f s", summary["num_videos"], summary["elapsed_seconds"])
+    du.synchronize()

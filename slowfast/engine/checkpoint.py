@@ -1,20 +1,20 @@
 """Checkpoints: atomic writes, a "last checkpoint" pointer, auto-resume, and initialisation from a file.
 
 Layout in ``OUTPUT_DIR/checkpoints``: ``checkpoint_epoch_00005.pyth`` files (PySlowFast's naming) and a
-``last_checkpoint`` text file naming the newest complete one. Every file is written to a temporary name in the
-same folder, flushed and fsync'ed, then renamed over the final name, so a process killed mid-write leaves either
-the previous complete file or none: a partial file is never resumed from.
+``last_checkpoint`` text file naming the newest complete one. Every file is written with
+``slowfast.utils.files.atomic_write``, so a process killed mid-write leaves either the previous complete file or
+none: a partial file is never resumed from.
 """
 
 import hashlib
 import logging
 import os
-import tempfile
 
 import torch
 
 from slowfast.models.checkpoint_keys import load_model_state
 from slowfast.utils import distributed as du
+from slowfast.utils.files import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -31,27 +31,6 @@ def checkpoint_path(output_dir, epoch):
     return os.path.join(checkpoint_dir(output_dir), f"checkpoint_epoch_{epoch:05d}.pyth")
 
 
-def _atomic_write(path, write_fn):
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write_fn(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)
-
-
 def save_checkpoint(output_dir, epoch, state):
     """Write ``state`` for ``epoch`` completed epochs atomically, then point ``last_checkpoint`` at it.
 
@@ -63,10 +42,26 @@ def save_checkpoint(output_dir, epoch, state):
         str: path of the checkpoint.
     """
     path = checkpoint_path(output_dir, epoch)
-    _atomic_write(path, lambda f: torch.save(state, f))
+    atomic_write(path, lambda f: torch.save(state, f))
     name = os.path.basename(path).encode()
-    _atomic_write(os.path.join(checkpoint_dir(output_dir), POINTER), lambda f: f.write(name))
+    atomic_write(os.path.join(checkpoint_dir(output_dir), POINTER), lambda f: f.write(name))
     return path
+
+
+def saved_epoch(output_dir):
+    """Completed epochs in the checkpoint ``last_checkpoint`` names (where a rerun resumes); 0 without one.
+
+    Args:
+        output_dir (str): the run's OUTPUT_DIR.
+    Returns:
+        int
+    """
+    try:
+        with open(os.path.join(checkpoint_dir(output_dir), POINTER)) as f:
+            name = f.read().strip()
+        return int(name.removeprefix("checkpoint_epoch_").removesuffix(".pyth"))
+    except (OSError, ValueError):
+        return 0
 
 
 def load_checkpoint_file(path, allow_pickle=False):

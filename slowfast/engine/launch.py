@@ -10,20 +10,34 @@
 Backend: DIST_BACKEND "auto" is nccl with GPUs and gloo on the CPU. Failure handling: when a spawned
 process fails, torch's ProcessContext terminates its siblings (SIGTERM, then SIGKILL) and raises in the
 parent, so the job exits non-zero; peers on other machines give up when a collective exceeds the
-process-group timeout instead of hanging.
+process-group timeout instead of hanging. A user error (``UserError``) in a spawned process is printed
+there as one ``error:`` line and the parent exits with status 1 without a traceback. Ctrl-C (in the
+parent, the workers or both) stops every worker, each logging its end, and the parent raises
+``RunInterrupted`` naming the last saved epoch.
 """
 
 import os
+import signal
 import socket
+import sys
 import urllib.parse
 
 import torch
+from torch.multiprocessing import ProcessExitedException
 
 from slowfast.config.checks import ConfigError, configured_processes, processes_per_machine
 from slowfast.config.cli import DEFAULT_INIT_METHOD
+from slowfast.engine.checkpoint import saved_epoch
 from slowfast.utils.distributed import init_distributed, shutdown_distributed
+from slowfast.utils.errors import USER_ERROR_EXIT, RunInterrupted, UserError
 
 _TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR")
+# Seconds interrupted workers get to log their end before they are terminated.
+INTERRUPT_GRACE_S = 30.0
+
+
+class DeviceError(UserError, RuntimeError):
+    """The config asks for devices this machine does not have."""
 
 
 def launched_by_torchrun():
@@ -75,17 +89,17 @@ def check_devices(cfg, local_processes):
         cfg (CfgNode): run configuration (NUM_GPUS).
         local_processes (int): processes that will run on this machine, one GPU each.
     Raises:
-        RuntimeError: naming NUM_GPUS and how to train on the CPU instead.
+        DeviceError: naming NUM_GPUS and how to train on the CPU instead.
     """
     if cfg.NUM_GPUS == 0:
         return
     if not torch.cuda.is_available():
-        raise RuntimeError(
+        raise DeviceError(
             f"config key NUM_GPUS = {cfg.NUM_GPUS} asks for GPUs, but CUDA is not available here. "
             "To train on the CPU pass NUM_GPUS 0 (and NUM_CPU_PROCESSES N for N processes)."
         )
     if torch.cuda.device_count() < local_processes:
-        raise RuntimeError(
+        raise DeviceError(
             f"config key NUM_GPUS = {cfg.NUM_GPUS} needs {local_processes} GPUs on this machine, "
             f"but only {torch.cuda.device_count()} are visible."
         )
@@ -103,6 +117,14 @@ def _run_worker(cfg, func, args, backend, init_method, world_size, rank, local_r
     shutdown_distributed()
 
 
+def _run_in_this_process(cfg, *worker_args):
+    """``_run_worker`` in this process (one process, or under torchrun); Ctrl-C becomes ``RunInterrupted``."""
+    try:
+        _run_worker(cfg, *worker_args)
+    except KeyboardInterrupt:
+        raise RunInterrupted(saved_epoch(cfg.OUTPUT_DIR)) from None
+
+
 def global_rank(cfg, local_rank):
     """Rank over all machines of this machine's ``local_rank``-th process (PySlowFast's formula)."""
     return cfg.SHARD_ID * processes_per_machine(cfg) + local_rank
@@ -112,8 +134,40 @@ def _spawned_worker(local_rank, cfg, func, args, backend, init_method, timeout_s
     """Entry point of each spawned process (module level so that it pickles)."""
     os.environ["LOCAL_RANK"] = str(local_rank)
     world_size = configured_processes(cfg)
-    _run_worker(cfg, func, args, backend, init_method, world_size, global_rank(cfg, local_rank), local_rank,
-                timeout_s)
+    try:
+        _run_worker(cfg, func, args, backend, init_method, world_size, global_rank(cfg, local_rank), local_rank,
+                    timeout_s)
+    except UserError as err:
+        # The job's one error line; the parent recognises the exit status and adds no traceback.
+        print("\n".join(f"error: {line}" for line in str(err).splitlines()), file=sys.stderr, flush=True)
+        sys.exit(USER_ERROR_EXIT)
+
+
+def _join_spawned(context, output_dir):
+    """Wait for the spawned processes; turn a worker's user error or a Ctrl-C into a plain exit."""
+    try:
+        while not context.join():
+            pass
+    except ProcessExitedException as err:
+        if err.exit_code == USER_ERROR_EXIT:
+            raise SystemExit(USER_ERROR_EXIT) from None  # the worker printed the error line
+        raise
+    except KeyboardInterrupt:
+        _stop_after_interrupt(context.processes)
+        raise RunInterrupted(saved_epoch(output_dir)) from None
+
+
+def _stop_after_interrupt(processes):
+    """Forward Ctrl-C to workers (a signal sent to this process alone does not reach them), wait, then stop them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the workers' clean-up short
+    for process in processes:
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGINT)
+    for process in processes:
+        process.join(INTERRUPT_GRACE_S)
+        if process.is_alive():
+            process.terminate()
+            process.join()
 
 
 def launch_job(cfg, init_method, func, *args):
@@ -129,7 +183,9 @@ def launch_job(cfg, init_method, func, *args):
         func (callable): the job, called as ``func(cfg, *args)`` in each process after it joined the group.
         *args: further arguments for ``func``.
     Raises:
-        RuntimeError: GPUs asked for but missing.
+        DeviceError: GPUs asked for but missing.
+        RunInterrupted: Ctrl-C; every process was stopped.
+        SystemExit: a spawned process printed a user error (status ``USER_ERROR_EXIT``).
         torch.multiprocessing.ProcessException: a spawned process failed; the others were stopped.
     """
     backend, timeout_s = resolve_backend(cfg), float(cfg.DIST_TIMEOUT_S)
@@ -137,21 +193,22 @@ def launch_job(cfg, init_method, func, *args):
         local_rank = int(os.environ["LOCAL_RANK"])
         check_devices(cfg, local_rank + 1)
         world_size, rank = int(os.environ["WORLD_SIZE"]), int(os.environ["RANK"])
-        _run_worker(cfg, func, args, backend, "env://", world_size, rank, local_rank, timeout_s)
+        _run_in_this_process(cfg, func, args, backend, "env://", world_size, rank, local_rank, timeout_s)
         return
     per_machine = processes_per_machine(cfg)
     check_devices(cfg, per_machine)
     if per_machine * cfg.NUM_SHARDS == 1:
-        _run_worker(cfg, func, args, backend, None, 1, 0, 0, timeout_s)
+        _run_in_this_process(cfg, func, args, backend, None, 1, 0, 0, timeout_s)
         return
     init_method = resolve_init_method(init_method, cfg.NUM_SHARDS)
     # spawn (not fork) keeps CUDA usable in the children; non-daemonic so they may start data-loader
-    # workers. join=True raises here after stopping the siblings when one process fails.
-    torch.multiprocessing.start_processes(
+    # workers. Joining raises here after stopping the siblings when one process fails.
+    context = torch.multiprocessing.start_processes(
         _spawned_worker,
         args=(cfg, func, args, backend, init_method, timeout_s),
         nprocs=per_machine,
-        join=True,
+        join=False,
         daemon=False,
         start_method="spawn",
     )
+    _join_spawned(context, cfg.OUTPUT_DIR)

@@ -6,7 +6,6 @@ evaluation, checkpoint) -> run_stop at the end of training -> multi-view test (o
 """
 
 import hashlib
-import json
 import logging
 import os
 import random
@@ -24,7 +23,7 @@ from slowfast.config.defaults import ignored_settings
 from slowfast.datasets import build_loader, set_loader_epoch
 from slowfast.datasets.bad_videos import BadVideoTracker
 from slowfast.datasets.mixup import MixUp
-from slowfast.datasets.synthetic import GENERATOR_VERSION, make_synthetic_dataset
+from slowfast.datasets.synthetic import ensure_synthetic_data
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.trainer import LoopContext, evaluate, test, train_one_epoch, update_precise_bn
 from slowfast.models import build_model
@@ -128,36 +127,6 @@ def _bad_video_count(tracker, epoch, log):
     return summary["count"]
 
 
-def _synthetic_settings(cfg):
-    """The generator settings a quick-start asks for, in the fields of the generator's dataset.json."""
-    syn = cfg.DATA.SYNTHETIC
-    return {"generator_version": GENERATOR_VERSION, "width": syn.WIDTH, "height": syn.HEIGHT, "fps": syn.FPS,
-            "seconds": syn.SECONDS, "gop": syn.GOP, "seed": syn.SEED, "num_classes": cfg.MODEL.NUM_CLASSES,
-            "videos_per_class": {"train": syn.TRAIN_PER_CLASS, "val": syn.VAL_PER_CLASS, "test": syn.TEST_PER_CLASS}}
-
-
-def ensure_synthetic_data(cfg):
-    """Quick-start: generate the synthetic data set (rank 0, before the clock) unless its folder already holds
-    one made with the same settings by the same generator version. The generator writes dataset.json last, so a
-    folder without it (or with other settings) is regenerated rather than trusted."""
-    syn, folder = cfg.DATA.SYNTHETIC, cfg.DATA.PATH_TO_DATA_DIR
-    if syn.ENABLE and du.is_main_process():
-        wanted, record = _synthetic_settings(cfg), os.path.join(folder, "dataset.json")
-        existing = {}
-        if os.path.isfile(record):
-            with open(record) as f:
-                existing = json.load(f)
-        if any(existing.get(key) != value for key, value in wanted.items()):
-            logger.info("generating the synthetic data set in %s (before the clock starts)", folder)
-            summary = make_synthetic_dataset(
-                folder, syn.TRAIN_PER_CLASS, syn.VAL_PER_CLASS, syn.TEST_PER_CLASS, syn.WIDTH, syn.HEIGHT, syn.FPS,
-                syn.SECONDS, syn.GOP, syn.SEED, num_classes=cfg.MODEL.NUM_CLASSES,
-                workers=max(1, min(4, os.cpu_count() or 1)),
-            )
-            logger.info("generated %d videos in %.1f s", summary["num_videos"], summary["elapsed_seconds"])
-    du.synchronize()
-
-
 def _model_name(cfg_file):
     return os.path.splitext(os.path.basename(cfg_file))[0]
 
@@ -229,7 +198,7 @@ def run_job(cfg, cfg_file):
     try:
         _train_epochs(cfg, ctx, log, clock, (train_loader, val_loader), bad_videos, start_epoch)
         _check_replicas_identical(ctx.module)
-    except Exception:
+    except BaseException:  # an error or Ctrl-C
         # The log must say how the run ended; the error itself propagates and fails the job.
         log.run_stop(STATUS_ABORTED, clock.elapsed())
         log.close()

@@ -7,9 +7,9 @@ import pytest
 from slowfast.benchmark.clock import BenchmarkClock
 from slowfast.benchmark.compliance import ComplianceVerdict, KeyChange
 from slowfast.benchmark.log_check import check_mllog
-from slowfast.benchmark.mllog import MLLog, log_run_header, open_mllog
+from slowfast.benchmark.mllog import MLLog, log_run_header, open_mllog, read_mllog
 from slowfast.benchmark.result import QUICKSTART_LABEL, format_result_block
-from slowfast.benchmark.score import RunResult, read_mllog, read_run, summarize_runs
+from slowfast.benchmark.score import RunResult, read_run, summarize_runs
 from slowfast.config import get_cfg
 
 

@@ -5,7 +5,8 @@ from conftest import small_cfg, write_csv
 
 from slowfast.config import load_config
 from slowfast.datasets import build_dataset, build_loader, set_loader_epoch
-from slowfast.datasets.bad_videos import BadVideoTracker
+from slowfast.datasets.bad_videos import BadVideoTracker, TooManyBadVideos
+from slowfast.utils.errors import UserError
 
 
 def _run_epoch(loader, tracker, epoch=0):
@@ -97,5 +98,6 @@ def test_tracker_merges_states_of_ranks():
     rank1.update({"bad_paths": ["b.mp4", "c.mp4"]})
     rank0.merge([rank0.state(), rank1.state()])
     assert rank0.summary() == {"count": 3, "paths": ["a.mp4", "b.mp4", "c.mp4"], "run_total": 3}
-    with pytest.raises(RuntimeError, match="a.mp4, b.mp4, c.mp4"):
+    with pytest.raises(TooManyBadVideos, match="a.mp4, b.mp4, c.mp4") as stopped:
         rank0.check()
+    assert isinstance(stopped.value, UserError)  # a data problem: one error: line, no traceback

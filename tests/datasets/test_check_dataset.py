@@ -30,3 +30,33 @@ def test_check_dataset_reports_and_cleans(tiny_dataset, tmp_path):
     paths, labels = read_video_list(str(out / "train.csv"))
     assert paths == good and labels == [0, 0, 1, 1]
     assert read_video_list(str(out / "val.csv"))[0] == good
+
+
+def _check_dataset(*args):
+    return subprocess.run([sys.executable, os.path.join(REPO, "tools", "check_dataset.py"), *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_check_dataset_takes_the_clip_span_from_the_config(tiny_dataset, tmp_path):
+    folder, good, _ = tiny_dataset
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in good:
+        os.symlink(os.path.join(folder, name), data / name)
+    write_csv(str(data), "val", good)
+    # The quick-start's clip spans 4 frames x 8 = 32 frames: the 40-frame videos are long enough; the default
+    # span (X3D-M's 80 frames) would call them short.
+    quickstart = os.path.join(REPO, "configs", "quickstart", "X3D_M.yaml")
+    proc = _check_dataset("--cfg", quickstart, str(data), "--workers", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "clip span 32 frames" in proc.stdout
+    assert "[val] 4 listed, 0 unreadable, 0 shorter than the clip span" in proc.stdout
+    assert "[val] 4 listed, 0 unreadable, 4 shorter" in _check_dataset(str(data), "--workers", "1").stdout
+
+
+def test_check_dataset_on_a_missing_folder_exits_non_zero(tmp_path):
+    proc = _check_dataset(str(tmp_path / "typo"))
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [f"error: data folder {tmp_path / 'typo'} does not exist: pass the folder "
+                                        "holding train.csv, val.csv and test.csv (or fix DATA.PATH_TO_DATA_DIR in "
+                                        "the config)"]

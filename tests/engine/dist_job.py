@@ -7,6 +7,8 @@ MODE "one_fails": rank 1 raises at once while rank 0 sleeps far longer than the 
 can only end in time if the failure stops the sibling.
 MODE "resume_choice": each rank works in OUT_DIR/rank<R> with the relative OUTPUT_DIR "out", as machines
 that do not share OUTPUT_DIR; every rank reports which checkpoint state it resumes from.
+MODE "user_error": rank 1 raises a UserError while rank 0 waits in a collective; the job must end with one
+``error:`` line and exit status 1.
 MODE "peer_stuck": rank 1 sleeps (alive but silent, like a hung peer on another machine) while rank 0
 waits in an all_reduce; the process-group timeout (STUCK_TIMEOUT_S) must make rank 0 fail.
 """
@@ -22,6 +24,7 @@ from slowfast.config import load_config
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.launch import DEFAULT_INIT_METHOD, launch_job
 from slowfast.utils import distributed as du
+from slowfast.utils.errors import UserError
 
 SIBLING_SLEEP_S = 600
 STUCK_TIMEOUT_S = 5
@@ -60,6 +63,12 @@ def one_fails(cfg, out_dir):
     time.sleep(SIBLING_SLEEP_S)
 
 
+def user_error(cfg, out_dir):
+    if du.get_rank() == 1:
+        raise UserError("rank 1 found a problem the user can fix")
+    du.all_reduce_sum(torch.ones(1))
+
+
 def peer_stuck(cfg, out_dir):
     if du.get_rank() == 1:
         time.sleep(SIBLING_SLEEP_S)
@@ -78,7 +87,7 @@ def main(argv):
     mode, out_dir, opts = argv[0], argv[1], argv[2:]
     timeout_s = STUCK_TIMEOUT_S if mode == "peer_stuck" else 300
     cfg = load_config(None, ["OUTPUT_DIR", out_dir, "DIST_TIMEOUT_S", str(timeout_s), *opts])
-    job = {"collectives": collectives, "one_fails": one_fails, "peer_stuck": peer_stuck,
+    job = {"collectives": collectives, "one_fails": one_fails, "user_error": user_error, "peer_stuck": peer_stuck,
            "resume_choice": resume_choice}[mode]
     launch_job(cfg, DEFAULT_INIT_METHOD, job, out_dir)
 

@@ -9,9 +9,11 @@ import av
 import numpy as np
 import pytest
 
+from slowfast.datasets import synthetic
 from slowfast.datasets.synthetic import (
     MOTIONS,
     SHAPES,
+    DataFolderError,
     class_names,
     make_synthetic_dataset,
     render_video,
@@ -158,3 +160,42 @@ def test_command_line_tool(tmp_path, capsys):
                                                 ("videos/train_disc_moving_down_000.mp4", 1)]
     record = json.loads((tmp_path / "dataset.json").read_text())
     assert (record["width"], record["height"], record["seed"]) == (32, 16, 5)
+
+
+def test_generator_never_overwrites_a_folder_holding_the_users_data(tmp_path):
+    data = tmp_path / "my_kinetics"
+    (data / "videos").mkdir(parents=True)
+    (data / "train.csv").write_text("videos/train_disc_moving_up_000.mp4 0\n")
+    (data / "videos" / "train_disc_moving_up_000.mp4").write_bytes(b"my own video")
+    before = folder_hashes(data)
+    with pytest.raises(DataFolderError, match=f"{data} holds files the synthetic generator did not make"):
+        tiny_dataset(data)
+    assert folder_hashes(data) == before
+    (data / "dataset.json").write_text(json.dumps({"note": "someone else's dataset.json"}))
+    with pytest.raises(DataFolderError):
+        tiny_dataset(data)
+
+
+def test_generator_replaces_its_own_folder_and_fills_an_empty_one(tmp_path):
+    tiny_dataset(tmp_path / "data", seed=0)
+    tiny_dataset(tmp_path / "data", seed=1)  # its own (dataset.json): replaced as a whole
+    assert json.loads((tmp_path / "data" / "dataset.json").read_text())["seed"] == 1
+    (tmp_path / "empty").mkdir()
+    tiny_dataset(tmp_path / "empty")
+    assert sorted(os.listdir(tmp_path)) == ["data", "empty"]  # no staging folder left beside them
+
+
+def test_interrupted_generation_leaves_nothing_half_made(tmp_path, monkeypatch):
+    tiny_dataset(tmp_path / "data", seed=0)
+    before = folder_hashes(tmp_path / "data")
+
+    def interrupted(tasks, workers, progress):
+        synthetic._write_video(tasks[0])  # one video written, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(synthetic, "_run_tasks", interrupted)
+    for target in ("data", "new"):
+        with pytest.raises(KeyboardInterrupt):
+            tiny_dataset(tmp_path / target, seed=1)
+    assert folder_hashes(tmp_path / "data") == before  # the previous data set is intact
+    assert sorted(os.listdir(tmp_path)) == ["data"]  # no half-made "new" folder, no staging folder

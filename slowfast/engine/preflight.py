@@ -1,0 +1,118 @@
+"""Checks run before the model is built and before the clock starts, so that a run fails in seconds.
+
+Each check reports every problem it finds as one line naming the file, folder or key and the fix, and all
+problems are listed at once. Data files are only ``stat``'ed (they exist and are not empty), never decoded:
+a video that exists but does not decode is skipped and counted during the run (see datasets/bad_videos.py),
+and ``tools/check_dataset.py`` decodes every file when asked.
+"""
+
+import os
+import tempfile
+
+from slowfast.config.checks import processes_per_machine
+from slowfast.datasets.synthetic import refusal_to_write, synthetic_data_ready
+from slowfast.datasets.video_list import VideoListError, read_video_list
+from slowfast.engine.launch import DeviceError, check_devices
+from slowfast.utils.errors import UserError
+
+# Paths quoted per kind of problem; the count says how many more there are.
+MAX_PATHS_SHOWN = 3
+
+
+class PreflightError(UserError):
+    """One or more problems found before the run started; the message has one line per problem."""
+
+
+def output_dir_problems(output_dir: str) -> list[str]:
+    """Whether OUTPUT_DIR can be created and written to (a temporary file is created and removed).
+
+    Args:
+        output_dir (str): the run's OUTPUT_DIR.
+    Returns:
+        list of str: problems, one line each.
+    """
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output_dir):
+            pass
+    except OSError as err:
+        return [f"OUTPUT_DIR {output_dir} is not writable ({err.strerror}): pass OUTPUT_DIR with a folder you can "
+                "write to, or fix its permissions"]
+    return []
+
+
+def device_problems(cfg) -> list[str]:
+    """Whether the GPUs the config asks for are present on this machine.
+
+    Args:
+        cfg (CfgNode): reads NUM_GPUS, NUM_CPU_PROCESSES.
+    Returns:
+        list of str: problems, one line each.
+    """
+    try:
+        check_devices(cfg, processes_per_machine(cfg))
+    except DeviceError as err:
+        return [str(err)]
+    return []
+
+
+def _split_problems(csv_path, prefix, separator, split):
+    try:
+        paths, _ = read_video_list(csv_path, prefix, separator)
+    except FileNotFoundError:
+        return [f"{csv_path} does not exist: the {split} split needs it (see data/README.md for the layout)"]
+    except VideoListError as err:
+        return [f"{err}: fix that line"]
+    missing, empty = [], []
+    for path in paths:
+        try:
+            if os.stat(path).st_size == 0:
+                empty.append(path)
+        except OSError:
+            missing.append(path)
+    problems = []
+    for files, what, fix in ((missing, "do not exist", "fix the paths in the list or DATA.PATH_PREFIX"),
+                             (empty, "are empty (0 bytes)", "replace them or remove their lines")):
+        if files:
+            shown = ", ".join(files[:MAX_PATHS_SHOWN]) + (f" and {len(files) - MAX_PATHS_SHOWN} more"
+                                                         if len(files) > MAX_PATHS_SHOWN else "")
+            problems.append(f"{csv_path} lists {len(files)} of {len(paths)} file(s) that {what}: {shown}: {fix}")
+    return problems
+
+
+def data_problems(cfg) -> list[str]:
+    """Whether the data folder and the split lists exist and parse, and every listed file exists and is non-empty.
+
+    With DATA.SYNTHETIC.ENABLE and no matching generated data set yet, only checks that the generator may
+    write into the folder (it will generate the data before the clock starts).
+
+    Args:
+        cfg (CfgNode): reads DATA.*, TEST.ENABLE.
+    Returns:
+        list of str: problems, one line each.
+    """
+    folder = cfg.DATA.PATH_TO_DATA_DIR
+    if cfg.DATA.SYNTHETIC.ENABLE and not synthetic_data_ready(cfg):
+        refusal = refusal_to_write(folder)
+        return [refusal] if refusal else []
+    if not os.path.isdir(folder):
+        return [f"data folder DATA.PATH_TO_DATA_DIR = {folder!r} does not exist: pass DATA.PATH_TO_DATA_DIR with "
+                "the folder holding train.csv, val.csv and test.csv"]
+    problems = []
+    for split in ("train", "val", "test") if cfg.TEST.ENABLE else ("train", "val"):
+        csv_path = os.path.join(folder, f"{split}.csv")
+        problems += _split_problems(csv_path, cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR, split)
+    return problems
+
+
+def check_before_run(cfg) -> None:
+    """Run every preflight check and raise with all problems at once.
+
+    Args:
+        cfg (CfgNode): the run configuration.
+    Raises:
+        PreflightError: one line per problem.
+    """
+    problems = output_dir_problems(cfg.OUTPUT_DIR) + device_problems(cfg) + data_problems(cfg)
+    if problems:
+        raise PreflightError("\n".join(problems))

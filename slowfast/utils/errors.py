@@ -1,0 +1,62 @@
+"""Mistakes a user can fix, and how the entry points report them and a Ctrl-C.
+
+A ``UserError`` (bad config, command line, path, device, permission, data) is printed by the entry points
+as ``error: <message>`` with no traceback and exit status 1; anything else is a bug and keeps its
+traceback. ``--debug`` shows the traceback of a user error too. Ctrl-C ends a run with one line and exit
+status 130 (128 + SIGINT, the shell's convention).
+"""
+
+import sys
+import traceback
+from collections.abc import Callable
+
+USER_ERROR_EXIT = 1
+INTERRUPTED_EXIT = 130
+
+
+class UserError(Exception):
+    """A mistake the user can fix; the message names what is wrong and the fix."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; carries how many epochs are saved, i.e. where a rerun resumes.
+
+    Args:
+        epochs_saved (int or None): epochs in the newest checkpoint (None when unknown).
+    """
+
+    def __init__(self, epochs_saved: int | None = None):
+        super().__init__(epochs_saved)
+        self.epochs_saved = epochs_saved
+
+    def __str__(self) -> str:
+        if self.epochs_saved is None:
+            return "interrupted; rerun the same command to resume"
+        if self.epochs_saved == 0:
+            return "interrupted before the first checkpoint; rerun the same command to start again"
+        return f"interrupted after epoch {self.epochs_saved}; rerun the same command to resume"
+
+
+def run_reporting_errors(main: Callable[[], object], debug: bool = False) -> int:
+    """Call ``main()`` and turn a user error or Ctrl-C into ``error:`` line(s) on stderr and an exit status.
+
+    Args:
+        main (callable): the entry point's work.
+        debug (bool): also print the traceback of a user error.
+    Returns:
+        int: 0, ``USER_ERROR_EXIT`` or ``INTERRUPTED_EXIT`` (or ``main()``'s integer result).
+    """
+    try:
+        status = main()
+    except UserError as err:
+        if debug:
+            traceback.print_exc()
+        for line in str(err).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return USER_ERROR_EXIT
+    except KeyboardInterrupt as err:
+        if debug:
+            traceback.print_exc()
+        print(err if isinstance(err, RunInterrupted) else RunInterrupted(), file=sys.stderr)
+        return INTERRUPTED_EXIT
+    return status if isinstance(status, int) else 0
