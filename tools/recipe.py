@@ -17,8 +17,9 @@ import sys
 
 from slowfast.benchmark.compliance import load_official_config, official_config_path
 from slowfast.benchmark.recipe import effective_recipe, format_recipes
-from slowfast.config import ConfigError, load_config
+from slowfast.config import load_config
 from slowfast.config.checks import configured_processes, world_size_of
+from slowfast.utils.errors import run_reporting_errors
 
 
 def _layout_overrides(official, opts, world_size):
@@ -43,8 +44,18 @@ def _layout(cfg_file, opts, world_size, train_videos):
     return cfg, effective_recipe(cfg, official, world_size or world_size_of(cfg), train_videos)
 
 
+def _print_recipes(args):
+    layouts = [_layout(args.cfg_file, list(args.opts), n, args.train_videos) for n in args.world_size]
+    cfgs, recipes = [cfg for cfg, _ in layouts], [recipe for _, recipe in layouts]
+    if args.json:
+        objects = [recipe.as_dict() for recipe in recipes]
+        print(json.dumps(objects[0] if len(objects) == 1 else objects))
+    else:
+        print(f"{args.cfg_file}\n{format_recipes(recipes, cfgs)}")
+
+
 def main(argv=None):
-    """Parse the command line and print the recipe table (or JSON with --json)."""
+    """Parse the command line and print the recipe table (or JSON with --json); return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cfg", dest="cfg_file", required=True, help="path to the YAML config file")
     parser.add_argument("--world-size", type=int, nargs="+", default=[None], help="training processes of the layout(s)")
@@ -53,17 +64,8 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="print JSON: one object, or a list for several layouts")
     parser.add_argument("opts", nargs="*", default=[], help="KEY VALUE overrides")
     args = parser.parse_args(argv)
-    try:
-        layouts = [_layout(args.cfg_file, list(args.opts), n, args.train_videos) for n in args.world_size]
-    except (ConfigError, FileNotFoundError) as err:
-        sys.exit(f"error: {err}")
-    cfgs, recipes = [cfg for cfg, _ in layouts], [recipe for _, recipe in layouts]
-    if args.json:
-        objects = [recipe.as_dict() for recipe in recipes]
-        print(json.dumps(objects[0] if len(objects) == 1 else objects))
-        return
-    print(f"{args.cfg_file}\n{format_recipes(recipes, cfgs)}")
+    return run_reporting_errors(lambda: _print_recipes(args))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
