@@ -23,20 +23,14 @@ GROUP_NO_DECAY = "no_decay"
 _GROUP_ORDER = (GROUP_BN, GROUP_DECAY, GROUP_NO_DECAY)
 
 
-def _unwrap(model):
-    """The model inside a DistributedDataParallel (or similar) wrapper, else the model itself."""
-    return getattr(model, "module", model)
-
-
 def _no_decay_names(model, cfg):
     """Names the model excludes from decay: our ``no_weight_decay_names()`` or timm/PySlowFast's
     ``no_weight_decay()``; the config switch MVIT.ZERO_DECAY_POS_CLS decides whether they apply."""
     if not cfg.MVIT.ZERO_DECAY_POS_CLS:
         return set()
-    inner = _unwrap(model)
     for method in ("no_weight_decay_names", "no_weight_decay"):
-        if hasattr(inner, method):
-            return set(getattr(inner, method)())
+        if hasattr(model, method):
+            return set(getattr(model, method)())
     return set()
 
 
@@ -65,7 +59,7 @@ def build_param_groups(model, cfg):
     """Split the model's trainable parameters into weight-decay groups.
 
     Args:
-        model (nn.Module): the model, possibly wrapped in DistributedDataParallel.
+        model (nn.Module): the bare model (not a DistributedDataParallel wrapper).
         cfg (CfgNode): run configuration (SOLVER, BN, MVIT.ZERO_DECAY_POS_CLS).
     Returns:
         list of dict: torch param groups with keys ``params``, ``weight_decay`` and ``group``
@@ -95,7 +89,7 @@ def build_optimizer(model, cfg):
     The initial rate is the schedule's rate at epoch 0; the loop sets it every iteration with ``set_lr``.
 
     Args:
-        model (nn.Module): the model, possibly wrapped in DistributedDataParallel.
+        model (nn.Module): the bare model (not a DistributedDataParallel wrapper).
         cfg (CfgNode): run configuration.
     Returns:
         torch.optim.Optimizer: the optimizer.
