@@ -100,12 +100,6 @@ def test_timm_style_no_weight_decay_is_honoured_too():
     assert decay["pos_embed"] == 0.0 and decay["cls_token"] == 0.0 and decay["head.weight"] == 0.05
 
 
-def test_wrapped_model_uses_inner_no_weight_decay():
-    decay = decay_by_name(Wrapper(StandIn()), cfg_with())
-    assert decay["module.pos_embed"] == 0.0 and decay["module.cls_token"] == 0.0
-    assert decay["module.conv.weight"] == 0.05 and decay["module.bn.weight"] == 0.001
-
-
 def test_groups_keep_pyslowfast_order_and_drop_empty_ones():
     groups = build_param_groups(StandIn(), cfg_with("SOLVER.ZERO_WD_1D_PARAM", "True"))
     assert [g["group"] for g in groups] == ["bn", "decay", "no_decay"]
