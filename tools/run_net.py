@@ -9,6 +9,7 @@ import sys
 
 from slowfast.config import ConfigError, load_config
 from slowfast.config.cli import parse_args
+from slowfast.datasets.decoder import DecoderUnavailableError, check_backend
 from slowfast.engine.launch import launch_job
 from slowfast.engine.run import run_job
 
@@ -18,7 +19,8 @@ def main(argv=None):
     args = parse_args(__doc__, argv)
     try:
         cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
-    except (ConfigError, FileNotFoundError) as err:
+        check_backend(cfg.DATA.DECODING_BACKEND, cfg.DATA.DECODING_DEVICE)
+    except (ConfigError, FileNotFoundError, DecoderUnavailableError) as err:
         sys.exit(f"error: {err}")
     launch_job(cfg, args.init_method, run_job, args.cfg_file, timeout_s=cfg.DIST_TIMEOUT_S)
 

@@ -13,6 +13,7 @@ _CHOICES = {
     "SOLVER.OPTIMIZING_METHOD": ("sgd", "adamw"),
     "SOLVER.LR_POLICY": ("cosine", "steps_with_relative_lrs", "constant"),
     "DATA.DECODING_BACKEND": ("pyav", "torchcodec"),
+    "DATA.DECODING_DEVICE": ("cpu", "cuda"),
     "DATA.VAL_SAMPLING": ("center", "random"),
     "BENCHMARK.KIND": ("", "cnn", "transformer"),
     "BN.NORM_TYPE": ("batchnorm", "sync_batchnorm"),
@@ -91,6 +92,8 @@ def check_config(cfg, world_size=None):
     for key in ("DATA.MAX_BAD_FRACTION", "DATA.MIN_CLIP_COVERAGE"):
         if not 0.0 <= config_value(cfg, key) <= 1.0:
             _fail(key, config_value(cfg, key), "a fraction in [0, 1]")
+    if cfg.DATA.DECODING_DEVICE == "cuda" and cfg.DATA.DECODING_BACKEND != "torchcodec":
+        _fail("DATA.DECODING_DEVICE", "cuda", "cpu unless DATA.DECODING_BACKEND is torchcodec (PyAV is CPU only)")
     if cfg.DIST_TIMEOUT_S <= 0:
         _fail("DIST_TIMEOUT_S", cfg.DIST_TIMEOUT_S, "a number of seconds > 0")
     if len(cfg.DATA.MEAN) != 3 or len(cfg.DATA.STD) != 3 or min(cfg.DATA.STD) <= 0:

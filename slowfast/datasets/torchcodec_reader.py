@@ -170,7 +170,7 @@ class TorchCodecReader:
     """
 
     def __init__(self, path, multi_thread=False, device="cpu"):
-        video_decoder = _video_decoder_class()
+        _video_decoder_class()  # DecoderUnavailableError before any file is touched
         header_reader = PyAVReader(path)  # VideoDecodeError, as with PyAV, for bad files
         self.fps, self.header = header_reader.fps, header_reader.header
         stream = header_reader.stream
