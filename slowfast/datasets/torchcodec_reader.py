@@ -8,9 +8,9 @@ as the PyAV backend reads it), which frames fall in a clip's pts window (plus th
 the RGB pixels of the few frames a clip uses, which torchcodec fetches by frame index, decoding from the
 keyframe before them and converting only those frames. A window's frame indices come from the header's frame
 grid (frame k at start + k * duration / n ticks) and are verified on the timestamp of every decoded frame; a
-video whose timestamps leave that grid (variable frame rate, a header that over-counts) falls back to
-decoding the whole video and selecting the window by timestamp, which is exact but slower. Without header
-metadata torchcodec scans the file ("exact" mode) so that frame k is the k-th in timestamp order.
+video whose timestamps leave that grid (variable frame rate) falls back to
+decoding the whole video and selecting the window by timestamp, which is exact but slower. torchcodec scans
+the file when opening it ("exact" mode), so frame k is the k-th in timestamp order.
 """
 
 import ctypes
@@ -32,8 +32,11 @@ _FFMPEG_SONAMES = {
     8: (60, 62, 62, 62, 11, 9, 6),
     9: (61, 63, 63, 63, 12, 10, 7),
 }
-# Frames a timestamp may sit off the header's frame grid from float rounding alone (not a real offset).
+# Frames of float rounding allowed when locating a window's first frame on the header's frame grid.
 _GRID_SLACK_FRAMES = 1e-6
+# Frames a timestamp may sit off that grid: timestamps rounded to whole milliseconds (at most 0.5 ms, 1.5 % of a
+# frame at 30 fps) stay on it; variable frame rates leave it.
+_GRID_TOLERANCE_FRAMES = 0.05
 
 
 def _soname(library, major):
@@ -132,16 +135,12 @@ class _Frames:
         """RGB frames and source frame numbers at ``positions_of(len(self))``; see decoder._PyAVFrames."""
         indices = [self._first + p for p in positions_of(len(self))]
         unique = sorted(set(indices))
-        try:
-            batch = self._reader.decoder.get_frames_at(unique)
-            on_grid = self._bounds is None or self._reader.on_grid(unique, batch.pts_seconds.tolist())
-        except RuntimeError:  # an index past the real end of a video whose header over-counts
-            on_grid = False
-        if not on_grid:
+        batch = self._reader.decoder.get_frames_at(unique)
+        seconds = batch.pts_seconds.tolist()
+        if self._bounds is not None and not self._reader.on_grid(unique, seconds, self._bounds[0]):
             return self._reader.window_by_timestamps(*self._bounds).select(positions_of, fps)
         row = {index: k for k, index in enumerate(unique)}
         rows = [row[i] for i in indices]
-        seconds = batch.pts_seconds.tolist()
         return batch.data[rows].cpu().numpy(), self._reader.frame_numbers([seconds[r] for r in rows], fps)
 
 
@@ -170,24 +169,21 @@ class TorchCodecReader:
     """
 
     def __init__(self, path, multi_thread=False, device="cpu"):
-        _video_decoder_class()  # DecoderUnavailableError before any file is touched
+        video_decoder = _video_decoder_class()  # DecoderUnavailableError before any file is touched
         header_reader = PyAVReader(path)  # VideoDecodeError, as with PyAV, for bad files
         self.fps, self.header = header_reader.fps, header_reader.header
         stream = header_reader.stream
         self._time_base, self._first_pts = stream.time_base, stream.start_time or 0
         header_reader.close()
-        self._open_args = dict(source=path, dimension_order="NHWC", device=device,
-                               num_ffmpeg_threads=0 if multi_thread else 1)  # 0: FFmpeg picks the threads
-        # Without a header the clip indexes every frame, so torchcodec must scan the file ("exact");
-        # with one, frame k is found from the header's rate ("approximate") and checked on its timestamp.
-        self.decoder = self._open("approximate" if self.header else "exact", path)
-        self._num_frames = len(self.decoder)
-
-    def _open(self, seek_mode, path):
         try:
-            return _video_decoder_class()(seek_mode=seek_mode, **self._open_args)
+            # "exact": a demux-only scan of the file makes frame k the k-th in timestamp order ("approximate"
+            # guesses k from the frame rate and misses frames whose timestamps are rounded to whole ms).
+            # num_ffmpeg_threads 0 lets FFmpeg choose; 1 suits loader workers decoding in parallel.
+            self.decoder = video_decoder(path, seek_mode="exact", dimension_order="NHWC", device=device,
+                                         num_ffmpeg_threads=0 if multi_thread else 1)
         except Exception as error:  # unreadable, no video stream, corrupt index ...
             raise VideoDecodeError(f"cannot open {path}: {type(error).__name__}: {error}") from error
+        self._num_frames = len(self.decoder)
 
     def _ticks_per_frame(self):
         n, duration = self.header
@@ -212,16 +208,22 @@ class TorchCodecReader:
         """Source frame numbers of timestamps, computed from whole ticks as the PyAV backend does."""
         return [int(round(float(self._ticks(t) * self._time_base) * fps)) for t in seconds]
 
-    def on_grid(self, indices, seconds):
-        """Whether frames ``indices`` have the timestamps of the header's constant-rate frame grid."""
-        per_frame = self._ticks_per_frame()
-        return all(abs(self._ticks(t) - (self._first_pts + i * per_frame)) <= _GRID_SLACK_FRAMES * per_frame
-                   for i, t in zip(indices, seconds))
+    def on_grid(self, indices, seconds, start_pts):
+        """Whether decoded frames ``indices`` (sorted, the window's first one first) confirm the grid's window.
+
+        They do when every timestamp lies on the header's constant-rate frame grid, the first frame is at
+        or after ``start_pts``, and the grid puts the frame before it clearly before ``start_pts``. (The
+        window's length only matters at the end of the video, where it is the frame count either way.)
+        """
+        per_frame, ticks = self._ticks_per_frame(), [self._ticks(t) for t in seconds]
+        tolerance = _GRID_TOLERANCE_FRAMES * per_frame
+        on_grid = all(abs(pts - (self._first_pts + i * per_frame)) <= tolerance for i, pts in zip(indices, ticks))
+        previous = self._first_pts + (indices[0] - 1) * per_frame
+        return on_grid and ticks[0] >= start_pts and (indices[0] == 0 or previous + tolerance < start_pts)
 
     def window_by_timestamps(self, start_pts, end_pts):
         """The window selected by each frame's timestamp (exact for any frame rate; decodes every frame)."""
-        self.decoder = self._open("exact", self._open_args["source"])
-        batch = self.decoder.get_frames_in_range(0, len(self.decoder))
+        batch = self.decoder.get_frames_in_range(0, self._num_frames)
         ticks = [self._ticks(t) for t in batch.pts_seconds.tolist()]
         inside = [i for i, pts in enumerate(ticks) if start_pts <= pts <= end_pts]
         after = [i for i, pts in enumerate(ticks) if pts > end_pts][:1]

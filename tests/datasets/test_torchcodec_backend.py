@@ -45,18 +45,16 @@ def test_fractional_train_starts_give_the_pyav_clip(path):
         _assert_same_clip(path, lambda n, span, o=offset: min(math.floor(max(n - span, 0) / 3) + o, max(n - span, 0)))
 
 
-def _write_variable_rate_mp4(path, num_frames=90):
-    """Frames alternately 50 and 20 ms apart (10 at a time): timestamps off any constant-rate grid."""
+def _write_mp4_with_timestamps(path, timestamps_ms):
+    """An mp4 whose frame i has pts ``timestamps_ms[i]`` in a 1 ms time base."""
     with av.open(path, "w") as out:
         stream = out.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         stream.codec_context.time_base = Fraction(1, 1000)
         stream.options = {"x264-params": "bframes=0:keyint=30"}
-        pts = 0
-        for i, pixels in enumerate(moving_frames(num_frames)):
+        for pts, pixels in zip(timestamps_ms, moving_frames(len(timestamps_ms))):
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             frame.pts, frame.time_base = pts, Fraction(1, 1000)
-            pts += 20 if (i // 10) % 2 else 50
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
@@ -65,15 +63,20 @@ def _write_variable_rate_mp4(path, num_frames=90):
 
 
 @requires_torchcodec
-def test_variable_frame_rate_falls_back_to_timestamps_and_gives_the_pyav_clip(tmp_path, monkeypatch):
-    path = _write_variable_rate_mp4(str(tmp_path / "vfr.mp4"))
+@pytest.mark.parametrize("kind, expected_fallbacks", [("variable", 4), ("rounded", 0)])
+def test_timestamps_off_the_frame_grid_give_the_pyav_clip(tmp_path, monkeypatch, kind, expected_fallbacks):
+    # "variable": frames alternately 50 and 20 ms apart, 10 at a time: the grid fails, the window is found by
+    # timestamps. "rounded": 30 fps in whole milliseconds (0, 33, 67, ...): within half a tick of the grid.
+    steps = [20 if (i // 10) % 2 else 50 for i in range(90)] if kind == "variable" else None
+    timestamps = [sum(steps[:i]) for i in range(90)] if steps else [round(i * 1000 / 30) for i in range(90)]
+    path = _write_mp4_with_timestamps(str(tmp_path / f"{kind}.mp4"), timestamps)
     fallbacks = []
     by_timestamps = tcr.TorchCodecReader.window_by_timestamps
     monkeypatch.setattr(tcr.TorchCodecReader, "window_by_timestamps",
                         lambda self, *bounds: fallbacks.append(bounds) or by_timestamps(self, *bounds))
     for start in (0.0, 10.3, 40.7, 55.5):
         _assert_same_clip(path, start, num_frames=4, sampling_rate=4)
-    assert len(fallbacks) == 4
+    assert len(fallbacks) == expected_fallbacks
 
 
 @requires_torchcodec
