@@ -224,11 +224,10 @@ class TorchCodecReader:
     def window_by_timestamps(self, start_pts, end_pts):
         """The window selected by each frame's timestamp (exact for any frame rate; decodes every frame)."""
         batch = self.decoder.get_frames_in_range(0, self._num_frames)
-        ticks = [self._ticks(t) for t in batch.pts_seconds.tolist()]
-        inside = [i for i, pts in enumerate(ticks) if start_pts <= pts <= end_pts]
-        after = [i for i, pts in enumerate(ticks) if pts > end_pts][:1]
-        rows = inside + after
         seconds = batch.pts_seconds.tolist()
+        ticks = [self._ticks(t) for t in seconds]
+        inside = [i for i, pts in enumerate(ticks) if start_pts <= pts <= end_pts]
+        rows = inside + [i for i, pts in enumerate(ticks) if pts > end_pts][:1]
         return _DecodedFrames(self, batch.data[rows], [seconds[i] for i in rows])
 
     def close(self):

@@ -17,7 +17,7 @@ from conftest import GOLDEN_DIR, REPO, moving_frames, requires_torchcodec, small
 from slowfast.config import ConfigError
 from slowfast.datasets import build_dataset
 from slowfast.datasets import torchcodec_reader as tcr
-from slowfast.datasets.decoder import VideoDecodeError, decode_clip
+from slowfast.datasets.decoder import DecoderUnavailableError, VideoDecodeError, check_backend, decode_clip
 
 GOLDEN_VIDEOS = sorted(glob.glob(os.path.join(GOLDEN_DIR, "videos", "*.mp4"))
                        + glob.glob(os.path.join(GOLDEN_DIR, "edge", "videos", "*.mp4")))
@@ -151,3 +151,10 @@ def test_cuda_decoding_gives_the_cpu_frames_within_colour_conversion_rounding():
     assert gpu.frame_numbers == cpu.frame_numbers
     # NVDEC converts YUV to RGB with its own kernels: equal up to rounding, not bit for bit.
     assert np.abs(gpu.frames.astype(int) - cpu.frames).mean() < 1.0
+
+
+@requires_torchcodec
+def test_cuda_decoding_without_a_gpu_stops_with_the_fix(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(DecoderUnavailableError, match="DECODING_DEVICE cuda needs a CUDA GPU.*DECODING_DEVICE cpu"):
+        check_backend("torchcodec", "cuda")
