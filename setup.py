@@ -27,5 +27,9 @@ setup(
         "matplotlib",
         "tqdm",
     ],
-    extras_require={"dev": ["pytest", "pytest-timeout", "ruff"]},
+    extras_require={
+        "dev": ["pytest", "pytest-timeout", "ruff"],
+        # DATA.DECODING_BACKEND torchcodec; it also needs FFmpeg's shared libraries from the system (INSTALL.md).
+        "torchcodec": ["torchcodec==0.17.0"],
+    },
 )

@@ -1,12 +1,15 @@
-"""Loader throughput per NUM_WORKERS next to the raw PyAV decode rate of the same files.
+"""Loader throughput per decoding backend and NUM_WORKERS, next to each backend's raw decode rate.
 
-    python tools/benchmark_loader.py --cfg configs/X3D_M.yaml --workers 0 2 \
+    python tools/benchmark_loader.py --cfg configs/X3D_M.yaml --workers 0 2 --backends pyav torchcodec \
         DATA.PATH_TO_DATA_DIR DIR DATA.PATH_PREFIX DIR TRAIN.BATCH_SIZE 4
 
-Prints, per worker count, the median over epochs of videos/s (and augmented clips/s) the train loader
-delivers, and the single-process rate of decoding the same clips without any transform (the input limit
-of one core). If the loader is far below workers x the raw rate, transforms or the loader cost time; if
-the GPU step is faster than the loader rate, training is input-bound: add workers.
+For each backend (DATA.DECODING_BACKEND), prints the single-process rate of decoding the same clips without
+any transform (clips per CPU-second: the input limit of one core), then per worker count the median over
+epochs of videos/s (and augmented clips/s) the train loader delivers and its videos per CPU-second as a
+share of the raw rate. Epochs alternate between the backends, so both see the same machine load. As in the
+peer's bench_loader.py, each epoch uses a fresh loader and is timed from its first batch to its last. If the
+loader is far below workers x the raw rate, transforms or the loader cost time; if the GPU step is faster
+than the loader rate, training is input-bound: add workers.
 """
 
 import argparse
@@ -24,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from slowfast.config import load_config  # noqa: E402
 from slowfast.datasets import build_dataset, build_loader, set_loader_epoch  # noqa: E402
 from slowfast.datasets import temporal_sampling as ts  # noqa: E402
-from slowfast.datasets.decoder import VideoDecodeError, decode_clip  # noqa: E402
+from slowfast.datasets.decoder import DecoderUnavailableError, VideoDecodeError, check_backend, decode_clip  # noqa: E402
 
 
 def cpu_seconds_by_process():
@@ -40,33 +43,39 @@ def cpu_seconds_by_process():
     return usage
 
 
-def loader_rate(cfg, split, workers, epochs):
-    """Median over ``epochs`` passes of (videos/s, videos per CPU-second of all loader processes).
-
-    The second figure hardly depends on what else runs on the machine, so it compares across runs.
-    """
+def _with(cfg, **data_values):
     cfg = cfg.clone()
     cfg.defrost()
-    cfg.DATA_LOADER.NUM_WORKERS = workers
+    for key, value in data_values.items():
+        setattr(cfg.DATA_LOADER if key == "NUM_WORKERS" else cfg.DATA, key, value)
     cfg.freeze()
+    return cfg
+
+
+def loader_epoch_rate(cfg, split, epoch):
+    """(videos/s, videos per CPU-second of all loader processes) of one epoch of a fresh loader.
+
+    Timed from the first batch to the last (worker start-up excluded), as the peer's bench_loader.py does;
+    the second figure hardly depends on what else runs on the machine, so it compares across runs.
+    """
     loader = build_loader(cfg, split, rank=0, world_size=1)
-    rates, cpu_rates = [], []
-    for epoch in range(epochs):
-        set_loader_epoch(loader, epoch)
-        cpu_before, start, clips = cpu_seconds_by_process(), time.perf_counter(), 0
-        for inputs, _, _, _ in loader:
+    set_loader_epoch(loader, epoch)
+    clips, start, cpu_before = 0, None, None
+    for inputs, _, _, _ in loader:
+        if start is None:
+            cpu_before, start = cpu_seconds_by_process(), time.perf_counter()
+        else:
             clips += inputs[0].shape[0]
-        videos = clips / cfg.AUG.NUM_SAMPLE
-        rates.append(videos / (time.perf_counter() - start))
-        cpu_after = cpu_seconds_by_process()
-        cpu = sum(used - cpu_before.get(pid, 0.0) for pid, used in cpu_after.items())
-        cpu_rates.append(videos / cpu)
+    seconds = time.perf_counter() - start
+    cpu_after = cpu_seconds_by_process()
+    cpu = sum(used - cpu_before.get(pid, 0.0) for pid, used in cpu_after.items())
     del loader
-    return statistics.median(rates), statistics.median(cpu_rates)
+    videos = clips / cfg.AUG.NUM_SAMPLE
+    return videos / seconds, videos / cpu
 
 
 def raw_decode_rate(cfg, paths, repeats=1):
-    """Clips per CPU-second of ``decode_clip`` alone (random starts, uint8 RGB of the T frames)."""
+    """Clips per CPU-second of ``decode_clip`` alone with cfg's backend (random starts, uint8 RGB of T frames)."""
     rng = np.random.default_rng(0)
     data = cfg.DATA
     start, clips = time.process_time(), 0
@@ -75,7 +84,8 @@ def raw_decode_rate(cfg, paths, repeats=1):
             try:
                 decode_clip(path, data.NUM_FRAMES, data.SAMPLING_RATE, data.TARGET_FPS,
                             lambda n, span: ts.random_clip_start(n, span, rng), data.MIN_CLIP_COVERAGE,
-                            cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE)
+                            cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE, backend=data.DECODING_BACKEND,
+                            device=data.DECODING_DEVICE)
                 clips += 1
             except VideoDecodeError:
                 pass
@@ -86,7 +96,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cfg", required=True, help="config YAML")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="NUM_WORKERS values to time")
-    parser.add_argument("--epochs", type=int, default=3, help="passes per worker count (median reported)")
+    parser.add_argument("--backends", nargs="+", default=["pyav", "torchcodec"], choices=["pyav", "torchcodec"],
+                        help="DATA.DECODING_BACKEND values to compare (one unavailable here is reported and skipped)")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per backend and worker count (median)")
     parser.add_argument("--split", default="train", choices=["train", "val", "test"])
     parser.add_argument("--torch-threads", type=int, default=0,
                         help="torch.set_num_threads in the main process (0 = leave torch's default)")
@@ -95,18 +107,34 @@ def main():
     cfg = load_config(args.cfg, args.opts, world_size=1)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
-    probe = build_dataset(cfg.TRAIN.DATASET, cfg, args.split)
-    raw = raw_decode_rate(cfg, probe.video_paths)
-    print(f"{len(probe.video_paths)} videos, split {args.split}, batch {cfg.TRAIN.BATCH_SIZE}, "
-          f"multi-thread decode {cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE}, "
-          f"main-process torch threads {torch.get_num_threads()}")
-    print(f"raw PyAV clip decode, no transforms: {raw:.1f} clips per CPU-second "
-          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    backends = []
+    for backend in args.backends:
+        try:
+            check_backend(backend, cfg.DATA.DECODING_DEVICE)
+            backends.append(backend)
+        except DecoderUnavailableError as error:
+            print(f"{backend}: skipped: {error}")
+    if not backends:
+        sys.exit("error: no decoding backend can run here")
+    paths = build_dataset(cfg.TRAIN.DATASET, cfg, args.split).video_paths
+    print(f"{len(paths)} videos, split {args.split}, batch {cfg.TRAIN.BATCH_SIZE}, "
+          f"multi-thread decode {cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE}, decoding device "
+          f"{cfg.DATA.DECODING_DEVICE}, main-process torch threads {torch.get_num_threads()}, "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    raw = {backend: raw_decode_rate(_with(cfg, DECODING_BACKEND=backend), paths) for backend in backends}
+    views = cfg.AUG.NUM_SAMPLE if args.split == "train" else 1
     for workers in args.workers:
-        rate, cpu_rate = loader_rate(cfg, args.split, workers, args.epochs)
-        views = cfg.AUG.NUM_SAMPLE if args.split == "train" else 1
-        print(f"NUM_WORKERS {workers:2d}: {rate:6.1f} videos/s ({rate * views:.1f} augmented clips/s); "
-              f"{cpu_rate:.1f} videos per CPU-second = {cpu_rate / raw:.0%} of the raw decode rate")
+        rates = {backend: [] for backend in backends}
+        for epoch in range(args.epochs):  # alternate the backends epoch by epoch
+            for backend in backends:
+                run_cfg = _with(cfg, DECODING_BACKEND=backend, NUM_WORKERS=workers)
+                rates[backend].append(loader_epoch_rate(run_cfg, args.split, epoch))
+        for backend in backends:
+            rate = statistics.median(r for r, _ in rates[backend])
+            cpu_rate = statistics.median(c for _, c in rates[backend])
+            print(f"{backend:10s} raw decode {raw[backend]:5.1f} clips per CPU-second | NUM_WORKERS {workers:2d}: "
+                  f"{rate:6.1f} videos/s ({rate * views:.1f} augmented clips/s); {cpu_rate:.1f} videos per "
+                  f"CPU-second = {cpu_rate / raw[backend]:.0%} of the raw decode rate")
 
 
 if __name__ == "__main__":

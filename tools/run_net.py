@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config import load_config  # noqa: E402
 from slowfast.config.cli import parse_args  # noqa: E402
+from slowfast.datasets.decoder import check_backend  # noqa: E402
 from slowfast.engine.launch import launch_job  # noqa: E402
 from slowfast.engine.preflight import check_before_run  # noqa: E402
 from slowfast.engine.run import run_job  # noqa: E402
@@ -23,6 +24,7 @@ from slowfast.utils.errors import run_reporting_errors  # noqa: E402
 def run(args):
     """Build the configuration, check data, devices and OUTPUT_DIR, lock OUTPUT_DIR, launch the processes."""
     cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
+    check_backend(cfg.DATA.DECODING_BACKEND, cfg.DATA.DECODING_DEVICE)
     check_before_run(cfg)
     with run_lock(cfg):
         launch_job(cfg, args.init_method, run_job, args.cfg_file)

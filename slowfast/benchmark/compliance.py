@@ -5,9 +5,10 @@ change how fast the same computation runs but not what is computed:
 
 - NUM_GPUS, NUM_SHARDS, SHARD_ID, NUM_CPU_PROCESSES, DIST_BACKEND, RNG_SEED, OUTPUT_DIR, LOG_PERIOD,
   LOG_MODEL_INFO, TRAIN.AUTO_RESUME, DATA_LOADER.*, TENSORBOARD.*, DATA.PATH_TO_DATA_DIR, DATA.PATH_PREFIX.
-- DATA.DECODING_BACKEND: allowed. Both backends decode the same frames of the same files; choosing one is
-  an implementation/speed choice like the data-loader settings (MLPerf closed division likewise lets
-  submitters pick their data pipeline implementation).
+- DATA.DECODING_BACKEND and DATA.DECODING_DEVICE: allowed. Both backends decode the same frames of the same
+  files (NVDEC's colour conversion may differ in the last bit); choosing one is an implementation/speed choice
+  like the data-loader settings (MLPerf closed division likewise lets submitters pick their data pipeline
+  implementation).
 - TEST.BATCH_SIZE: allowed. Evaluation runs the model in eval mode, so its batch size does not change the
   predictions, and it must be a multiple of the world size, which resource changes alter.
 - BENCHMARK.STOP_AT_TARGET and BENCHMARK.OFFICIAL_CONFIG: allowed; they do not change the time to target.
@@ -33,7 +34,8 @@ from slowfast.config.defaults import PYSLOWFAST_ONLY_KEYS
 ALLOWED_KEYS = frozenset({
     "NUM_GPUS", "NUM_SHARDS", "SHARD_ID", "NUM_CPU_PROCESSES", "DIST_BACKEND", "RNG_SEED", "OUTPUT_DIR",
     "LOG_PERIOD", "LOG_MODEL_INFO", "TRAIN.AUTO_RESUME", "DATA.PATH_TO_DATA_DIR", "DATA.PATH_PREFIX",
-    "DATA.DECODING_BACKEND", "TEST.BATCH_SIZE", "BENCHMARK.STOP_AT_TARGET", "BENCHMARK.OFFICIAL_CONFIG",
+    "DATA.DECODING_BACKEND", "DATA.DECODING_DEVICE", "TEST.BATCH_SIZE", "BENCHMARK.STOP_AT_TARGET",
+    "BENCHMARK.OFFICIAL_CONFIG",
 })
 ALLOWED_PREFIXES = ("DATA_LOADER.", "TENSORBOARD.")
 SPLITS = ("train", "val", "test")

@@ -25,6 +25,7 @@ CHOICES = {
     "SOLVER.OPTIMIZING_METHOD": ("sgd", "adamw"),
     "SOLVER.LR_POLICY": ("cosine", "steps_with_relative_lrs", "constant"),
     "DATA.DECODING_BACKEND": ("pyav", "torchcodec"),
+    "DATA.DECODING_DEVICE": ("cpu", "cuda"),
     "DATA.VAL_SAMPLING": ("center", "random"),
     "BENCHMARK.KIND": ("", "cnn", "transformer"),
     "BN.NORM_TYPE": ("batchnorm", "sync_batchnorm"),
@@ -116,6 +117,8 @@ def _check_data(cfg):
     for key in ("DATA.MAX_BAD_FRACTION", "DATA.MIN_CLIP_COVERAGE"):
         if not 0.0 <= config_value(cfg, key) <= 1.0:
             _fail(key, config_value(cfg, key), "a fraction in [0, 1]")
+    if data.DECODING_DEVICE == "cuda" and data.DECODING_BACKEND != "torchcodec":
+        _fail("DATA.DECODING_DEVICE", "cuda", "cpu unless DATA.DECODING_BACKEND is torchcodec (PyAV is CPU only)")
     if len(data.MEAN) != 3 or len(data.STD) != 3 or min(data.STD) <= 0:
         _fail("DATA.MEAN/DATA.STD", (data.MEAN, data.STD), "three values each, STD > 0")
     if cfg.AUG.ENABLE and cfg.AUG.AA_TYPE:

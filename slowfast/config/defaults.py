@@ -117,8 +117,10 @@ _C.DATA.NUM_FRAMES = 8
 _C.DATA.SAMPLING_RATE = 8
 # Frame rate the sampling rate refers to; a clip spans SAMPLING_RATE*NUM_FRAMES/TARGET_FPS seconds.
 _C.DATA.TARGET_FPS = 30
-# Video decoder: "pyav" (default) or "torchcodec".
+# Video decoder: "pyav" or "torchcodec" (pip extra [torchcodec] plus the system's FFmpeg; same frames).
 _C.DATA.DECODING_BACKEND = "pyav"
+# Where torchcodec decodes: "cpu" or "cuda" (NVDEC; frames then come back to the CPU transforms).
+_C.DATA.DECODING_DEVICE = "cpu"
 # Training short-side range [min, max] for scale jitter (X3D recipe); also the test resize size.
 _C.DATA.TRAIN_JITTER_SCALES = [256, 320]
 # Area range of RandomResizedCrop relative to the frame (MViT recipe; [] = scale jitter instead).

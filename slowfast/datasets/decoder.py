@@ -1,9 +1,11 @@
-"""Decode one clip of a video with PyAV: seek to the clip, decode only its window, convert only used frames.
+"""Decode one clip of a video: seek to the clip, decode only its window, convert only used frames.
 
-The window and the frames picked from it follow PySlowFast's PyAV path exactly (see temporal_sampling.py),
-but only the T frames a clip uses are converted to RGB (PySlowFast converts every frame of the window),
-which is where most of its decode time went. Every failure is raised as ``VideoDecodeError`` so callers
-can count the file as bad instead of losing a worker.
+One sampling implementation (``decode_clip``, with the rules in temporal_sampling.py) runs on a
+backend-specific frame reader: PyAV (``PyAVReader``, below) or torchcodec (torchcodec_reader.py). The window
+and the frames picked from it follow PySlowFast's PyAV path exactly, but only the T frames a clip uses are
+converted to RGB (PySlowFast converts every frame of the window), which is where most of its decode time
+went. Every failure is raised as ``VideoDecodeError`` so callers can count the file as bad instead of
+losing a worker.
 """
 
 from dataclasses import dataclass
@@ -12,6 +14,7 @@ import av
 import numpy as np
 
 from slowfast.datasets import temporal_sampling
+from slowfast.utils.errors import UserError
 
 # PySlowFast seeks this many pts before the window so the keyframe search starts early enough.
 _SEEK_MARGIN_PTS = 1024
@@ -21,6 +24,10 @@ _OPEN_TIMEOUT_S = 30.0
 
 class VideoDecodeError(RuntimeError):
     """A video that cannot give a clip: missing, unreadable, undecodable or too short."""
+
+
+class DecoderUnavailableError(UserError, RuntimeError):
+    """DATA.DECODING_BACKEND / DECODING_DEVICE cannot run on this machine; the message says how to fix it."""
 
 
 @dataclass
@@ -44,59 +51,99 @@ class DecodedClip:
     short: bool
 
 
-def _open(path, multi_thread):
-    try:
-        container = av.open(path, timeout=_OPEN_TIMEOUT_S, metadata_errors="ignore")
-    except Exception as error:  # FFmpeg raises many types (InvalidDataError, OSError, ...)
-        raise VideoDecodeError(f"cannot open {path}: {error}") from error
-    if not container.streams.video:
-        container.close()
-        raise VideoDecodeError(f"no video stream in {path}")
-    stream = container.streams.video[0]
-    # FRAME threading lets FFmpeg decode several frames at once; SLICE is FFmpeg's default.
-    stream.thread_type = "AUTO" if multi_thread else "SLICE"
-    return container, stream
+class _PyAVFrames:
+    """Decoded PyAV frames ordered by pts: the window or the whole video."""
+
+    def __init__(self, frames, stream):
+        self._frames, self.stream = frames, stream
+
+    def __len__(self):
+        return len(self._frames)
+
+    def select(self, positions_of, fps):
+        """RGB frames and source frame numbers of a clip.
+
+        Args:
+            positions_of (callable): ``M -> positions``, the clip's indices among these M frames.
+            fps (float): the video's frame rate (frame number = timestamp in seconds * fps).
+        Returns:
+            tuple: (uint8 (T,H,W,3) RGB, list of T frame numbers).
+        """
+        positions = positions_of(len(self._frames))
+        converted = {p: self._frames[p].to_ndarray(format="rgb24") for p in sorted(set(positions))}
+        numbers = [int(round(float(self._frames[p].pts * self.stream.time_base) * fps)) for p in positions]
+        return np.stack([converted[p] for p in positions]), numbers
 
 
-def _frame_number(frame, stream, fps):
-    return int(round(float(frame.pts * stream.time_base) * fps))
+class PyAVReader:
+    """The PyAV frame-reading layer: header metadata, a pts window, or every frame.
+
+    A reader has ``fps`` (float or None), ``header`` ((n, duration in pts ticks) or None),
+    ``window(start_time, end_time)``, ``whole()`` and ``close()``; see decode_clip for their meaning.
+    """
+
+    def __init__(self, path, multi_thread=False):
+        try:
+            self.container = av.open(path, timeout=_OPEN_TIMEOUT_S, metadata_errors="ignore")
+        except Exception as error:  # FFmpeg raises many types (InvalidDataError, OSError, ...)
+            raise VideoDecodeError(f"cannot open {path}: {error}") from error
+        if not self.container.streams.video:
+            self.container.close()
+            raise VideoDecodeError(f"no video stream in {path}")
+        self.stream = self.container.streams.video[0]
+        # FRAME threading lets FFmpeg decode several frames at once; SLICE is FFmpeg's default.
+        self.stream.thread_type = "AUTO" if multi_thread else "SLICE"
+        rate = stream_rate(self.stream)
+        self.fps = float(rate) if rate else None
+        self.header = (self.stream.frames, self.stream.duration) \
+            if self.stream.frames and self.stream.duration else None
+
+    def window(self, start_time, end_time):
+        """Frames with int(start_time) <= pts <= int(end_time) plus the first one after, unique by pts."""
+        start_pts, end_pts = int(start_time), int(end_time)
+        self.container.seek(max(start_pts - _SEEK_MARGIN_PTS, 0), any_frame=False, backward=True,
+                             stream=self.stream)
+        by_pts = {}
+        for frame in self.container.decode(self.stream):
+            if frame.pts is None or frame.pts < start_pts:
+                continue
+            by_pts[frame.pts] = frame
+            if frame.pts > end_pts:
+                break
+        return _PyAVFrames([by_pts[pts] for pts in sorted(by_pts)], self.stream)
+
+    def whole(self):
+        """Every frame of the video, ordered and unique by pts."""
+        by_pts = {}
+        for position, frame in enumerate(self.container.decode(self.stream)):
+            by_pts[frame.pts if frame.pts is not None else position] = frame
+        return _PyAVFrames([by_pts[pts] for pts in sorted(by_pts)], self.stream)
+
+    def close(self):
+        self.container.close()
 
 
-def _decode_window(container, stream, start_pts, end_pts):
-    """Frames with start_pts <= pts <= end_pts plus the first one after, ordered and unique by pts."""
-    container.seek(max(start_pts - _SEEK_MARGIN_PTS, 0), any_frame=False, backward=True, stream=stream)
-    by_pts = {}
-    for frame in container.decode(stream):
-        if frame.pts is None or frame.pts < start_pts:
-            continue
-        by_pts[frame.pts] = frame
-        if frame.pts > end_pts:
-            break
-    return [by_pts[pts] for pts in sorted(by_pts)]
+def open_reader(path, backend="pyav", multi_thread=False, device="cpu"):
+    """The frame reader of ``backend`` ("pyav" or "torchcodec") on ``path``.
 
+    Raises:
+        VideoDecodeError: the file cannot be opened.
+        DecoderUnavailableError: torchcodec or FFmpeg's libraries are missing.
+    """
+    if backend == "torchcodec":
+        from slowfast.datasets import torchcodec_reader  # optional extra: imported only when chosen
 
-def _decode_all(container, stream):
-    by_pts = {}
-    for position, frame in enumerate(container.decode(stream)):
-        by_pts[frame.pts if frame.pts is not None else position] = frame
-    return [by_pts[pts] for pts in sorted(by_pts)]
-
-
-def _to_rgb(frames, positions):
-    converted = {p: frames[p].to_ndarray(format="rgb24") for p in sorted(set(positions))}
-    return np.stack([converted[p] for p in positions])
-
-
-def _header_length(stream):
-    """(n, duration in ticks) from the header, or None when either is missing."""
-    if stream.frames and stream.duration:
-        return stream.frames, stream.duration
-    return None
+        return torchcodec_reader.TorchCodecReader(path, multi_thread, device)
+    return PyAVReader(path, multi_thread)
 
 
 def decode_clip(path, num_frames, sampling_rate, target_fps, choose_start, min_coverage=0.0,
-                multi_thread=False):
-    """Decode the T frames of one clip.
+                multi_thread=False, backend="pyav", device="cpu"):
+    """Decode the T frames of one clip; the sampling is the same for every backend.
+
+    With header metadata (n frames, duration D), the clip's window runs from s * D / n to
+    (s + L - 1) * D / n in the stream's time unit, plus the first frame after it (PySlowFast's PyAV path);
+    without it, every frame is decoded and the clip indexes the whole video.
 
     Args:
         path (str): video file.
@@ -105,22 +152,24 @@ def decode_clip(path, num_frames, sampling_rate, target_fps, choose_start, min_c
         target_fps (float): frame rate the sampling rate refers to.
         choose_start (callable): ``(n, L) -> s``, the clip start in source frames.
         min_coverage (float): videos with n < min_coverage * L are rejected as too short.
-        multi_thread (bool): let FFmpeg decode with frame threads.
+        multi_thread (bool): let FFmpeg decode with several threads.
+        backend (str): DATA.DECODING_BACKEND, "pyav" or "torchcodec".
+        device (str): DATA.DECODING_DEVICE, "cpu" or "cuda" (torchcodec only).
     Returns:
         DecodedClip
     Raises:
         VideoDecodeError: the file cannot be opened or decoded, has no frames, or is too short.
+        DecoderUnavailableError: the backend cannot run on this machine.
     """
-    container, stream = _open(path, multi_thread)
+    reader = open_reader(path, backend, multi_thread, device)
     try:
-        return _decode_open_clip(container, stream, path, num_frames, sampling_rate, target_fps,
-                                 choose_start, min_coverage)
+        return _decode_open_clip(reader, path, num_frames, sampling_rate, target_fps, choose_start, min_coverage)
     except VideoDecodeError:
         raise
-    except Exception as error:  # corrupt streams surface as assorted FFmpeg/PyAV/numpy errors
+    except Exception as error:  # corrupt streams surface as assorted FFmpeg/PyAV/torchcodec/numpy errors
         raise VideoDecodeError(f"cannot decode {path}: {type(error).__name__}: {error}") from error
     finally:
-        container.close()
+        reader.close()
 
 
 def stream_rate(stream):
@@ -128,36 +177,31 @@ def stream_rate(stream):
     return stream.average_rate or stream.guessed_rate
 
 
-def _decode_open_clip(container, stream, path, num_frames, sampling_rate, target_fps, choose_start,
-                      min_coverage):
-    fps = float(stream_rate(stream) or target_fps)
+def _decode_open_clip(reader, path, num_frames, sampling_rate, target_fps, choose_start, min_coverage):
+    fps = reader.fps or float(target_fps)
     span = temporal_sampling.clip_span(num_frames, sampling_rate, target_fps, fps)
-    header = _header_length(stream)
-    if header is None:
-        frames = _decode_all(container, stream)
+    if reader.header is None:
+        frames = reader.whole()
         n = len(frames)
         _check_length(path, n, span, min_coverage)
         start = choose_start(n, span)
         positions = temporal_sampling.positions_in_video(start, span, num_frames, n)
+        rgb, frame_numbers = frames.select(lambda _: positions, fps)
     else:
-        n, duration = header
+        n, duration = reader.header
         _check_length(path, n, span, min_coverage)
         start = choose_start(n, span)
-        pts_per_frame = duration / n
-        start_pts = int(start * pts_per_frame)
-        end_pts = int((start + span - 1) * pts_per_frame)
-        frames = _decode_window(container, stream, start_pts, end_pts)
-        if not frames:
-            raise VideoDecodeError(f"no frames decoded in {path} between pts {start_pts} and {end_pts}")
-        positions = temporal_sampling.positions_in_window(span, num_frames, len(frames))
-    return DecodedClip(
-        frames=_to_rgb(frames, positions),
-        frame_numbers=[_frame_number(frames[p], stream, fps) for p in positions],
-        start=start,
-        end=start + span - 1,
-        num_video_frames=n,
-        short=n < span,
-    )
+        time_per_frame = duration / n
+
+        def positions_of(num_decoded):
+            if not num_decoded:
+                raise VideoDecodeError(f"no frames decoded in {path} from frame {start:.1f} of {n} on")
+            return temporal_sampling.positions_in_window(span, num_frames, num_decoded)
+
+        frames = reader.window(start * time_per_frame, (start + span - 1) * time_per_frame)
+        rgb, frame_numbers = frames.select(positions_of, fps)
+    return DecodedClip(frames=rgb, frame_numbers=frame_numbers, start=start, end=start + span - 1,
+                       num_video_frames=n, short=n < span)
 
 
 def _check_length(path, num_video_frames, span, min_coverage):
@@ -179,7 +223,8 @@ def probe_video(path):
     Raises:
         VideoDecodeError: the file cannot be opened or decoded.
     """
-    container, stream = _open(path, multi_thread=False)
+    reader = PyAVReader(path)
+    container, stream = reader.container, reader.stream
     try:
         count, size = 0, (0, 0)
         for frame in container.decode(stream):
@@ -192,20 +237,18 @@ def probe_video(path):
         container.close()
 
 
-def check_backend(name):
-    """Fail early with the reason when DATA.DECODING_BACKEND cannot run here.
+def check_backend(backend, device="cpu"):
+    """Fail early, with the fix, when DATA.DECODING_BACKEND / DECODING_DEVICE cannot run here.
+
+    The allowed values are checked at config load (slowfast/config/checks.py); this checks the machine.
 
     Args:
-        name (str): "pyav" or "torchcodec".
+        backend (str): "pyav" or "torchcodec".
+        device (str): "cpu" or "cuda".
     Raises:
-        ValueError: for any backend but "pyav".
+        DecoderUnavailableError: torchcodec, FFmpeg's shared libraries or CUDA are missing.
     """
-    if name == "pyav":
-        return
-    if name == "torchcodec":
-        raise ValueError(
-            "DATA.DECODING_BACKEND = 'torchcodec' is not available: torchcodec 0.17 installs from PyPI but "
-            "loads FFmpeg's shared libraries (libavutil.so.56 to .60, FFmpeg 4 to 8) from the system, which "
-            "this machine does not have (PyAV bundles its own FFmpeg, which torchcodec cannot use; "
-            "pip cannot install FFmpeg; `apt-get install ffmpeg` would). Use DATA.DECODING_BACKEND pyav.")
-    raise ValueError(f"DATA.DECODING_BACKEND = {name!r} is not allowed: one of ['pyav', 'torchcodec']")
+    if backend == "torchcodec":
+        from slowfast.datasets import torchcodec_reader
+
+        torchcodec_reader.check_available(device)

@@ -52,7 +52,7 @@ class Kinetics(Dataset):
         """
         if split not in ("train", "val", "test"):
             raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
-        check_backend(cfg.DATA.DECODING_BACKEND)
+        check_backend(cfg.DATA.DECODING_BACKEND, cfg.DATA.DECODING_DEVICE)
         self.cfg, self.split = cfg, split
         csv_path = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")
         self.video_paths, self.labels = read_video_list(csv_path, cfg.DATA.PATH_PREFIX,
@@ -86,7 +86,8 @@ class Kinetics(Dataset):
         data = self.cfg.DATA
         try:
             return decode_clip(path, data.NUM_FRAMES, data.SAMPLING_RATE, data.TARGET_FPS, choose_start,
-                               data.MIN_CLIP_COVERAGE, self.cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE)
+                               data.MIN_CLIP_COVERAGE, self.cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE,
+                               backend=data.DECODING_BACKEND, device=data.DECODING_DEVICE)
         except VideoDecodeError as error:
             self._known_bad.add(path)
             logger.warning("bad video: %s", error)

@@ -146,6 +146,8 @@ def build_loader(cfg, split, epoch_sampler=True, rank=None, world_size=None):
         worker_init_fn=functools.partial(seed_worker, seed=cfg.RNG_SEED, rank=rank),
         persistent_workers=cfg.DATA_LOADER.PERSISTENT_WORKERS and workers > 0,
         prefetch_factor=cfg.DATA_LOADER.PREFETCH_FACTOR if workers > 0 else None,
+        # CUDA cannot be used in forked workers: GPU decoding starts them with spawn.
+        multiprocessing_context="spawn" if workers > 0 and cfg.DATA.DECODING_DEVICE == "cuda" else None,
     )
 
 

@@ -25,15 +25,12 @@ def normalize(clip_uint8_tchw, mean, std):
     Returns:
         Tensor: float32 (C,T,H,W).
     """
-    frames, channels, height, width = clip_uint8_tchw.shape
-    mean_t, std_t = torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
-    out = torch.empty((channels, frames, height, width), dtype=torch.float32)
-    # One channel at a time straight into the (C,T,H,W) output: the same float32 ops as PySlowFast's
-    # broadcast over (T,H,W,C), without its strided temporaries.
-    for c in range(channels):
-        torch.div(clip_uint8_tchw[:, c], 255.0, out=out[c])
-        out[c].sub_(mean_t[c]).div_(std_t[c])
-    return out
+    mean_t = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1, 1)
+    std_t = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1, 1)
+    # One strided pass converts to a contiguous float32 (C,T,H,W) (decoded and cropped frames are channels-last
+    # in memory); the same float32 ops as PySlowFast's broadcast over (T,H,W,C) then run in place.
+    out = clip_uint8_tchw.permute(1, 0, 2, 3).to(torch.float32, memory_format=torch.contiguous_format)
+    return out.div_(255.0).sub_(mean_t).div_(std_t)
 
 
 def short_side_size(height, width, size):

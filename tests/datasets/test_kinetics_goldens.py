@@ -1,4 +1,7 @@
-"""Test and val clips equal PySlowFast's recorded ones (tests/golden/data, copied from the shared goldens)."""
+"""Test and val clips equal PySlowFast's recorded ones (tests/golden/data, copied from the shared goldens).
+
+Test-mode items run with both decoding backends: torchcodec must give the clips PyAV and PySlowFast give.
+"""
 
 import hashlib
 import json
@@ -6,7 +9,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import GOLDEN_DIR
+from conftest import BACKENDS, GOLDEN_DIR
 
 from slowfast.config import load_config
 from slowfast.datasets import build_dataset
@@ -19,11 +22,11 @@ with open(os.path.join(GOLDEN_DIR, "goldens.json")) as _f:
 CONFIGS = {"x3d_m": "configs/X3D_M.yaml", "mvit_b_16x4": "configs/MVIT_B_16x4.yaml"}
 
 
-def _cfg(entry):
+def _cfg(entry, backend="pyav"):
     root = os.path.join(GOLDEN_DIR, "edge" if entry["dataset"] == "edge" else "")
     return load_config(CONFIGS[entry["config"]], ["NUM_GPUS", "0", "DATA.PATH_TO_DATA_DIR", root,
                                                   "DATA.PATH_PREFIX", root, "TEST.BATCH_SIZE", "4",
-                                                  "TRAIN.BATCH_SIZE", "4"])
+                                                  "TRAIN.BATCH_SIZE", "4", "DATA.DECODING_BACKEND", backend])
 
 
 def _assert_matches(frames, entry):
@@ -37,10 +40,11 @@ def _assert_matches(frames, entry):
     assert hashlib.sha256(frames.contiguous().numpy().tobytes()).hexdigest() == entry["sha256"]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("entry", [e for e in GOLDENS if e["mode"] == "test"],
                          ids=lambda e: f"{e['config']}-{os.path.basename(e['video'])}-{e['clip_index']}")
-def test_test_mode_items_equal_goldens(entry):
-    cfg = _cfg(entry)
+def test_test_mode_items_equal_goldens(entry, backend):
+    cfg = _cfg(entry, backend)
     dataset = build_dataset("kinetics", cfg, "test")
     views = cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS
     frames, label, index, meta = dataset[entry["csv_row"] * views + entry["clip_index"]]
@@ -49,15 +53,16 @@ def test_test_mode_items_equal_goldens(entry):
     _assert_matches(frames[0], entry)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("entry", [e for e in GOLDENS if e["mode"] == "test"][::5],
                          ids=lambda e: f"{e['config']}-{os.path.basename(e['video'])}-{e['clip_index']}")
-def test_decoded_frames_and_uint8_clip_equal_goldens(entry):
+def test_decoded_frames_and_uint8_clip_equal_goldens(entry, backend):
     cfg = _cfg(entry)
     path = os.path.join(cfg.DATA.PATH_PREFIX, entry["video"])
     clip = decode_clip(path, cfg.DATA.NUM_FRAMES, cfg.DATA.SAMPLING_RATE, cfg.DATA.TARGET_FPS,
                        lambda n, span: ts.uniform_clip_start(n, span, entry["temporal_clip"],
                                                              cfg.TEST.NUM_ENSEMBLE_VIEWS,
-                                                             cfg.DATA.USE_OFFSET_SAMPLING))
+                                                             cfg.DATA.USE_OFFSET_SAMPLING), backend=backend)
     assert clip.frame_numbers == entry["temporal"]["frame_indices"]
     assert hashlib.sha256(clip.frames.tobytes()).hexdigest() == entry["temporal"]["uint8_thwc_sha256"]
 
