@@ -25,6 +25,7 @@ from slowfast.config import load_config  # noqa: E402
 from slowfast.datasets.decoder import VideoDecodeError, probe_video  # noqa: E402
 from slowfast.datasets.video_list import read_video_list  # noqa: E402
 from slowfast.utils.errors import UserError, run_reporting_errors  # noqa: E402
+from slowfast.utils.files import atomic_write_lines  # noqa: E402
 
 SPLITS = ("train", "val", "test")
 
@@ -72,10 +73,8 @@ def report(split, result):
 
 def write_clean(out_dir, split, result):
     """Write ``out_dir/split.csv`` with the original lines of the readable videos."""
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, f"{split}.csv")
-    with open(path, "w") as f:
-        f.writelines(f"{line}\n" for line, video, _ in result["rows"] if video not in result["bad"])
+    path = atomic_write_lines(os.path.join(out_dir, f"{split}.csv"),
+                              [line for line, video, _ in result["rows"] if video not in result["bad"]])
     print(f"  wrote {path}")
 
 

@@ -24,7 +24,7 @@ import av
 from tqdm import tqdm
 
 from slowfast.datasets.decoder import stream_rate
-from slowfast.utils.files import atomic_write_json, atomic_write_lines
+from slowfast.utils.files import atomic_write, atomic_write_json, atomic_write_lines
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv")
 SPLITS = ("train", "val", "test")
@@ -199,7 +199,7 @@ def scaled_size(width, height, short_side):
 def reencode_video(source, destination, short_side, crf=23):
     """Re-encode to H.264 mp4 with the short side at ``short_side``, keeping the frame rate (no audio).
 
-    Written to a temporary name and renamed, so a killed run leaves no half file under the final name.
+    Written with ``atomic_write``, so a killed run leaves no half file under the final name.
 
     Args:
         source (str): input video.
@@ -209,33 +209,34 @@ def reencode_video(source, destination, short_side, crf=23):
     Returns:
         str or None: the error message, None on success.
     """
-    temporary = destination + ".part.mp4"
     try:
-        with av.open(source) as reader, av.open(temporary, mode="w") as writer:
-            in_stream = reader.streams.video[0]
-            rate = stream_rate(in_stream) or 30
-            width, height = scaled_size(in_stream.codec_context.width, in_stream.codec_context.height, short_side)
-            out_stream = writer.add_stream("libx264", rate=rate)
-            out_stream.width, out_stream.height, out_stream.pix_fmt = width, height, "yuv420p"
-            out_stream.options = {"crf": str(crf)}
-            frame_count = 0
-            for frame in reader.decode(in_stream):
-                scaled = frame.reformat(width=width, height=height, format="yuv420p")
-                # Renumber frames at the output rate (the source's time base and pts do not carry over).
-                scaled.pts, scaled.time_base = frame_count, 1 / Fraction(rate)
-                for packet in out_stream.encode(scaled):
-                    writer.mux(packet)
-                frame_count += 1
-            for packet in out_stream.encode():
-                writer.mux(packet)
-        if frame_count == 0:
-            raise ValueError("no decodable frame")
+        atomic_write(destination, lambda f: _encode_scaled(source, f, short_side, crf))
     except (av.error.FFmpegError, OSError, ValueError, IndexError) as error:
-        if os.path.exists(temporary):
-            os.remove(temporary)
         return f"{type(error).__name__}: {error}"
-    os.replace(temporary, destination)
     return None
+
+
+def _encode_scaled(source, out_file, short_side, crf):
+    """Decode ``source`` and write it, scaled, as H.264 mp4 into the open binary file ``out_file``."""
+    with av.open(source) as reader, av.open(out_file, mode="w", format="mp4") as writer:
+        in_stream = reader.streams.video[0]
+        rate = stream_rate(in_stream) or 30
+        width, height = scaled_size(in_stream.codec_context.width, in_stream.codec_context.height, short_side)
+        out_stream = writer.add_stream("libx264", rate=rate)
+        out_stream.width, out_stream.height, out_stream.pix_fmt = width, height, "yuv420p"
+        out_stream.options = {"crf": str(crf)}
+        frame_count = 0
+        for frame in reader.decode(in_stream):
+            scaled = frame.reformat(width=width, height=height, format="yuv420p")
+            # Renumber frames at the output rate (the source's time base and pts do not carry over).
+            scaled.pts, scaled.time_base = frame_count, 1 / Fraction(rate)
+            for packet in out_stream.encode(scaled):
+                writer.mux(packet)
+            frame_count += 1
+        for packet in out_stream.encode():
+            writer.mux(packet)
+    if frame_count == 0:
+        raise ValueError("no decodable frame")
 
 
 def _materialize(task):
