@@ -56,6 +56,9 @@ _C.BENCHMARK.STOP_AT_TARGET = False
 _C.BENCHMARK.OFFICIAL_CONFIG = ""
 # True for the synthetic quick-start: its result is labelled as such, never as a Kinetics20 score.
 _C.BENCHMARK.QUICKSTART = False
+# Epochs the reference run needed to reach TARGET_TOP1 (0 = not recorded): the ETA and tools/selfcheck.py's
+# score prediction use it.
+_C.BENCHMARK.REFERENCE_EPOCHS_TO_TARGET = 0
 
 # ---------------------------------------------------------------------------------------------------
 # Training.

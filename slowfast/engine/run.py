@@ -18,6 +18,8 @@ from mlperf_logging.mllog import constants
 from slowfast.benchmark import compliance, result
 from slowfast.benchmark.clock import BenchmarkClock
 from slowfast.benchmark.mllog import STATUS_ABORTED, STATUS_SUCCESS, log_run_header, open_mllog
+from slowfast.benchmark.prediction import log_epoch_time, read_predicted_epoch_s
+from slowfast.benchmark.report import finish_run_report
 from slowfast.config import save_config
 from slowfast.datasets import build_loader, set_loader_epoch
 from slowfast.datasets.bad_videos import BadVideoTracker
@@ -150,7 +152,16 @@ def _model_name(cfg_file):
     return os.path.splitext(os.path.basename(cfg_file))[0]
 
 
-def _build_context(cfg, metrics, clock):
+def build_loop_context(cfg, metrics, clock):
+    """Build the model (placed, DDP-wrapped with several processes), optimiser, loss and mixup of a run.
+
+    Args:
+        cfg (CfgNode): the run configuration.
+        metrics (MetricsWriter): where the loop writes its records.
+        clock (BenchmarkClock): its ``elapsed`` stamps the records.
+    Returns:
+        LoopContext
+    """
     device = _device(cfg)
     model = build_model(cfg)
     if cfg.LOG_MODEL_INFO and du.is_main_process():
@@ -188,7 +199,7 @@ def run_job(cfg, cfg_file):
     metrics = MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(),
                             (cfg.TENSORBOARD.LOG_DIR or os.path.join(cfg.OUTPUT_DIR, "tensorboard"))
                             if cfg.TENSORBOARD.ENABLE else None)
-    ctx = _build_context(cfg, metrics, clock)
+    ctx = build_loop_context(cfg, metrics, clock)
     official = compliance.official_config_path(cfg, cfg_file)
     verdict = compliance.check_compliance(cfg, compliance.load_official_config(official), world)
     fingerprint = compliance.dataset_fingerprint(cfg.DATA.PATH_TO_DATA_DIR)
@@ -219,20 +230,24 @@ def run_job(cfg, cfg_file):
         logger.info("\n%s", result.format_result_block(summary))
     metrics.close()
     log.close()
+    if du.is_main_process():
+        finish_run_report(cfg.OUTPUT_DIR)
     return summary
 
 
 def _train_epochs(cfg, ctx, log, clock, train_loader, val_loader, start_epoch):
     """The epoch loop: train, precise BN, evaluate, checkpoint; stop early at the target if asked."""
     train_bad, val_bad = _tracker(cfg, train_loader, "train"), _tracker(cfg, val_loader, "val")
+    predicted_epoch_s = read_predicted_epoch_s(cfg.OUTPUT_DIR)
     for epoch in range(start_epoch, cfg.SOLVER.MAX_EPOCH):
         seed_everything(cfg.RNG_SEED, epoch + 1, du.get_rank())
         set_loader_epoch(train_loader, epoch)
-        log.epoch_start(epoch, clock.elapsed())
+        epoch_started = clock.elapsed()
+        log.epoch_start(epoch, epoch_started)
         stats = train_one_epoch(ctx, train_loader, epoch, train_bad)
         stats["bad_videos"] = _bad_video_count(train_bad, epoch)
-        log.epoch_stop(epoch, clock.elapsed())
-        ctx.metrics.write("train_epoch", step=epoch + 1, epoch=epoch, time=clock.elapsed(), **stats)
+        stats["time"] = clock.elapsed()
+        log.epoch_stop(epoch, stats["time"])
         last = epoch + 1 == cfg.SOLVER.MAX_EPOCH
         if (epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or last:
             if cfg.BN.USE_PRECISE_STATS:
@@ -248,6 +263,10 @@ def _train_epochs(cfg, ctx, log, clock, train_loader, val_loader, start_epoch):
             logger.info("epoch %d/%d eval: top1 %.2f top5 %.2f on %d videos at %.1f s%s", epoch + 1,
                         cfg.SOLVER.MAX_EPOCH, scores["top1"], scores["top5"], scores["num_videos"], now,
                         " (target reached)" if reached and clock.epochs_to_target == epoch + 1 else "")
+        epoch_s = clock.elapsed() - epoch_started  # train + evaluation, as tools/selfcheck.py predicts it
+        ctx.metrics.write("train_epoch", step=epoch + 1, epoch=epoch, epoch_s=epoch_s,
+                          predicted_epoch_s=predicted_epoch_s, **stats)
+        log_epoch_time(epoch, epoch_s, predicted_epoch_s)
         if (epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last:
             _save(cfg, epoch + 1, ctx.module, ctx.optimizer, ctx.scaler, clock)
         if clock.reached and cfg.BENCHMARK.STOP_AT_TARGET:
