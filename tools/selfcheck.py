@@ -11,6 +11,7 @@ OUTPUT_DIR/selfcheck.json; a run later started with the same OUTPUT_DIR logs eac
 prediction. Lines marked ACTION say what to change.
 """
 
+import logging
 import sys
 
 from slowfast.benchmark.selfcheck import format_report, run_selfcheck
@@ -28,6 +29,9 @@ def main(argv=None):
                           shard_id=args.shard_id)
     except (ConfigError, FileNotFoundError) as err:
         sys.exit(f"error: {err}")
+    logging.basicConfig(level=logging.INFO, format="[selfcheck %(asctime)s] %(message)s", datefmt="%H:%M:%S",
+                        stream=sys.stdout)
+    logging.getLogger("slowfast.engine.trainer").setLevel(logging.WARNING)  # the probes' iteration lines
     print(format_report(cfg, run_selfcheck(cfg, args.init_method, args.budget)))
 
 

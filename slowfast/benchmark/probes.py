@@ -9,6 +9,7 @@ Processes agree on every step count (rank 0 decides), because DDP steps are coll
 
 import itertools
 import json
+import logging
 import time
 
 import torch
@@ -20,6 +21,8 @@ from slowfast.engine.run import build_loop_context
 from slowfast.engine.trainer import evaluate, train_one_epoch, update_precise_bn
 from slowfast.utils import distributed as du
 from slowfast.utils.metrics import MetricsWriter
+
+logger = logging.getLogger(__name__)
 
 
 class Batches:
@@ -142,6 +145,11 @@ def checkpoint_bytes(ctx):
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
+def _say(message):
+    if du.is_main_process():
+        logger.info(message)
+
+
 def measure_job(cfg, result_path, budget_s):
     """The measurement job of every process; rank 0 writes the results as JSON to ``result_path``.
 
@@ -151,14 +159,20 @@ def measure_job(cfg, result_path, budget_s):
         budget_s (float): seconds given to each timed probe.
     """
     torch.manual_seed(cfg.RNG_SEED)
+    _say(f"building {cfg.MODEL.MODEL_NAME}; then all-reduce, model, loader, model + loader, evaluation "
+         f"(about {budget_s:.0f} s each)")
     ctx = build_loop_context(cfg, MetricsWriter("", enabled=False), BenchmarkClock())
     world = du.get_world_size()
     bandwidth = all_reduce_bandwidth(ctx.device, 64 if ctx.device.type == "cuda" else 16)
+    _say("timing train steps on in-memory clips")
     compute, compute_step_s = compute_rate(ctx, cfg, budget_s)
+    _say(f"timing the train loader ({cfg.DATA_LOADER.NUM_WORKERS} workers)")
     train_loader = build_loader(cfg, "train")
     set_loader_epoch(train_loader, 0)
     loader = loader_rate(train_loader, budget_s)
+    _say("timing train steps fed by the loader")
     step_s, data_wait = real_step_time(ctx, train_loader, budget_s, max(compute_step_s, 1 / max(loader, 1e-6)))
+    _say("timing the evaluation")
     eval_s, precise_bn_s = evaluation_time(ctx, cfg, train_loader, budget_s)
     results = {
         "processes": world, "device": str(ctx.device), "allreduce_busbw_gbs": bandwidth,
