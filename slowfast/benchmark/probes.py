@@ -146,8 +146,12 @@ def checkpoint_bytes(ctx):
 
 
 def _say(message):
+    """Progress on rank 0 (a spawned rank 0 has no logging set up: print then)."""
     if du.is_main_process():
-        logger.info(message)
+        if logging.getLogger().handlers:
+            logger.info(message)
+        else:
+            print(f"[selfcheck] {message}", flush=True)
 
 
 def measure_job(cfg, result_path, budget_s):

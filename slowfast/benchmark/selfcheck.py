@@ -66,6 +66,12 @@ def environment_findings(cfg, facts: dict) -> list:
     fix = None if ok else (f"use DATA_LOADER.NUM_WORKERS {max(0, cores // local - 1)} ({cores} cores / {local} "
                            "process(es), keeping one core per process for training)")
     findings.append(_finding("cpu cores", ok, f"{cores} cores for {local} process(es) x ({workers} workers + 1)", fix))
+    busy = facts["load_1min"] > cores
+    findings.append(_finding(
+        "machine load", not busy, f"load average {facts['load_1min']} on {cores} cores before the check",
+        None if not busy else "other processes compete for the cores: stop them before timing or running the "
+        "benchmark (the measurements below are slowed down too); on a busy CPU, OMP_NUM_THREADS=1 avoids "
+        f"threads of the {facts['torch_threads']}-thread steps waiting for each other"))
     if cfg.NUM_GPUS > 0:
         gpus = len(facts["gpus"])
         findings.append(_finding("gpus", gpus >= cfg.NUM_GPUS, f"{gpus} GPU(s) visible for NUM_GPUS {cfg.NUM_GPUS}",

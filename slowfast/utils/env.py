@@ -72,7 +72,8 @@ def machine_facts(output_dir: str, data_dir: str) -> dict:
         data_dir (str): the data folder (its file system type tells a network disk).
     Returns:
         dict: environment_info's keys plus nccl, driver, gpu_memory_gb (per GPU), shm_total_mb,
-        shm_free_mb (None without /dev/shm), output_free_gb, data_filesystem.
+        shm_free_mb (None without /dev/shm), output_free_gb, data_filesystem, load_1min (load average of the
+        last minute), torch_threads (intra-op threads of this process).
     """
     facts = environment_info()
     cuda = torch.cuda.is_available()
@@ -85,4 +86,6 @@ def machine_facts(output_dir: str, data_dir: str) -> dict:
     facts["shm_free_mb"] = round(shm.free / 2**20) if shm else None
     facts["output_free_gb"] = round(shutil.disk_usage(_existing_parent(output_dir)).free / 2**30, 1)
     facts["data_filesystem"] = filesystem_type(data_dir)
+    facts["load_1min"] = round(os.getloadavg()[0], 1)
+    facts["torch_threads"] = torch.get_num_threads()
     return facts

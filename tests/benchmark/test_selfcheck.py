@@ -13,7 +13,8 @@ from slowfast.engine.run import run_job
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUICKSTART_X3D = os.path.join(REPO, "configs", "quickstart", "X3D_M.yaml")
 SCORED_X3D = os.path.join(REPO, "configs", "X3D_M.yaml")
-FACTS = {"cpu_count": 2, "shm_total_mb": 64, "gpus": [], "output_free_gb": 100.0, "data_filesystem": "ext4"}
+FACTS = {"cpu_count": 2, "shm_total_mb": 64, "gpus": [], "output_free_gb": 100.0, "data_filesystem": "ext4",
+         "load_1min": 0.5, "torch_threads": 2}
 
 
 def _by_check(findings):
@@ -27,8 +28,11 @@ def test_docker_default_shm_and_too_many_workers_say_what_to_change():
     findings = _by_check(environment_findings(cfg, FACTS))
     assert not findings["shared memory"]["ok"] and "--shm-size=" in findings["shared memory"]["fix"]
     assert not findings["cpu cores"]["ok"] and "DATA_LOADER.NUM_WORKERS 0" in findings["cpu cores"]["fix"]
+    assert findings["machine load"]["ok"]
     roomy = _by_check(environment_findings(cfg, dict(FACTS, shm_total_mb=64_000, cpu_count=32)))
     assert roomy["shared memory"]["ok"] and roomy["cpu cores"]["ok"] and roomy["cpu cores"]["fix"] is None
+    busy = _by_check(environment_findings(cfg, dict(FACTS, load_1min=8.0)))["machine load"]
+    assert not busy["ok"] and "OMP_NUM_THREADS=1" in busy["fix"]
 
 
 def test_prediction_from_measured_figures():
