@@ -32,7 +32,11 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="[selfcheck %(asctime)s] %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stdout)
     logging.getLogger("slowfast.engine.trainer").setLevel(logging.WARNING)  # the probes' iteration lines
-    print(format_report(cfg, run_selfcheck(cfg, args.init_method, args.budget)))
+    try:
+        record = run_selfcheck(cfg, args.init_method, args.budget)
+    except ConfigError as err:
+        sys.exit(f"error: {err}")
+    print(format_report(cfg, record))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import tempfile
 
 from slowfast.benchmark import probes
 from slowfast.benchmark.prediction import predict_run, write_selfcheck
-from slowfast.config.checks import processes_per_machine
+from slowfast.config.checks import ConfigError, processes_per_machine
 from slowfast.engine.launch import DEFAULT_INIT_METHOD, launch_job
 from slowfast.engine.run import ensure_synthetic_data
 from slowfast.utils.env import machine_facts
@@ -127,10 +127,16 @@ def run_selfcheck(cfg, init_method: str = DEFAULT_INIT_METHOD, budget_s: float =
         budget_s (float): seconds given to each timed probe (four of them, plus set-up).
     Returns:
         dict: the record written (environment, measured, verdict, prediction keys, input_bound, findings, path).
+    Raises:
+        ConfigError: the configured data folder has no train.csv or val.csv.
     """
     facts = machine_facts(cfg.OUTPUT_DIR, cfg.DATA.PATH_TO_DATA_DIR)
     findings = environment_findings(cfg, facts)
     ensure_synthetic_data(cfg)
+    for split in ("train", "val"):
+        if not os.path.isfile(os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")):
+            raise ConfigError(f"DATA.PATH_TO_DATA_DIR = {cfg.DATA.PATH_TO_DATA_DIR!r} has no {split}.csv: prepare the "
+                              "data (data/README.md) or pass DATA.PATH_TO_DATA_DIR DIR DATA.PATH_PREFIX DIR")
     with tempfile.TemporaryDirectory() as folder:
         result_path = os.path.join(folder, "measured.json")
         launch_job(cfg, init_method, probes.measure_job, result_path, budget_s, timeout_s=cfg.DIST_TIMEOUT_S)

@@ -43,13 +43,12 @@ def _existing_parent(path):
 def filesystem_type(path):
     """Type of the file system holding ``path`` (e.g. "ext4", "nfs4", "overlay"), "" when unknown."""
     path = _existing_parent(path)
-    best = ("", "")
+    best_mount, best_type = "", ""
     for part in psutil.disk_partitions(all=True):
-        mount = part.mountpoint.rstrip("/") or "/"
-        inside = path == mount or path.startswith(mount.rstrip("/") + "/") or mount == "/"
-        if inside and len(mount) >= len(best[0]):
-            best = (mount, part.fstype)
-    return best[1]
+        inside = path == part.mountpoint or path.startswith(part.mountpoint.rstrip("/") + "/")
+        if inside and len(part.mountpoint) > len(best_mount):
+            best_mount, best_type = part.mountpoint, part.fstype
+    return best_type
 
 
 def _gpu_driver():
