@@ -67,11 +67,13 @@ def environment_findings(cfg, facts: dict) -> list:
                            "process(es), keeping one core per process for training)")
     findings.append(_finding("cpu cores", ok, f"{cores} cores for {local} process(es) x ({workers} workers + 1)", fix))
     busy = facts["load_1min"] > cores
-    findings.append(_finding(
-        "machine load", not busy, f"load average {facts['load_1min']} on {cores} cores before the check",
-        None if not busy else "other processes compete for the cores: stop them before timing or running the "
-        "benchmark (the measurements below are slowed down too); on a busy CPU, OMP_NUM_THREADS=1 avoids "
-        f"threads of the {facts['torch_threads']}-thread steps waiting for each other"))
+    fix = ("other processes compete for the cores: stop them before timing or running the benchmark (the "
+           "measurements below are slowed down too)")
+    if facts["torch_threads"] > 1:
+        fix += (f"; if they must run, OMP_NUM_THREADS=1 keeps the {facts['torch_threads']} threads of each step from "
+                "waiting for one another")
+    findings.append(_finding("machine load", not busy, f"load average {facts['load_1min']} on {cores} cores before "
+                             "the check", fix if busy else None))
     if cfg.NUM_GPUS > 0:
         gpus = len(facts["gpus"])
         findings.append(_finding("gpus", gpus >= cfg.NUM_GPUS, f"{gpus} GPU(s) visible for NUM_GPUS {cfg.NUM_GPUS}",
@@ -163,7 +165,7 @@ def format_report(cfg, record: dict) -> str:
                             if bandwidth is not None else "single process: nothing to reduce"),
         f"throughput    per process: model {', '.join(f'{v:.1f}' for v in m['compute_clips_per_s'])} clips/s on "
         f"in-memory clips; loader {', '.join(f'{v:.1f}' for v in m['loader_clips_per_s'])} clips/s with "
-        f"{cfg.DATA_LOADER.NUM_WORKERS} workers; together {m['clips_per_step'] / m['step_s']:.1f} clips/s",
+        f"{cfg.DATA_LOADER.NUM_WORKERS} workers; model fed by the loader {m['clips_per_step'] / m['step_s']:.1f}",
         f"verdict       {record['verdict']}",
         f"prediction    epoch {record['predicted_epoch_s']:.1f} s (train {record['predicted_train_s']:.1f} s + "
         f"evaluation {record['predicted_eval_s']:.1f} s); {cfg.SOLVER.MAX_EPOCH} epochs (MAX_EPOCH) "
