@@ -1,11 +1,15 @@
 """The loop's step logic on a tiny model: NaN stops the run naming epoch and iteration; bf16 autocast on CPU."""
 
+import os
+
 import pytest
 import torch
 
 from slowfast.config import load_config
-from slowfast.engine.trainer import LoopContext, train_one_epoch
+from slowfast.engine.trainer import LoopContext, eta_text, train_one_epoch
 from slowfast.solver import build_optimizer, get_loss_func
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class TinyVideoNet(torch.nn.Module):
@@ -56,3 +60,11 @@ def test_bf16_autocast_on_cpu_trains():
     assert stats["clips_per_s"] > 0 and torch.isfinite(torch.tensor(stats["loss"]))
     assert not torch.equal(before, ctx.module.fc.weight)
     assert ctx.module.fc.weight.dtype == torch.float32  # autocast leaves the master weights in fp32
+
+
+def test_eta_is_labelled_and_shows_the_reference_target_epoch_while_ahead():
+    cfg = load_config(os.path.join(ROOT, "configs", "quickstart", "X3D_M.yaml"))  # 16 epochs, reference: 3
+    # After 20 of 240 iterations of epoch 1 at 1 s each: 220 + 15 x 240 s to epoch 16, 220 + 2 x 240 s to epoch 3.
+    assert eta_text(cfg, 0, 19, 240, 1.0) == (
+        "ETA to epoch 16 (MAX_EPOCH) 01:03:40, to epoch 3 (reference reached the target) 00:11:40")
+    assert eta_text(cfg, 3, 19, 240, 1.0) == "ETA to epoch 16 (MAX_EPOCH) 00:51:40"  # epoch 4: target epoch passed
