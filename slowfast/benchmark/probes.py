@@ -84,7 +84,8 @@ def synthetic_batch(cfg, clips, device):
     return inputs, labels, torch.arange(clips), meta
 
 
-def _tracker(cfg, loader, split):
+def _tracker(loader, split):
+    """Collects bad videos without ever stopping a probe (the run itself enforces DATA.MAX_BAD_FRACTION)."""
     return BadVideoTracker(loader.dataset.num_videos, 1.0, split)
 
 
@@ -115,7 +116,7 @@ def loader_rate(loader, budget_s):
 def real_step_time(ctx, loader, budget_s, step_guess_s):
     """Seconds per train step fed by the real loader, and that run's share of time waiting for data."""
     steps = _agreed_count(step_guess_s, budget_s, 5, len(loader))
-    tracker = _tracker(ctx.cfg, loader, "train")
+    tracker = _tracker(loader, "train")
     stats, seconds = _timed(lambda: train_one_epoch(ctx, Batches(loader, steps), 1, tracker))
     return seconds / steps, stats["data_wait_share"]
 
@@ -123,7 +124,7 @@ def real_step_time(ctx, loader, budget_s, step_guess_s):
 def evaluation_time(ctx, cfg, train_loader, budget_s):
     """Predicted seconds of one evaluation: precise BN (when on) plus the val split, from timed batches."""
     val_loader = build_loader(cfg, "val")
-    tracker = _tracker(cfg, val_loader, "val")
+    tracker = _tracker(val_loader, "val")
     evaluate(ctx, Batches(val_loader, 1), tracker)  # warm-up: val workers start, as in a run's first epoch
     _, first = _timed(lambda: evaluate(ctx, Batches(val_loader, 1), tracker))
     batches = _agreed_count(first, budget_s, 1, len(val_loader))
