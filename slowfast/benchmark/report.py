@@ -14,14 +14,19 @@ import base64
 import datetime
 import html
 import io
+import logging
 import numbers
+import os
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot is imported)
 
-from slowfast.benchmark.score import read_metrics, summarize_runs  # noqa: E402
+from slowfast.benchmark.score import read_metrics, read_run, summarize_runs  # noqa: E402
+
+logger = logging.getLogger(__name__)
+REPORT_FILENAME = "report.html"
 
 
 def series(records, record_type, x_key, y_key):
@@ -113,13 +118,16 @@ def throughput_figure(results, metrics):
         for axis, key in ((speed, "clips_per_s"), (wait, "data_wait_share")):
             xs, ys = series(records, "train_epoch", "epoch", key)
             if xs:
-                axis.plot(xs, ys, marker="o", label=result.run_dir)
+                # Records count epochs from 0; the logs and mllog's epoch_num count from 1.
+                axis.plot([x + 1 for x in xs], ys, marker="o", label=result.run_dir)
                 plotted = True
     if not plotted:
         plt.close(figure)
         return None
-    speed.set(xlabel="epoch", ylabel="clips / s", title="training throughput")
-    wait.set(xlabel="epoch", ylabel="share of step time", title="time waiting for data")
+    speed.set(xlabel="epoch (from 1, as in the logs)", ylabel="clips / s", title="training throughput")
+    wait.set(xlabel="epoch (from 1, as in the logs)", ylabel="share of step time", title="time waiting for data")
+    for axis in (speed, wait):
+        axis.xaxis.get_major_locator().set_params(integer=True)
     for axis in (speed, wait):
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:
@@ -149,10 +157,10 @@ def score_table(results):
     return "<table>" + "\n".join(rows) + "</table>"
 
 
-def summary_html(summary):
-    """Return the per-model summary and benchmark_score as HTML."""
+def summary_html(models, combined, score_name="benchmark_score"):
+    """Return the per-model summary and the combined score (``score_name``) as HTML."""
     items = []
-    for model, entry in summary["models"].items():
+    for model, entry in models.items():
         if not entry["scores"]:
             items.append(f"<li>{html.escape(model)}: no compliant run reached the target</li>")
             continue
@@ -161,11 +169,26 @@ def summary_html(summary):
         name = f"{html.escape(model)} ({html.escape(entry['kind'])})"
         items.append(f"<li>{name}: {len(entry['scores'])} run(s), mean {s['mean']:.4f}, "
                      f"range {s['min']:.4f}..{s['max']:.4f}, olympic mean {olympic}</li>")
-    combined = summary["benchmark_score"]
-    headline = (f"<p><b>benchmark_score = {combined['arithmetic']:.4f}</b> (geometric mean "
+    headline = (f"<p><b>{score_name} = {combined['arithmetic']:.4f}</b> (geometric mean "
                 f"{combined['geometric']:.4f})</p>" if combined else
-                "<p>benchmark_score: needs a scored CNN and a transformer run.</p>")
+                f"<p>{score_name}: needs a CNN and a transformer run that reached the target.</p>")
     return "<ul>" + "".join(items) + "</ul>" + headline
+
+
+def score_sections(results):
+    """Return the HTML of the scored runs and, in their own labelled section, the quick-start runs."""
+    summary = summarize_runs(results)
+    scored = [r for r in results if not r.quickstart]
+    quick = [r for r in results if r.quickstart]
+    parts = []
+    if scored or not quick:
+        parts += ["<h2>Scores</h2>", score_table(scored), summary_html(summary["models"], summary["benchmark_score"])]
+    if quick:
+        parts += ["<h2>Quick-start runs (synthetic data, scored against their CPU references; not benchmark "
+                  "scores)</h2>", score_table(quick),
+                  summary_html(summary["quickstart"]["models"], summary["quickstart"]["benchmark_score"],
+                               "quick-start score")]
+    return parts
 
 
 def build_report(results):
@@ -190,8 +213,7 @@ def build_report(results):
     body = [f"<h1>Video Model Benchmark report</h1><p>Generated {datetime.datetime.now():%Y-%m-%d %H:%M}. "
             "Scores are recomputed from each run's mllog.txt; score = t_ref / t_bench &times; "
             "n_gpu_ref / n_gpu = epoch-time ratio &times; epochs ratio &times; n_gpu_ref / n_gpu (the epochs "
-            "ratio above 1 is convergence, not machine speed).</p>", "<h2>Scores</h2>", score_table(results),
-            summary_html(summarize_runs(results))]
+            "ratio above 1 is convergence, not machine speed).</p>", *score_sections(results)]
     for title, png in sections:
         body.append(f"<h2>{html.escape(title)}</h2>")
         body.append(f'<img alt="{html.escape(title)}" src="data:image/png;base64,{png}">' if png
@@ -200,3 +222,30 @@ def build_report(results):
              "td,th{border:1px solid #999;padding:3px 6px;font-size:90%}")
     return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Benchmark report</title>"
             f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+
+def write_run_report(run_dir: str) -> str:
+    """Write ``run_dir/report.html`` for one run, recomputed from its logs.
+
+    Args:
+        run_dir (str): the run's OUTPUT_DIR (holding mllog.txt).
+    Returns:
+        str: the report's path.
+    """
+    path = os.path.join(run_dir, REPORT_FILENAME)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(build_report([read_run(run_dir)]))
+    return path
+
+
+def closing_line(run_dir: str) -> str:
+    """The last line of a run: where its results are and the commands that score and compare them."""
+    return (f"results in {run_dir}/ ({REPORT_FILENAME}, mllog.txt, metrics.jsonl); score: python tools/score.py "
+            f"{run_dir}; compare: python tools/report.py {run_dir} OTHER_RUN_DIR -o compare.html")
+
+
+def finish_run_report(run_dir: str) -> None:
+    """At the end of a run (rank 0): write its report into ``run_dir`` and log the closing line."""
+    logger.info("report with plots: %s", write_run_report(run_dir))
+    logger.info(closing_line(run_dir))

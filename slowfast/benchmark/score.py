@@ -334,17 +334,27 @@ def _check_consistency(result, first):
 def summarize_runs(results):
     """Group run results by model and summarise them as tools/score.py reports them.
 
+    Quick-start runs are summarised apart, against their own CPU references: they never enter the scored
+    models or benchmark_score.
+
     Args:
         results (list of RunResult)
     Returns:
         dict: {"models": {model: {"kind", "scores", "spread", "olympic_mean"}}, "benchmark_score": dict or
-        None}. Only compliant, scored, non-quick-start runs that reached the target contribute; the olympic
-        mean is None below 3 such runs (the plain mean is used for benchmark_score then).
+        None, "quickstart": the same two keys for the quick-start runs (their combined score compares this
+        machine with the quick-start's reference CPU)}. Only compliant runs that reached the target contribute;
+        the olympic mean is None below 3 such runs (the plain mean is used for the combined score then).
     """
+    summary = _summarize([r for r in results if not r.quickstart])
+    summary["quickstart"] = _summarize([r for r in results if r.quickstart])
+    return summary
+
+
+def _summarize(results):
     models = {}
     for result in results:
         entry = models.setdefault(result.model, {"kind": result.kind, "scores": []})
-        if result.score is not None and result.compliant and not result.quickstart:
+        if result.score is not None and result.compliant:
             entry["scores"].append(result.score)
     for entry in models.values():
         values = entry["scores"]

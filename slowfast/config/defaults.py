@@ -48,7 +48,8 @@ _C.BENCHMARK.TARGET_TOP1 = 0.0
 _C.BENCHMARK.REFERENCE_TIME_S = 0.0
 # Number of accelerators of the reference run.
 _C.BENCHMARK.REFERENCE_NUM_GPUS = 4
-# Epochs the reference run trained before reaching TARGET_TOP1 (splits a score into speed and convergence).
+# Epochs the reference run trained before reaching TARGET_TOP1: splits a score into speed and convergence, and
+# gives the ETA to the target and tools/selfcheck.py's score prediction.
 _C.BENCHMARK.REFERENCE_EPOCHS = 20
 # Which half of benchmark_score this config is: "cnn" or "transformer" ("" = not scored).
 _C.BENCHMARK.KIND = ""

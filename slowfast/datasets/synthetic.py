@@ -39,6 +39,8 @@ from slowfast.utils.files import atomic_write_json, atomic_write_lines
 
 logger = logging.getLogger(__name__)
 
+logger = logging.getLogger(__name__)
+
 SHAPES = ("disc", "square", "plus", "ring", "diamond")
 MOTIONS = ("moving_up", "moving_down", "growing", "shrinking")
 SPLITS = ("train", "val", "test")
@@ -233,20 +235,21 @@ def _write_video(task):
 
 
 def _run_tasks(tasks, workers, progress):
-    """Write all videos, in worker processes when ``workers > 1``; returns total bytes."""
+    """Write all videos, in worker processes when ``workers > 1``; returns total bytes.
+
+    Progress: a tqdm bar on a terminal; otherwise (output piped or logged) a log line every tenth of the videos.
+    """
     bar = tqdm(total=len(tasks), desc="synthetic videos", unit="video", disable=None if progress else True)
+    log_every = max(1, len(tasks) // 10) if progress and bar.disable else 0
     total_bytes = 0
     if workers > 1:
         # spawn: safe even when the caller already has torch threads running (fork would copy them).
         # Workers ignore Ctrl-C: the parent handles it once, and leaving the block terminates the pool.
         with multiprocessing.get_context("spawn").Pool(workers, initializer=_ignore_interrupts) as pool:
-            for size in pool.imap_unordered(_write_video, tasks, chunksize=4):
-                total_bytes += size
-                bar.update(1)
+            sizes = pool.imap_unordered(_write_video, tasks, chunksize=4)
+            total_bytes = _count_written(sizes, len(tasks), bar, log_every)
     else:
-        for task in tasks:
-            total_bytes += _write_video(task)
-            bar.update(1)
+        total_bytes = _count_written(map(_write_video, tasks), len(tasks), bar, log_every)
     bar.close()
     return total_bytes
 
@@ -291,6 +294,15 @@ def refusal_to_write(folder):
     return (f"{folder} holds files the synthetic generator did not make ({shown}, ...); it writes only into a new or "
             "empty folder or one it made (with its dataset.json): choose another DATA.PATH_TO_DATA_DIR, or set "
             "DATA.SYNTHETIC.ENABLE False to train on the data in that folder")
+def _count_written(sizes, total, bar, log_every):
+    """Sum the written sizes, advancing the bar (and logging every ``log_every`` videos when it is > 0)."""
+    total_bytes = 0
+    for done, size in enumerate(sizes, 1):
+        total_bytes += size
+        bar.update(1)
+        if log_every and (done % log_every == 0 or done == total):
+            logger.info("synthetic videos: %d/%d written (%.0f %%)", done, total, 100.0 * done / total)
+    return total_bytes
 
 
 def make_synthetic_dataset(

@@ -17,6 +17,8 @@ from mlperf_logging.mllog import constants
 from slowfast.benchmark import compliance, result
 from slowfast.benchmark.clock import BenchmarkClock
 from slowfast.benchmark.mllog import STATUS_ABORTED, STATUS_SUCCESS, log_run_header, open_mllog
+from slowfast.benchmark.prediction import log_epoch_time, read_predicted_epoch_s
+from slowfast.benchmark.report import finish_run_report
 from slowfast.benchmark.score import RunResult
 from slowfast.config import ConfigError, save_config
 from slowfast.config.defaults import ignored_settings
@@ -131,7 +133,16 @@ def _model_name(cfg_file):
     return os.path.splitext(os.path.basename(cfg_file))[0]
 
 
-def _build_context(cfg, metrics, clock_time):
+def build_loop_context(cfg, metrics, clock_time):
+    """Build the model (placed, DDP-wrapped with several processes), optimiser, loss and mixup of a run.
+
+    Args:
+        cfg (CfgNode): the run configuration.
+        metrics (MetricsWriter): where the loop writes its records.
+        clock_time (callable): returns the benchmark clock's seconds, which stamp the records.
+    Returns:
+        LoopContext
+    """
     device = _device(cfg)
     model = build_model(cfg)
     if cfg.LOG_MODEL_INFO and du.is_main_process():
@@ -175,7 +186,7 @@ def run_job(cfg, cfg_file):
     metrics = MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(),
                             (cfg.TENSORBOARD.LOG_DIR or os.path.join(cfg.OUTPUT_DIR, "tensorboard"))
                             if cfg.TENSORBOARD.ENABLE else None)
-    ctx = _build_context(cfg, metrics, clock.elapsed)
+    ctx = build_loop_context(cfg, metrics, clock.elapsed)
     official = compliance.official_config_path(cfg, cfg_file)
     verdict = compliance.check_compliance(cfg, compliance.load_official_config(official), world)
     fingerprint = compliance.dataset_fingerprint(cfg.DATA.PATH_TO_DATA_DIR)
@@ -213,20 +224,24 @@ def run_job(cfg, cfg_file):
         logger.info("\n%s", result.format_result_block(summary))
     metrics.close()
     log.close()
+    if du.is_main_process():
+        finish_run_report(cfg.OUTPUT_DIR)
     return summary
 
 
 def _train_epochs(cfg, ctx, log, clock, loaders, bad_videos, start_epoch):
     """The epoch loop: train, precise BN, evaluate, checkpoint; stop early at the target if asked."""
     (train_loader, val_loader), train_bad, val_bad = loaders, bad_videos["train"], bad_videos["val"]
+    predicted_epoch_s = read_predicted_epoch_s(cfg.OUTPUT_DIR)
     for epoch in range(start_epoch, cfg.SOLVER.MAX_EPOCH):
         seed_everything(cfg.RNG_SEED, epoch + 1, du.get_rank())
         set_loader_epoch(train_loader, epoch)
-        log.epoch_start(epoch, clock.elapsed())
+        epoch_started = clock.elapsed()
+        log.epoch_start(epoch, epoch_started)
         stats = train_one_epoch(ctx, train_loader, epoch, train_bad)
         stats["bad_videos"] = _bad_video_count(train_bad, epoch, log)
-        log.epoch_stop(epoch, clock.elapsed())
-        ctx.metrics.write("train_epoch", step=epoch + 1, epoch=epoch, time=clock.elapsed(), **stats)
+        stats["time"] = clock.elapsed()
+        log.epoch_stop(epoch, stats["time"])
         last = epoch + 1 == cfg.SOLVER.MAX_EPOCH
         if (epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or last:
             if cfg.BN.USE_PRECISE_STATS:
@@ -242,6 +257,10 @@ def _train_epochs(cfg, ctx, log, clock, loaders, bad_videos, start_epoch):
             logger.info("epoch %d/%d eval: top1 %.2f top5 %.2f on %d videos at %.1f s%s", epoch + 1,
                         cfg.SOLVER.MAX_EPOCH, scores["top1"], scores["top5"], scores["num_videos"], now,
                         " (target reached)" if reached and clock.epochs_to_target == epoch + 1 else "")
+        epoch_s = clock.elapsed() - epoch_started  # train + evaluation, as tools/selfcheck.py predicts it
+        ctx.metrics.write("train_epoch", step=epoch + 1, epoch=epoch, epoch_s=epoch_s,
+                          predicted_epoch_s=predicted_epoch_s, **stats)
+        log_epoch_time(epoch, epoch_s, predicted_epoch_s)
         if (epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last:
             _save(cfg, epoch + 1, ctx, clock, bad_videos)
         if clock.reached and cfg.BENCHMARK.STOP_AT_TARGET:
@@ -278,7 +297,7 @@ def test_job(cfg):
         raise ConfigError(f"TRAIN.ENABLE is False but there are no weights to test: set TEST.CHECKPOINT_FILE_PATH "
                           f"or use the OUTPUT_DIR of a run with checkpoints (none in {cfg.OUTPUT_DIR})")
     metrics = MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(), None)
-    ctx = _build_context(cfg, metrics, clock_time=lambda: 0.0)
+    ctx = build_loop_context(cfg, metrics, clock_time=lambda: 0.0)
     ckpt.initialise_model_from_file(ctx.module, path)
     scores = _multi_view_test(cfg, ctx, open_mllog(cfg.OUTPUT_DIR, is_main_process=False))  # no benchmark log
     metrics.close()

@@ -114,19 +114,44 @@ def train_one_epoch(ctx, loader, epoch, bad_videos):
     return {**stats.reduced(), "lr": lr}
 
 
+def eta_text(cfg, epoch: int, it: int, num_iters: int, iter_s: float) -> str:
+    """Training time left at ``iter_s`` seconds per iteration, labelled with the epoch it runs to.
+
+    The time to the end of MAX_EPOCH comes first; where the reference's epochs to the target are known
+    (BENCHMARK.REFERENCE_EPOCHS) and still ahead, the time to that epoch follows, because a run that
+    stops at the target (the quick-starts) ends there. Evaluation time is not included.
+
+    Args:
+        cfg (CfgNode): the run configuration (SOLVER.MAX_EPOCH, BENCHMARK.REFERENCE_EPOCHS).
+        epoch (int): 0-based epoch being trained.
+        it (int): 0-based iteration just finished.
+        num_iters (int): iterations per epoch.
+        iter_s (float): seconds per iteration so far.
+    Returns:
+        str: e.g. "ETA to epoch 16 (MAX_EPOCH) 00:12:30, to epoch 3 (reference reached the target) 00:01:10".
+    """
+
+    def left(to_epoch):
+        remaining = (num_iters - it - 1) + (to_epoch - epoch - 1) * num_iters
+        return time.strftime("%H:%M:%S", time.gmtime(remaining * iter_s))
+
+    text = f"ETA to epoch {cfg.SOLVER.MAX_EPOCH} (MAX_EPOCH) {left(cfg.SOLVER.MAX_EPOCH)}"
+    target_epoch = cfg.BENCHMARK.REFERENCE_EPOCHS
+    if epoch < target_epoch < cfg.SOLVER.MAX_EPOCH:
+        text += f", to epoch {target_epoch} (reference reached the target) {left(target_epoch)}"
+    return text
+
+
 def _log_iteration(ctx, epoch, it, num_iters, stats, loss, top1, lr, wait):
     cfg = ctx.cfg
     elapsed = time.perf_counter() - stats.start
     world = du.get_world_size()
     clips_per_s = stats.clips * world / max(elapsed, 1e-9)
-    remaining_iters = (num_iters - it - 1) + (cfg.SOLVER.MAX_EPOCH - epoch - 1) * num_iters
-    eta_s = remaining_iters * elapsed / (it + 1)
     if du.is_main_process():
         logger.info(
-            "epoch %d/%d iter %d/%d  loss %.4f  lr %.3g  top1 %.2f  clips/s %.1f  data-wait %.0f ms  "
-            "ETA %s  mem %.0f MB",
+            "epoch %d/%d iter %d/%d  loss %.4f  lr %.3g  top1 %.2f  clips/s %.1f  data-wait %.0f ms  %s  mem %.0f MB",
             epoch + 1, cfg.SOLVER.MAX_EPOCH, it + 1, num_iters, loss, lr, top1, clips_per_s, 1000 * wait,
-            time.strftime("%H:%M:%S", time.gmtime(eta_s)), _memory_mb(ctx.device),
+            eta_text(cfg, epoch, it, num_iters, elapsed / (it + 1)), _memory_mb(ctx.device),
         )
     ctx.metrics.write(
         "train_iter", step=epoch * num_iters + it + 1, epoch=epoch, iter=it + 1,

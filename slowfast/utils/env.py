@@ -3,6 +3,8 @@
 import importlib.metadata
 import os
 import platform
+import shutil
+import subprocess
 
 import av
 import psutil
@@ -37,3 +39,61 @@ def platform_name(info, num_gpus):
     if num_gpus > 0 and info["gpus"]:
         return f"{num_gpus}x{info['gpus'][0]}"
     return f"cpu ({info['cpu_count']} cores)"
+
+
+def _existing_parent(path):
+    """``path`` or its nearest existing parent folder (OUTPUT_DIR may not exist yet)."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def filesystem_type(path):
+    """Type of the file system holding ``path`` (e.g. "ext4", "nfs4", "overlay"), "" when unknown."""
+    path = _existing_parent(path)
+    best_mount, best_type = "", ""
+    for part in psutil.disk_partitions(all=True):
+        inside = path == part.mountpoint or path.startswith(part.mountpoint.rstrip("/") + "/")
+        if inside and len(part.mountpoint) > len(best_mount):
+            best_mount, best_type = part.mountpoint, part.fstype
+    return best_type
+
+
+def _gpu_driver():
+    """NVIDIA driver version from nvidia-smi, or None without it."""
+    if shutil.which("nvidia-smi") is None:
+        return None
+    try:
+        done = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                              capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip().splitlines()[0] if done.returncode == 0 and done.stdout.strip() else None
+
+
+def machine_facts(output_dir: str, data_dir: str) -> dict:
+    """What the self-check reports about this machine, beyond ``environment_info``.
+
+    Args:
+        output_dir (str): the run's OUTPUT_DIR (free disk is measured on its file system).
+        data_dir (str): the data folder (its file system type tells a network disk).
+    Returns:
+        dict: environment_info's keys plus nccl, driver, gpu_memory_gb (per GPU), shm_total_mb,
+        shm_free_mb (None without /dev/shm), output_free_gb, data_filesystem, load_1min (load average of the
+        last minute), torch_threads (intra-op threads of this process).
+    """
+    facts = environment_info()
+    cuda = torch.cuda.is_available()
+    facts["nccl"] = ".".join(map(str, torch.cuda.nccl.version())) if cuda else None
+    facts["driver"] = _gpu_driver() if cuda else None
+    facts["gpu_memory_gb"] = [round(torch.cuda.get_device_properties(i).total_memory / 2**30, 1)
+                              for i in range(torch.cuda.device_count())]
+    shm = shutil.disk_usage("/dev/shm") if os.path.isdir("/dev/shm") else None
+    facts["shm_total_mb"] = round(shm.total / 2**20) if shm else None
+    facts["shm_free_mb"] = round(shm.free / 2**20) if shm else None
+    facts["output_free_gb"] = round(shutil.disk_usage(_existing_parent(output_dir)).free / 2**30, 1)
+    facts["data_filesystem"] = filesystem_type(data_dir)
+    facts["load_1min"] = round(os.getloadavg()[0], 1)
+    facts["torch_threads"] = torch.get_num_threads()
+    return facts

@@ -66,3 +66,20 @@ def test_report_without_metrics_still_renders(tmp_path):
     page = out.read_text()
     assert page.count("data:image/png;base64,") == 1
     assert page.count("No data in metrics.jsonl.") == 3
+
+
+def test_quickstart_runs_get_their_own_section_in_score_and_report(tmp_path):
+    run = tmp_path / "quickstart_x3d"
+    run.mkdir()
+    with open(os.path.join(LOGS, "x3d_4gpu_a", "mllog.txt")) as f:
+        text = f.read()
+    flag = '"key": "quickstart", "value": '
+    (run / "mllog.txt").write_text(text.replace(flag + "false", flag + "true"))
+    done = run_tool("score.py", str(run))
+    assert "QUICK-START" in done.stdout and "Quick-start runs" in done.stdout
+    assert "no scored run" not in done.stdout and "benchmark_score" not in done.stdout  # nothing contradicts the run
+    out = tmp_path / "report.html"
+    assert run_tool("report.py", str(run), "-o", str(out)).returncode == 0
+    page = out.read_text()
+    assert "<h2>Quick-start runs" in page and "<h2>Scores</h2>" not in page
+    assert "quick-start score" in page and "no compliant run reached the target" not in page

@@ -1,18 +1,20 @@
 """The loop's step logic on a tiny model: NaN stops the run naming epoch and iteration; bf16 autocast on CPU."""
 
 import math
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
 from slowfast.config import load_config
-from slowfast.engine.trainer import LoopContext, train_one_epoch
+from slowfast.engine.trainer import LoopContext, eta_text, train_one_epoch
 from slowfast.models import build_model
 from slowfast.models.channelwise_conv import ChannelwiseConv3d
 from slowfast.solver import build_optimizer, get_loss_func
 
 REPO = Path(__file__).resolve().parents[2]
+ROOT = str(REPO)
 
 
 class TinyVideoNet(torch.nn.Module):
@@ -92,3 +94,11 @@ def test_mixed_precision_trains_the_real_models_in_half_precision(model_name):
     # One step moved the weights (X3D's zero-initialised final BNs leave many gradients zero at first).
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
     assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay fp32
+
+
+def test_eta_is_labelled_and_shows_the_reference_target_epoch_while_ahead():
+    cfg = load_config(os.path.join(ROOT, "configs", "quickstart", "X3D_M.yaml"))  # 16 epochs, reference: 3
+    # After 20 of 240 iterations of epoch 1 at 1 s each: 220 + 15 x 240 s to epoch 16, 220 + 2 x 240 s to epoch 3.
+    assert eta_text(cfg, 0, 19, 240, 1.0) == (
+        "ETA to epoch 16 (MAX_EPOCH) 01:03:40, to epoch 3 (reference reached the target) 00:11:40")
+    assert eta_text(cfg, 3, 19, 240, 1.0) == "ETA to epoch 16 (MAX_EPOCH) 00:51:40"  # epoch 4: target epoch passed
