@@ -87,12 +87,16 @@ def test_mixed_precision_trains_the_real_models_in_half_precision(model_name):
                       clock_time=lambda: 0.0)
     clips = [([torch.rand(2, 3, 4, 64, 64)], torch.tensor([0, 1]), torch.tensor([0, 1]),
               {"valid": torch.ones(2, dtype=torch.bool), "bad_paths": []})]
-    before = [p.detach().clone() for p in model.parameters()]
+    torch.manual_seed(0)
+    clips[0][0][0].copy_(torch.rand(2, 3, 4, 64, 64))
     stats = train_one_epoch(ctx, clips, epoch=0, bad_videos=NoTracking())
     assert conv_dtypes and set(conv_dtypes) == {torch.bfloat16}  # the custom convolutions ran in bf16
     assert math.isfinite(stats["loss"])
-    # One step moved the weights (X3D's zero-initialised final BNs leave many gradients zero at first).
-    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+    # Backward went through every layer: float32 gradients, finite, and non-zero for many parameters (X3D's
+    # zero-initialised final BNs leave the gradients before them zero at the first step).
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and g.dtype == torch.float32 and bool(torch.isfinite(g).all()) for g in grads)
+    assert sum(bool(g.abs().sum() > 0) for g in grads) > len(grads) // 5
     assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay fp32
 
 
