@@ -67,10 +67,9 @@ def test_bf16_autocast_on_cpu_trains():
     assert ctx.module.fc.weight.dtype == torch.float32  # autocast leaves the master weights in fp32
 
 
-@pytest.mark.parametrize("model_name", ["X3D", "MViT"])
-def test_mixed_precision_trains_the_real_models_in_half_precision(model_name):
+def test_mixed_precision_trains_the_real_x3d_m_in_half_precision():
     # The channel-wise convolution's own backward used to receive a bf16 gradient and a float32 weight.
-    cfg_file = {"X3D": "configs/X3D_M.yaml", "MViT": "configs/smoke/MVIT_B_16x4.yaml"}[model_name]
+    cfg_file = "configs/X3D_M.yaml"
     opts = ["NUM_GPUS", "0", "TRAIN.BATCH_SIZE", "2", "TEST.BATCH_SIZE", "2", "DATA.NUM_FRAMES", "4",
             "DATA.TRAIN_CROP_SIZE", "64", "DATA.TEST_CROP_SIZE", "64", "TRAIN.MIXED_PRECISION", "True",
             "MIXUP.ENABLE", "False", "MODEL.LOSS_FUNC", "cross_entropy"]
