@@ -5,6 +5,7 @@
 MODE "collectives": every rank exercises the distributed helpers and writes OUT_DIR/rank<R>.json.
 MODE "one_fails": rank 1 raises at once while rank 0 sleeps far longer than the test waits, so the job
 can only end in time if the failure stops the sibling.
+MODE "threads": every rank writes its torch intra-op thread count to OUT_DIR/threads<R>.json.
 MODE "peer_stuck": rank 1 sleeps (alive but silent, like a hung peer on another machine) while rank 0
 waits in an all_reduce; the process-group timeout (STUCK_TIMEOUT_S) must make rank 0 fail.
 """
@@ -57,6 +58,11 @@ def one_fails(cfg, out_dir):
     time.sleep(SIBLING_SLEEP_S)
 
 
+def threads(cfg, out_dir):
+    with open(os.path.join(out_dir, f"threads{du.get_rank()}.json"), "w") as f:
+        json.dump({"threads": torch.get_num_threads()}, f)
+
+
 def peer_stuck(cfg, out_dir):
     if du.get_rank() == 1:
         time.sleep(SIBLING_SLEEP_S)
@@ -66,7 +72,7 @@ def peer_stuck(cfg, out_dir):
 def main(argv):
     mode, out_dir, opts = argv[0], argv[1], argv[2:]
     cfg = load_config(None, ["OUTPUT_DIR", out_dir, *opts])
-    job = {"collectives": collectives, "one_fails": one_fails, "peer_stuck": peer_stuck}[mode]
+    job = {"collectives": collectives, "one_fails": one_fails, "peer_stuck": peer_stuck, "threads": threads}[mode]
     timeout_s = STUCK_TIMEOUT_S if mode == "peer_stuck" else 300
     launch_job(cfg, DEFAULT_INIT_METHOD, job, out_dir, timeout_s=timeout_s)
 
