@@ -12,7 +12,9 @@ Units and conventions, so that tools/score.py can recompute the result from this
 - ``clock_s`` in metadata is the BenchmarkClock's elapsed seconds; unlike ``time_ms`` it continues across a
   resume, so it is the time the score uses. A resumed run appends ``run_resume`` (not a second run_start).
 - Custom keys besides MLPerf's: target_accuracy, num_accelerators (world size), reference_time_s,
-  reference_num_accelerators, benchmark_kind, quickstart, config_changes, dataset_fingerprint, run_resume.
+  reference_num_accelerators, benchmark_kind, quickstart, config_changes, dataset_fingerprint, run_resume,
+  implementation (value: {"mode", "settings": [{"name", "value", "chosen_by"}], "candidates": auto's timings,
+  "versions": torch/CUDA/cuDNN/NCCL}; see slowfast/engine/implementation.py).
 """
 
 import logging
@@ -32,6 +34,7 @@ QUICKSTART = "quickstart"
 CONFIG_CHANGES = "config_changes"
 DATASET_FINGERPRINT = "dataset_fingerprint"
 RUN_RESUME = "run_resume"
+IMPLEMENTATION = "implementation"
 STATUS_SUCCESS = constants.SUCCESS
 STATUS_ABORTED = constants.ABORTED
 
@@ -170,3 +173,32 @@ def log_run_header(mllog, cfg, model_name, world_size, verdict, fingerprint=None
         for split, key in (("train", constants.TRAIN_SAMPLES), ("val", constants.EVAL_SAMPLES)):
             if split in fingerprint:
                 mllog.event(key, fingerprint[split]["videos"])
+
+
+def describe_implementation(value):
+    """One line for an ``implementation`` event value, e.g. "auto: channels_last on, compile off; 2 CPU threads".
+
+    Args:
+        value (dict or None): the event's value (None or {} when the log has none).
+    Returns:
+        str: the summary ("" without an event).
+    """
+    if not value:
+        return ""
+    settings = value.get("settings", [])
+    options = [s for s in settings if s["name"] != "cpu_threads"]
+    text = f"{value.get('mode', '?')}: " + ", ".join(f"{s['name']} {'on' if s['value'] else 'off'}" for s in options)
+    timed = [c for c in value.get("candidates", []) if "median_s" in c]
+    if timed:
+        text += f" (fastest of {len(timed)} timed candidates)"
+    threads = next((s["value"] for s in settings if s["name"] == "cpu_threads"), None)
+    return text + (f"; {threads} CPU thread(s) per process" if threads is not None else "")
+
+
+def describe_versions(value):
+    """"torch X, CUDA Y, cuDNN Z, NCCL W" from an ``implementation`` event value ("" without one)."""
+    versions = (value or {}).get("versions")
+    if not versions:
+        return ""
+    names = (("torch", "torch"), ("cuda", "CUDA"), ("cudnn", "cuDNN"), ("nccl", "NCCL"))
+    return ", ".join(f"{label} {versions.get(key) or '-'}" for key, label in names)

@@ -21,6 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot is imported)
 
+from slowfast.benchmark.mllog import describe_implementation, describe_versions  # noqa: E402
 from slowfast.benchmark.score import read_metrics, summarize_runs  # noqa: E402
 
 
@@ -134,14 +135,17 @@ def _cell(value, fmt=""):
 def score_table(results):
     """Return the per-run HTML table."""
     header = ("run", "model", "division", "accelerators", "target top-1", "reached", "t_bench (s)",
-              "epochs to target", "score", "status", "problems")
+              "epochs to target", "score", "status", "implementation", "problems")
     rows = ["<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"]
     for r in results:
         division = "quick-start" if r.quickstart else r.division
         notes = "; ".join(r.changes + r.problems)
         cells = (_cell(r.run_dir), _cell(r.model), _cell(division), _cell(r.n_gpu),
                  _cell(r.target_top1, ".2f"), "yes" if r.reached else "no", _cell(r.t_bench_s, ".2f"),
-                 _cell(r.epochs_to_target), _cell(r.score, ".4f"), _cell(r.status), html.escape(notes))
+                 _cell(r.epochs_to_target), _cell(r.score, ".4f"), _cell(r.status),
+                 html.escape("; ".join(filter(None, (describe_implementation(r.implementation),
+                                                     describe_versions(r.implementation))))),
+                 html.escape(notes))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return "<table>" + "\n".join(rows) + "</table>"
 

@@ -1,11 +1,12 @@
 """The one block printed at the end of a run, and the RunResult of a live run."""
 
+from slowfast.benchmark.mllog import describe_implementation, describe_versions
 from slowfast.benchmark.score import RunResult
 
 QUICKSTART_LABEL = "QUICK-START (synthetic data, not a Kinetics20 score)"
 
 
-def summarize_run(cfg, clock, world_size, verdict, model_name, status=""):
+def summarize_run(cfg, clock, world_size, verdict, model_name, status="", implementation=None):
     """Build the RunResult of a live run from its config, clock and compliance verdict.
 
     Args:
@@ -15,6 +16,7 @@ def summarize_run(cfg, clock, world_size, verdict, model_name, status=""):
         verdict (ComplianceVerdict): from ``check_compliance``.
         model_name (str): name shown, e.g. "X3D_M".
         status (str): "success" or "aborted" once the run ended.
+        implementation (dict or None): the value of the run's ``implementation`` event.
     Returns:
         RunResult
     """
@@ -24,7 +26,7 @@ def summarize_run(cfg, clock, world_size, verdict, model_name, status=""):
         n_gpu_ref=int(cfg.BENCHMARK.REFERENCE_NUM_GPUS), reached=clock.reached, t_bench_s=clock.t_bench,
         epochs_to_target=clock.epochs_to_target, division=verdict.division,
         changes=verdict.change_lines(), quickstart=bool(cfg.BENCHMARK.QUICKSTART), status=status,
-        evals=[dict(e) for e in clock.evals],
+        evals=[dict(e) for e in clock.evals], implementation=dict(implementation or {}),
     )
 
 
@@ -51,6 +53,9 @@ def format_result_block(result):
         f"compliance         {_compliance_text(result)}",
     ]
     lines += [f"  changed          {line}" for line in result.changes]
+    if result.implementation:
+        lines.append(f"implementation     {describe_implementation(result.implementation)}")
+        lines.append(f"  versions         {describe_versions(result.implementation)}")
     if result.status:
         lines.append(f"run status         {result.status}")
     lines += [f"problem            {p}" for p in result.problems]

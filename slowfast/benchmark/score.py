@@ -107,6 +107,7 @@ class RunResult:
         evals: [{"epoch", "top1", "time_s"}, ...] in order.
         problems: inconsistencies found while reading the logs.
         run_dir: where the run's logs are ("" for a live run).
+        implementation: the value of the run's ``implementation`` event ({} when it has none).
     """
 
     model: str
@@ -125,6 +126,7 @@ class RunResult:
     evals: list = field(default_factory=list)
     problems: list = field(default_factory=list)
     run_dir: str = ""
+    implementation: dict = field(default_factory=dict)
 
     @property
     def compliant(self):
@@ -222,7 +224,7 @@ def read_run(run_dir):
         quickstart=bool(value(keys.QUICKSTART, False)),
         changes=[_change_line(c) for c in value(keys.CONFIG_CHANGES, []) or []],
         status=first["run_stop"].value["metadata"].get("status", "") if "run_stop" in first else "",
-        evals=evals, problems=problems, run_dir=run_dir,
+        evals=evals, problems=problems, run_dir=run_dir, implementation=value(keys.IMPLEMENTATION, {}) or {},
     )
     _check_consistency(result, first)
     return result

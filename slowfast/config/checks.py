@@ -15,6 +15,7 @@ _CHOICES = {
     "DATA.DECODING_BACKEND": ("pyav", "torchcodec"),
     "DATA.VAL_SAMPLING": ("center", "random"),
     "BENCHMARK.KIND": ("", "cnn", "transformer"),
+    "BENCHMARK.IMPLEMENTATION": ("reference", "fast", "auto", "config"),
     "BN.NORM_TYPE": ("batchnorm", "sync_batchnorm"),
     "MVIT.MODE": ("conv", "max", "avg"),
     "MVIT.NORM": ("layernorm",),
@@ -91,6 +92,9 @@ def check_config(cfg, world_size=None):
     for key in ("DATA.MAX_BAD_FRACTION", "DATA.MIN_CLIP_COVERAGE"):
         if not 0.0 <= config_value(cfg, key) <= 1.0:
             _fail(key, config_value(cfg, key), "a fraction in [0, 1]")
+    if cfg.BENCHMARK.AUTO_BUDGET_S <= 0 or cfg.BENCHMARK.AUTO_STEPS < 1:
+        _fail("BENCHMARK.AUTO_BUDGET_S/AUTO_STEPS", (cfg.BENCHMARK.AUTO_BUDGET_S, cfg.BENCHMARK.AUTO_STEPS),
+              "seconds > 0 and at least 1 step")
     if cfg.DIST_TIMEOUT_S <= 0:
         _fail("DIST_TIMEOUT_S", cfg.DIST_TIMEOUT_S, "a number of seconds > 0")
     if len(cfg.DATA.MEAN) != 3 or len(cfg.DATA.STD) != 3 or min(cfg.DATA.STD) <= 0:
