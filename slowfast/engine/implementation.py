@@ -167,21 +167,42 @@ def _compile_is_candidate(device):
     return device.type == "cuda" or CPU_COMPILE_CANDIDATE
 
 
+def model_option_combinations(options):
+    """Auto's first round: every on/off combination of the model options, all on first and all off last,
+    with cuDNN's autotuner on and compile off.
+
+    Args:
+        options (list of str): from ``applicable_options``.
+    Returns:
+        list of dict: option name -> on/off, one per candidate.
+    """
+    model_options = [name for name in options if name in _MODEL_OPTIONS]
+    base = {name: name == "cudnn_benchmark" for name in options if name not in _MODEL_OPTIONS}
+    return [dict(zip(model_options, values), **base)
+            for values in itertools.product((True, False), repeat=len(model_options))]
+
+
+def engine_option_toggles(best, device):
+    """Auto's second round: ``best`` with each engine option (cuDNN's autotuner, compile) switched over.
+
+    Args:
+        best (dict): the fastest candidate of the first round.
+        device (torch.device): compile is a candidate on CUDA only (``CPU_COMPILE_CANDIDATE``).
+    Returns:
+        list of dict: one candidate per engine option that applies.
+    """
+    toggles = [name for name in ("cudnn_benchmark", "compile") if name in best]
+    if not _compile_is_candidate(device):
+        toggles.remove("compile")
+    return [{**best, name: not best[name]} for name in toggles]
+
+
 def _auto_search(cfg, device, amp_dtype, options):
     """Time every combination of the model options, then the winner with each engine option toggled."""
     start, budget = time.perf_counter(), float(cfg.BENCHMARK.AUTO_BUDGET_S)
-    model_options = [name for name in options if name in _MODEL_OPTIONS]
-    engine_defaults = {"cudnn_benchmark": True, "compile": False}
-    base = {name: engine_defaults[name] for name in options if name in engine_defaults}
-    first = [dict(zip(model_options, values), **base) for values in itertools.product((True, False),
-                                                                                         repeat=len(model_options))]
     candidates = []
-    _time_all(cfg, device, amp_dtype, first, candidates, start, budget)
-    best = _fastest(candidates)
-    toggles = [name for name in ("cudnn_benchmark", "compile") if name in options]
-    if not _compile_is_candidate(device):
-        toggles.remove("compile")
-    second = [{**best, name: not best[name]} for name in toggles]
+    _time_all(cfg, device, amp_dtype, model_option_combinations(options), candidates, start, budget)
+    second = engine_option_toggles(_fastest(candidates), device)
     _time_all(cfg, device, amp_dtype, second, candidates, start, budget)
     best = _fastest(candidates)
     logger.info("implementation auto: %d candidates in %.1f s; fastest %s", len(candidates),

@@ -19,6 +19,9 @@ from slowfast.engine.run import run_job
 CPU = torch.device("cpu")
 X3D_OPTIONS = ["channels_last", "fast_channelwise_backward", "compile"]
 MVIT_OPTIONS = ["channels_last", "fast_channelwise_backward", "fused_attention", "compile"]
+# auto times real train steps: a narrow, shallow X3D (the X3D-M layout at a quarter of its width) keeps that short.
+SMALL_X3D = ["X3D.WIDTH_FACTOR", "1.0", "X3D.DEPTH_FACTOR", "1.0", "X3D.BOTTLENECK_FACTOR", "1.0", "X3D.DIM_C5", "64",
+             "TRAIN.BATCH_SIZE", "2"]
 
 
 def _cfg(smoke_config, tmp_path, name, *opts):
@@ -55,7 +58,7 @@ def test_unknown_mode_is_a_config_error(smoke_config, tmp_path):
 
 def test_auto_times_every_candidate_and_keeps_the_fastest(smoke_config, tmp_path):
     cfg = _cfg(smoke_config, tmp_path, "X3D_M", "BENCHMARK.IMPLEMENTATION", "auto", "BENCHMARK.AUTO_STEPS", "2",
-               "BENCHMARK.AUTO_BUDGET_S", "600", "TRAIN.BATCH_SIZE", "2")
+               "BENCHMARK.AUTO_BUDGET_S", "600", *SMALL_X3D)
     impl = impl_mod.choose_implementation(cfg, CPU)
     combos = [c["settings"] for c in impl.candidates]
     # Every combination of the two X3D model options, compile off (not a CPU candidate).
@@ -70,7 +73,7 @@ def test_auto_times_every_candidate_and_keeps_the_fastest(smoke_config, tmp_path
 
 def test_auto_starts_no_candidate_after_its_budget(smoke_config, tmp_path):
     cfg = _cfg(smoke_config, tmp_path, "X3D_M", "BENCHMARK.IMPLEMENTATION", "auto", "BENCHMARK.AUTO_STEPS", "1",
-               "BENCHMARK.AUTO_BUDGET_S", "1e-6", "TRAIN.BATCH_SIZE", "2")
+               "BENCHMARK.AUTO_BUDGET_S", "1e-6", *SMALL_X3D)
     impl = impl_mod.choose_implementation(cfg, CPU)
     assert "median_s" in impl.candidates[0]  # the first candidate is always timed
     assert all("skipped" in c for c in impl.candidates[1:]) and len(impl.candidates) == 4
@@ -92,7 +95,7 @@ def test_event_value_names_every_setting_threads_and_versions(smoke_config, tmp_
 @pytest.mark.parametrize("mode", ["reference", "fast", "auto"])
 def test_smoke_run_in_each_mode_trains_and_logs_its_implementation(smoke_config, tmp_path, mode, caplog):
     cfg_file, _, cfg = smoke_config("X3D_M", tmp_path, "BENCHMARK.IMPLEMENTATION", mode, "SOLVER.MAX_EPOCH", "2",
-                                    "TEST.ENABLE", "False", "BENCHMARK.AUTO_STEPS", "1")
+                                    "TEST.ENABLE", "False", "BENCHMARK.AUTO_STEPS", "1", *SMALL_X3D[:-2])
     summary = run_job(cfg, cfg_file)
     with open(os.path.join(tmp_path, "metrics.jsonl")) as f:
         losses = [r["loss"] for r in map(json.loads, f) if r["type"] == "train_epoch"]

@@ -7,6 +7,8 @@ import torch
 
 from slowfast.benchmark.clock import BenchmarkClock
 
+pytestmark = pytest.mark.gpu
+
 QUEUED_S = 0.5
 
 

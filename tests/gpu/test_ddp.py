@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+pytestmark = pytest.mark.gpu
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("ddp_job.py")
 HANG_GUARD_S = 240

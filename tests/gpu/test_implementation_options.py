@@ -12,6 +12,8 @@ from gpu_cases import clip_batch, scored_config
 from slowfast.engine.implementation import Implementation, applicable_options, prepare_training_model
 from slowfast.models import build_model
 
+pytestmark = pytest.mark.gpu
+
 
 @pytest.fixture
 def strict_fp32():

@@ -8,6 +8,8 @@ from slowfast.engine.trainer import LoopContext, train_one_epoch
 from slowfast.models import build_model
 from slowfast.solver import build_optimizer, get_loss_func
 
+pytestmark = pytest.mark.gpu
+
 
 class _Ignore:
     def update(self, *args, **kwargs):
