@@ -49,9 +49,9 @@ IMPLEMENTATION_KEYS = frozenset({
 })
 # Options that change the model's modules (timed in every combination) vs the engine's (toggled one at a time).
 _MODEL_OPTIONS = ("channels_last", "fast_channelwise_backward", "fused_attention")
-# torch.compile on the CPU: measured on the 2-core machine its compile time (minutes) exceeds what it could
-# save in a quick-start (README, speed table), so auto and fast leave it out there; "config" with
-# MODEL.COMPILE True still runs it.
+# torch.compile on the CPU: on the shared 2-core machine the X3D-M smoke run (32x32 clips) reached its second
+# train step 7.7 min after start with compile and 38 s without, more than a whole 3-minute quick-start, so
+# auto and fast leave it out there; "config" with MODEL.COMPILE True still runs it.
 CPU_COMPILE_CANDIDATE = False
 _NO_CPU_COMPILE = "not a candidate on the CPU (compile time exceeds its gain)"
 _WARMUP_STEPS = 1

@@ -22,6 +22,10 @@ class _ChannelwiseConvFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         x, weight = ctx.saved_tensors
+        # Under autocast the forward convolved in grad_out's dtype (bf16/fp16): the backward does the same and
+        # hands each gradient back in its input's dtype.
+        x_dtype, weight_dtype = x.dtype, weight.dtype
+        x, weight = x.to(grad_out.dtype), weight.to(grad_out.dtype)
         stride, padding, dilation = ctx.conv_args
         groups = weight.shape[0]
         grad_x = grad_w = None
@@ -38,6 +42,8 @@ class _ChannelwiseConvFunction(torch.autograd.Function):
             )
             grad_x = grads[0] if masks[0] else grad_x
             grad_w = grads[1]
+        grad_x = None if grad_x is None else grad_x.to(x_dtype)
+        grad_w = None if grad_w is None else grad_w.to(weight_dtype)
         return grad_x, grad_w, None, None, None
 
 

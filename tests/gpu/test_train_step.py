@@ -40,8 +40,11 @@ def test_train_step_of_a_scored_model(device, name, precision):
     before = [p.detach().clone() for p in ctx.module.parameters()]
     stats = train_one_epoch(ctx, [([x], labels, torch.arange(2), meta)], epoch=0, bad_videos=_Ignore())
     assert torch.isfinite(torch.tensor(stats["loss"])) and stats["loss"] > 0
-    grads = [p.grad for p in ctx.module.parameters() if p.grad is not None]
-    assert grads and all(torch.isfinite(g).all() for g in grads)
-    changed = sum(not torch.equal(b, p.detach()) for b, p in zip(before, ctx.module.parameters()))
-    assert changed > 0.9 * len(before)  # the step updated (almost) every parameter
+    params = list(ctx.module.parameters())
+    assert all(torch.isfinite(p.grad).all() for p in params if p.grad is not None)
+    # Every parameter with a gradient moved (X3D's zero-initialised final BNs leave their branches without one
+    # in the first step), and the classifier always has one.
+    with_grad = [i for i, p in enumerate(params) if p.grad is not None and p.grad.abs().sum() > 0]
+    assert ctx.module.head.projection.weight.grad.abs().sum() > 0
+    assert all(not torch.equal(before[i], params[i].detach()) for i in with_grad)
     assert all(p.dtype == torch.float32 for p in ctx.module.parameters())  # master weights stay fp32
