@@ -56,6 +56,7 @@ def test_unknown_mode_is_a_config_error(smoke_config, tmp_path):
         _cfg(smoke_config, tmp_path, "X3D_M", "BENCHMARK.IMPLEMENTATION", "fastest")
 
 
+@pytest.mark.slow
 def test_auto_times_every_candidate_and_keeps_the_fastest(smoke_config, tmp_path):
     cfg = _cfg(smoke_config, tmp_path, "X3D_M", "BENCHMARK.IMPLEMENTATION", "auto", "BENCHMARK.AUTO_STEPS", "2",
                "BENCHMARK.AUTO_BUDGET_S", "600", *SMALL_X3D)
