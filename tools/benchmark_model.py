@@ -1,15 +1,21 @@
-"""Train-step and inference speed of the configured model, each speed option against the plain layout.
+"""Train-step and inference speed of the configured model for every implementation candidate, and auto's pick.
 
     python tools/benchmark_model.py --cfg configs/X3D_M.yaml [--threads 2] [--batch 2] [--crop 112] [--rounds 5]
+        [--compile] [--variants NAME ...]
 
-"plain" is the PySlowFast-equivalent model (contiguous NCDHW tensors, PyTorch's own convolution backward,
-explicit attention matmuls); the other rows switch our options on. Train step = zero_grad + forward (train
-mode) + cross-entropy + backward + SGD step. MFU = achieved multiply-adds per second (fvcore count; a train
-step is taken as 3x the forward) over the fp32 matrix-multiply rate measured in the same run.
+The candidates are those of BENCHMARK.IMPLEMENTATION auto (slowfast/engine/implementation.py): every on/off
+combination of the model options (channels_last, fast_channelwise_backward, fused_attention for MViT), then
+the all-on one with each engine option switched (cuDNN's autotuner on CUDA; compile on CUDA, or on the CPU
+with --compile). "plain" (every option off) is the reference implementation, PySlowFast's layout and kernels.
+Train step = zero_grad + forward (train mode) + cross-entropy + backward + SGD step. MFU = achieved
+multiply-adds per second (fvcore count; a train step is taken as 3x the forward) over the fp32
+matrix-multiply rate measured in the same run.
 
-All variants are built first and then timed in interleaved rounds (one train step of each variant per round,
-then one eval forward of each), so a load change on a shared machine hits every variant alike. The speed-up
-columns are the median over rounds of (plain seconds / variant seconds) within the same round.
+All candidates are built first and then timed in interleaved rounds (one train step of each per round, then
+one eval forward of each), so a load change on a shared machine hits every candidate alike. The speed-up
+columns are the median over rounds of (plain seconds / candidate seconds) within the same round. The last
+line names the candidate with the lowest median train step, the rule auto applies (auto itself times its
+second round around its own first-round winner, so on close calls the two may differ).
 """
 
 import argparse
@@ -19,27 +25,33 @@ import time
 import torch
 
 from slowfast.config import get_cfg
+from slowfast.engine.implementation import (
+    Implementation,
+    applicable_options,
+    engine_option_toggles,
+    model_option_combinations,
+    prepare_training_model,
+)
 from slowfast.models import build_model
 from slowfast.models.flops import count_flops
 
-# Speed options per model: row name -> config overrides (the first row is the PySlowFast-equivalent one).
-VARIANTS = {
-    "X3D": {
-        "plain": ["MODEL.CHANNELS_LAST", "False", "X3D.FAST_CHANNELWISE_BACKWARD", "False"],
-        "channels_last": ["MODEL.CHANNELS_LAST", "True", "X3D.FAST_CHANNELWISE_BACKWARD", "False"],
-        "channels_last+fast_cw_backward": ["MODEL.CHANNELS_LAST", "True", "X3D.FAST_CHANNELWISE_BACKWARD", "True"],
-    },
-    "MViT": {
-        "plain": ["MVIT.FUSED_ATTENTION", "False", "MODEL.CHANNELS_LAST", "False",
-                  "MVIT.FAST_CHANNELWISE_BACKWARD", "False"],
-        "fused_attention": ["MVIT.FUSED_ATTENTION", "True", "MODEL.CHANNELS_LAST", "False",
-                            "MVIT.FAST_CHANNELWISE_BACKWARD", "False"],
-        "channels_last": ["MVIT.FUSED_ATTENTION", "False", "MODEL.CHANNELS_LAST", "True",
-                          "MVIT.FAST_CHANNELWISE_BACKWARD", "False"],
-        "fused+channels_last+fast_cw_backward": ["MVIT.FUSED_ATTENTION", "True", "MODEL.CHANNELS_LAST", "True",
-                                                 "MVIT.FAST_CHANNELWISE_BACKWARD", "True"],
-    },
-}
+
+def candidate_name(settings):
+    """"plain" when every option is off, else the options switched on joined by "+"."""
+    return "+".join(name for name, on in settings.items() if on) or "plain"
+
+
+def candidates(cfg, device, with_compile):
+    """name -> settings of every candidate, "plain" (every option off) first; see the module docstring."""
+    options = applicable_options(cfg, device)
+    combos = model_option_combinations(options)  # all model options on first
+    toggled = engine_option_toggles(combos[0], device)
+    if with_compile and not any(c.get("compile") for c in toggled):
+        toggled.append({**combos[0], "compile": True})
+    named = {"plain": {name: False for name in options}}
+    for settings in combos + toggled:
+        named.setdefault(candidate_name(settings), settings)
+    return named
 
 
 def matmul_rate(device, size=1024, repeats=5):
@@ -63,13 +75,16 @@ def _median_seconds(step, device, iters, warmup=1):
     return statistics.median(times)
 
 
-def build_steps(cfg, batch, device):
-    """Build ``cfg``'s model (seed 0) and return (train step, eval forward, forward multiply-adds per clip).
+def build_steps(cfg, settings, batch, device):
+    """Build ``cfg``'s model (seed 0) with implementation ``settings``; return (train step, eval forward,
+    forward multiply-adds per clip).
 
     Train step = zero_grad + train-mode forward + cross-entropy + backward + SGD (momentum 0.9) step.
     """
+    impl = Implementation("config", settings, {})
     torch.manual_seed(0)
-    model = build_model(cfg).to(device)
+    model = build_model(impl.apply(cfg)).to(device)
+    trained = prepare_training_model(model, impl)
     crop, frames = cfg.DATA.TRAIN_CROP_SIZE, cfg.DATA.NUM_FRAMES
     x = torch.randn(batch, cfg.DATA.INPUT_CHANNEL_NUM[0], frames, crop, crop, device=device)
     labels = torch.randint(0, cfg.MODEL.NUM_CLASSES, (batch,), device=device)
@@ -78,7 +93,7 @@ def build_steps(cfg, batch, device):
     def train_step():
         model.train()
         optimizer.zero_grad(set_to_none=True)
-        torch.nn.functional.cross_entropy(model([x]), labels).backward()
+        torch.nn.functional.cross_entropy(trained([x]), labels).backward()
         optimizer.step()
 
     def eval_step():
@@ -119,7 +134,8 @@ def main():
     parser.add_argument("--batch", type=int, default=2, help="clips per step (default: %(default)s)")
     parser.add_argument("--crop", type=int, default=112, help="crop the model is built for (default: %(default)s)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved timed rounds after one warm-up")
-    parser.add_argument("--variants", nargs="+", default=None, help="only these variants (plain is always kept)")
+    parser.add_argument("--variants", nargs="+", default=None, help="only these candidates (plain is always kept)")
+    parser.add_argument("--compile", action="store_true", help="add the all-on candidate with torch.compile on the CPU")
     parser.add_argument("opts", nargs=argparse.REMAINDER, default=[], help="KEY VALUE overrides")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -130,27 +146,28 @@ def main():
     rate = matmul_rate(device)
     print(f"device {device}, threads {args.threads}, batch {args.batch}, clip {base.DATA.NUM_FRAMES}x{args.crop}^2;"
           f" fp32 matmul rate {rate / 1e9:.1f} GMAC/s")
-    variants = VARIANTS[base.MODEL.MODEL_NAME]
+    base.merge_from_list(["DATA.TRAIN_CROP_SIZE", str(args.crop), "DATA.TEST_CROP_SIZE", str(args.crop)])
+    variants = candidates(base, device, args.compile)
     names = [name for name in variants if name == "plain" or not args.variants or name in args.variants]
     train_steps, eval_steps, macs = {}, {}, None
     for name in names:
-        cfg = base.clone()
-        cfg.merge_from_list(variants[name] + ["DATA.TRAIN_CROP_SIZE", str(args.crop),
-                                              "DATA.TEST_CROP_SIZE", str(args.crop)])
-        train_steps[name], eval_steps[name], macs = build_steps(cfg, args.batch, device)
+        train_steps[name], eval_steps[name], macs = build_steps(base, variants[name], args.batch, device)
     print("train step (interleaved):")
     train = interleaved_seconds(train_steps, device, args.rounds)
     print("eval forward (interleaved):")
     evals = interleaved_seconds(eval_steps, device, args.rounds)
-    print(f"{'variant':<38} {'train s':>8} {'train clips/s':>14} {'train MFU':>10} {'eval s':>8} "
+    width = max(len(name) for name in names) + 2
+    print(f"{'candidate':<{width}} {'train s':>8} {'train clips/s':>14} {'train MFU':>10} {'eval s':>8} "
           f"{'eval clips/s':>13} {'eval MFU':>9} {'train speed-up':>15} {'eval speed-up':>14}")
     for name in names:
         train_s, eval_s = statistics.median(train[name]), statistics.median(evals[name])
         train_mfu = 3 * macs * args.batch / train_s / rate
         eval_mfu = macs * args.batch / eval_s / rate
-        print(f"{name:<38} {train_s:>8.3f} {args.batch / train_s:>14.2f} {train_mfu:>10.1%} {eval_s:>8.3f} "
+        print(f"{name:<{width}} {train_s:>8.3f} {args.batch / train_s:>14.2f} {train_mfu:>10.1%} {eval_s:>8.3f} "
               f"{args.batch / eval_s:>13.2f} {eval_mfu:>9.1%} {median_ratio(train['plain'], train[name]):>14.2f}x "
               f"{median_ratio(evals['plain'], evals[name]):>13.2f}x")
+    pick = min(names, key=lambda name: statistics.median(train[name]))
+    print(f"auto's rule (lowest median train step) picks: {pick}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ change how fast the same computation runs but not what is computed:
 - TEST.BATCH_SIZE: allowed. Evaluation runs the model in eval mode, so its batch size does not change the
   predictions, and it must be a multiple of the world size, which resource changes alter.
 - BENCHMARK.STOP_AT_TARGET and BENCHMARK.OFFICIAL_CONFIG: allowed; they do not change the time to target.
+- Implementation settings (``IMPLEMENTATION_KEYS`` of slowfast/engine/implementation.py): allowed. Memory
+  layout, the channel-wise convolution's backward, fused attention, cuDNN's autotuner, torch.compile and
+  BENCHMARK.IMPLEMENTATION choose how the same mathematics is computed (the tests compare outputs and
+  gradients with the plain implementation); the run logs which ones it used in its ``implementation`` event.
 - TRAIN.BATCH_SIZE (the global batch): must give the official videos per process (batch / world size) on
   the run's layout, whether or not the key changed, so that scaling out keeps each GPU's work as in the
   reference; the learning rates follow the global batch (SOLVER.BASE_LR_BATCH_SIZE).
@@ -30,6 +34,7 @@ from fvcore.common.config import CfgNode
 from slowfast.config import merge_config
 from slowfast.config.checks import configured_processes
 from slowfast.config.defaults import PYSLOWFAST_ONLY_KEYS
+from slowfast.engine.implementation import IMPLEMENTATION_KEYS
 
 ALLOWED_KEYS = frozenset({
     "NUM_GPUS", "NUM_SHARDS", "SHARD_ID", "NUM_CPU_PROCESSES", "DIST_BACKEND", "RNG_SEED", "OUTPUT_DIR",
@@ -143,6 +148,8 @@ def check_compliance(run_cfg, official_cfg, world_size=None):
             verdict.allowed.append(KeyChange(key, official, run))
         elif key in PYSLOWFAST_ONLY_KEYS:  # "fixed" ones cannot differ: the config checks refuse them
             verdict.allowed.append(KeyChange(key, official, run, f"ignored: {PYSLOWFAST_ONLY_KEYS[key][1]}"))
+        elif key in IMPLEMENTATION_KEYS:
+            verdict.allowed.append(KeyChange(key, official, run, "implementation setting"))
         elif key != "TRAIN.BATCH_SIZE":
             verdict.disallowed.append(KeyChange(key, official, run))
     _judge_batch(verdict, official_cfg, run_cfg, world_size or configured_processes(run_cfg))

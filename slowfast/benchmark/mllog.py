@@ -16,7 +16,9 @@ Units and conventions, so that tools/score.py can recompute the result from this
 - Custom keys besides MLPerf's: target_accuracy, num_accelerators (world size), reference_time_s,
   reference_num_accelerators, reference_epochs, benchmark_kind, quickstart, config_changes,
   dataset_fingerprint, global_batch_videos, lr_factor, bad_videos (per split and epoch, with run totals),
-  run_resume.
+  run_resume,
+  implementation (value: {"mode", "settings": [{"name", "value", "chosen_by"}], "candidates": auto's timings,
+  "versions": torch/CUDA/cuDNN/NCCL}; see slowfast/engine/implementation.py).
 """
 
 import dataclasses
@@ -44,6 +46,7 @@ REFERENCE_EPOCHS = "reference_epochs"
 GLOBAL_BATCH_VIDEOS = "global_batch_videos"
 LR_FACTOR = "lr_factor"
 BAD_VIDEOS = "bad_videos"
+IMPLEMENTATION = "implementation"
 STATUS_SUCCESS = constants.SUCCESS
 STATUS_ABORTED = constants.ABORTED
 
@@ -216,3 +219,32 @@ def read_mllog(path):
         # The parser numbers only the lines holding the token, from 0; map them back to file lines.
         file_lines = [number for number, text in enumerate(f, start=1) if TOKEN in text]
     return [dataclasses.replace(line, lineno=file_lines[line.lineno]) for line in lines], errors
+
+
+def describe_implementation(value):
+    """One line for an ``implementation`` event value, e.g. "auto: channels_last on, compile off; 2 CPU threads".
+
+    Args:
+        value (dict or None): the event's value (None or {} when the log has none).
+    Returns:
+        str: the summary ("" without an event).
+    """
+    if not value:
+        return ""
+    settings = value.get("settings", [])
+    options = [s for s in settings if s["name"] != "cpu_threads"]
+    text = f"{value.get('mode', '?')}: " + ", ".join(f"{s['name']} {'on' if s['value'] else 'off'}" for s in options)
+    timed = [c for c in value.get("candidates", []) if "median_s" in c]
+    if timed:
+        text += f" (fastest of {len(timed)} timed candidates)"
+    threads = next((s["value"] for s in settings if s["name"] == "cpu_threads"), None)
+    return text + (f"; {threads} CPU thread(s) per process" if threads is not None else "")
+
+
+def describe_versions(value):
+    """"torch X, CUDA Y, cuDNN Z, NCCL W" from an ``implementation`` event value ("" without one)."""
+    versions = (value or {}).get("versions")
+    if not versions:
+        return ""
+    names = (("torch", "torch"), ("cuda", "CUDA"), ("cudnn", "cuDNN"), ("nccl", "NCCL"))
+    return ", ".join(f"{label} {versions.get(key) or '-'}" for key, label in names)

@@ -23,6 +23,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot is imported)
 
+from slowfast.benchmark.mllog import describe_implementation, describe_versions  # noqa: E402
 from slowfast.benchmark.score import read_metrics, read_run, summarize_runs  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ def score_table(results):
     """Return the per-run HTML table."""
     header = ("run", "model", "division", "accelerators", "target top-1", "reached", "t_bench (s)",
               "epochs to target", "score", "= epoch-time ratio", "x epochs ratio", "global batch (clips)",
-              "base LR", "status", "problems")
+              "base LR", "status", "implementation", "problems")
     rows = ["<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"]
     for r in results:
         division = "quick-start" if r.quickstart else r.division
@@ -152,6 +153,8 @@ def score_table(results):
                  _cell(r.target_top1, ".2f"), "yes" if r.reached else "no", _cell(r.t_bench_s, ".2f"),
                  _cell(r.epochs_to_target), _cell(r.score, ".4f"), _cell(r.epoch_time_ratio, ".4f"),
                  _cell(r.epochs_ratio, ".4f"), _cell(r.global_clips), _cell(r.base_lr, ".4g"), _cell(r.status),
+                 html.escape("; ".join(filter(None, (describe_implementation(r.implementation),
+                                                     describe_versions(r.implementation))))),
                  html.escape(notes))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return "<table>" + "\n".join(rows) + "</table>"

@@ -1,5 +1,7 @@
 """The one block printed at the end of a run (from a live run's RunResult or one read back from its logs)."""
 
+from slowfast.benchmark.mllog import describe_implementation, describe_versions
+
 QUICKSTART_LABEL = "QUICK-START (synthetic data, not a Kinetics20 score)"
 
 
@@ -32,6 +34,9 @@ def format_result_block(result):
     if result.bad_videos:
         lines.append("bad videos         " + ", ".join(f"{split} {n}" for split, n in sorted(result.bad_videos.items()))
                      + " (run totals, skipped and counted)")
+    if result.implementation:
+        lines.append(f"implementation     {describe_implementation(result.implementation)}")
+        lines.append(f"  versions         {describe_versions(result.implementation)}")
     if result.status:
         lines.append(f"run status         {result.status}")
     lines += [f"problem            {p}" for p in result.problems]

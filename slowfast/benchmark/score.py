@@ -109,6 +109,7 @@ class RunResult:
         global_videos, global_clips: videos and clips per optimisation step over all processes.
         base_lr: SOLVER.BASE_LR after linear scaling with the global batch; lr_factor: that scaling factor.
         bad_videos: {split: distinct videos that could not be decoded over the whole run}.
+        implementation: the value of the run's ``implementation`` event ({} when it has none).
     """
 
     model: str
@@ -133,9 +134,11 @@ class RunResult:
     base_lr: float | None = None
     lr_factor: float | None = None
     bad_videos: dict = field(default_factory=dict)
+    implementation: dict = field(default_factory=dict)
 
     @classmethod
-    def from_live_run(cls, cfg, clock, world_size, verdict, model_name, status="", bad_videos=None):
+    def from_live_run(cls, cfg, clock, world_size, verdict, model_name, status="", bad_videos=None,
+                      implementation=None):
         """The result of a run in progress or just ended, from its config, clock and compliance verdict.
 
         Args:
@@ -146,6 +149,7 @@ class RunResult:
             model_name (str): name shown, e.g. "X3D_M".
             status (str): "success" or "aborted" once the run ended.
             bad_videos (dict or None): run totals of undecodable videos per split.
+            implementation (dict or None): the value of the run's ``implementation`` event.
         Returns:
             RunResult
         """
@@ -158,6 +162,7 @@ class RunResult:
             evals=[dict(e) for e in clock.evals], reference_epochs=int(bench.REFERENCE_EPOCHS),
             global_videos=int(cfg.TRAIN.BATCH_SIZE), global_clips=int(cfg.TRAIN.BATCH_SIZE * cfg.AUG.NUM_SAMPLE),
             base_lr=scaled_lrs(cfg)["BASE_LR"], lr_factor=lr_scale_factor(cfg), bad_videos=dict(bad_videos or {}),
+            implementation=dict(implementation or {}),
         )
 
     @property
@@ -269,7 +274,7 @@ def read_run(run_dir):
         reference_epochs=value(keys.REFERENCE_EPOCHS, reference.epochs if reference else None),
         global_videos=value(keys.GLOBAL_BATCH_VIDEOS), global_clips=value("global_batch_size"),
         base_lr=value("opt_base_learning_rate"), lr_factor=value(keys.LR_FACTOR),
-        bad_videos=_bad_video_totals(lines),
+        bad_videos=_bad_video_totals(lines), implementation=value(keys.IMPLEMENTATION, {}) or {},
     )
     _check_consistency(result, first)
     result.problems += integrity_problems(lines, result, read_metrics(run_dir))

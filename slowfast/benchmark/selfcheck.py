@@ -141,7 +141,7 @@ def run_selfcheck(cfg, init_method: str = DEFAULT_INIT_METHOD, budget_s: float =
                               "data (data/README.md) or pass DATA.PATH_TO_DATA_DIR DIR DATA.PATH_PREFIX DIR")
     with tempfile.TemporaryDirectory() as folder:
         result_path = os.path.join(folder, "measured.json")
-        launch_job(cfg, init_method, probes.measure_job, result_path, budget_s, timeout_s=cfg.DIST_TIMEOUT_S)
+        launch_job(cfg, init_method, probes.measure_job, result_path, budget_s)
         with open(result_path) as f:
             measured = json.load(f)
     input_bound, verdict, more = measurement_findings(cfg, facts, measured)

@@ -15,8 +15,9 @@ import time
 from dataclasses import dataclass
 
 from slowfast.benchmark import mllog as keys
+from slowfast.benchmark.mllog import read_mllog
 from slowfast.benchmark.report import REPORT_FILENAME, build_report
-from slowfast.benchmark.score import read_mllog, read_run, summarize_runs
+from slowfast.benchmark.score import read_run, summarize_runs
 from slowfast.config import ConfigError, load_config
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

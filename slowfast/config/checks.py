@@ -28,6 +28,7 @@ CHOICES = {
     "DATA.DECODING_DEVICE": ("cpu", "cuda"),
     "DATA.VAL_SAMPLING": ("center", "random"),
     "BENCHMARK.KIND": ("", "cnn", "transformer"),
+    "BENCHMARK.IMPLEMENTATION": ("reference", "fast", "auto", "config"),
     "BN.NORM_TYPE": ("batchnorm", "sync_batchnorm"),
     "MVIT.MODE": ("conv", "max", "avg"),
     "AUG.RE_MODE": ("pixel", "rand", "const"),
@@ -159,8 +160,11 @@ def _check_solver(cfg):
 
 
 def _check_benchmark(cfg):
-    """A scored config needs its target and reference."""
+    """A scored config needs its target and reference; the implementation search needs a budget."""
     bench = cfg.BENCHMARK
+    if bench.AUTO_BUDGET_S <= 0 or bench.AUTO_STEPS < 1:
+        _fail("BENCHMARK.AUTO_BUDGET_S/AUTO_STEPS", (bench.AUTO_BUDGET_S, bench.AUTO_STEPS),
+              "seconds > 0 and at least 1 step")
     if bench.KIND and (bench.TARGET_TOP1 <= 0 or bench.REFERENCE_TIME_S <= 0):
         _fail("BENCHMARK.TARGET_TOP1/REFERENCE_TIME_S", (bench.TARGET_TOP1, bench.REFERENCE_TIME_S),
               "both > 0 for a scored config")

@@ -59,6 +59,13 @@ _C.BENCHMARK.STOP_AT_TARGET = False
 _C.BENCHMARK.OFFICIAL_CONFIG = ""
 # True for the synthetic quick-start: its result is labelled as such, never as a Kinetics20 score.
 _C.BENCHMARK.QUICKSTART = False
+# Implementation settings (slowfast/engine/implementation.py): "reference" (PySlowFast's plain one), "fast"
+# (every option on), "auto" (time the candidates before the clock, keep the fastest) or "config" (the keys).
+_C.BENCHMARK.IMPLEMENTATION = "auto"
+# "auto" starts no new candidate after this many seconds of timing.
+_C.BENCHMARK.AUTO_BUDGET_S = 60.0
+# "auto": timed train steps per candidate (after one warm-up step).
+_C.BENCHMARK.AUTO_STEPS = 3
 
 # ---------------------------------------------------------------------------------------------------
 # Training.
@@ -207,6 +214,10 @@ _C.MODEL.HEAD_ACT = "softmax"
 _C.MODEL.FC_INIT_STD = 0.01
 # Run convolutional models in channels_last_3d memory format (same fp32 numbers, faster on CPU and GPU).
 _C.MODEL.CHANNELS_LAST = True
+# cuDNN's convolution autotuner (torch.backends.cudnn.benchmark); an implementation setting, CUDA only.
+_C.MODEL.CUDNN_BENCHMARK = True
+# Train through torch.compile (inductor); an implementation setting, same numbers up to fp32 rounding.
+_C.MODEL.COMPILE = False
 
 # ---------------------------------------------------------------------------------------------------
 # X3D (Feichtenhofer, CVPR 2020): sizes are expansion factors of a tiny base network.

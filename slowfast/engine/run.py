@@ -16,7 +16,7 @@ from mlperf_logging.mllog import constants
 
 from slowfast.benchmark import compliance, result
 from slowfast.benchmark.clock import BenchmarkClock
-from slowfast.benchmark.mllog import STATUS_ABORTED, STATUS_SUCCESS, log_run_header, open_mllog
+from slowfast.benchmark.mllog import IMPLEMENTATION, STATUS_ABORTED, STATUS_SUCCESS, log_run_header, open_mllog
 from slowfast.benchmark.prediction import log_epoch_time, read_predicted_epoch_s
 from slowfast.benchmark.report import finish_run_report
 from slowfast.benchmark.score import RunResult
@@ -27,6 +27,7 @@ from slowfast.datasets.bad_videos import BadVideoTracker
 from slowfast.datasets.mixup import MixUp
 from slowfast.datasets.synthetic import ensure_synthetic_data
 from slowfast.engine import checkpoint as ckpt
+from slowfast.engine.implementation import choose_implementation, prepare_training_model
 from slowfast.engine.trainer import LoopContext, evaluate, test, train_one_epoch, update_precise_bn
 from slowfast.models import build_model
 from slowfast.models.flops import model_stats
@@ -133,13 +134,15 @@ def _model_name(cfg_file):
     return os.path.splitext(os.path.basename(cfg_file))[0]
 
 
-def build_loop_context(cfg, metrics, clock_time):
+def build_loop_context(cfg, metrics, clock_time, impl=None):
     """Build the model (placed, DDP-wrapped with several processes), optimiser, loss and mixup of a run.
 
     Args:
         cfg (CfgNode): the run configuration.
         metrics (MetricsWriter): where the loop writes its records.
         clock_time (callable): returns the benchmark clock's seconds, which stamp the records.
+        impl (Implementation or None): the chosen implementation settings (compiles the training model when
+            they say so); None leaves the model as the config builds it.
     Returns:
         LoopContext
     """
@@ -148,6 +151,8 @@ def build_loop_context(cfg, metrics, clock_time):
     if cfg.LOG_MODEL_INFO and du.is_main_process():
         logger.info("model %s: %s", cfg.MODEL.MODEL_NAME, model_stats(model, cfg))
     module, model = _place_model(model, cfg, device)
+    if impl is not None:
+        model = prepare_training_model(model, impl)
     scaler, amp_dtype = _mixed_precision(cfg, device)
     return LoopContext(
         cfg=cfg, model=model, module=module, optimizer=build_optimizer(module, cfg), scaler=scaler,
@@ -180,17 +185,22 @@ def run_job(cfg, cfg_file):
     info = environment_info()
     logger.info("environment: %s; %d process(es)", info, world)
     ensure_synthetic_data(cfg)
+    # Before seeding: timing auto's candidates must not change the initial weights.
+    impl = choose_implementation(cfg, _device(cfg), _mixed_precision(cfg, _device(cfg))[1])
+    cfg = impl.apply(cfg)
+    logger.info("implementation: %s", impl.describe())
     seed_everything(cfg.RNG_SEED, 0, 0)  # identical initial weights on every rank
     clock = BenchmarkClock(sync_fn=torch.cuda.synchronize if cfg.NUM_GPUS > 0 else None,
                            agree_fn=lambda seconds: max(du.all_gather_objects(seconds)))  # the slowest rank
     metrics = MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(),
                             (cfg.TENSORBOARD.LOG_DIR or os.path.join(cfg.OUTPUT_DIR, "tensorboard"))
                             if cfg.TENSORBOARD.ENABLE else None)
-    ctx = build_loop_context(cfg, metrics, clock.elapsed)
+    ctx = build_loop_context(cfg, metrics, clock.elapsed, impl)
     official = compliance.official_config_path(cfg, cfg_file)
     verdict = compliance.check_compliance(cfg, compliance.load_official_config(official), world)
     fingerprint = compliance.dataset_fingerprint(cfg.DATA.PATH_TO_DATA_DIR)
     log_run_header(log, cfg, _model_name(cfg_file), world, verdict, fingerprint, platform_name(info, cfg.NUM_GPUS))
+    log.event(IMPLEMENTATION, impl.event_value())
     logger.info("compliance: %s; dataset: %s", verdict.describe(), fingerprint)
     for line in ignored_settings(cfg):
         logger.warning("config: %s", line)
@@ -219,7 +229,8 @@ def run_job(cfg, cfg_file):
     if cfg.TEST.ENABLE:
         _multi_view_test(cfg, ctx, log)
     totals = {split: len(tracker.run_paths()) for split, tracker in bad_videos.items()}
-    summary = RunResult.from_live_run(cfg, clock, world, verdict, _model_name(cfg_file), status, totals)
+    summary = RunResult.from_live_run(cfg, clock, world, verdict, _model_name(cfg_file), status, totals,
+                                     impl.event_value())
     if du.is_main_process():
         logger.info("\n%s", result.format_result_block(summary))
     metrics.close()

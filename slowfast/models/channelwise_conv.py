@@ -12,31 +12,20 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def _compute_dtype(x, weight):
-    """The dtype the convolution runs in: autocast's for this device when it is on, else the inputs' own."""
-    device_type = x.device.type
-    if torch.is_autocast_enabled(device_type):
-        return torch.get_autocast_dtype(device_type)
-    return torch.promote_types(x.dtype, weight.dtype)
-
-
 class _ChannelwiseConvFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, stride, padding, dilation):
-        # Autocast does not reach inside a custom Function's backward, so cast here, as autocast would cast
-        # nn.Conv3d's inputs, and keep the cast tensors: backward then runs in the same dtype as forward.
-        dtype = _compute_dtype(x, weight)
-        ctx.input_dtypes = (x.dtype, weight.dtype)
-        x_c, weight_c = x.to(dtype), weight.to(dtype)
-        ctx.save_for_backward(x_c, weight_c)
+        ctx.save_for_backward(x, weight)
         ctx.conv_args = (stride, padding, dilation)
-        with torch.autocast(x.device.type, enabled=False):
-            return F.conv3d(x_c, weight_c, None, stride, padding, dilation, groups=weight.shape[0])
+        return F.conv3d(x, weight, None, stride, padding, dilation, groups=weight.shape[0])
 
     @staticmethod
     def backward(ctx, grad_out):
         x, weight = ctx.saved_tensors
-        grad_out = grad_out.to(x.dtype)
+        # Under autocast the forward convolved in grad_out's dtype (bf16/fp16): the backward does the same and
+        # hands each gradient back in its input's dtype.
+        x_dtype, weight_dtype = x.dtype, weight.dtype
+        x, weight = x.to(grad_out.dtype), weight.to(grad_out.dtype)
         stride, padding, dilation = ctx.conv_args
         groups = weight.shape[0]
         grad_x = grad_w = None
@@ -53,7 +42,6 @@ class _ChannelwiseConvFunction(torch.autograd.Function):
             )
             grad_x = grads[0] if masks[0] else grad_x
             grad_w = grads[1]
-        x_dtype, weight_dtype = ctx.input_dtypes
         grad_x = None if grad_x is None else grad_x.to(x_dtype)
         grad_w = None if grad_w is None else grad_w.to(weight_dtype)
         return grad_x, grad_w, None, None, None

@@ -60,6 +60,16 @@ def test_resource_changes_are_compliant(official_path):
     assert verdict.describe() == "compliant (closed division)"
 
 
+def test_implementation_settings_are_compliant(official_path):
+    changes = ["BENCHMARK.IMPLEMENTATION", "reference", "MODEL.CHANNELS_LAST", "False", "MVIT.FUSED_ATTENTION",
+               "False", "X3D.FAST_CHANNELWISE_BACKWARD", "False", "MVIT.FAST_CHANNELWISE_BACKWARD", "False",
+               "MODEL.COMPILE", "True", "MODEL.CUDNN_BENCHMARK", "False", "BENCHMARK.AUTO_BUDGET_S", "5"]
+    verdict = verdict_for(official_path, changes)
+    assert verdict.compliant and verdict.disallowed == []
+    assert {c.key for c in verdict.allowed} == set(changes[::2])
+    assert {c.reason for c in verdict.allowed} == {"implementation setting"}
+
+
 def test_changed_learning_rate_is_open_division_and_named(official_path):
     verdict = verdict_for(official_path, ["SOLVER.BASE_LR", "0.1"])
     assert not verdict.compliant and verdict.division == "open"

@@ -7,7 +7,7 @@ import pytest
 from slowfast.benchmark.clock import BenchmarkClock
 from slowfast.benchmark.compliance import ComplianceVerdict, KeyChange
 from slowfast.benchmark.log_check import check_mllog
-from slowfast.benchmark.mllog import MLLog, log_run_header, open_mllog, read_mllog
+from slowfast.benchmark.mllog import IMPLEMENTATION, MLLog, log_run_header, open_mllog, read_mllog
 from slowfast.benchmark.result import QUICKSTART_LABEL, format_result_block
 from slowfast.benchmark.score import RunResult, read_run, summarize_runs
 from slowfast.config import get_cfg
@@ -175,3 +175,48 @@ def test_quickstart_is_labelled_and_scored_only_against_its_own_reference(tmp_pa
     missed = tmp_path / "missed"
     write_run(scored_cfg(missed, quickstart=True), [5.0])
     assert "score              none (quick-start, target not reached)" in format_result_block(read_run(str(missed)))
+
+
+IMPLEMENTATION_EVENT = {
+    "mode": "auto",
+    "settings": [{"name": "channels_last", "value": True, "chosen_by": "auto: fastest timed candidate"},
+                 {"name": "compile", "value": False, "chosen_by": "auto: not a candidate on the CPU"},
+                 {"name": "cpu_threads", "value": 2, "chosen_by": "cores / local processes"}],
+    "candidates": [{"settings": {"channels_last": True, "compile": False}, "step_s": [0.5, 0.4], "median_s": 0.45},
+                   {"settings": {"channels_last": False, "compile": False}, "step_s": [0.9, 0.8], "median_s": 0.85}],
+    "versions": {"torch": "2.14.1", "cuda": "13.0", "cudnn": 92400, "nccl": None},
+}
+
+
+def _run_with_implementation_event(tmp_path, event):
+    cfg = scored_cfg(tmp_path)
+    with open_mllog(cfg.OUTPUT_DIR, is_main_process=True) as log:
+        log.event("init_start")
+        log_run_header(log, cfg, "X3D_M", 4, ComplianceVerdict())
+        log.event(IMPLEMENTATION, event)
+        log.event("init_stop")
+        log.run_start(0.0)
+        log.epoch_start(0, 0.0)
+        log.epoch_stop(0, 10.0)
+        log.eval_start(0, 10.0)
+        log.eval_accuracy(0, 20.0, 12.0)
+        log.eval_stop(0, 12.0)
+        log.run_stop("success", 12.0)
+    return str(tmp_path / "mllog.txt")
+
+
+def test_implementation_event_is_read_back_and_shown(tmp_path):
+    path = _run_with_implementation_event(tmp_path, IMPLEMENTATION_EVENT)
+    assert check_mllog(path) == []
+    result = read_run(str(tmp_path))
+    assert result.implementation == IMPLEMENTATION_EVENT
+    block = format_result_block(result)
+    assert ("implementation     auto: channels_last on, compile off (fastest of 2 timed candidates); "
+            "2 CPU thread(s) per process") in block
+    assert "  versions         torch 2.14.1, CUDA 13.0, cuDNN 92400, NCCL -" in block
+
+
+def test_implementation_event_without_how_chosen_fails_the_checker(tmp_path):
+    event = {**IMPLEMENTATION_EVENT, "settings": [{"name": "channels_last", "value": True}]}
+    problems = check_mllog(_run_with_implementation_event(tmp_path, event))
+    assert any("implementation" in p for p in problems), problems

@@ -43,8 +43,12 @@ def test_prediction_from_measured_figures():
     assert predicted["predicted_run_s"] == pytest.approx(16 * 64.0)
     assert predicted["predicted_target_s"] == pytest.approx(3 * 64.0)
     assert predicted["predicted_score"] == pytest.approx(181.1 / 192.0)
-    unknown = predict_run(load_config(SCORED_X3D, ["NUM_GPUS", "0"]), measured)  # no reference epochs recorded
-    assert unknown["predicted_score"] is None and unknown["predicted_target_s"] is None
+    scored_cfg = load_config(SCORED_X3D, ["NUM_GPUS", "0", "TRAIN.BATCH_SIZE", "16", "TEST.BATCH_SIZE", "16"])
+    scored = predict_run(scored_cfg, measured)  # the reference reached its target after its 20th epoch
+    ref = scored_cfg.BENCHMARK
+    assert scored["predicted_target_s"] == pytest.approx(ref.REFERENCE_EPOCHS * 64.0)
+    assert scored["predicted_score"] == pytest.approx(
+        ref.REFERENCE_TIME_S / (ref.REFERENCE_EPOCHS * 64.0) * ref.REFERENCE_NUM_GPUS / 1)
 
 
 def test_unreadable_selfcheck_file_gives_no_prediction(tmp_path):

@@ -9,6 +9,7 @@ MODE "resume_choice": each rank works in OUT_DIR/rank<R> with the relative OUTPU
 that do not share OUTPUT_DIR; every rank reports which checkpoint state it resumes from.
 MODE "user_error": rank 1 raises a UserError while rank 0 waits in a collective; the job must end with one
 ``error:`` line and exit status 1.
+MODE "threads": every rank writes its torch intra-op thread count to OUT_DIR/threads<R>.json.
 MODE "peer_stuck": rank 1 sleeps (alive but silent, like a hung peer on another machine) while rank 0
 waits in an all_reduce; the process-group timeout (STUCK_TIMEOUT_S) must make rank 0 fail.
 """
@@ -69,6 +70,11 @@ def user_error(cfg, out_dir):
     du.all_reduce_sum(torch.ones(1))
 
 
+def threads(cfg, out_dir):
+    with open(os.path.join(out_dir, f"threads{du.get_rank()}.json"), "w") as f:
+        json.dump({"threads": torch.get_num_threads()}, f)
+
+
 def peer_stuck(cfg, out_dir):
     if du.get_rank() == 1:
         time.sleep(SIBLING_SLEEP_S)
@@ -87,8 +93,8 @@ def main(argv):
     mode, out_dir, opts = argv[0], argv[1], argv[2:]
     timeout_s = STUCK_TIMEOUT_S if mode == "peer_stuck" else 300
     cfg = load_config(None, ["OUTPUT_DIR", out_dir, "DIST_TIMEOUT_S", str(timeout_s), *opts])
-    job = {"collectives": collectives, "one_fails": one_fails, "user_error": user_error, "peer_stuck": peer_stuck,
-           "resume_choice": resume_choice}[mode]
+    job = {"collectives": collectives, "one_fails": one_fails, "user_error": user_error, "threads": threads,
+           "peer_stuck": peer_stuck, "resume_choice": resume_choice}[mode]
     launch_job(cfg, DEFAULT_INIT_METHOD, job, out_dir)
 
 

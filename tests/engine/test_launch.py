@@ -22,10 +22,11 @@ HANG_GUARD_S = 240
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR")
 
 
-def run_script(command, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in TORCHRUN_VARIABLES}
+def run_script(command, tmp_path, omp_threads="1"):
+    env = {k: v for k, v in os.environ.items() if k not in TORCHRUN_VARIABLES and k != "OMP_NUM_THREADS"}
     env["PYTHONPATH"] = str(REPO)
-    env["OMP_NUM_THREADS"] = "1"
+    if omp_threads is not None:
+        env["OMP_NUM_THREADS"] = omp_threads
     return subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S
     )
@@ -96,6 +97,25 @@ def test_a_silent_peer_fails_the_job_through_the_process_group_timeout(tmp_path)
     result = run_script([sys.executable, str(SCRIPT), "peer_stuck", str(tmp_path), *CPU_2], tmp_path)
     assert result.returncode != 0
     assert "timed out" in result.stderr.lower() or "timeout" in result.stderr.lower(), result.stderr[-2000:]
+
+
+@pytest.mark.timeout(HANG_GUARD_S + 30)
+@pytest.mark.parametrize("omp_threads", [None, "3"])
+def test_spawned_processes_share_the_cores_unless_omp_num_threads_is_set(tmp_path, omp_threads):
+    result = run_script([sys.executable, str(SCRIPT), "threads", str(tmp_path), *CPU_2], tmp_path, omp_threads)
+    assert result.returncode == 0, result.stderr
+    counts = [json.loads((tmp_path / f"threads{r}.json").read_text())["threads"] for r in range(2)]
+    expected = int(omp_threads) if omp_threads else max(1, launch.available_cores() // 2)
+    assert counts == [expected, expected]
+
+
+def test_thread_setting_names_its_source(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")
+    assert launch.cpu_thread_setting(4) == (5, "OMP_NUM_THREADS")
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    threads, source = launch.cpu_thread_setting(2 * launch.available_cores())
+    assert (threads, source) == (1, "cores / local processes")
+    assert launch.cpu_thread_setting(1)[0] == launch.available_cores()
 
 
 def record_call(cfg, calls, extra):

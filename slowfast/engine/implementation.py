@@ -1,0 +1,290 @@
+"""Implementation settings: switches that change how fast the model trains, never what it computes.
+
+Memory layout (channels_last_3d), the channel-wise convolution's own backward, fused attention, cuDNN's
+autotuner and torch.compile keep the model's mathematics (the tests compare outputs and gradients with the
+plain implementation), so they are allowed in the closed division. ``BENCHMARK.IMPLEMENTATION`` picks them:
+
+- ``reference``: PySlowFast's plain implementation (contiguous layout, stock backward, unfused attention,
+  no compile, no autotuner): a score then compares the hardware alone with the reference table.
+- ``fast``: every option on (compile only where it is an auto candidate: not on the CPU).
+- ``auto``: before the clock starts, time a few train steps of each candidate on this device with random
+  input of the run's shape (warm-up first, so compilation happens here), keep the fastest; every timing is
+  logged. Candidates: every combination of the model options, then the winner with each engine option
+  (cudnn_benchmark, compile) toggled. Timing stops starting new candidates once BENCHMARK.AUTO_BUDGET_S
+  has passed. On the CPU compile is not a candidate (see ``CPU_COMPILE_CANDIDATE``).
+- ``config``: the option keys as written in the config.
+
+Every process times the same candidates and all of them pick the one with the lowest summed median, so
+DDP replicas run the same implementation.
+"""
+
+import itertools
+import logging
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from slowfast.benchmark.mllog import describe_implementation
+from slowfast.config.checks import config_value
+from slowfast.engine.launch import cpu_thread_setting, local_process_count
+from slowfast.models import build_model
+from slowfast.utils import distributed as du
+
+logger = logging.getLogger(__name__)
+
+# Option name -> config key (fast_channelwise_backward's key depends on the architecture).
+_OPTION_KEYS = {
+    "channels_last": "MODEL.CHANNELS_LAST",
+    "fused_attention": "MVIT.FUSED_ATTENTION",
+    "cudnn_benchmark": "MODEL.CUDNN_BENCHMARK",
+    "compile": "MODEL.COMPILE",
+}
+_CHANNELWISE_KEYS = {"X3D": "X3D.FAST_CHANNELWISE_BACKWARD", "MViT": "MVIT.FAST_CHANNELWISE_BACKWARD"}
+# Every config key that only chooses an implementation: compliance allows changing them.
+IMPLEMENTATION_KEYS = frozenset({
+    *_OPTION_KEYS.values(), *_CHANNELWISE_KEYS.values(), "BENCHMARK.IMPLEMENTATION", "BENCHMARK.AUTO_BUDGET_S",
+    "BENCHMARK.AUTO_STEPS",
+})
+# Options that change the model's modules (timed in every combination) vs the engine's (toggled one at a time).
+_MODEL_OPTIONS = ("channels_last", "fast_channelwise_backward", "fused_attention")
+# torch.compile on the CPU: on the shared 2-core machine the X3D-M smoke run (32x32 clips) reached its second
+# train step 7.7 min after start with compile and 38 s without, more than a whole 3-minute quick-start, so
+# auto and fast leave it out there; "config" with MODEL.COMPILE True still runs it.
+CPU_COMPILE_CANDIDATE = False
+_NO_CPU_COMPILE = "not a candidate on the CPU (compile time exceeds its gain)"
+_WARMUP_STEPS = 1
+
+
+@dataclass
+class Implementation:
+    """The implementation a run uses and how it was chosen.
+
+    Attributes:
+        mode: BENCHMARK.IMPLEMENTATION.
+        settings: option name -> on/off.
+        chosen_by: option name -> how its value was chosen.
+        candidates: auto's timings, [{"settings", "step_s", "median_s"} or {"settings", "skipped"}].
+        threads: torch intra-op threads of this process, and threads_source how that was chosen.
+    """
+
+    mode: str
+    settings: dict
+    chosen_by: dict
+    candidates: list = field(default_factory=list)
+    threads: int = 1
+    threads_source: str = ""
+
+    def apply(self, cfg):
+        """Return a frozen copy of ``cfg`` whose option keys hold these settings."""
+        cfg = cfg.clone()
+        cfg.defrost()
+        cfg.merge_from_list([item for name, value in self.settings.items() for item in (option_key(cfg, name), value)])
+        cfg.freeze()
+        return cfg
+
+    def event_value(self):
+        """The mllog ``implementation`` event: every setting, the timings, threads and library versions."""
+        return {
+            "mode": self.mode,
+            "settings": [{"name": name, "value": value, "chosen_by": self.chosen_by[name]}
+                         for name, value in self.settings.items()]
+            + [{"name": "cpu_threads", "value": self.threads, "chosen_by": self.threads_source}],
+            "candidates": self.candidates,
+            "versions": library_versions(),
+        }
+
+    def describe(self):
+        """One line for logs and the result block, e.g. "auto: channels_last on, compile off; 2 threads"."""
+        return describe_implementation(self.event_value())
+
+
+def library_versions():
+    """torch, CUDA, cuDNN and NCCL versions (None where not built in or not available)."""
+    nccl = None
+    if torch.cuda.is_available() and hasattr(torch.cuda, "nccl"):
+        try:
+            nccl = ".".join(str(part) for part in torch.cuda.nccl.version())
+        except (RuntimeError, AttributeError):
+            nccl = None
+    return {
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        "nccl": nccl,
+    }
+
+
+def option_key(cfg, name):
+    """The config key holding option ``name`` for this config's architecture."""
+    if name == "fast_channelwise_backward":
+        return _CHANNELWISE_KEYS[cfg.MODEL.MODEL_NAME]
+    return _OPTION_KEYS[name]
+
+
+def applicable_options(cfg, device):
+    """Options that exist for this model and device (fused attention is MViT's, cuDNN's autotuner CUDA's)."""
+    options = ["channels_last", "fast_channelwise_backward"]
+    if cfg.MODEL.MODEL_NAME == "MViT":
+        options.append("fused_attention")
+    if device.type == "cuda":
+        options.append("cudnn_benchmark")
+    options.append("compile")
+    return options
+
+
+def choose_implementation(cfg, device, amp_dtype=None):
+    """Decide the implementation settings of this run (``auto`` times candidates; the others read the mode).
+
+    Args:
+        cfg (CfgNode): the run configuration (BENCHMARK.IMPLEMENTATION, the option keys, the run's shape).
+        device (torch.device): where the run trains.
+        amp_dtype (torch.dtype or None): autocast dtype of the run's train step.
+    Returns:
+        Implementation
+    """
+    mode, options = cfg.BENCHMARK.IMPLEMENTATION, applicable_options(cfg, device)
+    threads, source = torch.get_num_threads(), cpu_thread_setting(local_process_count(cfg))[1]
+    if mode in ("reference", "fast"):
+        settings = {name: mode == "fast" for name in options}
+        chosen_by = {name: f"{mode} mode" for name in options}
+        if mode == "fast" and not _compile_is_candidate(device):
+            settings["compile"], chosen_by["compile"] = False, f"fast mode: {_NO_CPU_COMPILE}"
+        return Implementation(mode, settings, chosen_by, threads=threads, threads_source=source)
+    if mode == "config":
+        settings = {name: bool(config_value(cfg, option_key(cfg, name))) for name in options}
+        chosen_by = {name: f"config key {option_key(cfg, name)}" for name in options}
+        return Implementation(mode, settings, chosen_by, threads=threads, threads_source=source)
+    settings, candidates = _auto_search(cfg, device, amp_dtype, options)
+    chosen_by = {name: "auto: fastest timed candidate" for name in options}
+    if not _compile_is_candidate(device):
+        chosen_by["compile"] = f"auto: {_NO_CPU_COMPILE}"
+    return Implementation(mode, settings, chosen_by, candidates, threads, source)
+
+
+def _compile_is_candidate(device):
+    return device.type == "cuda" or CPU_COMPILE_CANDIDATE
+
+
+def model_option_combinations(options):
+    """Auto's first round: every on/off combination of the model options, all on first and all off last,
+    with cuDNN's autotuner on and compile off.
+
+    Args:
+        options (list of str): from ``applicable_options``.
+    Returns:
+        list of dict: option name -> on/off, one per candidate.
+    """
+    model_options = [name for name in options if name in _MODEL_OPTIONS]
+    base = {name: name == "cudnn_benchmark" for name in options if name not in _MODEL_OPTIONS}
+    return [dict(zip(model_options, values), **base)
+            for values in itertools.product((True, False), repeat=len(model_options))]
+
+
+def engine_option_toggles(best, device):
+    """Auto's second round: ``best`` with each engine option (cuDNN's autotuner, compile) switched over.
+
+    Args:
+        best (dict): the fastest candidate of the first round.
+        device (torch.device): compile is a candidate on CUDA only (``CPU_COMPILE_CANDIDATE``).
+    Returns:
+        list of dict: one candidate per engine option that applies.
+    """
+    toggles = [name for name in ("cudnn_benchmark", "compile") if name in best]
+    if not _compile_is_candidate(device):
+        toggles.remove("compile")
+    return [{**best, name: not best[name]} for name in toggles]
+
+
+def _auto_search(cfg, device, amp_dtype, options):
+    """Time every combination of the model options, then the winner with each engine option toggled."""
+    start, budget = time.perf_counter(), float(cfg.BENCHMARK.AUTO_BUDGET_S)
+    candidates = []
+    _time_all(cfg, device, amp_dtype, model_option_combinations(options), candidates, start, budget)
+    second = engine_option_toggles(_fastest(candidates), device)
+    _time_all(cfg, device, amp_dtype, second, candidates, start, budget)
+    best = _fastest(candidates)
+    logger.info("implementation auto: %d candidates in %.1f s; fastest %s", len(candidates),
+                time.perf_counter() - start, best)
+    return best, candidates
+
+
+def _time_all(cfg, device, amp_dtype, settings_list, candidates, start, budget):
+    """Time each settings dict in turn (all processes agree on the budget and on the summed medians)."""
+    for settings in settings_list:
+        if max(du.all_gather_objects(time.perf_counter() - start)) > budget and candidates:
+            candidates.append({"settings": settings, "skipped": f"budget of {budget:g} s spent"})
+            continue
+        timed = [c for c in candidates if "median_s" in c]
+        beat_s = min(c["median_s"] for c in timed) / du.get_world_size() if timed else None
+        seconds = time_train_steps(cfg, settings, device, amp_dtype, int(cfg.BENCHMARK.AUTO_STEPS), beat_s)
+        medians = du.all_gather_objects(statistics.median(seconds))
+        candidates.append({"settings": settings, "step_s": [round(s, 5) for s in seconds],
+                           "median_s": round(sum(medians), 5)})
+        logger.info("implementation auto: %s -> median step %.4f s", settings, sum(medians))
+
+
+def _fastest(candidates):
+    timed = [c for c in candidates if "median_s" in c]
+    return dict(min(timed, key=lambda c: c["median_s"])["settings"])
+
+
+def time_train_steps(cfg, settings, device, amp_dtype, steps, beat_s=None):
+    """Seconds of ``steps`` train steps (after warm-up) of a throwaway model built with ``settings``.
+
+    A train step is zero_grad, forward in train mode (autocast with ``amp_dtype``), cross-entropy, backward and
+    an SGD step, on random input of the run's per-process shape. Timing stops early once more than half of
+    the ``steps`` took longer than ``beat_s``: the median can then no longer beat it.
+
+    Args:
+        cfg (CfgNode): the run configuration.
+        settings (dict): option name -> on/off.
+        device (torch.device): where to time.
+        amp_dtype (torch.dtype or None): autocast dtype.
+        steps (int): timed steps.
+        beat_s (float or None): the best median so far (None: time every step).
+    Returns:
+        list of float: seconds per timed step.
+    """
+    impl = Implementation("auto", settings, {})
+    model = prepare_training_model(build_model(impl.apply(cfg)).to(device), impl)
+    batch = max(1, cfg.TRAIN.BATCH_SIZE // du.get_world_size())
+    crop = cfg.DATA.TRAIN_CROP_SIZE
+    x = torch.randn(batch, cfg.DATA.INPUT_CHANNEL_NUM[0], cfg.DATA.NUM_FRAMES, crop, crop, device=device)
+    labels = torch.randint(0, cfg.MODEL.NUM_CLASSES, (batch,), device=device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
+    model.train()
+    seconds = []
+    for step in range(_WARMUP_STEPS + steps):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        began = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            logits = model([x])
+        torch.nn.functional.cross_entropy(logits.float(), labels).backward()
+        optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        if step >= _WARMUP_STEPS:
+            seconds.append(time.perf_counter() - began)
+        if beat_s is not None and 2 * sum(t > beat_s for t in seconds) > steps:
+            break
+    return seconds
+
+
+def prepare_training_model(model, impl):
+    """Apply the engine options to the (possibly DDP-wrapped) training model: cuDNN's autotuner, compile.
+
+    Args:
+        model (nn.Module): the model the train loop calls.
+        impl (Implementation): the chosen settings.
+    Returns:
+        nn.Module: ``model``, or its ``torch.compile`` wrapper (the bare module keeps its state_dict keys).
+    """
+    if "cudnn_benchmark" in impl.settings:
+        torch.backends.cudnn.benchmark = bool(impl.settings["cudnn_benchmark"])
+    if impl.settings.get("compile"):
+        return torch.compile(model)
+    return model

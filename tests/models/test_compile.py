@@ -1,0 +1,48 @@
+"""torch.compile (inductor, the ``compile`` implementation setting) keeps fp32 numerics: on the golden inputs
+its logits and probabilities stay within the tolerances the eager model meets (tests/models/test_golden.py),
+and on a small X3D its train-mode loss and gradients match eager."""
+
+import pytest
+import torch
+from golden_data import fill_model, golden_input, load_golden
+from test_golden import _golden_case
+
+from slowfast.models.x3d import X3D
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("name", ["x3d_m", "mvit_b_16x4"])
+def test_compiled_model_meets_the_golden_outputs(name):
+    golden = load_golden(name)
+    case, model = _golden_case(name, golden)
+    fill_model(model, golden)
+    model.eval()
+    x = golden_input(case["input"])
+    ref_logits = torch.tensor(case["logits_fp64"]["values"], dtype=torch.float64).reshape(len(x), -1, 20)
+    ref_output = torch.tensor(case["output_fp64"]["values"], dtype=torch.float64)
+    compiled = torch.compile(model)
+    with torch.no_grad():
+        logits = compiled([x], return_logits=True)
+        output = compiled([x])
+    # return_logits averages the head's (t, h, w) positions; at the golden sizes there is one (X3D 160, MViT).
+    torch.testing.assert_close(logits.double(), ref_logits.mean(1), rtol=1e-4, atol=2e-5 if name == "x3d_m" else 5e-5)
+    torch.testing.assert_close(output.double(), ref_output, rtol=0, atol=1e-5)
+
+
+def test_compiled_train_step_matches_eager_gradients():
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, 4, 64, 64)
+    results = []
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        model = X3D(num_classes=5, num_frames=4, crop_size=64, width_factor=1.0, depth_factor=1.0, dim_c5=64,
+                    dropout_rate=0.0, channels_last=True, fast_channelwise_backward=True)
+        runner = torch.compile(model) if compiled else model
+        loss = runner([x]).square().sum()
+        loss.backward()
+        results.append((loss.detach(), {k: p.grad for k, p in model.named_parameters()}))
+    (ref_loss, ref), (loss, grads) = results
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=1e-6)
+    for key, grad in grads.items():
+        torch.testing.assert_close(grad, ref[key], rtol=1e-4, atol=1e-5, msg=key)
