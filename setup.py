@@ -28,7 +28,7 @@ setup(
         "tqdm",
     ],
     extras_require={
-        "dev": ["pytest", "pytest-timeout", "ruff"],
+        "dev": ["pytest", "pytest-timeout", "ruff", "mypy"],
         # DATA.DECODING_BACKEND torchcodec; it also needs FFmpeg's shared libraries from the system (INSTALL.md).
         "torchcodec": ["torchcodec==0.17.0"],
     },

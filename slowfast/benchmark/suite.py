@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from slowfast.benchmark import mllog as keys
 from slowfast.benchmark.mllog import read_mllog
@@ -123,7 +124,8 @@ def run_all(cfg_files, runs: int, out_dir: str, overrides=()) -> list:
     Returns:
         list of (PlannedRun, exit status or None when it was already finished).
     """
-    planned, started, outcomes = plan_runs(cfg_files, runs, out_dir), time.monotonic(), []
+    planned, started = plan_runs(cfg_files, runs, out_dir), time.monotonic()
+    outcomes: list[tuple[Any, int | None]] = []  # (run, exit status, or None when kept from earlier)
     for position, run in enumerate(planned, 1):
         if run_state(run.output_dir) == "finished":
             print(f"[run_benchmark] run {position}/{len(planned)}: {run.model} run {run.index} finished "
