@@ -24,7 +24,7 @@ import time
 
 import torch
 
-from slowfast.config import get_cfg
+from slowfast.config import merge_config
 from slowfast.engine.implementation import (
     Implementation,
     applicable_options,
@@ -140,9 +140,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    base = get_cfg()
-    base.merge_from_file(args.cfg)
-    base.merge_from_list(list(args.opts))
+    base = merge_config(args.cfg, args.opts)
     rate = matmul_rate(device)
     print(f"device {device}, threads {args.threads}, batch {args.batch}, clip {base.DATA.NUM_FRAMES}x{args.crop}^2;"
           f" fp32 matmul rate {rate / 1e9:.1f} GMAC/s")

@@ -7,7 +7,7 @@ The overrides apply to every config. Counts are for one clip of DATA.NUM_FRAMES 
 
 import argparse
 
-from slowfast.config import get_cfg
+from slowfast.config import merge_config
 from slowfast.models import build_model
 from slowfast.models.flops import model_stats
 
@@ -19,9 +19,7 @@ def main():
     args = parser.parse_args()
     print(f"{'config':<36} {'model':<6} {'input':<14} {'params':>12} {'GFLOPs':>10} {'activations (M)':>16}")
     for cfg_file in args.cfg_files:
-        cfg = get_cfg()
-        cfg.merge_from_file(cfg_file)
-        cfg.merge_from_list(list(args.opts))
+        cfg = merge_config(cfg_file, args.opts)
         stats = model_stats(build_model(cfg), cfg)
         clip = f"{cfg.DATA.NUM_FRAMES}x{cfg.DATA.TRAIN_CROP_SIZE}x{cfg.DATA.TRAIN_CROP_SIZE}"
         print(f"{cfg_file:<36} {cfg.MODEL.MODEL_NAME:<6} {clip:<14} {stats['params']:>12,} "

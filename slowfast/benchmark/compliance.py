@@ -34,6 +34,7 @@ from fvcore.common.config import CfgNode
 from slowfast.config import merge_config
 from slowfast.config.checks import configured_processes
 from slowfast.config.defaults import PYSLOWFAST_ONLY_KEYS
+from slowfast.datasets.video_list import SPLITS
 from slowfast.engine.implementation import IMPLEMENTATION_KEYS
 
 ALLOWED_KEYS = frozenset({
@@ -43,7 +44,6 @@ ALLOWED_KEYS = frozenset({
     "BENCHMARK.OFFICIAL_CONFIG",
 })
 ALLOWED_PREFIXES = ("DATA_LOADER.", "TENSORBOARD.")
-SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)

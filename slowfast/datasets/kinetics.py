@@ -25,7 +25,7 @@ from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.decoder import VideoDecodeError, check_backend, decode_clip
 from slowfast.datasets.rand_augment import RandAugment
 from slowfast.datasets.random_erasing import random_erase
-from slowfast.datasets.video_list import read_video_list
+from slowfast.datasets.video_list import SPLITS, read_video_list
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Kinetics(Dataset):
             cfg (CfgNode): configuration (DATA, TEST, AUG, DATA_LOADER, RNG_SEED).
             split (str): "train", "val" or "test".
         """
-        if split not in ("train", "val", "test"):
+        if split not in SPLITS:
             raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
         check_backend(cfg.DATA.DECODING_BACKEND, cfg.DATA.DECODING_DEVICE)
         self.cfg, self.split = cfg, split

@@ -24,10 +24,10 @@ import av
 from tqdm import tqdm
 
 from slowfast.datasets.decoder import stream_rate
+from slowfast.datasets.video_list import SPLITS
 from slowfast.utils.files import atomic_write, atomic_write_json, atomic_write_lines
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv")
-SPLITS = ("train", "val", "test")
 SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "validate": "val",
                  "validation": "val", "test": "test", "testing": "test"}
 # YouTube ids are 11 characters of [A-Za-z0-9_-]; the fixed length lets ids contain underscores.

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from slowfast.datasets.video_list import SPLITS
 from slowfast.datasets.video_writer import write_mp4
 from slowfast.utils import distributed as du
 from slowfast.utils.errors import UserError
@@ -43,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 SHAPES = ("disc", "square", "plus", "ring", "diamond")
 MOTIONS = ("moving_up", "moving_down", "growing", "shrinking")
-SPLITS = ("train", "val", "test")
 # Bumped whenever the same settings start to render different videos; recorded in dataset.json so a folder
 # made by an older generator is regenerated. 2: backgrounds tinted near mid-grey (BACKGROUND_BASE_RANGE).
 GENERATOR_VERSION = 2

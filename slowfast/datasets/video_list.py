@@ -2,6 +2,9 @@
 
 import os
 
+# The splits of a data set, each listed in DATA.PATH_TO_DATA_DIR/<split>.csv.
+SPLITS = ("train", "val", "test")
+
 
 class VideoListError(ValueError):
     """A malformed list file; the message names the file and the line number."""

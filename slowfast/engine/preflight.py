@@ -11,7 +11,7 @@ import tempfile
 
 from slowfast.config.checks import processes_per_machine
 from slowfast.datasets.synthetic import refusal_to_write, synthetic_data_ready
-from slowfast.datasets.video_list import VideoListError, read_video_list
+from slowfast.datasets.video_list import SPLITS, VideoListError, read_video_list
 from slowfast.engine.launch import DeviceError, check_devices
 from slowfast.utils.errors import UserError
 
@@ -99,7 +99,7 @@ def data_problems(cfg) -> list[str]:
         return [f"data folder DATA.PATH_TO_DATA_DIR = {folder!r} does not exist: pass DATA.PATH_TO_DATA_DIR with "
                 "the folder holding train.csv, val.csv and test.csv"]
     problems = []
-    for split in ("train", "val", "test") if cfg.TEST.ENABLE else ("train", "val"):
+    for split in SPLITS if cfg.TEST.ENABLE else SPLITS[:2]:
         csv_path = os.path.join(folder, f"{split}.csv")
         problems += _split_problems(csv_path, cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR, split)
     return problems
