@@ -139,7 +139,7 @@ def evaluation_time(ctx, cfg, train_loader, budget_s):
 
 def checkpoint_bytes(ctx):
     """Bytes of a checkpoint's tensors: model state and optimiser state."""
-    tensors = list(ctx.module.state_dict().values())
+    tensors = list(ctx.model.state_dict().values())
     for state in ctx.optimizer.state_dict()["state"].values():
         tensors += [v for v in state.values() if torch.is_tensor(v)]
     return sum(t.numel() * t.element_size() for t in tensors)

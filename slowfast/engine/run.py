@@ -56,14 +56,15 @@ def _device(cfg):
 
 
 def _place_model(model, cfg, device):
-    """Move to the device, convert BN to SyncBN when asked, wrap in DDP when there are several processes."""
+    """Move to the device, convert BN to SyncBN when asked; return (bare model, the model training calls: a DDP
+    wrapper when there are several processes, else the same model)."""
     if cfg.BN.NORM_TYPE == "sync_batchnorm" and du.get_world_size() > 1:
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    module = model.to(device)
+    model = model.to(device)
     if du.get_world_size() == 1:
-        return module, module
+        return model, model
     device_ids = [device.index] if device.type == "cuda" else None
-    return module, torch.nn.parallel.DistributedDataParallel(module, device_ids=device_ids)
+    return model, torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
 
 def _mixed_precision(cfg, device):
@@ -83,10 +84,10 @@ def _restore(cfg, ctx, clock, bad_videos):
     resumed = ckpt.resume_state(cfg.OUTPUT_DIR) if cfg.TRAIN.AUTO_RESUME else None
     if resumed is None:
         if cfg.TRAIN.CHECKPOINT_FILE_PATH:
-            ckpt.initialise_model_from_file(ctx.module, cfg.TRAIN.CHECKPOINT_FILE_PATH)
+            ckpt.initialise_model_from_file(ctx.model, cfg.TRAIN.CHECKPOINT_FILE_PATH)
         return 0
     path, state = resumed
-    ctx.module.load_state_dict(state["model_state"])
+    ctx.model.load_state_dict(state["model_state"])
     ctx.optimizer.load_state_dict(state["optimizer_state"])
     ctx.scaler.load_state_dict(state["scaler_state"])
     clock.load_state_dict(state["clock"])
@@ -101,7 +102,7 @@ def _save(cfg, epoch, ctx, clock, bad_videos):
     if du.is_main_process():
         state = {
             "epoch": epoch,
-            "model_state": ctx.module.state_dict(),
+            "model_state": ctx.model.state_dict(),
             "optimizer_state": ctx.optimizer.state_dict(),
             "scaler_state": ctx.scaler.state_dict(),
             "clock": clock.state_dict(),
@@ -150,12 +151,12 @@ def build_loop_context(cfg, metrics, clock_time, impl=None):
     model = build_model(cfg)
     if cfg.LOG_MODEL_INFO and du.is_main_process():
         logger.info("model %s: %s", cfg.MODEL.MODEL_NAME, model_stats(model, cfg))
-    module, model = _place_model(model, cfg, device)
+    model, train_model = _place_model(model, cfg, device)
     if impl is not None:
-        model = prepare_training_model(model, impl)
+        train_model = prepare_training_model(train_model, impl)
     scaler, amp_dtype = _mixed_precision(cfg, device)
     return LoopContext(
-        cfg=cfg, model=model, module=module, optimizer=build_optimizer(module, cfg), scaler=scaler,
+        cfg=cfg, train_model=train_model, model=model, optimizer=build_optimizer(model, cfg), scaler=scaler,
         loss_fn=get_loss_func(cfg.MODEL.LOSS_FUNC)(reduction="mean"),
         mixup=MixUp.from_config(cfg) if cfg.MIXUP.ENABLE else None, device=device, amp_dtype=amp_dtype,
         metrics=metrics, clock_time=clock_time,
@@ -218,7 +219,7 @@ def run_job(cfg, cfg_file):
         log.run_resume(start_epoch, clock.elapsed())
     try:
         _train_epochs(cfg, ctx, log, clock, (train_loader, val_loader), bad_videos, start_epoch)
-        _check_replicas_identical(ctx.module)
+        _check_replicas_identical(ctx.model)
     except BaseException:  # an error or Ctrl-C
         # The log must say how the run ended; the error itself propagates and fails the job.
         log.run_stop(STATUS_ABORTED, clock.elapsed())
@@ -309,7 +310,7 @@ def test_job(cfg):
                           f"or use the OUTPUT_DIR of a run with checkpoints (none in {cfg.OUTPUT_DIR})")
     metrics = MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(), None)
     ctx = build_loop_context(cfg, metrics, clock_time=lambda: 0.0)
-    ckpt.initialise_model_from_file(ctx.module, path)
+    ckpt.initialise_model_from_file(ctx.model, path)
     scores = _multi_view_test(cfg, ctx, open_mllog(cfg.OUTPUT_DIR, is_main_process=False))  # no benchmark log
     metrics.close()
     return scores
@@ -321,7 +322,7 @@ def _multi_view_test(cfg, ctx, log):
     The weights are the final model's, or TEST.CHECKPOINT_FILE_PATH's when it is set (as in PySlowFast).
     """
     if cfg.TEST.CHECKPOINT_FILE_PATH:
-        ckpt.initialise_model_from_file(ctx.module, cfg.TEST.CHECKPOINT_FILE_PATH)
+        ckpt.initialise_model_from_file(ctx.model, cfg.TEST.CHECKPOINT_FILE_PATH)
     loader = build_loader(cfg, "test")
     tracker = _tracker(cfg, loader, "test")
     scores = test(ctx, loader, tracker)

@@ -26,11 +26,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class LoopContext:
-    """What every loop function needs. ``model`` may be DDP-wrapped; ``module`` is the bare model."""
+    """What every loop function needs."""
 
     cfg: Any
-    model: torch.nn.Module
-    module: torch.nn.Module
+    train_model: torch.nn.Module  # what the training step calls: DDP-wrapped with several processes, maybe compiled
+    model: torch.nn.Module  # the bare model: evaluation, optimiser, checkpoints
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     loss_fn: Callable
@@ -74,7 +74,7 @@ def _train_step(ctx, inputs, labels, epoch, it):
     targets = labels
     if ctx.mixup is not None:
         inputs, targets = ctx.mixup(inputs, labels)
-    logits = _forward(ctx, ctx.model, inputs)
+    logits = _forward(ctx, ctx.train_model, inputs)
     loss = ctx.loss_fn(logits.float(), targets)
     loss_value = loss.item()
     if not math.isfinite(loss_value):
@@ -82,7 +82,7 @@ def _train_step(ctx, inputs, labels, epoch, it):
     ctx.optimizer.zero_grad(set_to_none=True)
     ctx.scaler.scale(loss).backward()
     ctx.scaler.unscale_(ctx.optimizer)
-    clip_gradients(ctx.module.parameters(), ctx.cfg)
+    clip_gradients(ctx.model.parameters(), ctx.cfg)
     ctx.scaler.step(ctx.optimizer)
     ctx.scaler.update()
     return loss_value, topk_correct(logits.detach(), labels, ks=(1,))[0]
@@ -100,7 +100,7 @@ def train_one_epoch(ctx, loader, epoch, bad_videos):
         dict: loss, top1 (%), clips_per_s (all processes), data_wait_share, lr at the end of the epoch.
     """
     cfg, num_iters = ctx.cfg, len(loader)
-    ctx.model.train()
+    ctx.train_model.train()
     stats, lr = EpochStats(), 0.0
     batches = _progress(_device_batches(loader, ctx.device), num_iters, f"epoch {epoch + 1}")
     for it, (inputs, labels, _, meta, wait) in enumerate(batches):
@@ -168,11 +168,11 @@ def evaluate(ctx, loader, bad_videos):
     Returns:
         dict: top1, top5, num_videos (evaluated over all processes).
     """
-    ctx.module.eval()
+    ctx.model.eval()
     correct1 = correct5 = count = 0
     for inputs, labels, _, meta, _ in _progress(_device_batches(loader, ctx.device), len(loader), "eval"):
         valid = meta["valid"].to(ctx.device)
-        scores = _forward(ctx, ctx.module, inputs)
+        scores = _forward(ctx, ctx.model, inputs)
         hits1, hits5 = topk_correct(scores[valid], labels[valid])
         correct1, correct5, count = correct1 + hits1, correct5 + hits5, count + int(valid.sum())
         bad_videos.update(meta)
@@ -192,11 +192,11 @@ def test(ctx, loader, bad_videos):
         dict: top1, top5, num_videos, num_views (over all processes).
     """
     cfg = ctx.cfg
-    ctx.module.eval()
+    ctx.model.eval()
     scores = VideoScores(cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS, cfg.MODEL.NUM_CLASSES)
     for inputs, labels, index, meta, _ in _progress(_device_batches(loader, ctx.device), len(loader), "test"):
         valid = meta["valid"]
-        output = _forward(ctx, ctx.module, inputs).float().cpu()
+        output = _forward(ctx, ctx.model, inputs).float().cpu()
         scores.add(output[valid], labels.cpu()[valid], index[valid])
         bad_videos.update(meta)
     return scores.result()
@@ -204,9 +204,9 @@ def test(ctx, loader, bad_videos):
 
 def update_precise_bn(ctx, loader, num_batches):
     """Recompute BatchNorm statistics on ``num_batches`` training batches, then average them over processes."""
-    if not get_bn_modules(ctx.module):
+    if not get_bn_modules(ctx.model):
         return
     inputs_only = (inputs for inputs, *_ in _device_batches(loader, ctx.device))
-    update_bn_stats(ctx.module, inputs_only, min(num_batches, len(loader)))
-    for bn in get_bn_modules(ctx.module):
+    update_bn_stats(ctx.model, inputs_only, min(num_batches, len(loader)))
+    for bn in get_bn_modules(ctx.model):
         du.all_reduce_mean([bn.running_mean, bn.running_var])  # in place

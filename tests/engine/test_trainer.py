@@ -42,7 +42,7 @@ def _context(amp_dtype=None):
     cfg = load_config(None, ["SOLVER.MAX_EPOCH", "2", "SOLVER.BASE_LR", "0.5", "LOG_PERIOD", "1",
                              "NUM_GPUS", "0", "MODEL.NUM_CLASSES", "3"])
     model = TinyVideoNet()
-    return LoopContext(cfg=cfg, model=model, module=model, optimizer=build_optimizer(model, cfg),
+    return LoopContext(cfg=cfg, train_model=model, model=model, optimizer=build_optimizer(model, cfg),
                        scaler=torch.amp.GradScaler("cpu", enabled=False),
                        loss_fn=get_loss_func("cross_entropy")(reduction="mean"), mixup=None,
                        device=torch.device("cpu"), amp_dtype=amp_dtype, metrics=NoMetrics(), clock_time=lambda: 0.0)
@@ -60,11 +60,11 @@ def test_non_finite_loss_stops_the_run_naming_epoch_and_iteration():
 
 def test_bf16_autocast_on_cpu_trains():
     ctx = _context(amp_dtype=torch.bfloat16)
-    before = ctx.module.fc.weight.detach().clone()
+    before = ctx.model.fc.weight.detach().clone()
     stats = train_one_epoch(ctx, _batches([0.1, 0.2, 0.3]), epoch=0, bad_videos=NoTracking())
     assert stats["clips_per_s"] > 0 and torch.isfinite(torch.tensor(stats["loss"]))
-    assert not torch.equal(before, ctx.module.fc.weight)
-    assert ctx.module.fc.weight.dtype == torch.float32  # autocast leaves the master weights in fp32
+    assert not torch.equal(before, ctx.model.fc.weight)
+    assert ctx.model.fc.weight.dtype == torch.float32  # autocast leaves the master weights in fp32
 
 
 def test_mixed_precision_trains_the_real_x3d_m_in_half_precision():
@@ -79,7 +79,7 @@ def test_mixed_precision_trains_the_real_x3d_m_in_half_precision():
     for module in model.modules():
         if isinstance(module, ChannelwiseConv3d):
             module.register_forward_hook(lambda mod, args, out: conv_dtypes.append(out.dtype))
-    ctx = LoopContext(cfg=cfg, model=model, module=model, optimizer=build_optimizer(model, cfg),
+    ctx = LoopContext(cfg=cfg, train_model=model, model=model, optimizer=build_optimizer(model, cfg),
                       scaler=torch.amp.GradScaler("cpu", enabled=False),
                       loss_fn=get_loss_func("cross_entropy")(reduction="mean"), mixup=None,
                       device=torch.device("cpu"), amp_dtype=torch.bfloat16, metrics=NoMetrics(),

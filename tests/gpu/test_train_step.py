@@ -23,7 +23,7 @@ def _context(cfg, device):
     model = build_model(cfg).to(device)
     mixed = cfg.TRAIN.MIXED_PRECISION
     amp_dtype = (torch.float16 if device.type == "cuda" else torch.bfloat16) if mixed else None
-    return LoopContext(cfg=cfg, model=model, module=model, optimizer=build_optimizer(model, cfg),
+    return LoopContext(cfg=cfg, train_model=model, model=model, optimizer=build_optimizer(model, cfg),
                        scaler=torch.amp.GradScaler(device.type, enabled=mixed and device.type == "cuda"),
                        loss_fn=get_loss_func(cfg.MODEL.LOSS_FUNC)(reduction="mean"), mixup=None, device=device,
                        amp_dtype=amp_dtype, metrics=_Ignore(), clock_time=lambda: 0.0)
@@ -37,14 +37,14 @@ def test_train_step_of_a_scored_model(device, name, precision):
     ctx = _context(cfg, device)
     x, labels = clip_batch(cfg, 2, device)
     meta = {"valid": torch.ones(2, dtype=torch.bool), "bad_paths": []}
-    before = [p.detach().clone() for p in ctx.module.parameters()]
+    before = [p.detach().clone() for p in ctx.model.parameters()]
     stats = train_one_epoch(ctx, [([x], labels, torch.arange(2), meta)], epoch=0, bad_videos=_Ignore())
     assert torch.isfinite(torch.tensor(stats["loss"])) and stats["loss"] > 0
-    params = list(ctx.module.parameters())
+    params = list(ctx.model.parameters())
     assert all(torch.isfinite(p.grad).all() for p in params if p.grad is not None)
     # Every parameter with a gradient moved (X3D's zero-initialised final BNs leave their branches without one
     # in the first step), and the classifier always has one.
     with_grad = [i for i, p in enumerate(params) if p.grad is not None and p.grad.abs().sum() > 0]
-    assert ctx.module.head.projection.weight.grad.abs().sum() > 0
+    assert ctx.model.head.projection.weight.grad.abs().sum() > 0
     assert all(not torch.equal(before[i], params[i].detach()) for i in with_grad)
-    assert all(p.dtype == torch.float32 for p in ctx.module.parameters())  # master weights stay fp32
+    assert all(p.dtype == torch.float32 for p in ctx.model.parameters())  # master weights stay fp32
