@@ -16,28 +16,17 @@ import json
 import sys
 
 from slowfast.benchmark.compliance import load_official_config, official_config_path
-from slowfast.benchmark.recipe import effective_recipe, format_recipes
+from slowfast.benchmark.recipe import compliant_batch_overrides, effective_recipe, format_recipes
 from slowfast.config import load_config
-from slowfast.config.checks import configured_processes, world_size_of
+from slowfast.config.checks import world_size_of
 from slowfast.utils.errors import run_reporting_errors
-
-
-def _layout_overrides(official, opts, world_size):
-    """Overrides that keep the official per-process batches on ``world_size`` processes."""
-    given = set(opts[0::2])
-    official_world = configured_processes(official)
-    extra = []
-    for key, node in (("TRAIN.BATCH_SIZE", official.TRAIN), ("TEST.BATCH_SIZE", official.TEST)):
-        if key not in given:
-            extra += [key, str(node.BATCH_SIZE // official_world * world_size)]
-    return extra
 
 
 def _layout(cfg_file, opts, world_size, train_videos):
     """(cfg, recipe) of one layout; ``world_size`` None means the config's own."""
     official = load_official_config(cfg_file)
     if world_size is not None:
-        opts = opts + _layout_overrides(official, opts, world_size)
+        opts = opts + compliant_batch_overrides(cfg_file, opts, world_size)
     cfg = load_config(cfg_file, opts, world_size=world_size)
     if cfg.BENCHMARK.OFFICIAL_CONFIG:
         official = load_official_config(official_config_path(cfg, cfg_file))

@@ -10,7 +10,9 @@ import math
 import os
 from dataclasses import asdict, dataclass
 
-from slowfast.benchmark.compliance import check_compliance
+from slowfast.benchmark.compliance import check_compliance, load_official_config
+from slowfast.config import merge_config
+from slowfast.config.checks import configured_processes
 from slowfast.solver.lr_policy import get_lr_at_epoch, lr_scale_factor, scaled_lrs
 
 # Fractions of SOLVER.MAX_EPOCH at which the recipe shows the learning rate.
@@ -50,6 +52,26 @@ class Recipe:
     def as_dict(self) -> dict:
         """The recipe as a JSON-friendly dict (tools/recipe.py --json)."""
         return asdict(self)
+
+
+def compliant_batch_overrides(cfg_file: str, opts=(), world_size: int | None = None) -> list:
+    """``TRAIN.BATCH_SIZE`` / ``TEST.BATCH_SIZE`` overrides that keep the official videos per process on a layout.
+
+    Args:
+        cfg_file (str): the official config.
+        opts (sequence of str): the run's KEY VALUE overrides (NUM_GPUS, NUM_SHARDS, ...); a batch size they set
+            is kept as given.
+        world_size (int or None): processes of the layout (default: the one the overrides describe).
+    Returns:
+        list of str: KEY VALUE pairs to append to ``opts``.
+    """
+    official, given = load_official_config(cfg_file), set(list(opts)[0::2])
+    processes = world_size or configured_processes(merge_config(cfg_file, opts))
+    extra = []
+    for key, node in (("TRAIN.BATCH_SIZE", official.TRAIN), ("TEST.BATCH_SIZE", official.TEST)):
+        if key not in given:
+            extra += [key, str(node.BATCH_SIZE // configured_processes(official) * processes)]
+    return extra
 
 
 def steps_per_epoch(train_videos: int, global_videos: int, processes: int) -> int:

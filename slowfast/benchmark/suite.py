@@ -17,6 +17,7 @@ from typing import Any
 
 from slowfast.benchmark import mllog as keys
 from slowfast.benchmark.mllog import read_mllog
+from slowfast.benchmark.recipe import compliant_batch_overrides
 from slowfast.benchmark.report import REPORT_FILENAME, build_report
 from slowfast.benchmark.score import read_run, summarize_runs
 from slowfast.config import ConfigError, load_config
@@ -87,7 +88,7 @@ def check_overrides(cfg_files, overrides) -> None:
     if "OUTPUT_DIR" in list(overrides)[::2]:
         raise ConfigError("OUTPUT_DIR is set per run by run_benchmark: use --out DIR for the benchmark folder")
     for cfg_file in cfg_files:
-        load_config(cfg_file, overrides)
+        load_config(cfg_file, [*overrides, *compliant_batch_overrides(cfg_file, overrides)])
 
 
 def _duration(seconds):
@@ -103,7 +104,9 @@ def run_one(run: PlannedRun, overrides, position: int, total: int, started: floa
           f"({'resuming' if state == 'interrupted' else 'starting'}; {_duration(time.monotonic() - started)} "
           "spent so far)", flush=True)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")])))
-    command = [sys.executable, RUN_NET, "--cfg", run.cfg_file, *overrides, "OUTPUT_DIR", run.output_dir]
+    # Each model keeps its reference videos per GPU on the layout the overrides describe (README, "The recipe").
+    batches = compliant_batch_overrides(run.cfg_file, overrides)
+    command = [sys.executable, RUN_NET, "--cfg", run.cfg_file, *overrides, *batches, "OUTPUT_DIR", run.output_dir]
     process = subprocess.Popen(command, env=env)
     try:
         return process.wait()

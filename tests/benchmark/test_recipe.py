@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from slowfast.benchmark.compliance import load_official_config
-from slowfast.benchmark.recipe import effective_recipe, steps_per_epoch
+from slowfast.benchmark.compliance import check_compliance, load_official_config
+from slowfast.benchmark.recipe import compliant_batch_overrides, effective_recipe, steps_per_epoch
 from slowfast.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,3 +103,16 @@ def test_recipe_tool_prints_the_layout_as_json():
     assert (recipe["processes"], recipe["videos_per_process"], recipe["clips_per_process"]) == (8, 12, 24)
     assert recipe["global_clips"] == 192 and recipe["steps_per_epoch"] == math.ceil(7500 / 8) // 12
     assert recipe["lr_factor"] == 2.0 and recipe["division"] == "closed"
+
+
+def test_run_benchmark_keeps_each_models_reference_batch_per_gpu_on_any_layout():
+    # One NUM_GPUS override serves both models: each gets its own compliant global batch.
+    x3d = compliant_batch_overrides(SCORED["X3D_M"], ["NUM_GPUS", "8"])
+    mvit = compliant_batch_overrides(SCORED["MVIT_B_16x4"], ["NUM_GPUS", "2", "NUM_SHARDS", "2"])
+    assert x3d == ["TRAIN.BATCH_SIZE", "128", "TEST.BATCH_SIZE", "128"]
+    assert mvit == ["TRAIN.BATCH_SIZE", "48", "TEST.BATCH_SIZE", "48"]
+    assert compliant_batch_overrides(SCORED["X3D_M"], ["NUM_GPUS", "1", "TRAIN.BATCH_SIZE", "64"]) == [
+        "TEST.BATCH_SIZE", "16"]  # a batch the user gives is kept (and judged by the compliance check)
+    for name, opts in (("X3D_M", ["NUM_GPUS", "8"]), ("MVIT_B_16x4", ["NUM_GPUS", "1"])):
+        cfg = load_config(SCORED[name], opts + compliant_batch_overrides(SCORED[name], opts))
+        assert check_compliance(cfg, load_official_config(SCORED[name])).compliant
