@@ -1,6 +1,9 @@
 """torch.compile (inductor, the ``compile`` implementation setting) keeps fp32 numerics: on the golden inputs
-its logits and probabilities stay within the tolerances the eager model meets (tests/models/test_golden.py),
-and on a small X3D its train-mode loss and gradients match eager."""
+its logits and probabilities stay within the tolerances the eager model meets (tests/models/test_golden.py), and
+on a small X3D its train-mode loss and gradients match eager.
+
+The golden check runs on CUDA, where compile is a candidate: on the CPU ``auto`` leaves compile out (compiling
+the full models takes many minutes on 2 cores), so there the small train-step test covers the compile path."""
 
 import pytest
 import torch
@@ -12,19 +15,26 @@ from slowfast.models.x3d import X3D
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="compile is a candidate on CUDA only; no CUDA here")
 @pytest.mark.parametrize("name", ["x3d_m", "mvit_b_16x4"])
 def test_compiled_model_meets_the_golden_outputs(name):
     golden = load_golden(name)
     case, model = _golden_case(name, golden)
     fill_model(model, golden)
-    model.eval()
-    x = golden_input(case["input"])
+    model.eval().cuda()
+    x = golden_input(case["input"]).cuda()
     ref_logits = torch.tensor(case["logits_fp64"]["values"], dtype=torch.float64).reshape(len(x), -1, 20)
     ref_output = torch.tensor(case["output_fp64"]["values"], dtype=torch.float64)
-    compiled = torch.compile(model)
-    with torch.no_grad():
-        logits = compiled([x], return_logits=True)
-        output = compiled([x])
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False  # fp32 numerics
+    try:
+        compiled = torch.compile(model)
+        with torch.no_grad():
+            logits = compiled([x], return_logits=True).cpu()
+            output = compiled([x]).cpu()
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
     # return_logits averages the head's (t, h, w) positions; at the golden sizes there is one (X3D 160, MViT).
     torch.testing.assert_close(logits.double(), ref_logits.mean(1), rtol=1e-4, atol=2e-5 if name == "x3d_m" else 5e-5)
     torch.testing.assert_close(output.double(), ref_output, rtol=0, atol=1e-5)
