@@ -9,6 +9,7 @@ the target, a test-only job, the steps schedule and the multi-machine rank formu
 import os
 
 import pytest
+import torch
 from fvcore.common.config import CfgNode
 
 from slowfast.benchmark.recipe import lr_landmarks
@@ -16,6 +17,7 @@ from slowfast.config import load_config
 from slowfast.config.defaults import PYSLOWFAST_ONLY_KEYS, get_cfg, ignored_settings
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import run
+from slowfast.engine.implementation import choose_implementation
 from slowfast.engine.launch import DEFAULT_INIT_METHOD, global_rank, launch_job
 from slowfast.engine.run import run_job
 
@@ -26,11 +28,12 @@ class RecordingNode(CfgNode):
     """A CfgNode that adds the dotted name of every key read through it to ``reads``."""
 
     reads = set()
-    prefixes = {}
 
     def _record(self, name):
+        # The prefix lives in the node's __dict__, so copies (cfg.clone(), as the implementation settings make)
+        # keep recording under the right names.
         if dict.__contains__(self, name):
-            RecordingNode.reads.add(RecordingNode.prefixes.get(id(self), "") + name)
+            RecordingNode.reads.add(self.__dict__.get("_record_prefix", "") + name)
 
     def __getattr__(self, name):
         self._record(name)
@@ -52,7 +55,7 @@ def recording(cfg):
     node = RecordingNode(cfg)
 
     def name_nodes(n, prefix):
-        RecordingNode.prefixes[id(n)] = prefix
+        object.__setattr__(n, "_record_prefix", prefix)
         for key, value in dict.items(n):
             if isinstance(value, CfgNode):
                 name_nodes(value, prefix + key + ".")
@@ -85,7 +88,8 @@ def test_every_default_key_is_read_by_some_code_path(tmp_path, monkeypatch):
     cfg_file, x3d = smoke("X3D_M", tmp_path / "x3d", *on_data, "DATA.SYNTHETIC.ENABLE", "True",
                           "DATA.SYNTHETIC.TRAIN_PER_CLASS", "4", "DATA.SYNTHETIC.VAL_PER_CLASS", "2",
                           "DATA.SYNTHETIC.SECONDS", "1.2", "DATA_LOADER.NUM_WORKERS", "1", "TENSORBOARD.ENABLE",
-                          "True", "BENCHMARK.TARGET_TOP1", "0.01", "BENCHMARK.STOP_AT_TARGET", "True")
+                          "True", "BENCHMARK.TARGET_TOP1", "0.01", "BENCHMARK.STOP_AT_TARGET", "True",
+                          "BENCHMARK.IMPLEMENTATION", "auto", "BENCHMARK.AUTO_BUDGET_S", "5")
     launch_job(recording(x3d), DEFAULT_INIT_METHOD, run_job, cfg_file)
     mvit_file, mvit = smoke("MVIT_B_16x4", tmp_path / "mvit", *on_data)
     launch_job(recording(mvit), DEFAULT_INIT_METHOD, run_job, mvit_file)
@@ -95,6 +99,8 @@ def test_every_default_key_is_read_by_some_code_path(tmp_path, monkeypatch):
                          "TEST.CHECKPOINT_FILE_PATH", weights)
     scores = run_job(recording(test_only), cfg_file)
     assert scores["num_videos"] == 8 and 0.0 <= scores["top1"] <= 100.0
+    # The config mode on a CUDA device reads the CUDA-only option too (no timing, nothing runs on the device).
+    choose_implementation(recording(load_config(None, ["BENCHMARK.IMPLEMENTATION", "config"])), torch.device("cuda"))
     steps = load_config(None, ["SOLVER.LR_POLICY", "steps_with_relative_lrs", "SOLVER.STEPS", "[0, 5]",
                                "SOLVER.LRS", "[1, 0.1]", "SOLVER.MAX_EPOCH", "10"])
     lr_landmarks(recording(steps))
