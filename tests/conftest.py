@@ -14,8 +14,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def tiny_kinetics(tmp_path_factory):
     """4 classes x (6 train, 2 val) videos of 64x48 pixels, 2 s at 15 fps: real H.264 mp4 files."""
     out = tmp_path_factory.mktemp("tiny_kinetics")
-    make_synthetic_dataset(str(out), 6, 2, 0, width=64, height=48, fps=15, seconds=2.0, gop=15, seed=0,
-                           num_classes=4, progress=False)
+    make_synthetic_dataset(
+        str(out), 6, 2, 0, width=64, height=48, fps=15, seconds=2.0, gop=15, seed=0, num_classes=4, progress=False
+    )
     return str(out)
 
 
@@ -26,8 +27,17 @@ def smoke_config(tiny_kinetics):
 
     def make(name, output_dir, *extra):
         cfg_file = os.path.join(ROOT, "configs", "smoke", f"{name}.yaml")
-        opts = ["DATA.PATH_TO_DATA_DIR", tiny_kinetics, "DATA.PATH_PREFIX", tiny_kinetics,
-                "OUTPUT_DIR", str(output_dir), "MODEL.NUM_CLASSES", "4", *extra]
+        opts = [
+            "DATA.PATH_TO_DATA_DIR",
+            tiny_kinetics,
+            "DATA.PATH_PREFIX",
+            tiny_kinetics,
+            "OUTPUT_DIR",
+            str(output_dir),
+            "MODEL.NUM_CLASSES",
+            "4",
+            *extra,
+        ]
         return cfg_file, opts, load_config(cfg_file, opts)
 
     return make

@@ -82,10 +82,17 @@ def raw_decode_rate(cfg, paths, repeats=1):
     for _ in range(repeats):
         for path in paths:
             try:
-                decode_clip(path, data.NUM_FRAMES, data.SAMPLING_RATE, data.TARGET_FPS,
-                            lambda n, span: ts.random_clip_start(n, span, rng), data.MIN_CLIP_COVERAGE,
-                            cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE, backend=data.DECODING_BACKEND,
-                            device=data.DECODING_DEVICE)
+                decode_clip(
+                    path,
+                    data.NUM_FRAMES,
+                    data.SAMPLING_RATE,
+                    data.TARGET_FPS,
+                    lambda n, span: ts.random_clip_start(n, span, rng),
+                    data.MIN_CLIP_COVERAGE,
+                    cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE,
+                    backend=data.DECODING_BACKEND,
+                    device=data.DECODING_DEVICE,
+                )
                 clips += 1
             except VideoDecodeError:
                 pass
@@ -96,12 +103,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cfg", required=True, help="config YAML")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="NUM_WORKERS values to time")
-    parser.add_argument("--backends", nargs="+", default=["pyav", "torchcodec"], choices=["pyav", "torchcodec"],
-                        help="DATA.DECODING_BACKEND values to compare (one unavailable here is reported and skipped)")
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        default=["pyav", "torchcodec"],
+        choices=["pyav", "torchcodec"],
+        help="DATA.DECODING_BACKEND values to compare (one unavailable here is reported and skipped)",
+    )
     parser.add_argument("--epochs", type=int, default=3, help="epochs per backend and worker count (median)")
     parser.add_argument("--split", default="train", choices=["train", "val", "test"])
-    parser.add_argument("--torch-threads", type=int, default=0,
-                        help="torch.set_num_threads in the main process (0 = leave torch's default)")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=0,
+        help="torch.set_num_threads in the main process (0 = leave torch's default)",
+    )
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
     args = parser.parse_args()
     cfg = load_config(args.cfg, args.opts, world_size=1)
@@ -117,10 +133,12 @@ def main():
     if not backends:
         sys.exit("error: no decoding backend can run here")
     paths = build_dataset(cfg.TRAIN.DATASET, cfg, args.split).video_paths
-    print(f"{len(paths)} videos, split {args.split}, batch {cfg.TRAIN.BATCH_SIZE}, "
-          f"multi-thread decode {cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE}, decoding device "
-          f"{cfg.DATA.DECODING_DEVICE}, main-process torch threads {torch.get_num_threads()}, "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"{len(paths)} videos, split {args.split}, batch {cfg.TRAIN.BATCH_SIZE}, "
+        f"multi-thread decode {cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE}, decoding device "
+        f"{cfg.DATA.DECODING_DEVICE}, main-process torch threads {torch.get_num_threads()}, "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     raw = {backend: raw_decode_rate(_with(cfg, DECODING_BACKEND=backend), paths) for backend in backends}
     views = cfg.AUG.NUM_SAMPLE if args.split == "train" else 1
     for workers in args.workers:
@@ -132,9 +150,11 @@ def main():
         for backend in backends:
             rate = statistics.median(r for r, _ in rates[backend])
             cpu_rate = statistics.median(c for _, c in rates[backend])
-            print(f"{backend:10s} raw decode {raw[backend]:5.1f} clips per CPU-second | NUM_WORKERS {workers:2d}: "
-                  f"{rate:6.1f} videos/s ({rate * views:.1f} augmented clips/s); {cpu_rate:.1f} videos per "
-                  f"CPU-second = {cpu_rate / raw[backend]:.0%} of the raw decode rate")
+            print(
+                f"{backend:10s} raw decode {raw[backend]:5.1f} clips per CPU-second | NUM_WORKERS {workers:2d}: "
+                f"{rate:6.1f} videos/s ({rate * views:.1f} augmented clips/s); {cpu_rate:.1f} videos per "
+                f"CPU-second = {cpu_rate / raw[backend]:.0%} of the raw decode rate"
+            )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from slowfast.models.flops import count_flops
 
 
 def candidate_name(settings):
-    """"plain" when every option is off, else the options switched on joined by "+"."""
+    """ "plain" when every option is off, else the options switched on joined by "+"."""
     return "+".join(name for name, on in settings.items() if on) or "plain"
 
 
@@ -142,8 +142,10 @@ def main():
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     base = merge_config(args.cfg, args.opts)
     rate = matmul_rate(device)
-    print(f"device {device}, threads {args.threads}, batch {args.batch}, clip {base.DATA.NUM_FRAMES}x{args.crop}^2;"
-          f" fp32 matmul rate {rate / 1e9:.1f} GMAC/s")
+    print(
+        f"device {device}, threads {args.threads}, batch {args.batch}, clip {base.DATA.NUM_FRAMES}x{args.crop}^2;"
+        f" fp32 matmul rate {rate / 1e9:.1f} GMAC/s"
+    )
     base.merge_from_list(["DATA.TRAIN_CROP_SIZE", str(args.crop), "DATA.TEST_CROP_SIZE", str(args.crop)])
     variants = candidates(base, device, args.compile)
     names = [name for name in variants if name == "plain" or not args.variants or name in args.variants]
@@ -155,15 +157,19 @@ def main():
     print("eval forward (interleaved):")
     evals = interleaved_seconds(eval_steps, device, args.rounds)
     width = max(len(name) for name in names) + 2
-    print(f"{'candidate':<{width}} {'train s':>8} {'train clips/s':>14} {'train MFU':>10} {'eval s':>8} "
-          f"{'eval clips/s':>13} {'eval MFU':>9} {'train speed-up':>15} {'eval speed-up':>14}")
+    print(
+        f"{'candidate':<{width}} {'train s':>8} {'train clips/s':>14} {'train MFU':>10} {'eval s':>8} "
+        f"{'eval clips/s':>13} {'eval MFU':>9} {'train speed-up':>15} {'eval speed-up':>14}"
+    )
     for name in names:
         train_s, eval_s = statistics.median(train[name]), statistics.median(evals[name])
         train_mfu = 3 * macs * args.batch / train_s / rate
         eval_mfu = macs * args.batch / eval_s / rate
-        print(f"{name:<{width}} {train_s:>8.3f} {args.batch / train_s:>14.2f} {train_mfu:>10.1%} {eval_s:>8.3f} "
-              f"{args.batch / eval_s:>13.2f} {eval_mfu:>9.1%} {median_ratio(train['plain'], train[name]):>14.2f}x "
-              f"{median_ratio(evals['plain'], evals[name]):>13.2f}x")
+        print(
+            f"{name:<{width}} {train_s:>8.3f} {args.batch / train_s:>14.2f} {train_mfu:>10.1%} {eval_s:>8.3f} "
+            f"{args.batch / eval_s:>13.2f} {eval_mfu:>9.1%} {median_ratio(train['plain'], train[name]):>14.2f}x "
+            f"{median_ratio(evals['plain'], evals[name]):>13.2f}x"
+        )
     pick = min(names, key=lambda name: statistics.median(train[name]))
     print(f"auto's rule (lowest median train step) picks: {pick}")
 

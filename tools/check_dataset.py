@@ -51,10 +51,16 @@ def check_split(csv_path, prefix, separator, pool, min_frames, min_coverage):
         lines = [line.rstrip("\r\n") for line in f if line.strip()]
     results = {path: (info, error) for path, info, error in pool.map(check_one, paths, chunksize=4)}
     bad = {p: error for p, (info, error) in results.items() if error is not None}
-    bad.update({p: f"too short: {info['frames']} frames" for p, (info, _) in results.items()
-                if info and info["frames"] < max(1.0, min_coverage * min_frames)})
-    short = {p: info["frames"] for p, (info, _) in results.items()
-             if info and p not in bad and info["frames"] < min_frames}
+    bad.update(
+        {
+            p: f"too short: {info['frames']} frames"
+            for p, (info, _) in results.items()
+            if info and info["frames"] < max(1.0, min_coverage * min_frames)
+        }
+    )
+    short = {
+        p: info["frames"] for p, (info, _) in results.items() if info and p not in bad and info["frames"] < min_frames
+    }
     classes = collections.Counter(label for path, label in zip(paths, labels) if path not in bad)
     return dict(rows=list(zip(lines, paths, labels)), bad=bad, short=short, classes=classes)
 
@@ -62,8 +68,10 @@ def check_split(csv_path, prefix, separator, pool, min_frames, min_coverage):
 def report(split, result):
     """Print one split's findings."""
     rows, bad, short, classes = result["rows"], result["bad"], result["short"], result["classes"]
-    print(f"[{split}] {len(rows)} listed, {len(bad)} unreadable, {len(short)} shorter than the clip span, "
-          f"{len(classes)} classes")
+    print(
+        f"[{split}] {len(rows)} listed, {len(bad)} unreadable, {len(short)} shorter than the clip span, "
+        f"{len(classes)} classes"
+    )
     for path, reason in sorted(bad.items()):
         print(f"  UNREADABLE {path}: {reason}")
     for path, frames in sorted(short.items()):
@@ -74,8 +82,9 @@ def report(split, result):
 
 def write_clean(out_dir, split, result):
     """Write ``out_dir/split.csv`` with the original lines of the readable videos."""
-    path = atomic_write_lines(os.path.join(out_dir, f"{split}.csv"),
-                              [line for line, video, _ in result["rows"] if video not in result["bad"]])
+    path = atomic_write_lines(
+        os.path.join(out_dir, f"{split}.csv"), [line for line, video, _ in result["rows"] if video not in result["bad"]]
+    )
     print(f"  wrote {path}")
 
 
@@ -87,11 +96,19 @@ def parse_args(argv=None):
     parser.add_argument("--prefix", default=None, help="DATA.PATH_PREFIX (default: DATA_DIR)")
     parser.add_argument("--separator", default=None, help="DATA.PATH_LABEL_SEPARATOR (default: a space)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="decoding processes")
-    parser.add_argument("--min-frames", type=int, default=None,
-                        help="clip span in frames, to flag shorter files (default: from --cfg, else 80)")
-    parser.add_argument("--min-coverage", type=float, default=None,
-                        help="fraction of --min-frames below which a file is unusable (DATA.MIN_CLIP_COVERAGE; "
-                             "default: from --cfg, else 0.5)")
+    parser.add_argument(
+        "--min-frames",
+        type=int,
+        default=None,
+        help="clip span in frames, to flag shorter files (default: from --cfg, else 80)",
+    )
+    parser.add_argument(
+        "--min-coverage",
+        type=float,
+        default=None,
+        help="fraction of --min-frames below which a file is unusable (DATA.MIN_CLIP_COVERAGE; "
+        "default: from --cfg, else 0.5)",
+    )
     parser.add_argument("--write-clean", metavar="OUT_DIR", help="write CSVs without unreadable videos")
     parser.add_argument("--debug", action="store_true", help="show the traceback of a user error too")
     args = parser.parse_args(argv)
@@ -102,8 +119,11 @@ def parse_args(argv=None):
         args.data_dir, args.prefix = data.PATH_TO_DATA_DIR, data.PATH_PREFIX if args.prefix is None else args.prefix
     defaults = dict(prefix=args.data_dir, separator=" ", min_frames=80, min_coverage=0.5)
     if data is not None:
-        defaults.update(separator=data.PATH_LABEL_SEPARATOR, min_frames=data.NUM_FRAMES * data.SAMPLING_RATE,
-                        min_coverage=data.MIN_CLIP_COVERAGE)
+        defaults.update(
+            separator=data.PATH_LABEL_SEPARATOR,
+            min_frames=data.NUM_FRAMES * data.SAMPLING_RATE,
+            min_coverage=data.MIN_CLIP_COVERAGE,
+        )
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -113,8 +133,10 @@ def parse_args(argv=None):
 def check_dataset(args):
     """Check every split of ``args.data_dir``; return the exit status."""
     if not os.path.isdir(args.data_dir):
-        raise UserError(f"data folder {args.data_dir} does not exist: pass the folder holding train.csv, val.csv "
-                        "and test.csv (or fix DATA.PATH_TO_DATA_DIR in the config)")
+        raise UserError(
+            f"data folder {args.data_dir} does not exist: pass the folder holding train.csv, val.csv "
+            "and test.csv (or fix DATA.PATH_TO_DATA_DIR in the config)"
+        )
     csv_paths = {split: os.path.join(args.data_dir, f"{split}.csv") for split in SPLITS}
     if not any(os.path.isfile(path) for path in csv_paths.values()):
         raise UserError(f"{args.data_dir} has none of train.csv, val.csv, test.csv: pass the data folder itself")

@@ -30,8 +30,14 @@ def parse_args(argv=None):
     parser.add_argument("--size", type=parse_size, default=(128, 96), help="frame size WxH, even numbers")
     parser.add_argument("--fps", type=int, default=15, help="frame rate")
     parser.add_argument("--seconds", type=float, default=3.0, help="duration of each video")
-    parser.add_argument("--videos-per-class", type=int, nargs=3, default=[12, 4, 4],
-                        metavar=("TRAIN", "VAL", "TEST"), help="videos per class in each split (TEST 0: test=val)")
+    parser.add_argument(
+        "--videos-per-class",
+        type=int,
+        nargs=3,
+        default=[12, 4, 4],
+        metavar=("TRAIN", "VAL", "TEST"),
+        help="videos per class in each split (TEST 0: test=val)",
+    )
     parser.add_argument("--gop", type=int, default=15, help="keyframe interval in frames")
     parser.add_argument("--seed", type=int, default=0, help="dataset seed (same seed, same bytes)")
     parser.add_argument("--classes", type=int, default=20, help="number of classes, 1..20")
@@ -44,11 +50,25 @@ def main(argv=None):
     args = parse_args(argv)
     width, height = args.size
     train, val, test = args.videos_per_class
-    summary = make_synthetic_dataset(args.out, train, val, test, width, height, args.fps, args.seconds,
-                                     args.gop, args.seed, num_classes=args.classes, workers=args.workers)
-    print(f"wrote {summary['num_videos']} videos ({summary['total_bytes'] / 1e6:.1f} MB, "
-          f"{width}x{height}, {summary['num_frames']} frames at {args.fps} fps) to {args.out} "
-          f"in {summary['elapsed_seconds']:.1f} s")
+    summary = make_synthetic_dataset(
+        args.out,
+        train,
+        val,
+        test,
+        width,
+        height,
+        args.fps,
+        args.seconds,
+        args.gop,
+        args.seed,
+        num_classes=args.classes,
+        workers=args.workers,
+    )
+    print(
+        f"wrote {summary['num_videos']} videos ({summary['total_bytes'] / 1e6:.1f} MB, "
+        f"{width}x{height}, {summary['num_frames']} frames at {args.fps} fps) to {args.out} "
+        f"in {summary['elapsed_seconds']:.1f} s"
+    )
 
 
 if __name__ == "__main__":

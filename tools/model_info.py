@@ -22,8 +22,10 @@ def main():
         cfg = merge_config(cfg_file, args.opts)
         stats = model_stats(build_model(cfg), cfg)
         clip = f"{cfg.DATA.NUM_FRAMES}x{cfg.DATA.TRAIN_CROP_SIZE}x{cfg.DATA.TRAIN_CROP_SIZE}"
-        print(f"{cfg_file:<36} {cfg.MODEL.MODEL_NAME:<6} {clip:<14} {stats['params']:>12,} "
-              f"{stats['gflops']:>10.4f} {stats['activations_m']:>16.2f}")
+        print(
+            f"{cfg_file:<36} {cfg.MODEL.MODEL_NAME:<6} {clip:<14} {stats['params']:>12,} "
+            f"{stats['gflops']:>10.4f} {stats['activations_m']:>16.2f}"
+        )
 
 
 if __name__ == "__main__":

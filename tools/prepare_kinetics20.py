@@ -21,13 +21,24 @@ def parse_args(argv=None):
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--videos", required=True, help="root folder of the Kinetics-400 videos")
-    parser.add_argument("--annotations", required=True, nargs="+",
-                        help="official annotation CSVs (label,youtube_id,time_start,time_end,split,...)")
+    parser.add_argument(
+        "--annotations",
+        required=True,
+        nargs="+",
+        help="official annotation CSVs (label,youtube_id,time_start,time_end,split,...)",
+    )
     parser.add_argument("--out", default=os.path.join(REPO_ROOT, "data", "kinetics20"), help="output folder")
-    parser.add_argument("--classes", default=os.path.join(REPO_ROOT, "data", "kinetics20", "classes.txt"),
-                        help="class list, line i = label i")
-    parser.add_argument("--reencode-short-side", type=int, default=None,
-                        help="re-encode to H.264 with this short side (e.g. 320); default: symlink the sources")
+    parser.add_argument(
+        "--classes",
+        default=os.path.join(REPO_ROOT, "data", "kinetics20", "classes.txt"),
+        help="class list, line i = label i",
+    )
+    parser.add_argument(
+        "--reencode-short-side",
+        type=int,
+        default=None,
+        help="re-encode to H.264 with this short side (e.g. 320); default: symlink the sources",
+    )
     parser.add_argument("--workers", type=int, default=1, help="processes for checking or re-encoding")
     return parser.parse_args(argv)
 
@@ -35,8 +46,14 @@ def parse_args(argv=None):
 def main(argv=None):
     """Prepare the dataset and print the summary; the full report is in OUT/prepare_report.json."""
     args = parse_args(argv)
-    report = prepare_kinetics20(args.annotations, args.videos, args.out, args.classes,
-                                reencode_short_side=args.reencode_short_side, workers=args.workers)
+    report = prepare_kinetics20(
+        args.annotations,
+        args.videos,
+        args.out,
+        args.classes,
+        reencode_short_side=args.reencode_short_side,
+        workers=args.workers,
+    )
     print(format_summary(report))
     print(f"report: {os.path.join(args.out, 'prepare_report.json')}")
 

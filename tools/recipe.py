@@ -48,8 +48,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cfg", dest="cfg_file", required=True, help="path to the YAML config file")
     parser.add_argument("--world-size", type=int, nargs="+", default=[None], help="training processes of the layout(s)")
-    parser.add_argument("--train-videos", type=int, default=None,
-                        help="videos in the train split (default: rows of DATA.PATH_TO_DATA_DIR/train.csv)")
+    parser.add_argument(
+        "--train-videos",
+        type=int,
+        default=None,
+        help="videos in the train split (default: rows of DATA.PATH_TO_DATA_DIR/train.csv)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON: one object, or a list for several layouts")
     parser.add_argument("opts", nargs="*", default=[], help="KEY VALUE overrides")
     args = parser.parse_args(argv)

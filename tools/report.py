@@ -15,8 +15,7 @@ from slowfast.benchmark.score import read_run
 
 def main(argv=None):
     """Build the report; return the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dirs", nargs="+", help="run OUTPUT_DIRs holding mllog.txt and metrics.jsonl")
     parser.add_argument("-o", "--output", default="report.html", help="HTML file to write (%(default)s)")
     args = parser.parse_args(argv)

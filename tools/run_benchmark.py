@@ -26,8 +26,13 @@ def parse_args(argv=None):
     parser.add_argument("--runs", type=int, default=1, help="runs per model (default: %(default)s)")
     parser.add_argument("--out", default=None, help="benchmark folder holding every run's OUTPUT_DIR")
     parser.add_argument("--quickstart", action="store_true", help="the two CPU quick-start configs instead")
-    parser.add_argument("--configs", nargs=2, metavar=("CNN_CFG", "TRANSFORMER_CFG"), default=None,
-                        help="run these two configs instead (e.g. your own variants; the tests use smoke configs)")
+    parser.add_argument(
+        "--configs",
+        nargs=2,
+        metavar=("CNN_CFG", "TRANSFORMER_CFG"),
+        default=None,
+        help="run these two configs instead (e.g. your own variants; the tests use smoke configs)",
+    )
     args, args.opts = parser.parse_known_args(argv)  # what is left are the KEY VALUE overrides
     unknown = [item for item in args.opts if item.startswith("--")]
     if unknown:
@@ -50,15 +55,21 @@ def main(argv=None):
     try:
         outcomes = run_all(configs, args.runs, out, args.opts)
     except KeyboardInterrupt:
-        print("\n[run_benchmark] interrupted: run the same command again to continue (finished runs are kept, "
-              "the interrupted one resumes from its last checkpoint)", file=sys.stderr)
+        print(
+            "\n[run_benchmark] interrupted: run the same command again to continue (finished runs are kept, "
+            "the interrupted one resumes from its last checkpoint)",
+            file=sys.stderr,
+        )
         return 130
     run_dirs = [run.output_dir for run in plan_runs(configs, args.runs, out)]
     print(finish(out, run_dirs))
     failed = [run.output_dir for run, status in outcomes if status not in (None, 0)]
     if failed:
-        print(f"[run_benchmark] {len(failed)} run(s) failed: {', '.join(failed)}; run the same command again to "
-              "resume them", file=sys.stderr)
+        print(
+            f"[run_benchmark] {len(failed)} run(s) failed: {', '.join(failed)}; run the same command again to "
+            "resume them",
+            file=sys.stderr,
+        )
     return 1 if failed else 0
 
 

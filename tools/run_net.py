@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Train, evaluate every epoch, test, and score a video model: the benchmark's entry point.
 
-    python tools/run_net.py --cfg configs/X3D_M.yaml NUM_GPUS 4
-    python tools/run_net.py --cfg configs/quickstart/X3D_M.yaml          # CPU quick-start, synthetic data
+python tools/run_net.py --cfg configs/X3D_M.yaml NUM_GPUS 4
+python tools/run_net.py --cfg configs/quickstart/X3D_M.yaml          # CPU quick-start, synthetic data
 """
 
 import os

@@ -27,11 +27,13 @@ def _number(value, fmt):
 def print_run(result, log_problems):
     """Print one run's line and whatever is wrong with its log."""
     label = "QUICK-START" if result.quickstart else result.division
-    print(f"{result.run_dir}\n  {result.model or '?'} ({result.kind or 'not scored'}), {label}, "
-          f"{result.n_gpu} accelerator(s), target {result.target_top1:.2f} %: "
-          f"{'reached' if result.reached else 'NOT reached'}, t_bench {_number(result.t_bench_s, '.2f')} s, "
-          f"epochs {_number(result.epochs_to_target, 'd')}, score {_number(result.score, '.4f')}, "
-          f"status {result.status or '?'}")
+    print(
+        f"{result.run_dir}\n  {result.model or '?'} ({result.kind or 'not scored'}), {label}, "
+        f"{result.n_gpu} accelerator(s), target {result.target_top1:.2f} %: "
+        f"{'reached' if result.reached else 'NOT reached'}, t_bench {_number(result.t_bench_s, '.2f')} s, "
+        f"epochs {_number(result.epochs_to_target, 'd')}, score {_number(result.score, '.4f')}, "
+        f"status {result.status or '?'}"
+    )
     for line in result.changes:
         print(f"  changed (open division): {line}")
     for problem in result.problems + log_problems:
@@ -47,9 +49,11 @@ def print_models(models, heading):
             continue
         s = entry["spread"]
         olympic = _number(entry["olympic_mean"], ".4f") if entry["olympic_mean"] else "n/a (needs 3 runs)"
-        print(f"  {model} ({entry['kind']}): {len(entry['scores'])} run(s), scores "
-              f"{', '.join(f'{v:.4f}' for v in entry['scores'])}; mean {s['mean']:.4f}, std {s['std']:.4f}, "
-              f"range {s['min']:.4f}..{s['max']:.4f} ({100 * s['relative']:.1f} %), olympic mean {olympic}")
+        print(
+            f"  {model} ({entry['kind']}): {len(entry['scores'])} run(s), scores "
+            f"{', '.join(f'{v:.4f}' for v in entry['scores'])}; mean {s['mean']:.4f}, std {s['std']:.4f}, "
+            f"range {s['min']:.4f}..{s['max']:.4f} ({100 * s['relative']:.1f} %), olympic mean {olympic}"
+        )
 
 
 def print_summary(summary):
@@ -59,23 +63,28 @@ def print_summary(summary):
         print_models(summary["models"], "Per model (compliant runs that reached the target)")
         combined = summary["benchmark_score"]
         if combined:
-            print(f"\nbenchmark_score = {combined['arithmetic']:.4f} (arithmetic mean of CNN and transformer; "
-                  f"geometric mean {combined['geometric']:.4f})")
+            print(
+                f"\nbenchmark_score = {combined['arithmetic']:.4f} (arithmetic mean of CNN and transformer; "
+                f"geometric mean {combined['geometric']:.4f})"
+            )
         else:
             print("\nbenchmark_score: needs a scored CNN (X3D_M) and a transformer (MVIT_B_16x4) run")
     if quickstart["models"]:
-        print_models(quickstart["models"], "Quick-start runs (synthetic data, scored against their CPU references; "
-                                           "not benchmark scores)")
+        print_models(
+            quickstart["models"],
+            "Quick-start runs (synthetic data, scored against their CPU references; not benchmark scores)",
+        )
         combined = quickstart["benchmark_score"]
         if combined:
-            print(f"\nquick-start score = {combined['arithmetic']:.4f} (mean of both quick-starts against their CPU "
-                  f"references; geometric mean {combined['geometric']:.4f}; not a benchmark_score)")
+            print(
+                f"\nquick-start score = {combined['arithmetic']:.4f} (mean of both quick-starts against their CPU "
+                f"references; geometric mean {combined['geometric']:.4f}; not a benchmark_score)"
+            )
 
 
 def main(argv=None):
     """Score the given run folders; return the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dirs", nargs="+", help=f"run OUTPUT_DIRs holding {MLLOG_FILENAME}")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON instead")
     args = parser.parse_args(argv)
@@ -93,17 +102,29 @@ def main(argv=None):
             print_run(result, log_problems)
     summary = summarize_runs(results)
     if args.json:
-        runs = [{"run_dir": r.run_dir, "model": r.model, "score": r.score, "t_bench_s": r.t_bench_s,
-                 "n_gpu": r.n_gpu, "division": r.division, "problems": r.problems} for r in results]
+        runs = [
+            {
+                "run_dir": r.run_dir,
+                "model": r.model,
+                "score": r.score,
+                "t_bench_s": r.t_bench_s,
+                "n_gpu": r.n_gpu,
+                "division": r.division,
+                "problems": r.problems,
+            }
+            for r in results
+        ]
         print(json.dumps({"runs": runs, **summary}, indent=2))
     else:
         print_summary(summary)
-        print("\nChecked: every mllog line parses (mlperf-logging parser); init/run event order, a "
-              "run_stop with status, target/accelerators/batch/seed/division logged once, epoch_num on "
-              "timed events (mlperf-logging compliance checker with slowfast/benchmark/mllog_rules.yaml); "
-              "one run per log, monotonic clock, run_stop after the last evaluation, epochs in order, "
-              "eval_accuracy equal to metrics.jsonl and the last checkpoint's clock "
-              "(slowfast/benchmark/log_check.py).")
+        print(
+            "\nChecked: every mllog line parses (mlperf-logging parser); init/run event order, a "
+            "run_stop with status, target/accelerators/batch/seed/division logged once, epoch_num on "
+            "timed events (mlperf-logging compliance checker with slowfast/benchmark/mllog_rules.yaml); "
+            "one run per log, monotonic clock, run_stop after the last evaluation, epochs in order, "
+            "eval_accuracy equal to metrics.jsonl and the last checkpoint's clock "
+            "(slowfast/benchmark/log_check.py)."
+        )
     return 1 if any_problem else 0
 
 

@@ -25,12 +25,14 @@ def main(argv=None):
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per timed probe (%(default)s)")
     args = parser.parse_args(argv)
     try:
-        cfg = load_config(args.cfg_file, list(args.opts) + list(args.flag_opts), num_shards=args.num_shards,
-                          shard_id=args.shard_id)
+        cfg = load_config(
+            args.cfg_file, list(args.opts) + list(args.flag_opts), num_shards=args.num_shards, shard_id=args.shard_id
+        )
     except (ConfigError, FileNotFoundError) as err:
         sys.exit(f"error: {err}")
-    logging.basicConfig(level=logging.INFO, format="[selfcheck %(asctime)s] %(message)s", datefmt="%H:%M:%S",
-                        stream=sys.stdout)
+    logging.basicConfig(
+        level=logging.INFO, format="[selfcheck %(asctime)s] %(message)s", datefmt="%H:%M:%S", stream=sys.stdout
+    )
     logging.getLogger("slowfast.engine.trainer").setLevel(logging.WARNING)  # the probes' iteration lines
     try:
         record = run_selfcheck(cfg, args.init_method, args.budget)

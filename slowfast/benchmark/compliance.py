@@ -37,12 +37,27 @@ from slowfast.config.defaults import PYSLOWFAST_ONLY_KEYS
 from slowfast.datasets.video_list import SPLITS
 from slowfast.engine.implementation import IMPLEMENTATION_KEYS
 
-ALLOWED_KEYS = frozenset({
-    "NUM_GPUS", "NUM_SHARDS", "SHARD_ID", "NUM_CPU_PROCESSES", "DIST_BACKEND", "RNG_SEED", "OUTPUT_DIR",
-    "LOG_PERIOD", "LOG_MODEL_INFO", "TRAIN.AUTO_RESUME", "DATA.PATH_TO_DATA_DIR", "DATA.PATH_PREFIX",
-    "DATA.DECODING_BACKEND", "DATA.DECODING_DEVICE", "TEST.BATCH_SIZE", "BENCHMARK.STOP_AT_TARGET",
-    "BENCHMARK.OFFICIAL_CONFIG",
-})
+ALLOWED_KEYS = frozenset(
+    {
+        "NUM_GPUS",
+        "NUM_SHARDS",
+        "SHARD_ID",
+        "NUM_CPU_PROCESSES",
+        "DIST_BACKEND",
+        "RNG_SEED",
+        "OUTPUT_DIR",
+        "LOG_PERIOD",
+        "LOG_MODEL_INFO",
+        "TRAIN.AUTO_RESUME",
+        "DATA.PATH_TO_DATA_DIR",
+        "DATA.PATH_PREFIX",
+        "DATA.DECODING_BACKEND",
+        "DATA.DECODING_DEVICE",
+        "TEST.BATCH_SIZE",
+        "BENCHMARK.STOP_AT_TARGET",
+        "BENCHMARK.OFFICIAL_CONFIG",
+    }
+)
 ALLOWED_PREFIXES = ("DATA_LOADER.", "TENSORBOARD.")
 
 
@@ -84,7 +99,7 @@ class ComplianceVerdict:
 
     @property
     def division(self):
-        """"closed" for a compliant run, "open" otherwise."""
+        """ "closed" for a compliant run, "open" otherwise."""
         return "closed" if self.compliant else "open"
 
     def change_lines(self):
@@ -165,8 +180,10 @@ def _judge_batch(verdict, official_cfg, run_cfg, world_size):
         if change.official != change.run:
             verdict.allowed.append(change)
         return
-    reason = (f"{run_per_gpu:g} videos per process on {world_size} process(es), the official recipe has "
-              f"{official_per_gpu:g}: set TRAIN.BATCH_SIZE {official_per_gpu * world_size:g} to stay compliant")
+    reason = (
+        f"{run_per_gpu:g} videos per process on {world_size} process(es), the official recipe has "
+        f"{official_per_gpu:g}: set TRAIN.BATCH_SIZE {official_per_gpu * world_size:g} to stay compliant"
+    )
     verdict.disallowed.append(KeyChange(change.key, change.official, change.run, reason))
 
 

@@ -90,14 +90,18 @@ def _split_at_init_start(lines):
 def _one_run(lines, parts):
     rule, problems = "one run per log", []
     starts = [line for line in lines if line.key == "run_start"]
-    problems += [f"{rule}: line {line.lineno}: a second run_start (the first is on line {starts[0].lineno})"
-                 for line in starts[1:]]
+    problems += [
+        f"{rule}: line {line.lineno}: a second run_start (the first is on line {starts[0].lineno})"
+        for line in starts[1:]
+    ]
     for before, part in enumerate(parts[1:], start=1):
         # A part after one that never started the clock (stopped during initialisation) may start the run.
         started = any(line.key == "run_start" for earlier in parts[:before] for line in earlier)
         if started and part[0].key == "init_start" and not any(line.key == RUN_RESUME for line in part):
-            problems.append(f"{rule}: line {part[0].lineno}: init_start without a run_resume after it: another run "
-                            "started in this log")
+            problems.append(
+                f"{rule}: line {part[0].lineno}: init_start without a run_resume after it: another run "
+                "started in this log"
+            )
     return problems
 
 
@@ -108,16 +112,21 @@ def _monotonic_clock(part):
             continue
         clock = float(_meta(line)[CLOCK_KEY])
         if last is not None and clock < float(_meta(last)[CLOCK_KEY]) - TOLERANCE:
-            problems.append(f"{rule}: line {line.lineno}: {line.key} at clock_s {clock:.2f} is earlier than "
-                            f"{last.key} at {float(_meta(last)[CLOCK_KEY]):.2f} on line {last.lineno}")
+            problems.append(
+                f"{rule}: line {line.lineno}: {line.key} at clock_s {clock:.2f} is earlier than "
+                f"{last.key} at {float(_meta(last)[CLOCK_KEY]):.2f} on line {last.lineno}"
+            )
         last = line
     return problems
 
 
 def _monotonic_time_ms(lines):
-    return [f"monotonic clock: line {line.lineno}: time_ms {line.timestamp:.0f} is earlier than "
-            f"{previous.timestamp:.0f} on line {previous.lineno}"
-            for previous, line in zip(lines, lines[1:]) if line.timestamp < previous.timestamp]
+    return [
+        f"monotonic clock: line {line.lineno}: time_ms {line.timestamp:.0f} is earlier than "
+        f"{previous.timestamp:.0f} on line {previous.lineno}"
+        for previous, line in zip(lines, lines[1:])
+        if line.timestamp < previous.timestamp
+    ]
 
 
 def _run_stop_last(lines, t_bench):
@@ -125,13 +134,16 @@ def _run_stop_last(lines, t_bench):
     stops = [line for line in lines if line.key == "run_stop"]
     accuracies = [line for line in lines if line.key == "eval_accuracy"]
     if stops and accuracies and accuracies[-1].lineno > stops[-1].lineno:
-        problems.append(f"{rule}: line {stops[-1].lineno}: run_stop comes before the eval_accuracy on line "
-                        f"{accuracies[-1].lineno}")
+        problems.append(
+            f"{rule}: line {stops[-1].lineno}: run_stop comes before the eval_accuracy on line {accuracies[-1].lineno}"
+        )
     if stops and _meta(stops[-1]).get("status") == STATUS_SUCCESS and CLOCK_KEY in _meta(stops[-1]):
         stop_clock = float(_meta(stops[-1])[CLOCK_KEY])
         if t_bench is not None and stop_clock < t_bench - TOLERANCE:
-            problems.append(f"{rule}: line {stops[-1].lineno}: run_stop at clock_s {stop_clock:.2f} is earlier "
-                            f"than the evaluation that reached the target ({t_bench:.2f})")
+            problems.append(
+                f"{rule}: line {stops[-1].lineno}: run_stop at clock_s {stop_clock:.2f} is earlier "
+                f"than the evaluation that reached the target ({t_bench:.2f})"
+            )
     return problems
 
 
@@ -144,8 +156,9 @@ def _epochs_in_order(part):
                 problems.append(f"{rule}: line {line.lineno}: epoch_start of epoch {number} after epoch {epoch}")
             epoch = number
         elif line.key == "eval_accuracy" and epoch is not None and number != epoch:
-            problems.append(f"{rule}: line {line.lineno}: eval_accuracy of epoch {number} while epoch {epoch} "
-                            "was trained")
+            problems.append(
+                f"{rule}: line {line.lineno}: eval_accuracy of epoch {number} while epoch {epoch} was trained"
+            )
     return problems
 
 
@@ -161,11 +174,15 @@ def _matches_metrics(lines, metrics):
             continue
         epoch, clock = int(_meta(line)["epoch_num"]) - 1, _meta(line).get(CLOCK_KEY)
         same_epoch = [r for r in records if r.get("epoch") == epoch]
-        if not any(_same(r.get("top1"), line.value["value"]) and (clock is None or _same(r.get("time"), clock))
-                   for r in same_epoch):
+        if not any(
+            _same(r.get("top1"), line.value["value"]) and (clock is None or _same(r.get("time"), clock))
+            for r in same_epoch
+        ):
             found = ", ".join(f"top-1 {r.get('top1')} at {r.get('time')} s" for r in same_epoch) or "no eval record"
-            problems.append(f"{rule}: line {line.lineno}: epoch {epoch + 1} top-1 {line.value['value']} at clock_s "
-                            f"{clock}, metrics.jsonl has {found}")
+            problems.append(
+                f"{rule}: line {line.lineno}: epoch {epoch + 1} top-1 {line.value['value']} at clock_s "
+                f"{clock}, metrics.jsonl has {found}"
+            )
     return problems
 
 
@@ -180,9 +197,11 @@ def _matches_checkpoint(evals, run_dir):
         mine = logged.get(entry["epoch"])
         if mine is None or not (_same(mine["top1"], entry["top1"]) and _same(mine["time_s"], entry["time_s"])):
             shown = "nothing" if mine is None else f"top-1 {mine['top1']} at {mine['time_s']:.2f} s"
-            problems.append(f"{rule}: line {mine['line'] if mine else '-'}: epoch {entry['epoch'] + 1} "
-                            f"is top-1 {entry['top1']} at {entry['time_s']:.2f} s in the checkpoint, the log has "
-                            f"{shown}")
+            problems.append(
+                f"{rule}: line {mine['line'] if mine else '-'}: epoch {entry['epoch'] + 1} "
+                f"is top-1 {entry['top1']} at {entry['time_s']:.2f} s in the checkpoint, the log has "
+                f"{shown}"
+            )
     return problems
 
 

@@ -242,7 +242,7 @@ def describe_implementation(value):
 
 
 def describe_versions(value):
-    """"torch X, CUDA Y, cuDNN Z, NCCL W" from an ``implementation`` event value ("" without one)."""
+    """ "torch X, CUDA Y, cuDNN Z, NCCL W" from an ``implementation`` event value ("" without one)."""
     versions = (value or {}).get("versions")
     if not versions:
         return ""

@@ -40,11 +40,15 @@ def predict_run(cfg, measured: dict) -> dict:
         target_s = target_epochs * train_s + math.ceil(target_epochs / period) * eval_s
     predicted_score = None
     if target_s and cfg.BENCHMARK.REFERENCE_TIME_S > 0:
-        predicted_score = score(cfg.BENCHMARK.REFERENCE_TIME_S, target_s, cfg.BENCHMARK.REFERENCE_NUM_GPUS,
-                                measured["processes"])
+        predicted_score = score(
+            cfg.BENCHMARK.REFERENCE_TIME_S, target_s, cfg.BENCHMARK.REFERENCE_NUM_GPUS, measured["processes"]
+        )
     return {
-        "predicted_train_s": train_s, "predicted_eval_s": eval_s, "predicted_epoch_s": train_s + eval_s,
-        "predicted_run_s": epochs * train_s + evaluations * eval_s, "predicted_target_s": target_s,
+        "predicted_train_s": train_s,
+        "predicted_eval_s": eval_s,
+        "predicted_epoch_s": train_s + eval_s,
+        "predicted_run_s": epochs * train_s + evaluations * eval_s,
+        "predicted_target_s": target_s,
         "predicted_score": predicted_score,
     }
 
@@ -74,5 +78,10 @@ def log_epoch_time(epoch: int, epoch_s: float, predicted_epoch_s: float | None) 
     if predicted_epoch_s is None:
         logger.info("epoch %d took %.1f s (train + evaluation)", epoch + 1, epoch_s)
         return
-    logger.info("epoch %d took %.1f s (train + evaluation); selfcheck predicted %.1f s (measured %+.0f %%)",
-                epoch + 1, epoch_s, predicted_epoch_s, 100.0 * (epoch_s / predicted_epoch_s - 1.0))
+    logger.info(
+        "epoch %d took %.1f s (train + evaluation); selfcheck predicted %.1f s (measured %+.0f %%)",
+        epoch + 1,
+        epoch_s,
+        predicted_epoch_s,
+        100.0 * (epoch_s / predicted_epoch_s - 1.0),
+    )

@@ -76,8 +76,9 @@ def all_reduce_bandwidth(device, megabytes, repeats=5):
 def synthetic_batch(cfg, clips, device):
     """A training batch of random clips of the configured size, as the loader yields it."""
     frames, crop = cfg.DATA.NUM_FRAMES, cfg.DATA.TRAIN_CROP_SIZE
-    inputs = [torch.randn(clips, channels, frames, crop, crop, device=device) for channels in
-              cfg.DATA.INPUT_CHANNEL_NUM]
+    inputs = [
+        torch.randn(clips, channels, frames, crop, crop, device=device) for channels in cfg.DATA.INPUT_CHANNEL_NUM
+    ]
     labels = torch.randint(0, cfg.MODEL.NUM_CLASSES, (clips,))
     meta = {"valid": torch.ones(clips, dtype=torch.bool), "bad_paths": []}
     return inputs, labels, torch.arange(clips), meta
@@ -163,8 +164,10 @@ def measure_job(cfg, result_path, budget_s):
         budget_s (float): seconds given to each timed probe.
     """
     torch.manual_seed(cfg.RNG_SEED)
-    _say(f"building {cfg.MODEL.MODEL_NAME}; then all-reduce, model, loader, model + loader, evaluation "
-         f"(about {budget_s:.0f} s each)")
+    _say(
+        f"building {cfg.MODEL.MODEL_NAME}; then all-reduce, model, loader, model + loader, evaluation "
+        f"(about {budget_s:.0f} s each)"
+    )
     ctx = build_loop_context(cfg, MetricsWriter("", enabled=False), lambda: 0.0)
     world = du.get_world_size()
     bandwidth = all_reduce_bandwidth(ctx.device, 64 if ctx.device.type == "cuda" else 16)
@@ -179,10 +182,17 @@ def measure_job(cfg, result_path, budget_s):
     _say("timing the evaluation")
     eval_s, precise_bn_s = evaluation_time(ctx, cfg, train_loader, budget_s)
     results = {
-        "processes": world, "device": str(ctx.device), "allreduce_busbw_gbs": bandwidth,
-        "compute_clips_per_s": du.all_gather_objects(compute), "loader_clips_per_s": du.all_gather_objects(loader),
-        "step_s": step_s, "data_wait_share": data_wait, "steps_per_epoch": len(train_loader),
-        "clips_per_step": cfg.TRAIN.BATCH_SIZE // world, "eval_s": eval_s, "precise_bn_s": precise_bn_s,
+        "processes": world,
+        "device": str(ctx.device),
+        "allreduce_busbw_gbs": bandwidth,
+        "compute_clips_per_s": du.all_gather_objects(compute),
+        "loader_clips_per_s": du.all_gather_objects(loader),
+        "step_s": step_s,
+        "data_wait_share": data_wait,
+        "steps_per_epoch": len(train_loader),
+        "clips_per_step": cfg.TRAIN.BATCH_SIZE // world,
+        "eval_s": eval_s,
+        "precise_bn_s": precise_bn_s,
         "checkpoint_bytes": checkpoint_bytes(ctx),
     }
     if du.is_main_process():

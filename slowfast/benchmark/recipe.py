@@ -129,8 +129,9 @@ def effective_recipe(cfg, official_cfg, processes: int, train_videos: int | None
         clips_per_process=videos_per_process * cfg.AUG.NUM_SAMPLE,
         global_videos=cfg.TRAIN.BATCH_SIZE,
         global_clips=cfg.TRAIN.BATCH_SIZE * cfg.AUG.NUM_SAMPLE,
-        steps_per_epoch=None if train_videos is None else steps_per_epoch(
-            train_videos, cfg.TRAIN.BATCH_SIZE, processes),
+        steps_per_epoch=None
+        if train_videos is None
+        else steps_per_epoch(train_videos, cfg.TRAIN.BATCH_SIZE, processes),
         lr_factor=lr_scale_factor(cfg),
         base_lr=scaled_lrs(cfg)["BASE_LR"],
         lr_at=lr_landmarks(cfg),

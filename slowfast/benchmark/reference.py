@@ -51,15 +51,26 @@ _X3D_NAMES = ("X3D_M.yaml", "Kinetics/X3D_M.yaml")
 _MVIT_NAMES = ("MVIT_B_16x4.yaml", "Kinetics/MVIT_B_16x4.yaml")
 
 SCORED_RUNS = (
-    ReferenceRun("X3D_M", _X3D_NAMES, "cnn", 16.75, 3657.96, num_gpus=4, batch_size=64, epochs=20,
-                 num_workers=32),
-    ReferenceRun("MVIT_B_16x4", _MVIT_NAMES, "transformer", 34.70, 6682.53, num_gpus=4, batch_size=48,
-                 epochs=20, num_workers=32),
+    ReferenceRun("X3D_M", _X3D_NAMES, "cnn", 16.75, 3657.96, num_gpus=4, batch_size=64, epochs=20, num_workers=32),
+    ReferenceRun(
+        "MVIT_B_16x4", _MVIT_NAMES, "transformer", 34.70, 6682.53, num_gpus=4, batch_size=48, epochs=20, num_workers=32
+    ),
 )
 
 INFORMATIONAL_RUNS = tuple(
-    ReferenceRun("X3D_M", _X3D_NAMES, "", 16.75, None, num_gpus=1, batch_size=16, epochs=20,
-                 num_workers=workers, total_time_s=total, final_top1=final)
+    ReferenceRun(
+        "X3D_M",
+        _X3D_NAMES,
+        "",
+        16.75,
+        None,
+        num_gpus=1,
+        batch_size=16,
+        epochs=20,
+        num_workers=workers,
+        total_time_s=total,
+        final_top1=final,
+    )
     for workers, total, final in ((8, 7970.64, 22.70), (16, 7602.86, 22.65), (32, 7654.86, 22.85))
 )
 

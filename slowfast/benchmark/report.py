@@ -72,18 +72,21 @@ def accuracy_figure(model, results):
     figure, axis = plt.subplots(figsize=(7, 4))
     divisor, unit = time_unit(max(e["time_s"] for r in results for e in r.evals))
     for result in results:
-        axis.plot([e["time_s"] / divisor for e in result.evals], [e["top1"] for e in result.evals],
-                  marker="o", label=f"{result.run_dir} ({result.n_gpu} acc.)")
+        axis.plot(
+            [e["time_s"] / divisor for e in result.evals],
+            [e["top1"] for e in result.evals],
+            marker="o",
+            label=f"{result.run_dir} ({result.n_gpu} acc.)",
+        )
         if result.reached:
-            axis.plot([result.t_bench_s / divisor], [result.target_top1], marker="*", markersize=14,
-                      color="k")
+            axis.plot([result.t_bench_s / divisor], [result.target_top1], marker="*", markersize=14, color="k")
     first = results[0]
     axis.axhline(first.target_top1, color="r", linestyle="--", label=f"target {first.target_top1:.2f} %")
     if first.t_ref_s:
-        axis.axvline(first.t_ref_s / divisor, color="g", linestyle=":",
-                     label=f"reference time ({first.n_gpu_ref} GPUs)")
-    axis.set(xlabel=f"benchmark clock ({unit})", ylabel="top-1 (%)",
-             title=f"{model}: top-1 against wall time")
+        axis.axvline(
+            first.t_ref_s / divisor, color="g", linestyle=":", label=f"reference time ({first.n_gpu_ref} GPUs)"
+        )
+    axis.set(xlabel=f"benchmark clock ({unit})", ylabel="top-1 (%)", title=f"{model}: top-1 against wall time")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7)
     return _png(figure)
@@ -142,20 +145,50 @@ def _cell(value, fmt=""):
 
 def score_table(results):
     """Return the per-run HTML table."""
-    header = ("run", "model", "division", "accelerators", "target top-1", "reached", "t_bench (s)",
-              "epochs to target", "score", "= epoch-time ratio", "x epochs ratio", "global batch (clips)",
-              "base LR", "status", "implementation", "problems")
+    header = (
+        "run",
+        "model",
+        "division",
+        "accelerators",
+        "target top-1",
+        "reached",
+        "t_bench (s)",
+        "epochs to target",
+        "score",
+        "= epoch-time ratio",
+        "x epochs ratio",
+        "global batch (clips)",
+        "base LR",
+        "status",
+        "implementation",
+        "problems",
+    )
     rows = ["<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"]
     for r in results:
         division = "quick-start" if r.quickstart else r.division
         notes = "; ".join(r.changes + r.problems)
-        cells = (_cell(r.run_dir), _cell(r.model), _cell(division), _cell(r.n_gpu),
-                 _cell(r.target_top1, ".2f"), "yes" if r.reached else "no", _cell(r.t_bench_s, ".2f"),
-                 _cell(r.epochs_to_target), _cell(r.score, ".4f"), _cell(r.epoch_time_ratio, ".4f"),
-                 _cell(r.epochs_ratio, ".4f"), _cell(r.global_clips), _cell(r.base_lr, ".4g"), _cell(r.status),
-                 html.escape("; ".join(filter(None, (describe_implementation(r.implementation),
-                                                     describe_versions(r.implementation))))),
-                 html.escape(notes))
+        cells = (
+            _cell(r.run_dir),
+            _cell(r.model),
+            _cell(division),
+            _cell(r.n_gpu),
+            _cell(r.target_top1, ".2f"),
+            "yes" if r.reached else "no",
+            _cell(r.t_bench_s, ".2f"),
+            _cell(r.epochs_to_target),
+            _cell(r.score, ".4f"),
+            _cell(r.epoch_time_ratio, ".4f"),
+            _cell(r.epochs_ratio, ".4f"),
+            _cell(r.global_clips),
+            _cell(r.base_lr, ".4g"),
+            _cell(r.status),
+            html.escape(
+                "; ".join(
+                    filter(None, (describe_implementation(r.implementation), describe_versions(r.implementation)))
+                )
+            ),
+            html.escape(notes),
+        )
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return "<table>" + "\n".join(rows) + "</table>"
 
@@ -170,11 +203,15 @@ def summary_html(models, combined, score_name="benchmark_score"):
         olympic = _cell(entry["olympic_mean"], ".4f") if entry["olympic_mean"] else "n/a (needs 3 runs)"
         s = entry["spread"]
         name = f"{html.escape(model)} ({html.escape(entry['kind'])})"
-        items.append(f"<li>{name}: {len(entry['scores'])} run(s), mean {s['mean']:.4f}, "
-                     f"range {s['min']:.4f}..{s['max']:.4f}, olympic mean {olympic}</li>")
-    headline = (f"<p><b>{score_name} = {combined['arithmetic']:.4f}</b> (geometric mean "
-                f"{combined['geometric']:.4f})</p>" if combined else
-                f"<p>{score_name}: needs a CNN and a transformer run that reached the target.</p>")
+        items.append(
+            f"<li>{name}: {len(entry['scores'])} run(s), mean {s['mean']:.4f}, "
+            f"range {s['min']:.4f}..{s['max']:.4f}, olympic mean {olympic}</li>"
+        )
+    headline = (
+        f"<p><b>{score_name} = {combined['arithmetic']:.4f}</b> (geometric mean {combined['geometric']:.4f})</p>"
+        if combined
+        else f"<p>{score_name}: needs a CNN and a transformer run that reached the target.</p>"
+    )
     return "<ul>" + "".join(items) + "</ul>" + headline
 
 
@@ -187,10 +224,13 @@ def score_sections(results):
     if scored or not quick:
         parts += ["<h2>Scores</h2>", score_table(scored), summary_html(summary["models"], summary["benchmark_score"])]
     if quick:
-        parts += ["<h2>Quick-start runs (synthetic data, scored against their CPU references; not benchmark "
-                  "scores)</h2>", score_table(quick),
-                  summary_html(summary["quickstart"]["models"], summary["quickstart"]["benchmark_score"],
-                               "quick-start score")]
+        parts += [
+            "<h2>Quick-start runs (synthetic data, scored against their CPU references; not benchmark scores)</h2>",
+            score_table(quick),
+            summary_html(
+                summary["quickstart"]["models"], summary["quickstart"]["benchmark_score"], "quick-start score"
+            ),
+        ]
     return parts
 
 
@@ -213,19 +253,28 @@ def build_report(results):
     sections.append(("Training loss", curve_figure(results, metrics, "loss", "loss")))
     sections.append(("Learning rate", curve_figure(results, metrics, "lr", "learning rate")))
     sections.append(("Throughput and data wait", throughput_figure(results, metrics)))
-    body = [f"<h1>Video Model Benchmark report</h1><p>Generated {datetime.datetime.now():%Y-%m-%d %H:%M}. "
-            "Scores are recomputed from each run's mllog.txt; score = t_ref / t_bench &times; "
-            "n_gpu_ref / n_gpu = epoch-time ratio &times; epochs ratio &times; n_gpu_ref / n_gpu (the epochs "
-            "ratio above 1 is convergence, not machine speed).</p>", *score_sections(results)]
+    body = [
+        f"<h1>Video Model Benchmark report</h1><p>Generated {datetime.datetime.now():%Y-%m-%d %H:%M}. "
+        "Scores are recomputed from each run's mllog.txt; score = t_ref / t_bench &times; "
+        "n_gpu_ref / n_gpu = epoch-time ratio &times; epochs ratio &times; n_gpu_ref / n_gpu (the epochs "
+        "ratio above 1 is convergence, not machine speed).</p>",
+        *score_sections(results),
+    ]
     for title, png in sections:
         body.append(f"<h2>{html.escape(title)}</h2>")
-        body.append(f'<img alt="{html.escape(title)}" src="data:image/png;base64,{png}">' if png
-                    else "<p>No data in metrics.jsonl.</p>")
-    style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-             "td,th{border:1px solid #999;padding:3px 6px;font-size:90%}")
-    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Benchmark report</title>"
-            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
-
+        body.append(
+            f'<img alt="{html.escape(title)}" src="data:image/png;base64,{png}">'
+            if png
+            else "<p>No data in metrics.jsonl.</p>"
+        )
+    style = (
+        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #999;padding:3px 6px;font-size:90%}"
+    )
+    return (
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Benchmark report</title>"
+        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
 
 
 def write_run_report(run_dir: str) -> str:
@@ -244,8 +293,10 @@ def write_run_report(run_dir: str) -> str:
 
 def closing_line(run_dir: str) -> str:
     """The last line of a run: where its results are and the commands that score and compare them."""
-    return (f"results in {run_dir}/ ({REPORT_FILENAME}, mllog.txt, metrics.jsonl); score: python tools/score.py "
-            f"{run_dir}; compare: python tools/report.py {run_dir} OTHER_RUN_DIR -o compare.html")
+    return (
+        f"results in {run_dir}/ ({REPORT_FILENAME}, mllog.txt, metrics.jsonl); score: python tools/score.py "
+        f"{run_dir}; compare: python tools/report.py {run_dir} OTHER_RUN_DIR -o compare.html"
+    )
 
 
 def finish_run_report(run_dir: str) -> None:

@@ -32,8 +32,11 @@ def format_result_block(result):
     ]
     lines += [f"  changed          {line}" for line in result.changes]
     if result.bad_videos:
-        lines.append("bad videos         " + ", ".join(f"{split} {n}" for split, n in sorted(result.bad_videos.items()))
-                     + " (run totals, skipped and counted)")
+        lines.append(
+            "bad videos         "
+            + ", ".join(f"{split} {n}" for split, n in sorted(result.bad_videos.items()))
+            + " (run totals, skipped and counted)"
+        )
     if result.implementation:
         lines.append(f"implementation     {describe_implementation(result.implementation)}")
         lines.append(f"  versions         {describe_versions(result.implementation)}")
@@ -65,15 +68,19 @@ def _score_split_lines(result):
     if result.epoch_time_ratio is None:
         return []
     ref_epoch_s, run_epoch_s = result.t_ref_s / result.reference_epochs, result.t_bench_s / result.epochs_to_target
-    lines = [f"  = epoch time     {result.epoch_time_ratio:.4f} (reference {ref_epoch_s:.1f} s/epoch, this run "
-             f"{run_epoch_s:.1f})",
-             f"  x epochs         {result.epochs_ratio:.4f} (reference {result.reference_epochs} epochs to target, "
-             f"this run {result.epochs_to_target})",
-             f"  x GPUs           {result.n_gpu_ref / result.n_gpu:.4f} ({result.n_gpu_ref} / {result.n_gpu})"]
+    lines = [
+        f"  = epoch time     {result.epoch_time_ratio:.4f} (reference {ref_epoch_s:.1f} s/epoch, this run "
+        f"{run_epoch_s:.1f})",
+        f"  x epochs         {result.epochs_ratio:.4f} (reference {result.reference_epochs} epochs to target, "
+        f"this run {result.epochs_to_target})",
+        f"  x GPUs           {result.n_gpu_ref / result.n_gpu:.4f} ({result.n_gpu_ref} / {result.n_gpu})",
+    ]
     if result.epochs_ratio >= 1.5:
-        lines.append(f"  note             the target took {result.epochs_to_target} epochs, the reference needed "
-                     f"{result.reference_epochs}: x{result.epochs_ratio:.2f} of this score comes from faster "
-                     "convergence, not from the machine")
+        lines.append(
+            f"  note             the target took {result.epochs_to_target} epochs, the reference needed "
+            f"{result.reference_epochs}: x{result.epochs_ratio:.2f} of this score comes from faster "
+            "convergence, not from the machine"
+        )
     return lines
 
 
@@ -81,8 +88,10 @@ def _batch_text(result):
     if not result.global_videos:
         return "-"
     per_process = result.global_videos / result.n_gpu if result.n_gpu else 0
-    return (f"{result.global_videos} videos = {result.global_clips} clips per step over {result.n_gpu} process(es) "
-            f"({per_process:g} videos each)")
+    return (
+        f"{result.global_videos} videos = {result.global_clips} clips per step over {result.n_gpu} process(es) "
+        f"({per_process:g} videos each)"
+    )
 
 
 def _lr_text(result):

@@ -33,8 +33,10 @@ def score(t_ref, t_bench, n_gpu_ref, n_gpu_bench):
         ValueError: when a time or a count is not positive.
     """
     if min(t_ref, t_bench, n_gpu_ref, n_gpu_bench) <= 0:
-        raise ValueError(f"score needs positive times and counts; got t_ref={t_ref}, t_bench={t_bench}, "
-                         f"n_gpu_ref={n_gpu_ref}, n_gpu_bench={n_gpu_bench}")
+        raise ValueError(
+            f"score needs positive times and counts; got t_ref={t_ref}, t_bench={t_bench}, "
+            f"n_gpu_ref={n_gpu_ref}, n_gpu_bench={n_gpu_bench}"
+        )
     return t_ref / t_bench * (n_gpu_ref / n_gpu_bench)
 
 
@@ -78,7 +80,9 @@ def spread(values):
     values = list(values)
     mean = sum(values) / len(values)
     return {
-        "min": min(values), "max": max(values), "mean": mean,
+        "min": min(values),
+        "max": max(values),
+        "mean": mean,
         "std": statistics.stdev(values) if len(values) > 1 else 0.0,
         "relative": (max(values) - min(values)) / mean if mean else 0.0,
     }
@@ -137,8 +141,9 @@ class RunResult:
     implementation: dict = field(default_factory=dict)
 
     @classmethod
-    def from_live_run(cls, cfg, clock, world_size, verdict, model_name, status="", bad_videos=None,
-                      implementation=None):
+    def from_live_run(
+        cls, cfg, clock, world_size, verdict, model_name, status="", bad_videos=None, implementation=None
+    ):
         """The result of a run in progress or just ended, from its config, clock and compliance verdict.
 
         Args:
@@ -155,13 +160,26 @@ class RunResult:
         """
         bench = cfg.BENCHMARK
         return cls(
-            model=model_name, kind=bench.KIND, target_top1=float(bench.TARGET_TOP1), n_gpu=int(world_size),
-            t_ref_s=float(bench.REFERENCE_TIME_S), n_gpu_ref=int(bench.REFERENCE_NUM_GPUS), reached=clock.reached,
-            t_bench_s=clock.t_bench, epochs_to_target=clock.epochs_to_target, division=verdict.division,
-            changes=verdict.change_lines(), quickstart=bool(bench.QUICKSTART), status=status,
-            evals=[dict(e) for e in clock.evals], reference_epochs=int(bench.REFERENCE_EPOCHS),
-            global_videos=int(cfg.TRAIN.BATCH_SIZE), global_clips=int(cfg.TRAIN.BATCH_SIZE * cfg.AUG.NUM_SAMPLE),
-            base_lr=scaled_lrs(cfg)["BASE_LR"], lr_factor=lr_scale_factor(cfg), bad_videos=dict(bad_videos or {}),
+            model=model_name,
+            kind=bench.KIND,
+            target_top1=float(bench.TARGET_TOP1),
+            n_gpu=int(world_size),
+            t_ref_s=float(bench.REFERENCE_TIME_S),
+            n_gpu_ref=int(bench.REFERENCE_NUM_GPUS),
+            reached=clock.reached,
+            t_bench_s=clock.t_bench,
+            epochs_to_target=clock.epochs_to_target,
+            division=verdict.division,
+            changes=verdict.change_lines(),
+            quickstart=bool(bench.QUICKSTART),
+            status=status,
+            evals=[dict(e) for e in clock.evals],
+            reference_epochs=int(bench.REFERENCE_EPOCHS),
+            global_videos=int(cfg.TRAIN.BATCH_SIZE),
+            global_clips=int(cfg.TRAIN.BATCH_SIZE * cfg.AUG.NUM_SAMPLE),
+            base_lr=scaled_lrs(cfg)["BASE_LR"],
+            lr_factor=lr_scale_factor(cfg),
+            bad_videos=dict(bad_videos or {}),
             implementation=dict(implementation or {}),
         )
 
@@ -259,22 +277,30 @@ def read_run(run_dir):
     stops = [line for line in lines if line.key == "run_stop"]
     reaching = next((e for e in evals if e["top1"] >= target), None)
     result = RunResult(
-        model=model, kind=value(keys.BENCHMARK_KIND, reference.kind if reference else ""),
-        target_top1=float(target), n_gpu=int(n_gpu or 0),
+        model=model,
+        kind=value(keys.BENCHMARK_KIND, reference.kind if reference else ""),
+        target_top1=float(target),
+        n_gpu=int(n_gpu or 0),
         t_ref_s=float(value(keys.REFERENCE_TIME, reference.time_to_target_s if reference else 0.0) or 0.0),
         n_gpu_ref=int(value(keys.REFERENCE_ACCELERATORS, reference.num_gpus if reference else 0)),
-        reached=reaching is not None, t_bench_s=reaching["time_s"] if reaching else None,
+        reached=reaching is not None,
+        t_bench_s=reaching["time_s"] if reaching else None,
         epochs_to_target=reaching["epoch"] + 1 if reaching else None,
         division="open" if "open" in values.get("submission_division", ["open"]) else "closed",
         quickstart=bool(value(keys.QUICKSTART, False)),
         changes=[_change_line(c) for c in value(keys.CONFIG_CHANGES, []) or []],
         # The last run_stop: a run interrupted (aborted) and then resumed ends with the resumed part's status.
         status=stops[-1].value["metadata"].get("status", "") if stops else "",
-        evals=evals, problems=problems, run_dir=run_dir,
+        evals=evals,
+        problems=problems,
+        run_dir=run_dir,
         reference_epochs=value(keys.REFERENCE_EPOCHS, reference.epochs if reference else None),
-        global_videos=value(keys.GLOBAL_BATCH_VIDEOS), global_clips=value("global_batch_size"),
-        base_lr=value("opt_base_learning_rate"), lr_factor=value(keys.LR_FACTOR),
-        bad_videos=_bad_video_totals(lines), implementation=value(keys.IMPLEMENTATION, {}) or {},
+        global_videos=value(keys.GLOBAL_BATCH_VIDEOS),
+        global_clips=value("global_batch_size"),
+        base_lr=value("opt_base_learning_rate"),
+        lr_factor=value(keys.LR_FACTOR),
+        bad_videos=_bad_video_totals(lines),
+        implementation=value(keys.IMPLEMENTATION, {}) or {},
     )
     _check_consistency(result, first)
     result.problems += integrity_problems(lines, result, read_metrics(run_dir))
@@ -302,8 +328,14 @@ def _evaluations(lines, problems):
         if "epoch_num" not in metadata:
             problems.append(f"eval_accuracy on log line {line.lineno} has no epoch_num")
             continue
-        evals.append({"epoch": int(metadata["epoch_num"]) - 1, "top1": float(line.value["value"]),
-                      "time_s": seconds, "line": line.lineno})
+        evals.append(
+            {
+                "epoch": int(metadata["epoch_num"]) - 1,
+                "top1": float(line.value["value"]),
+                "time_s": seconds,
+                "line": line.lineno,
+            }
+        )
     return evals
 
 

@@ -34,7 +34,7 @@ def shm_need_mb(cfg, local_processes: int) -> float:
     if workers == 0:
         return 0.0
     clips = max(cfg.TRAIN.BATCH_SIZE // max(local_processes * cfg.NUM_SHARDS, 1), 1)
-    clip_bytes = sum(cfg.DATA.INPUT_CHANNEL_NUM) * cfg.DATA.NUM_FRAMES * cfg.DATA.TRAIN_CROP_SIZE ** 2 * 4
+    clip_bytes = sum(cfg.DATA.INPUT_CHANNEL_NUM) * cfg.DATA.NUM_FRAMES * cfg.DATA.TRAIN_CROP_SIZE**2 * 4
     return local_processes * workers * cfg.DATA_LOADER.PREFETCH_FACTOR * clips * clip_bytes / 2**20
 
 
@@ -54,30 +54,63 @@ def environment_findings(cfg, facts: dict) -> list:
     if facts["shm_total_mb"] is not None and need > 0:
         ok = facts["shm_total_mb"] >= SHM_MARGIN * need
         size_gb = max(1, math.ceil(SHM_MARGIN * need / 1024))
-        fix = None if ok else (
-            f"give the container more shared memory: docker run --shm-size={size_gb}g (or --ipc=host); "
-            "or lower DATA_LOADER.NUM_WORKERS / DATA_LOADER.PREFETCH_FACTOR")
-        findings.append(_finding(
-            "shared memory", ok, f"/dev/shm {facts['shm_total_mb']} MB for about {need:.0f} MB of batches in flight "
-            f"({local} process(es) x {workers} workers x prefetch {cfg.DATA_LOADER.PREFETCH_FACTOR}); too little "
-            "crashes loader workers with a bus error", fix))
+        fix = (
+            None
+            if ok
+            else (
+                f"give the container more shared memory: docker run --shm-size={size_gb}g (or --ipc=host); "
+                "or lower DATA_LOADER.NUM_WORKERS / DATA_LOADER.PREFETCH_FACTOR"
+            )
+        )
+        findings.append(
+            _finding(
+                "shared memory",
+                ok,
+                f"/dev/shm {facts['shm_total_mb']} MB for about {need:.0f} MB of batches in flight "
+                f"({local} process(es) x {workers} workers x prefetch {cfg.DATA_LOADER.PREFETCH_FACTOR}); too little "
+                "crashes loader workers with a bus error",
+                fix,
+            )
+        )
     cores, needed = facts["cpu_count"] or 1, local * (workers + 1)
     ok = cores >= needed
-    fix = None if ok else (f"use DATA_LOADER.NUM_WORKERS {max(0, cores // local - 1)} ({cores} cores / {local} "
-                           "process(es), keeping one core per process for training)")
+    fix = (
+        None
+        if ok
+        else (
+            f"use DATA_LOADER.NUM_WORKERS {max(0, cores // local - 1)} ({cores} cores / {local} "
+            "process(es), keeping one core per process for training)"
+        )
+    )
     findings.append(_finding("cpu cores", ok, f"{cores} cores for {local} process(es) x ({workers} workers + 1)", fix))
     busy = facts["load_1min"] > cores
-    fix = ("other processes compete for the cores: stop them before timing or running the benchmark (the "
-           "measurements below are slowed down too)")
+    fix = (
+        "other processes compete for the cores: stop them before timing or running the benchmark (the "
+        "measurements below are slowed down too)"
+    )
     if facts["torch_threads"] > 1:
-        fix += (f"; if they must run, OMP_NUM_THREADS=1 keeps the {facts['torch_threads']} threads of each step from "
-                "waiting for one another")
-    findings.append(_finding("machine load", not busy, f"load average {facts['load_1min']} on {cores} cores before "
-                             "the check", fix if busy else None))
+        fix += (
+            f"; if they must run, OMP_NUM_THREADS=1 keeps the {facts['torch_threads']} threads of each step from "
+            "waiting for one another"
+        )
+    findings.append(
+        _finding(
+            "machine load",
+            not busy,
+            f"load average {facts['load_1min']} on {cores} cores before the check",
+            fix if busy else None,
+        )
+    )
     if cfg.NUM_GPUS > 0:
         gpus = len(facts["gpus"])
-        findings.append(_finding("gpus", gpus >= cfg.NUM_GPUS, f"{gpus} GPU(s) visible for NUM_GPUS {cfg.NUM_GPUS}",
-                                 None if gpus >= cfg.NUM_GPUS else f"use NUM_GPUS {gpus}"))
+        findings.append(
+            _finding(
+                "gpus",
+                gpus >= cfg.NUM_GPUS,
+                f"{gpus} GPU(s) visible for NUM_GPUS {cfg.NUM_GPUS}",
+                None if gpus >= cfg.NUM_GPUS else f"use NUM_GPUS {gpus}",
+            )
+        )
     return findings
 
 
@@ -95,28 +128,40 @@ def measurement_findings(cfg, facts: dict, measured: dict) -> tuple:
     loader = min(measured["loader_clips_per_s"])
     input_bound = loader < compute
     if input_bound:
-        verdict = (f"INPUT-BOUND: the loader delivers {loader:.1f} clips/s per process, the model trains "
-                   f"{compute:.1f}: training would be {compute / loader:.2f}x faster with enough input")
+        verdict = (
+            f"INPUT-BOUND: the loader delivers {loader:.1f} clips/s per process, the model trains "
+            f"{compute:.1f}: training would be {compute / loader:.2f}x faster with enough input"
+        )
     else:
-        verdict = (f"not input-bound: the loader delivers {loader:.1f} clips/s per process, the model trains "
-                   f"{compute:.1f} ({loader / compute:.2f}x headroom)")
+        verdict = (
+            f"not input-bound: the loader delivers {loader:.1f} clips/s per process, the model trains "
+            f"{compute:.1f} ({loader / compute:.2f}x headroom)"
+        )
     verdict += f"; with the real loader {100 * measured['data_wait_share']:.0f} % of the step time waited for data"
     findings = []
     if input_bound:
         local, cores = processes_per_machine(cfg), facts["cpu_count"] or 1
         spare = cores // local - 1 - cfg.DATA_LOADER.NUM_WORKERS
-        fix = (f"raise DATA_LOADER.NUM_WORKERS to {cfg.DATA_LOADER.NUM_WORKERS + spare} (cores allow it)" if spare > 0
-               else "the cores are all in use: a machine with more cores per accelerator, or pre-decoded data")
+        fix = (
+            f"raise DATA_LOADER.NUM_WORKERS to {cfg.DATA_LOADER.NUM_WORKERS + spare} (cores allow it)"
+            if spare > 0
+            else "the cores are all in use: a machine with more cores per accelerator, or pre-decoded data"
+        )
         if facts["data_filesystem"] in NETWORK_FILESYSTEMS:
             fix = f"copy the data from the {facts['data_filesystem']} network file system to a local disk; " + fix
         findings.append(_finding("input", False, verdict, fix))
     checkpoints = cfg.SOLVER.MAX_EPOCH // cfg.TRAIN.CHECKPOINT_PERIOD + 1
     need_gb = checkpoints * measured["checkpoint_bytes"] / 2**30
     ok = facts["output_free_gb"] >= need_gb
-    findings.append(_finding(
-        "disk", ok, f"{facts['output_free_gb']} GB free under OUTPUT_DIR {cfg.OUTPUT_DIR} for about {need_gb:.1f} GB "
-        f"of checkpoints ({checkpoints} x {measured['checkpoint_bytes'] / 2**20:.0f} MB)",
-        None if ok else "point OUTPUT_DIR at a disk with more free space"))
+    findings.append(
+        _finding(
+            "disk",
+            ok,
+            f"{facts['output_free_gb']} GB free under OUTPUT_DIR {cfg.OUTPUT_DIR} for about {need_gb:.1f} GB "
+            f"of checkpoints ({checkpoints} x {measured['checkpoint_bytes'] / 2**20:.0f} MB)",
+            None if ok else "point OUTPUT_DIR at a disk with more free space",
+        )
+    )
     return input_bound, verdict, findings
 
 
@@ -137,16 +182,24 @@ def run_selfcheck(cfg, init_method: str = DEFAULT_INIT_METHOD, budget_s: float =
     ensure_synthetic_data(cfg)
     for split in ("train", "val"):
         if not os.path.isfile(os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")):
-            raise ConfigError(f"DATA.PATH_TO_DATA_DIR = {cfg.DATA.PATH_TO_DATA_DIR!r} has no {split}.csv: prepare the "
-                              "data (data/README.md) or pass DATA.PATH_TO_DATA_DIR DIR DATA.PATH_PREFIX DIR")
+            raise ConfigError(
+                f"DATA.PATH_TO_DATA_DIR = {cfg.DATA.PATH_TO_DATA_DIR!r} has no {split}.csv: prepare the "
+                "data (data/README.md) or pass DATA.PATH_TO_DATA_DIR DIR DATA.PATH_PREFIX DIR"
+            )
     with tempfile.TemporaryDirectory() as folder:
         result_path = os.path.join(folder, "measured.json")
         launch_job(cfg, init_method, probes.measure_job, result_path, budget_s)
         with open(result_path) as f:
             measured = json.load(f)
     input_bound, verdict, more = measurement_findings(cfg, facts, measured)
-    record = {"environment": facts, "measured": measured, "verdict": verdict, **predict_run(cfg, measured),
-              "input_bound": input_bound, "findings": findings + more}
+    record = {
+        "environment": facts,
+        "measured": measured,
+        "verdict": verdict,
+        **predict_run(cfg, measured),
+        "input_bound": input_bound,
+        "findings": findings + more,
+    }
     record["path"] = write_selfcheck(cfg.OUTPUT_DIR, record)
     return record
 
@@ -161,8 +214,12 @@ def format_report(cfg, record: dict) -> str:
         f"driver {env['driver']}; GPUs: {gpus}; {env['cpu_count']} CPU cores, {env['memory_gb']} GB RAM, "
         f"/dev/shm {env['shm_total_mb']} MB, {env['output_free_gb']} GB free under OUTPUT_DIR, data on "
         f"{env['data_filesystem'] or '?'}",
-        "all-reduce    " + (f"{bandwidth:.2f} GB/s bus bandwidth over {m['processes']} processes ({m['device']})"
-                            if bandwidth is not None else "single process: nothing to reduce"),
+        "all-reduce    "
+        + (
+            f"{bandwidth:.2f} GB/s bus bandwidth over {m['processes']} processes ({m['device']})"
+            if bandwidth is not None
+            else "single process: nothing to reduce"
+        ),
         f"throughput    per process: model {', '.join(f'{v:.1f}' for v in m['compute_clips_per_s'])} clips/s on "
         f"in-memory clips; loader {', '.join(f'{v:.1f}' for v in m['loader_clips_per_s'])} clips/s with "
         f"{cfg.DATA_LOADER.NUM_WORKERS} workers; model fed by the loader {m['clips_per_step'] / m['step_s']:.1f}",
@@ -173,13 +230,19 @@ def format_report(cfg, record: dict) -> str:
     ]
     if record["predicted_target_s"] is not None:
         score_text = "" if record["predicted_score"] is None else f", score {record['predicted_score']:.3f}"
-        lines.append(f"              if the target takes the reference's {cfg.BENCHMARK.REFERENCE_EPOCHS} "
-                     f"epochs: {record['predicted_target_s']:.0f} s to the target{score_text}")
+        lines.append(
+            f"              if the target takes the reference's {cfg.BENCHMARK.REFERENCE_EPOCHS} "
+            f"epochs: {record['predicted_target_s']:.0f} s to the target{score_text}"
+        )
     else:
-        lines.append("              no score prediction: the reference's epochs to the target are not recorded "
-                     "(BENCHMARK.REFERENCE_EPOCHS)")
+        lines.append(
+            "              no score prediction: the reference's epochs to the target are not recorded "
+            "(BENCHMARK.REFERENCE_EPOCHS)"
+        )
     for f in record["findings"]:
-        lines.append(f"{'ok' if f['ok'] else 'ACTION':<13} {f['check']}: {f['message']}"
-                     + (f"\n              fix: {f['fix']}" if f["fix"] else ""))
+        lines.append(
+            f"{'ok' if f['ok'] else 'ACTION':<13} {f['check']}: {f['message']}"
+            + (f"\n              fix: {f['fix']}" if f["fix"] else "")
+        )
     lines.append(f"written to {record['path']}")
     return "\n".join(lines)

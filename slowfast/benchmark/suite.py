@@ -58,19 +58,17 @@ def plan_runs(cfg_files, runs: int, out_dir: str) -> list:
 
 
 def run_state(output_dir: str) -> str:
-    """"new" (nothing logged), "finished" or "interrupted", from ``output_dir/mllog.txt`` alone."""
+    """ "new" (nothing logged), "finished" or "interrupted", from ``output_dir/mllog.txt`` alone."""
     path = os.path.join(output_dir, keys.MLLOG_FILENAME)
     if not os.path.isfile(path):
         return "new"
     lines, _ = read_mllog(path)
-    session_start = max((i for i, line in enumerate(lines) if line.key in ("run_start", keys.RUN_RESUME)),
-                        default=None)
+    session_start = max((i for i, line in enumerate(lines) if line.key in ("run_start", keys.RUN_RESUME)), default=None)
     if session_start is None:
         return "new"
     epochs = next((line.value["value"] for line in lines if line.key == "epoch_count"), None)
     session = lines[session_start:]
-    trained = max((line.value["metadata"].get("epoch_num", 0) for line in lines if line.key == "epoch_stop"),
-                  default=0)
+    trained = max((line.value["metadata"].get("epoch_num", 0) for line in lines if line.key == "epoch_stop"), default=0)
     for line in session:
         if line.key == "run_stop":
             status = line.value["metadata"].get("status")
@@ -100,9 +98,12 @@ def _duration(seconds):
 def run_one(run: PlannedRun, overrides, position: int, total: int, started: float) -> int:
     """Run (or resume) one run as a tools/run_net.py subprocess; return its exit status."""
     state = run_state(run.output_dir)
-    print(f"[run_benchmark] run {position}/{total}: {run.model} run {run.index} -> {run.output_dir} "
-          f"({'resuming' if state == 'interrupted' else 'starting'}; {_duration(time.monotonic() - started)} "
-          "spent so far)", flush=True)
+    print(
+        f"[run_benchmark] run {position}/{total}: {run.model} run {run.index} -> {run.output_dir} "
+        f"({'resuming' if state == 'interrupted' else 'starting'}; {_duration(time.monotonic() - started)} "
+        "spent so far)",
+        flush=True,
+    )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")])))
     # Each model keeps its reference videos per GPU on the layout the overrides describe (README, "The recipe").
     batches = compliant_batch_overrides(run.cfg_file, overrides)
@@ -131,14 +132,20 @@ def run_all(cfg_files, runs: int, out_dir: str, overrides=()) -> list:
     outcomes: list[tuple[Any, int | None]] = []  # (run, exit status, or None when kept from earlier)
     for position, run in enumerate(planned, 1):
         if run_state(run.output_dir) == "finished":
-            print(f"[run_benchmark] run {position}/{len(planned)}: {run.model} run {run.index} finished "
-                  f"earlier, kept ({run.output_dir})", flush=True)
+            print(
+                f"[run_benchmark] run {position}/{len(planned)}: {run.model} run {run.index} finished "
+                f"earlier, kept ({run.output_dir})",
+                flush=True,
+            )
             outcomes.append((run, None))
             continue
         status = run_one(run, overrides, position, len(planned), started)
         if status != 0:
-            print(f"[run_benchmark] run {position}/{len(planned)} ({run.output_dir}) failed with exit status "
-                  f"{status}; going on with the next run", flush=True)
+            print(
+                f"[run_benchmark] run {position}/{len(planned)} ({run.output_dir}) failed with exit status "
+                f"{status}; going on with the next run",
+                flush=True,
+            )
         outcomes.append((run, status))
     print(f"[run_benchmark] all {len(planned)} runs done in {_duration(time.monotonic() - started)}", flush=True)
     return outcomes
@@ -173,8 +180,14 @@ def finish(out_dir: str, run_dirs) -> str:
             lines.append(f"{model:<18} no score: no run reached the target in compliance")
     lines += [f"{d:<18} missing: no mllog.txt" for d in run_dirs if d not in present]
     combined = section["benchmark_score"]
-    lines.append(f"{name:<18} " + (f"{combined['arithmetic']:.4f} (geometric mean {combined['geometric']:.4f})"
-                                   if combined else "none: needs a CNN and a transformer score"))
+    lines.append(
+        f"{name:<18} "
+        + (
+            f"{combined['arithmetic']:.4f} (geometric mean {combined['geometric']:.4f})"
+            if combined
+            else "none: needs a CNN and a transformer score"
+        )
+    )
     lines.append(f"{'report':<18} {report}")
     rule = "=" * 78
     title = QUICKSTART_TITLE if quickstart else "BENCHMARK (scored configs; score = t_ref / t_bench x n_ref / n)"

@@ -37,10 +37,22 @@ CHOICES = {
     "TEST.NUM_SPATIAL_CROPS": (1, 3),
 }
 _AT_LEAST_ONE = (
-    "NUM_SHARDS", "NUM_CPU_PROCESSES", "LOG_PERIOD", "TRAIN.BATCH_SIZE", "TEST.BATCH_SIZE", "TRAIN.EVAL_PERIOD",
-    "TRAIN.CHECKPOINT_PERIOD", "SOLVER.MAX_EPOCH", "DATA.NUM_FRAMES", "DATA.SAMPLING_RATE",
-    "TEST.NUM_ENSEMBLE_VIEWS", "AUG.NUM_SAMPLE", "MODEL.NUM_CLASSES", "DATA.TRAIN_CROP_SIZE",
-    "DATA.TEST_CROP_SIZE", "BENCHMARK.REFERENCE_EPOCHS",
+    "NUM_SHARDS",
+    "NUM_CPU_PROCESSES",
+    "LOG_PERIOD",
+    "TRAIN.BATCH_SIZE",
+    "TEST.BATCH_SIZE",
+    "TRAIN.EVAL_PERIOD",
+    "TRAIN.CHECKPOINT_PERIOD",
+    "SOLVER.MAX_EPOCH",
+    "DATA.NUM_FRAMES",
+    "DATA.SAMPLING_RATE",
+    "TEST.NUM_ENSEMBLE_VIEWS",
+    "AUG.NUM_SAMPLE",
+    "MODEL.NUM_CLASSES",
+    "DATA.TRAIN_CROP_SIZE",
+    "DATA.TEST_CROP_SIZE",
+    "BENCHMARK.REFERENCE_EPOCHS",
 )
 
 
@@ -136,8 +148,11 @@ def _check_model(cfg):
     if cfg.MIXUP.ENABLE and cfg.MODEL.LOSS_FUNC != "soft_cross_entropy":
         _fail("MODEL.LOSS_FUNC", cfg.MODEL.LOSS_FUNC, "soft_cross_entropy when MIXUP.ENABLE is True")
     if cfg.MODEL.MODEL_NAME == "MViT" and cfg.DATA.TRAIN_CROP_SIZE != cfg.DATA.TEST_CROP_SIZE:
-        _fail("DATA.TEST_CROP_SIZE", cfg.DATA.TEST_CROP_SIZE,
-              f"DATA.TRAIN_CROP_SIZE = {cfg.DATA.TRAIN_CROP_SIZE}: MViT's position embeddings fix one input size")
+        _fail(
+            "DATA.TEST_CROP_SIZE",
+            cfg.DATA.TEST_CROP_SIZE,
+            f"DATA.TRAIN_CROP_SIZE = {cfg.DATA.TRAIN_CROP_SIZE}: MViT's position embeddings fix one input size",
+        )
 
 
 def _check_solver(cfg):
@@ -151,8 +166,11 @@ def _check_solver(cfg):
         _fail("SOLVER.WARMUP_EPOCHS", solver.WARMUP_EPOCHS, f"in [0, SOLVER.MAX_EPOCH = {solver.MAX_EPOCH}]")
     if solver.LR_POLICY == "cosine":
         if solver.COSINE_AFTER_WARMUP and solver.WARMUP_EPOCHS >= solver.MAX_EPOCH:
-            _fail("SOLVER.WARMUP_EPOCHS", solver.WARMUP_EPOCHS,
-                  f"below SOLVER.MAX_EPOCH = {solver.MAX_EPOCH} when SOLVER.COSINE_AFTER_WARMUP is True")
+            _fail(
+                "SOLVER.WARMUP_EPOCHS",
+                solver.WARMUP_EPOCHS,
+                f"below SOLVER.MAX_EPOCH = {solver.MAX_EPOCH} when SOLVER.COSINE_AFTER_WARMUP is True",
+            )
         if solver.COSINE_END_LR > solver.BASE_LR:
             _fail("SOLVER.COSINE_END_LR", solver.COSINE_END_LR, f"at most SOLVER.BASE_LR = {solver.BASE_LR}")
     if solver.BASE_LR_BATCH_SIZE < 0:
@@ -163,11 +181,17 @@ def _check_benchmark(cfg):
     """A scored config needs its target and reference; the implementation search needs a budget."""
     bench = cfg.BENCHMARK
     if bench.AUTO_BUDGET_S <= 0 or bench.AUTO_STEPS < 1:
-        _fail("BENCHMARK.AUTO_BUDGET_S/AUTO_STEPS", (bench.AUTO_BUDGET_S, bench.AUTO_STEPS),
-              "seconds > 0 and at least 1 step")
+        _fail(
+            "BENCHMARK.AUTO_BUDGET_S/AUTO_STEPS",
+            (bench.AUTO_BUDGET_S, bench.AUTO_STEPS),
+            "seconds > 0 and at least 1 step",
+        )
     if bench.KIND and (bench.TARGET_TOP1 <= 0 or bench.REFERENCE_TIME_S <= 0):
-        _fail("BENCHMARK.TARGET_TOP1/REFERENCE_TIME_S", (bench.TARGET_TOP1, bench.REFERENCE_TIME_S),
-              "both > 0 for a scored config")
+        _fail(
+            "BENCHMARK.TARGET_TOP1/REFERENCE_TIME_S",
+            (bench.TARGET_TOP1, bench.REFERENCE_TIME_S),
+            "both > 0 for a scored config",
+        )
 
 
 def check_config(cfg, world_size=None):

@@ -21,14 +21,23 @@ def build_parser(description):
         ),
     )
     parser.add_argument("--cfg", dest="cfg_file", required=True, help="path to the YAML config file")
-    parser.add_argument("--init_method", default=DEFAULT_INIT_METHOD,
-                        help="torch.distributed rendezvous for multi-node jobs (default: %(default)s)")
+    parser.add_argument(
+        "--init_method",
+        default=DEFAULT_INIT_METHOD,
+        help="torch.distributed rendezvous for multi-node jobs (default: %(default)s)",
+    )
     parser.add_argument("--num_shards", type=int, default=None, help="number of machines (NUM_SHARDS)")
     parser.add_argument("--shard_id", type=int, default=None, help="index of this machine (SHARD_ID)")
-    parser.add_argument("--debug", action="store_true",
-                        help="show the traceback of a user error (config, path, device, data) too")
-    parser.add_argument("--opts", dest="flag_opts", nargs=argparse.REMAINDER, default=[],
-                        help="KEY VALUE overrides (same as giving them positionally)")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of a user error (config, path, device, data) too"
+    )
+    parser.add_argument(
+        "--opts",
+        dest="flag_opts",
+        nargs=argparse.REMAINDER,
+        default=[],
+        help="KEY VALUE overrides (same as giving them positionally)",
+    )
     parser.add_argument("opts", nargs=argparse.REMAINDER, default=[], help="KEY VALUE overrides")
     return parser
 

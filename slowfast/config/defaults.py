@@ -427,14 +427,19 @@ _C.TENSORBOARD.LOG_DIR = ""
 # loads; a run names the key when it differs from the default, and it keeps a scored run compliant. "fixed":
 # another value would change what is computed and is not supported, so it is a config error naming the key.
 PYSLOWFAST_ONLY_KEYS = {
-    "SOLVER.BASE_LR_SCALE_NUM_SHARDS": ("ignored", "TRAIN.BATCH_SIZE is the global batch here and "
-                                        "SOLVER.BASE_LR_BATCH_SIZE scales the learning rates under every launcher"),
+    "SOLVER.BASE_LR_SCALE_NUM_SHARDS": (
+        "ignored",
+        "TRAIN.BATCH_SIZE is the global batch here and "
+        "SOLVER.BASE_LR_BATCH_SIZE scales the learning rates under every launcher",
+    ),
     "MODEL.ARCH": ("ignored", "MODEL.MODEL_NAME chooses the network"),
     "RESNET.INPLACE_RELU": ("ignored", "X3D uses in-place ReLU; it changes memory, not results"),
     "AUG.COLOR_JITTER": ("ignored", "PySlowFast's video loader does not use it either; RandAugment changes colours"),
     "AUG.RE_SPLIT": ("ignored", "PySlowFast's video loader does not use it either"),
-    "TRAIN.CHECKPOINT_EPOCH_RESET": ("fixed", "TRAIN.CHECKPOINT_FILE_PATH initialises weights only; a run "
-                                     "resumes from its own OUTPUT_DIR"),
+    "TRAIN.CHECKPOINT_EPOCH_RESET": (
+        "fixed",
+        "TRAIN.CHECKPOINT_FILE_PATH initialises weights only; a run resumes from its own OUTPUT_DIR",
+    ),
     "RESNET.TRANS_FUNC": ("fixed", "X3D's bottleneck is the only residual block"),
     "RESNET.STRIDE_1X1": ("fixed", "X3D strides in the 3x3x3 convolution"),
     "MVIT.PATCH_2D": ("fixed", "MViT embeds 3D patches of video"),

@@ -125,8 +125,10 @@ def _check_override_keys(opts, defaults):
             node = node.get(part) if isinstance(node, dict) else None
             if node is not None and not isinstance(node, dict):
                 leaf = ".".join(parts[: depth + 1])
-                raise ConfigError(f"command-line override {key}: {leaf} is a value, not a group of keys; "
-                                  f"write {leaf} VALUE (keys are listed in slowfast/config/defaults.py)")
+                raise ConfigError(
+                    f"command-line override {key}: {leaf} is a value, not a group of keys; "
+                    f"write {leaf} VALUE (keys are listed in slowfast/config/defaults.py)"
+                )
 
 
 def _message(err):

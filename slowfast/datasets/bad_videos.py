@@ -70,4 +70,5 @@ class BadVideoTracker:
             raise TooManyBadVideos(
                 f"{len(self._paths)} of {self.num_videos} {self.split} videos could not be decoded, "
                 f"more than DATA.MAX_BAD_FRACTION = {self.max_fraction} (run tools/check_dataset.py and "
-                f"use its cleaned CSVs): {', '.join(self.state())}")
+                f"use its cleaned CSVs): {', '.join(self.state())}"
+            )

@@ -95,14 +95,14 @@ class PyAVReader:
         self.stream.thread_type = "AUTO" if multi_thread else "SLICE"
         rate = stream_rate(self.stream)
         self.fps = float(rate) if rate else None
-        self.header = (self.stream.frames, self.stream.duration) \
-            if self.stream.frames and self.stream.duration else None
+        self.header = (
+            (self.stream.frames, self.stream.duration) if self.stream.frames and self.stream.duration else None
+        )
 
     def window(self, start_time, end_time):
         """Frames with int(start_time) <= pts <= int(end_time) plus the first one after, unique by pts."""
         start_pts, end_pts = int(start_time), int(end_time)
-        self.container.seek(max(start_pts - _SEEK_MARGIN_PTS, 0), any_frame=False, backward=True,
-                             stream=self.stream)
+        self.container.seek(max(start_pts - _SEEK_MARGIN_PTS, 0), any_frame=False, backward=True, stream=self.stream)
         by_pts = {}
         for frame in self.container.decode(self.stream):
             if frame.pts is None or frame.pts < start_pts:
@@ -137,8 +137,17 @@ def open_reader(path, backend="pyav", multi_thread=False, device="cpu"):
     return PyAVReader(path, multi_thread)
 
 
-def decode_clip(path, num_frames, sampling_rate, target_fps, choose_start, min_coverage=0.0,
-                multi_thread=False, backend="pyav", device="cpu"):
+def decode_clip(
+    path,
+    num_frames,
+    sampling_rate,
+    target_fps,
+    choose_start,
+    min_coverage=0.0,
+    multi_thread=False,
+    backend="pyav",
+    device="cpu",
+):
     """Decode the T frames of one clip; the sampling is the same for every backend.
 
     With header metadata (n frames, duration D), the clip's window runs from s * D / n to
@@ -200,8 +209,9 @@ def _decode_open_clip(reader, path, num_frames, sampling_rate, target_fps, choos
 
         frames = reader.window(start * time_per_frame, (start + span - 1) * time_per_frame)
         rgb, frame_numbers = frames.select(positions_of, fps)
-    return DecodedClip(frames=rgb, frame_numbers=frame_numbers, start=start, end=start + span - 1,
-                       num_video_frames=n, short=n < span)
+    return DecodedClip(
+        frames=rgb, frame_numbers=frame_numbers, start=start, end=start + span - 1, num_video_frames=n, short=n < span
+    )
 
 
 def _check_length(path, num_video_frames, span, min_coverage):
@@ -210,7 +220,8 @@ def _check_length(path, num_video_frames, span, min_coverage):
     if num_video_frames < min_coverage * span:
         raise VideoDecodeError(
             f"{path} is too short: {num_video_frames} frames, a clip spans {span:.1f} "
-            f"(DATA.MIN_CLIP_COVERAGE = {min_coverage})")
+            f"(DATA.MIN_CLIP_COVERAGE = {min_coverage})"
+        )
 
 
 def probe_video(path):
@@ -229,8 +240,13 @@ def probe_video(path):
         count, size = 0, (0, 0)
         for frame in container.decode(stream):
             count, size = count + 1, (frame.height, frame.width)
-        return dict(frames=count, header_frames=stream.frames or 0,
-                    fps=float(stream_rate(stream) or 0), height=size[0], width=size[1])
+        return dict(
+            frames=count,
+            header_frames=stream.frames or 0,
+            fps=float(stream_rate(stream) or 0),
+            height=size[0],
+            width=size[1],
+        )
     except Exception as error:
         raise VideoDecodeError(f"cannot decode {path}: {type(error).__name__}: {error}") from error
     finally:

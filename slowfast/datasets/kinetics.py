@@ -55,13 +55,13 @@ class Kinetics(Dataset):
         check_backend(cfg.DATA.DECODING_BACKEND, cfg.DATA.DECODING_DEVICE)
         self.cfg, self.split = cfg, split
         csv_path = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")
-        self.video_paths, self.labels = read_video_list(csv_path, cfg.DATA.PATH_PREFIX,
-                                                        cfg.DATA.PATH_LABEL_SEPARATOR)
+        self.video_paths, self.labels = read_video_list(csv_path, cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR)
         test_views = cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS
         self.views_per_video = test_views if split == "test" else 1
         use_rand_augment = split == "train" and cfg.AUG.ENABLE and cfg.AUG.AA_TYPE
-        self.rand_augment = (RandAugment.from_policy(cfg.AUG.AA_TYPE, interpolation=cfg.AUG.INTERPOLATION)
-                             if use_rand_augment else None)
+        self.rand_augment = (
+            RandAugment.from_policy(cfg.AUG.AA_TYPE, interpolation=cfg.AUG.INTERPOLATION) if use_rand_augment else None
+        )
         # Paths that already failed in this process: skipped without another decode attempt.
         self._known_bad = set()
 
@@ -85,9 +85,17 @@ class Kinetics(Dataset):
             raise VideoDecodeError(f"{path} failed earlier in this process")
         data = self.cfg.DATA
         try:
-            return decode_clip(path, data.NUM_FRAMES, data.SAMPLING_RATE, data.TARGET_FPS, choose_start,
-                               data.MIN_CLIP_COVERAGE, self.cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE,
-                               backend=data.DECODING_BACKEND, device=data.DECODING_DEVICE)
+            return decode_clip(
+                path,
+                data.NUM_FRAMES,
+                data.SAMPLING_RATE,
+                data.TARGET_FPS,
+                choose_start,
+                data.MIN_CLIP_COVERAGE,
+                self.cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE,
+                backend=data.DECODING_BACKEND,
+                device=data.DECODING_DEVICE,
+            )
         except VideoDecodeError as error:
             self._known_bad.add(path)
             logger.warning("bad video: %s", error)
@@ -95,8 +103,13 @@ class Kinetics(Dataset):
 
     def _meta(self, video, clip, bad_paths, valid=True):
         time_idx = [clip.start, clip.end, 0.0] if clip is not None else [0.0, 0.0, 0.0]
-        return {"path": self.video_paths[video], "video_idx": video, "time_idx": time_idx, "valid": valid,
-                "bad_paths": bad_paths}
+        return {
+            "path": self.video_paths[video],
+            "video_idx": video,
+            "time_idx": time_idx,
+            "valid": valid,
+            "bad_paths": bad_paths,
+        }
 
     def _train_item(self, epoch, index):
         seed = self.cfg.RNG_SEED
@@ -105,8 +118,9 @@ class Kinetics(Dataset):
         for attempt in range(_MAX_TRAIN_TRIES):
             clip_rng = item_rng(seed, epoch, index, _CLIP_STREAM, attempt)
             try:
-                clip = self._decode(self.video_paths[video],
-                                    lambda n, span, rng=clip_rng: ts.random_clip_start(n, span, rng))
+                clip = self._decode(
+                    self.video_paths[video], lambda n, span, rng=clip_rng: ts.random_clip_start(n, span, rng)
+                )
                 break
             except VideoDecodeError:
                 bad_paths.append(self.video_paths[video])
@@ -116,8 +130,9 @@ class Kinetics(Dataset):
         clip_tchw = torch.from_numpy(clip.frames).permute(0, 3, 1, 2)
         meta = self._meta(video, clip, bad_paths)
         num_views = self.cfg.AUG.NUM_SAMPLE
-        views = [self._augment(clip_tchw, item_rng(seed, epoch, index, _VIEW_STREAM, view))
-                 for view in range(num_views)]
+        views = [
+            self._augment(clip_tchw, item_rng(seed, epoch, index, _VIEW_STREAM, view)) for view in range(num_views)
+        ]
         label = self.labels[video]
         if num_views == 1:
             return [views[0]], label, video, meta
@@ -130,8 +145,13 @@ class Kinetics(Dataset):
         if self.rand_augment is not None:
             clip_tchw = self.rand_augment(clip_tchw, rng)
         if data.TRAIN_JITTER_SCALES_RELATIVE:
-            clip_tchw = st.random_resized_crop_uint8(clip_tchw, size, data.TRAIN_JITTER_SCALES_RELATIVE,
-                                                     data.TRAIN_JITTER_ASPECT_RELATIVE or [0.75, 4 / 3], rng)
+            clip_tchw = st.random_resized_crop_uint8(
+                clip_tchw,
+                size,
+                data.TRAIN_JITTER_SCALES_RELATIVE,
+                data.TRAIN_JITTER_ASPECT_RELATIVE or [0.75, 4 / 3],
+                rng,
+            )
         else:
             clip_tchw = st.jitter_crop_uint8(clip_tchw, *data.TRAIN_JITTER_SCALES, size, rng)
         if data.RANDOM_FLIP:
@@ -153,7 +173,8 @@ class Kinetics(Dataset):
             size = data.TEST_CROP_SIZE
             short_side = data.TEST_CROP_SIZE if crops > 1 else data.TRAIN_JITTER_SCALES[0]
             choose_start = lambda n, span: ts.uniform_clip_start(  # noqa: E731
-                n, span, temporal, test.NUM_ENSEMBLE_VIEWS, data.USE_OFFSET_SAMPLING)
+                n, span, temporal, test.NUM_ENSEMBLE_VIEWS, data.USE_OFFSET_SAMPLING
+            )
         elif data.VAL_SAMPLING == "center":
             spatial, size, short_side = 1, data.TRAIN_CROP_SIZE, data.TRAIN_JITTER_SCALES[0]
             choose_start = ts.center_clip_start

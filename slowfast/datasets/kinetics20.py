@@ -28,8 +28,15 @@ from slowfast.datasets.video_list import SPLITS
 from slowfast.utils.files import atomic_write, atomic_write_json, atomic_write_lines
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv")
-SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "validate": "val",
-                 "validation": "val", "test": "test", "testing": "test"}
+SPLIT_ALIASES = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "validate": "val",
+    "validation": "val",
+    "test": "test",
+    "testing": "test",
+}
 # YouTube ids are 11 characters of [A-Za-z0-9_-]; the fixed length lets ids contain underscores.
 SPANNED_NAME = re.compile(r"^(?P<youtube_id>[A-Za-z0-9_-]{11})_(?P<start>\d+)_(?P<end>\d+)$")
 PLAIN_NAME = re.compile(r"^(?P<youtube_id>[A-Za-z0-9_-]{11})$")
@@ -88,8 +95,15 @@ def read_annotations(csv_paths):
                 split = SPLIT_ALIASES.get((row.get("split") or default_split or "").strip().lower())
                 if split is None:
                     raise ValueError(f"{path}: cannot tell the split of row {row}; add a 'split' column")
-                clips.append(Clip((row.get("label") or "").strip(), row["youtube_id"].strip(),
-                                  int(float(row["time_start"])), int(float(row["time_end"])), split))
+                clips.append(
+                    Clip(
+                        (row.get("label") or "").strip(),
+                        row["youtube_id"].strip(),
+                        int(float(row["time_start"])),
+                        int(float(row["time_end"])),
+                        split,
+                    )
+                )
     return clips
 
 
@@ -269,8 +283,9 @@ def _run_all(tasks, workers, progress):
     return results
 
 
-def prepare_kinetics20(annotation_csvs, videos_dir, out_dir, classes_file, reencode_short_side=None, workers=1,
-                       progress=True):
+def prepare_kinetics20(
+    annotation_csvs, videos_dir, out_dir, classes_file, reencode_short_side=None, workers=1, progress=True
+):
     """Select the classes of ``classes_file`` from a Kinetics copy and write a Kinetics20 folder.
 
     Args:
@@ -315,10 +330,16 @@ def prepare_kinetics20(annotation_csvs, videos_dir, out_dir, classes_file, reenc
     for split in SPLITS:
         for _, label in lines[split]:
             counts[split][classes[label]] += 1
-    report = dict(classes=classes, annotation_files=list(annotation_csvs), videos_dir=videos_dir,
-                  reencode_short_side=reencode_short_side, test_source=test_source,
-                  num_selected_annotations=sum(clip.label in classes for clip in clips),
-                  counts=counts, **problems)
+    report = dict(
+        classes=classes,
+        annotation_files=list(annotation_csvs),
+        videos_dir=videos_dir,
+        reencode_short_side=reencode_short_side,
+        test_source=test_source,
+        num_selected_annotations=sum(clip.label in classes for clip in clips),
+        counts=counts,
+        **problems,
+    )
     atomic_write_json(os.path.join(out_dir, "prepare_report.json"), report)
     return report
 
@@ -332,8 +353,10 @@ def format_summary(report):
         str: a few lines for stdout.
     """
     totals = {split: sum(report["counts"][split].values()) for split in SPLITS}
-    lines = [f"Kinetics20: train {totals['train']}, val {totals['val']}, test {totals['test']} videos"
-             f" (test from {report['test_source']}) in {len(report['classes'])} classes"]
+    lines = [
+        f"Kinetics20: train {totals['train']}, val {totals['val']}, test {totals['test']} videos"
+        f" (test from {report['test_source']}) in {len(report['classes'])} classes"
+    ]
     for kind in ("missing", "duplicate_annotations", "duplicate_files", "unreadable"):
         lines.append(f"  {kind.replace('_', ' ')}: {len(report[kind])}")
     emptiest = min(report["counts"]["train"].items(), key=lambda item: item[1])

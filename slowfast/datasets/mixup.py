@@ -22,8 +22,7 @@ def cutmix_box(height, width, lam):
     cut_h, cut_w = int(height * cut), int(width * cut)
     cy = int(torch.randint(0, height, (1,)))
     cx = int(torch.randint(0, width, (1,)))
-    return (max(cy - cut_h // 2, 0), min(cy + cut_h // 2, height),
-            max(cx - cut_w // 2, 0), min(cx + cut_w // 2, width))
+    return (max(cy - cut_h // 2, 0), min(cy + cut_h // 2, height), max(cx - cut_w // 2, 0), min(cx + cut_w // 2, width))
 
 
 class MixUp:
@@ -46,15 +45,20 @@ class MixUp:
     @classmethod
     def from_config(cls, cfg):
         """Build from ``cfg.MIXUP`` and ``cfg.MODEL.NUM_CLASSES``."""
-        return cls(cfg.MIXUP.ALPHA, cfg.MIXUP.CUTMIX_ALPHA, cfg.MIXUP.PROB, cfg.MIXUP.SWITCH_PROB,
-                   cfg.MIXUP.LABEL_SMOOTH_VALUE, cfg.MODEL.NUM_CLASSES)
+        return cls(
+            cfg.MIXUP.ALPHA,
+            cfg.MIXUP.CUTMIX_ALPHA,
+            cfg.MIXUP.PROB,
+            cfg.MIXUP.SWITCH_PROB,
+            cfg.MIXUP.LABEL_SMOOTH_VALUE,
+            cfg.MODEL.NUM_CLASSES,
+        )
 
     def _draw(self):
         """(lam, use_cutmix) from torch's RNG."""
         if float(torch.rand(())) >= self.mix_prob or (self.mixup_alpha <= 0 and self.cutmix_alpha <= 0):
             return 1.0, False
-        use_cutmix = self.cutmix_alpha > 0 and (
-            self.mixup_alpha <= 0 or float(torch.rand(())) < self.switch_prob)
+        use_cutmix = self.cutmix_alpha > 0 and (self.mixup_alpha <= 0 or float(torch.rand(())) < self.switch_prob)
         alpha = self.cutmix_alpha if use_cutmix else self.mixup_alpha
         lam = float(torch.distributions.Beta(alpha, alpha).sample())
         return lam, use_cutmix

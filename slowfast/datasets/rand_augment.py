@@ -25,8 +25,23 @@ _FILL = 128
 # timm's translate_pct for the relative translations.
 _TRANSLATE_FRACTION = 0.45
 
-_OPS = ("AutoContrast", "Equalize", "Invert", "Rotate", "Posterize", "Solarize", "SolarizeAdd", "Color",
-        "Contrast", "Brightness", "Sharpness", "ShearX", "ShearY", "TranslateXRel", "TranslateYRel")
+_OPS = (
+    "AutoContrast",
+    "Equalize",
+    "Invert",
+    "Rotate",
+    "Posterize",
+    "Solarize",
+    "SolarizeAdd",
+    "Color",
+    "Contrast",
+    "Brightness",
+    "Sharpness",
+    "ShearX",
+    "ShearY",
+    "TranslateXRel",
+    "TranslateYRel",
+)
 
 
 def _signed(value, rng):
@@ -69,9 +84,16 @@ def _inverse_affine_matrix(angle, translate, shear, center):
     return torch.cat([inverse, offset[:, None]], dim=1)
 
 
-def affine_warp(clip: torch.Tensor, *, angle: float = 0.0, translate: tuple[float, float] = (0.0, 0.0),
-                shear: tuple[float, float] = (0.0, 0.0), center: tuple[float, float] | None = None,
-                interpolation: str = "bilinear", fill: int = _FILL) -> torch.Tensor:
+def affine_warp(
+    clip: torch.Tensor,
+    *,
+    angle: float = 0.0,
+    translate: tuple[float, float] = (0.0, 0.0),
+    shear: tuple[float, float] = (0.0, 0.0),
+    center: tuple[float, float] | None = None,
+    interpolation: str = "bilinear",
+    fill: int = _FILL,
+) -> torch.Tensor:
     """Warp every frame of a clip by one affine map with TF.affine's geometry (scale 1), bicubic or bilinear.
 
     Args:
@@ -117,7 +139,7 @@ def _sharpness(clip, factor):
     total = 4 * inner
     for dy in (0, 1, 2):
         for dx in (0, 1, 2):
-            total = total + wide[..., dy:dy + inner.shape[-2], dx:dx + inner.shape[-1]]
+            total = total + wide[..., dy : dy + inner.shape[-2], dx : dx + inner.shape[-1]]
     degenerate = wide.clone()
     degenerate[..., 1:-1, 1:-1] = torch.div(total + 6, 13, rounding_mode="floor")
     blended = factor * wide.float() + (1.0 - factor) * degenerate.float()

@@ -57,5 +57,5 @@ def random_erase(clip_cthw, prob, mode, count, rng, generator):
             fill = torch.randn((channels, frames, 1, 1), generator=generator)
         else:
             fill = torch.zeros((channels, 1, 1, 1))
-        clip_cthw[:, :, y0:y0 + h, x0:x0 + w] = fill.to(clip_cthw.dtype)
+        clip_cthw[:, :, y0 : y0 + h, x0 : x0 + w] = fill.to(clip_cthw.dtype)
     return clip_cthw

@@ -62,7 +62,7 @@ def uniform_crop_offsets(height, width, size, spatial_idx):
 
 def crop(clip, y0, x0, size):
     """Square crop of the last two dims."""
-    return clip[..., y0:y0 + size, x0:x0 + size]
+    return clip[..., y0 : y0 + size, x0 : x0 + size]
 
 
 def random_crop_offsets(height, width, size, rng):
@@ -96,8 +96,16 @@ def jitter_crop_uint8(clip_tchw, min_size, max_size, crop_size, rng):
     scale_y, scale_x = height / out_h, width / out_w
     box_h, box_w = min(height, round(crop_size * scale_y)), min(width, round(crop_size * scale_x))
     top, left = min(round(y0 * scale_y), height - box_h), min(round(x0 * scale_x), width - box_w)
-    return TF.resized_crop(clip_tchw, top, left, box_h, box_w, [crop_size, crop_size],
-                           interpolation=InterpolationMode.BILINEAR, antialias=False)
+    return TF.resized_crop(
+        clip_tchw,
+        top,
+        left,
+        box_h,
+        box_w,
+        [crop_size, crop_size],
+        interpolation=InterpolationMode.BILINEAR,
+        antialias=False,
+    )
 
 
 def random_resized_crop_box(height, width, area_range, aspect_range, rng, attempts=10):
@@ -134,7 +142,7 @@ def random_resized_crop_box(height, width, area_range, aspect_range, rng, attemp
 def random_resized_crop_uint8(clip_tchw, size, area_range, aspect_range, rng):
     """Random resized crop of a uint8 (T,C,H,W) clip to ``size`` x ``size`` (MViT recipe)."""
     y0, x0, h, w = random_resized_crop_box(*clip_tchw.shape[-2:], area_range, aspect_range, rng)
-    region = clip_tchw[..., y0:y0 + h, x0:x0 + w]
+    region = clip_tchw[..., y0 : y0 + h, x0 : x0 + w]
     return TF.resize(region, [size, size], interpolation=InterpolationMode.BILINEAR, antialias=False)
 
 

@@ -291,9 +291,13 @@ def refusal_to_write(folder):
     if not entries or (not foreign and read_generator_record(folder) is not None):
         return None
     shown = ", ".join(foreign[:3] or sorted(entries)[:3])
-    return (f"{folder} holds files the synthetic generator did not make ({shown}, ...); it writes only into a new or "
-            "empty folder or one it made (with its dataset.json): choose another DATA.PATH_TO_DATA_DIR, or set "
-            "DATA.SYNTHETIC.ENABLE False to train on the data in that folder")
+    return (
+        f"{folder} holds files the synthetic generator did not make ({shown}, ...); it writes only into a new or "
+        "empty folder or one it made (with its dataset.json): choose another DATA.PATH_TO_DATA_DIR, or set "
+        "DATA.SYNTHETIC.ENABLE False to train on the data in that folder"
+    )
+
+
 def _count_written(sizes, total, bar, log_every):
     """Sum the written sizes, advancing the bar (and logging every ``log_every`` videos when it is > 0)."""
     total_bytes = 0
@@ -351,8 +355,18 @@ def make_synthetic_dataset(
         raise DataFolderError(problem)
     started = time.perf_counter()
     per_split = {"train": num_train_per_class, "val": num_val_per_class, "test": num_test_per_class}
-    settings = dict(generator_version=GENERATOR_VERSION, width=width, height=height, fps=fps, seconds=seconds,
-                    num_frames=num_frames, gop=gop, seed=seed, num_classes=num_classes, videos_per_class=per_split)
+    settings = dict(
+        generator_version=GENERATOR_VERSION,
+        width=width,
+        height=height,
+        fps=fps,
+        seconds=seconds,
+        num_frames=num_frames,
+        gop=gop,
+        seed=seed,
+        num_classes=num_classes,
+        videos_per_class=per_split,
+    )
     staging = _staging_folder(out_dir)
     try:
         record, total_bytes = _write_dataset(staging, settings, max(1, workers), progress)
@@ -423,9 +437,17 @@ def synthetic_settings(cfg):
         dict
     """
     syn = cfg.DATA.SYNTHETIC
-    return {"generator_version": GENERATOR_VERSION, "width": syn.WIDTH, "height": syn.HEIGHT, "fps": syn.FPS,
-            "seconds": syn.SECONDS, "gop": syn.GOP, "seed": syn.SEED, "num_classes": cfg.MODEL.NUM_CLASSES,
-            "videos_per_class": {"train": syn.TRAIN_PER_CLASS, "val": syn.VAL_PER_CLASS, "test": syn.TEST_PER_CLASS}}
+    return {
+        "generator_version": GENERATOR_VERSION,
+        "width": syn.WIDTH,
+        "height": syn.HEIGHT,
+        "fps": syn.FPS,
+        "seconds": syn.SECONDS,
+        "gop": syn.GOP,
+        "seed": syn.SEED,
+        "num_classes": cfg.MODEL.NUM_CLASSES,
+        "videos_per_class": {"train": syn.TRAIN_PER_CLASS, "val": syn.VAL_PER_CLASS, "test": syn.TEST_PER_CLASS},
+    }
 
 
 def synthetic_data_ready(cfg):
@@ -453,8 +475,17 @@ def ensure_synthetic_data(cfg):
     if syn.ENABLE and du.is_main_process() and not synthetic_data_ready(cfg):
         logger.info("generating the synthetic data set in %s (before the clock starts)", folder)
         summary = make_synthetic_dataset(
-            folder, syn.TRAIN_PER_CLASS, syn.VAL_PER_CLASS, syn.TEST_PER_CLASS, syn.WIDTH, syn.HEIGHT, syn.FPS,
-            syn.SECONDS, syn.GOP, syn.SEED, num_classes=cfg.MODEL.NUM_CLASSES,
+            folder,
+            syn.TRAIN_PER_CLASS,
+            syn.VAL_PER_CLASS,
+            syn.TEST_PER_CLASS,
+            syn.WIDTH,
+            syn.HEIGHT,
+            syn.FPS,
+            syn.SECONDS,
+            syn.GOP,
+            syn.SEED,
+            num_classes=cfg.MODEL.NUM_CLASSES,
             workers=max(1, min(4, os.cpu_count() or 1)),
         )
         logger.info("generated %d videos in %.1f s", summary["num_videos"], summary["elapsed_seconds"])

@@ -81,12 +81,16 @@ def ffmpeg_fix_message(version, missing):
         str
     """
     if len(missing) == len(_FFMPEG_LIBRARIES):
-        return ("DATA.DECODING_BACKEND torchcodec needs FFmpeg's shared libraries (FFmpeg 4 to 9) and none is "
-                "installed (libavutil.so.56 to .61 not found): run `apt-get install -y ffmpeg` "
-                "(Debian/Ubuntu, as root) or use DATA.DECODING_BACKEND pyav")
+        return (
+            "DATA.DECODING_BACKEND torchcodec needs FFmpeg's shared libraries (FFmpeg 4 to 9) and none is "
+            "installed (libavutil.so.56 to .61 not found): run `apt-get install -y ffmpeg` "
+            "(Debian/Ubuntu, as root) or use DATA.DECODING_BACKEND pyav"
+        )
     packages = " ".join(name.replace(".so.", "") for name in missing)  # Debian names libavdevice.so.59 libavdevice59
-    return (f"DATA.DECODING_BACKEND torchcodec needs FFmpeg {version}'s {', '.join(missing)}, not found: run "
-            f"`apt-get install -y {packages}` (Debian/Ubuntu, as root) or use DATA.DECODING_BACKEND pyav")
+    return (
+        f"DATA.DECODING_BACKEND torchcodec needs FFmpeg {version}'s {', '.join(missing)}, not found: run "
+        f"`apt-get install -y {packages}` (Debian/Ubuntu, as root) or use DATA.DECODING_BACKEND pyav"
+    )
 
 
 @functools.cache
@@ -97,14 +101,16 @@ def _video_decoder_class():
     except ImportError as error:
         raise DecoderUnavailableError(
             f"DATA.DECODING_BACKEND torchcodec needs the torchcodec package ({error}): run "
-            "`pip install -e \".[torchcodec]\"` or use DATA.DECODING_BACKEND pyav") from error
+            '`pip install -e ".[torchcodec]"` or use DATA.DECODING_BACKEND pyav'
+        ) from error
     if torchcodec.ffmpeg_major_version is None:  # torchcodec imports without FFmpeg and reports it here
         version, missing = missing_ffmpeg_libraries()
         if missing:
             raise DecoderUnavailableError(ffmpeg_fix_message(version, missing))
         raise DecoderUnavailableError(
             f"torchcodec {torchcodec.__version__} cannot load FFmpeg {version}'s libraries with torch "
-            f"{torch.__version__}: install the torchcodec version of setup.py's [torchcodec] extra")
+            f"{torch.__version__}: install the torchcodec version of setup.py's [torchcodec] extra"
+        )
     from torchcodec.decoders import VideoDecoder
 
     return VideoDecoder
@@ -119,7 +125,8 @@ def check_available(device="cpu"):
     _video_decoder_class()
     if device == "cuda" and not torch.cuda.is_available():
         raise DecoderUnavailableError(
-            "DATA.DECODING_DEVICE cuda needs a CUDA GPU and torch sees none: use DATA.DECODING_DEVICE cpu")
+            "DATA.DECODING_DEVICE cuda needs a CUDA GPU and torch sees none: use DATA.DECODING_DEVICE cpu"
+        )
 
 
 class _Frames:
@@ -156,8 +163,9 @@ class _DecodedFrames:
     def select(self, positions_of, fps):
         """RGB frames and source frame numbers at ``positions_of(len(self))``."""
         positions = positions_of(len(self))
-        return self._rgb[positions].cpu().numpy(), self._reader.frame_numbers([self._seconds[p] for p in positions],
-                                                                              fps)
+        return self._rgb[positions].cpu().numpy(), self._reader.frame_numbers(
+            [self._seconds[p] for p in positions], fps
+        )
 
 
 class TorchCodecReader:
@@ -179,8 +187,13 @@ class TorchCodecReader:
             # "exact": a demux-only scan of the file makes frame k the k-th in timestamp order ("approximate"
             # guesses k from the frame rate and misses frames whose timestamps are rounded to whole ms).
             # num_ffmpeg_threads 0 lets FFmpeg choose; 1 suits loader workers decoding in parallel.
-            self.decoder = video_decoder(path, seek_mode="exact", dimension_order="NHWC", device=device,
-                                         num_ffmpeg_threads=0 if multi_thread else 1)
+            self.decoder = video_decoder(
+                path,
+                seek_mode="exact",
+                dimension_order="NHWC",
+                device=device,
+                num_ffmpeg_threads=0 if multi_thread else 1,
+            )
         except Exception as error:  # unreadable, no video stream, corrupt index ...
             raise VideoDecodeError(f"cannot open {path}: {type(error).__name__}: {error}") from error
         self._num_frames = len(self.decoder)
@@ -233,4 +246,3 @@ class TorchCodecReader:
     def close(self):
         """Release the decoder (torchcodec frees it with the object)."""
         self.decoder = None
-

@@ -26,7 +26,8 @@ def write_mp4(path, frames, fps=30, gop=None, crf=23, bframes=0):
     # One encoder thread and no lookahead/macroblock-tree: x264's output is then the same bytes every time
     # (libavcodec's own slice threading and the lookahead made about 1 encode in 20 differ).
     x264 = f"bframes={bframes}:threads=1:rc-lookahead=0:mbtree=0" + (
-        f":keyint={gop}:min-keyint={gop}:scenecut=0" if gop else "")
+        f":keyint={gop}:min-keyint={gop}:scenecut=0" if gop else ""
+    )
     with av.open(path, mode="w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"

@@ -43,10 +43,15 @@ _OPTION_KEYS = {
 }
 _CHANNELWISE_KEYS = {"X3D": "X3D.FAST_CHANNELWISE_BACKWARD", "MViT": "MVIT.FAST_CHANNELWISE_BACKWARD"}
 # Every config key that only chooses an implementation: compliance allows changing them.
-IMPLEMENTATION_KEYS = frozenset({
-    *_OPTION_KEYS.values(), *_CHANNELWISE_KEYS.values(), "BENCHMARK.IMPLEMENTATION", "BENCHMARK.AUTO_BUDGET_S",
-    "BENCHMARK.AUTO_STEPS",
-})
+IMPLEMENTATION_KEYS = frozenset(
+    {
+        *_OPTION_KEYS.values(),
+        *_CHANNELWISE_KEYS.values(),
+        "BENCHMARK.IMPLEMENTATION",
+        "BENCHMARK.AUTO_BUDGET_S",
+        "BENCHMARK.AUTO_STEPS",
+    }
+)
 # Options that change the model's modules (timed in every combination) vs the engine's (toggled one at a time).
 _MODEL_OPTIONS = ("channels_last", "fast_channelwise_backward", "fused_attention")
 # torch.compile on the CPU: on the shared 2-core machine the X3D-M smoke run (32x32 clips) reached its second
@@ -88,8 +93,10 @@ class Implementation:
         """The mllog ``implementation`` event: every setting, the timings, threads and library versions."""
         return {
             "mode": self.mode,
-            "settings": [{"name": name, "value": value, "chosen_by": self.chosen_by[name]}
-                         for name, value in self.settings.items()]
+            "settings": [
+                {"name": name, "value": value, "chosen_by": self.chosen_by[name]}
+                for name, value in self.settings.items()
+            ]
             + [{"name": "cpu_threads", "value": self.threads, "chosen_by": self.threads_source}],
             "candidates": self.candidates,
             "versions": library_versions(),
@@ -178,8 +185,10 @@ def model_option_combinations(options):
     """
     model_options = [name for name in options if name in _MODEL_OPTIONS]
     base = {name: name == "cudnn_benchmark" for name in options if name not in _MODEL_OPTIONS}
-    return [dict(zip(model_options, values), **base)
-            for values in itertools.product((True, False), repeat=len(model_options))]
+    return [
+        dict(zip(model_options, values), **base)
+        for values in itertools.product((True, False), repeat=len(model_options))
+    ]
 
 
 def engine_option_toggles(best, device):
@@ -205,8 +214,9 @@ def _auto_search(cfg, device, amp_dtype, options):
     second = engine_option_toggles(_fastest(candidates), device)
     _time_all(cfg, device, amp_dtype, second, candidates, start, budget)
     best = _fastest(candidates)
-    logger.info("implementation auto: %d candidates in %.1f s; fastest %s", len(candidates),
-                time.perf_counter() - start, best)
+    logger.info(
+        "implementation auto: %d candidates in %.1f s; fastest %s", len(candidates), time.perf_counter() - start, best
+    )
     return best, candidates
 
 
@@ -220,8 +230,9 @@ def _time_all(cfg, device, amp_dtype, settings_list, candidates, start, budget):
         beat_s = min(c["median_s"] for c in timed) / du.get_world_size() if timed else None
         seconds = time_train_steps(cfg, settings, device, amp_dtype, int(cfg.BENCHMARK.AUTO_STEPS), beat_s)
         medians = du.all_gather_objects(statistics.median(seconds))
-        candidates.append({"settings": settings, "step_s": [round(s, 5) for s in seconds],
-                           "median_s": round(sum(medians), 5)})
+        candidates.append(
+            {"settings": settings, "step_s": [round(s, 5) for s in seconds], "median_s": round(sum(medians), 5)}
+        )
         logger.info("implementation auto: %s -> median step %.4f s", settings, sum(medians))
 
 

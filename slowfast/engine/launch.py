@@ -74,7 +74,8 @@ def resolve_init_method(init_method, num_shards):
         raise ConfigError(
             f"--init_method {init_method} cannot join NUM_SHARDS = {num_shards} machines: every machine would "
             "wait for itself. Pass --init_method tcp://HOST:PORT with the address of the machine with "
-            "--shard_id 0, the same on every machine.")
+            "--shard_id 0, the same on every machine."
+        )
     return init_method
 
 
@@ -169,8 +170,9 @@ def _spawned_worker(local_rank, cfg, func, args, backend, init_method, timeout_s
     os.environ["LOCAL_RANK"] = str(local_rank)
     world_size = configured_processes(cfg)
     try:
-        _run_worker(cfg, func, args, backend, init_method, world_size, global_rank(cfg, local_rank), local_rank,
-                    timeout_s)
+        _run_worker(
+            cfg, func, args, backend, init_method, world_size, global_rank(cfg, local_rank), local_rank, timeout_s
+        )
     except UserError as err:
         # The job's one error line; the parent recognises the exit status and adds no traceback.
         print("\n".join(f"error: {line}" for line in str(err).splitlines()), file=sys.stderr, flush=True)

@@ -36,8 +36,10 @@ def output_dir_problems(output_dir: str) -> list[str]:
         with tempfile.TemporaryFile(dir=output_dir):
             pass
     except OSError as err:
-        return [f"OUTPUT_DIR {output_dir} is not writable ({err.strerror}): pass OUTPUT_DIR with a folder you can "
-                "write to, or fix its permissions"]
+        return [
+            f"OUTPUT_DIR {output_dir} is not writable ({err.strerror}): pass OUTPUT_DIR with a folder you can "
+            "write to, or fix its permissions"
+        ]
     return []
 
 
@@ -71,11 +73,14 @@ def _split_problems(csv_path, prefix, separator, split):
         except OSError:
             missing.append(path)
     problems = []
-    for files, what, fix in ((missing, "do not exist", "fix the paths in the list or DATA.PATH_PREFIX"),
-                             (empty, "are empty (0 bytes)", "replace them or remove their lines")):
+    for files, what, fix in (
+        (missing, "do not exist", "fix the paths in the list or DATA.PATH_PREFIX"),
+        (empty, "are empty (0 bytes)", "replace them or remove their lines"),
+    ):
         if files:
-            shown = ", ".join(files[:MAX_PATHS_SHOWN]) + (f" and {len(files) - MAX_PATHS_SHOWN} more"
-                                                         if len(files) > MAX_PATHS_SHOWN else "")
+            shown = ", ".join(files[:MAX_PATHS_SHOWN]) + (
+                f" and {len(files) - MAX_PATHS_SHOWN} more" if len(files) > MAX_PATHS_SHOWN else ""
+            )
             problems.append(f"{csv_path} lists {len(files)} of {len(paths)} file(s) that {what}: {shown}: {fix}")
     return problems
 
@@ -96,8 +101,10 @@ def data_problems(cfg) -> list[str]:
         refusal = refusal_to_write(folder)
         return [refusal] if refusal else []
     if not os.path.isdir(folder):
-        return [f"data folder DATA.PATH_TO_DATA_DIR = {folder!r} does not exist: pass DATA.PATH_TO_DATA_DIR with "
-                "the folder holding train.csv, val.csv and test.csv"]
+        return [
+            f"data folder DATA.PATH_TO_DATA_DIR = {folder!r} does not exist: pass DATA.PATH_TO_DATA_DIR with "
+            "the folder holding train.csv, val.csv and test.csv"
+        ]
     problems = []
     for split in SPLITS if cfg.TEST.ENABLE else SPLITS[:2]:
         csv_path = os.path.join(folder, f"{split}.csv")

@@ -93,8 +93,9 @@ def _restore(cfg, ctx, clock, bad_videos):
     clock.load_state_dict(state["clock"])
     for split, tracker in bad_videos.items():
         tracker.restore_run_paths(state.get("bad_videos", {}).get(split, []))
-    logger.info("resumed from %s after epoch %d; clock continues at %.1f s", path, state["epoch"],
-                state["clock"]["elapsed_s"])
+    logger.info(
+        "resumed from %s after epoch %d; clock continues at %.1f s", path, state["epoch"], state["clock"]["elapsed_s"]
+    )
     return state["epoch"]
 
 
@@ -123,8 +124,14 @@ def _bad_video_count(tracker, epoch, log):
     tracker.merge(du.all_gather_objects(tracker.state()))
     summary = tracker.summary()
     if summary["count"]:
-        logger.warning("epoch %d: %d %s video(s) could not be decoded (%d in the run): %s", epoch + 1,
-                       summary["count"], tracker.split, summary["run_total"], ", ".join(summary["paths"][:10]))
+        logger.warning(
+            "epoch %d: %d %s video(s) could not be decoded (%d in the run): %s",
+            epoch + 1,
+            summary["count"],
+            tracker.split,
+            summary["run_total"],
+            ", ".join(summary["paths"][:10]),
+        )
     tracker.check()
     tracker.end_epoch()
     log.bad_videos(epoch, tracker.split, summary["count"], summary["run_total"])
@@ -156,10 +163,17 @@ def build_loop_context(cfg, metrics, clock_time, impl=None):
         train_model = prepare_training_model(train_model, impl)
     scaler, amp_dtype = _mixed_precision(cfg, device)
     return LoopContext(
-        cfg=cfg, train_model=train_model, model=model, optimizer=build_optimizer(model, cfg), scaler=scaler,
+        cfg=cfg,
+        train_model=train_model,
+        model=model,
+        optimizer=build_optimizer(model, cfg),
+        scaler=scaler,
         loss_fn=get_loss_func(cfg.MODEL.LOSS_FUNC)(reduction="mean"),
-        mixup=MixUp.from_config(cfg) if cfg.MIXUP.ENABLE else None, device=device, amp_dtype=amp_dtype,
-        metrics=metrics, clock_time=clock_time,
+        mixup=MixUp.from_config(cfg) if cfg.MIXUP.ENABLE else None,
+        device=device,
+        amp_dtype=amp_dtype,
+        metrics=metrics,
+        clock_time=clock_time,
     )
 
 
@@ -191,11 +205,15 @@ def run_job(cfg, cfg_file):
     cfg = impl.apply(cfg)
     logger.info("implementation: %s", impl.describe())
     seed_everything(cfg.RNG_SEED, 0, 0)  # identical initial weights on every rank
-    clock = BenchmarkClock(sync_fn=torch.cuda.synchronize if cfg.NUM_GPUS > 0 else None,
-                           agree_fn=lambda seconds: max(du.all_gather_objects(seconds)))  # the slowest rank
-    metrics = MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(),
-                            (cfg.TENSORBOARD.LOG_DIR or os.path.join(cfg.OUTPUT_DIR, "tensorboard"))
-                            if cfg.TENSORBOARD.ENABLE else None)
+    clock = BenchmarkClock(
+        sync_fn=torch.cuda.synchronize if cfg.NUM_GPUS > 0 else None,
+        agree_fn=lambda seconds: max(du.all_gather_objects(seconds)),
+    )  # the slowest rank
+    metrics = MetricsWriter(
+        cfg.OUTPUT_DIR,
+        du.is_main_process(),
+        (cfg.TENSORBOARD.LOG_DIR or os.path.join(cfg.OUTPUT_DIR, "tensorboard")) if cfg.TENSORBOARD.ENABLE else None,
+    )
     ctx = build_loop_context(cfg, metrics, clock.elapsed, impl)
     official = compliance.official_config_path(cfg, cfg_file)
     verdict = compliance.check_compliance(cfg, compliance.load_official_config(official), world)
@@ -205,9 +223,16 @@ def run_job(cfg, cfg_file):
     logger.info("compliance: %s; dataset: %s", verdict.describe(), fingerprint)
     for line in ignored_settings(cfg):
         logger.warning("config: %s", line)
-    logger.info("recipe: %d videos x %d clip(s) per process and step on %d process(es); base LR %.6g "
-                "(x%g linear scaling with the global batch of %d videos)", cfg.TRAIN.BATCH_SIZE // world,
-                cfg.AUG.NUM_SAMPLE, world, scaled_lrs(cfg)["BASE_LR"], lr_scale_factor(cfg), cfg.TRAIN.BATCH_SIZE)
+    logger.info(
+        "recipe: %d videos x %d clip(s) per process and step on %d process(es); base LR %.6g "
+        "(x%g linear scaling with the global batch of %d videos)",
+        cfg.TRAIN.BATCH_SIZE // world,
+        cfg.AUG.NUM_SAMPLE,
+        world,
+        scaled_lrs(cfg)["BASE_LR"],
+        lr_scale_factor(cfg),
+        cfg.TRAIN.BATCH_SIZE,
+    )
     train_loader, val_loader = build_loader(cfg, "train"), build_loader(cfg, "val")
     bad_videos = {"train": _tracker(cfg, train_loader, "train"), "val": _tracker(cfg, val_loader, "val")}
     start_epoch = _restore(cfg, ctx, clock, bad_videos)
@@ -230,8 +255,9 @@ def run_job(cfg, cfg_file):
     if cfg.TEST.ENABLE:
         _multi_view_test(cfg, ctx, log)
     totals = {split: len(tracker.run_paths()) for split, tracker in bad_videos.items()}
-    summary = RunResult.from_live_run(cfg, clock, world, verdict, _model_name(cfg_file), status, totals,
-                                     impl.event_value())
+    summary = RunResult.from_live_run(
+        cfg, clock, world, verdict, _model_name(cfg_file), status, totals, impl.event_value()
+    )
     if du.is_main_process():
         logger.info("\n%s", result.format_result_block(summary))
     metrics.close()
@@ -266,12 +292,20 @@ def _train_epochs(cfg, ctx, log, clock, loaders, bad_videos, start_epoch):
             log.eval_accuracy(epoch, scores["top1"], now)
             log.eval_stop(epoch, now)
             ctx.metrics.write("eval", step=epoch + 1, epoch=epoch, time=now, **scores)
-            logger.info("epoch %d/%d eval: top1 %.2f top5 %.2f on %d videos at %.1f s%s", epoch + 1,
-                        cfg.SOLVER.MAX_EPOCH, scores["top1"], scores["top5"], scores["num_videos"], now,
-                        " (target reached)" if reached and clock.epochs_to_target == epoch + 1 else "")
+            logger.info(
+                "epoch %d/%d eval: top1 %.2f top5 %.2f on %d videos at %.1f s%s",
+                epoch + 1,
+                cfg.SOLVER.MAX_EPOCH,
+                scores["top1"],
+                scores["top5"],
+                scores["num_videos"],
+                now,
+                " (target reached)" if reached and clock.epochs_to_target == epoch + 1 else "",
+            )
         epoch_s = clock.elapsed() - epoch_started  # train + evaluation, as tools/selfcheck.py predicts it
-        ctx.metrics.write("train_epoch", step=epoch + 1, epoch=epoch, epoch_s=epoch_s,
-                          predicted_epoch_s=predicted_epoch_s, **stats)
+        ctx.metrics.write(
+            "train_epoch", step=epoch + 1, epoch=epoch, epoch_s=epoch_s, predicted_epoch_s=predicted_epoch_s, **stats
+        )
         log_epoch_time(epoch, epoch_s, predicted_epoch_s)
         if (epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last:
             _save(cfg, epoch + 1, ctx, clock, bad_videos)
@@ -306,8 +340,10 @@ def test_job(cfg):
     setup_logging(cfg.OUTPUT_DIR, du.get_rank())
     path = cfg.TEST.CHECKPOINT_FILE_PATH or ckpt.find_resume_checkpoint(cfg.OUTPUT_DIR)
     if not path:
-        raise ConfigError(f"TRAIN.ENABLE is False but there are no weights to test: set TEST.CHECKPOINT_FILE_PATH "
-                          f"or use the OUTPUT_DIR of a run with checkpoints (none in {cfg.OUTPUT_DIR})")
+        raise ConfigError(
+            f"TRAIN.ENABLE is False but there are no weights to test: set TEST.CHECKPOINT_FILE_PATH "
+            f"or use the OUTPUT_DIR of a run with checkpoints (none in {cfg.OUTPUT_DIR})"
+        )
     metrics = MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(), None)
     ctx = build_loop_context(cfg, metrics, clock_time=lambda: 0.0)
     ckpt.initialise_model_from_file(ctx.model, path)
@@ -328,6 +364,12 @@ def _multi_view_test(cfg, ctx, log):
     scores = test(ctx, loader, tracker)
     scores["bad_videos"] = _bad_video_count(tracker, cfg.SOLVER.MAX_EPOCH - 1, log)
     ctx.metrics.write("test", **scores)
-    logger.info("multi-view test (%d x %d views): top1 %.2f top5 %.2f on %d videos", cfg.TEST.NUM_ENSEMBLE_VIEWS,
-                cfg.TEST.NUM_SPATIAL_CROPS, scores["top1"], scores["top5"], scores["num_videos"])
+    logger.info(
+        "multi-view test (%d x %d views): top1 %.2f top5 %.2f on %d videos",
+        cfg.TEST.NUM_ENSEMBLE_VIEWS,
+        cfg.TEST.NUM_SPATIAL_CROPS,
+        scores["top1"],
+        scores["top5"],
+        scores["num_videos"],
+    )
     return scores

@@ -64,7 +64,8 @@ def output_dir_lock(output_dir: str) -> Iterator[None]:
         except BlockingIOError:
             raise OutputDirBusy(
                 f"OUTPUT_DIR {output_dir} is in use by another run ({_holder_text(handle)}): wait for it to end, "
-                "stop it, or pass another OUTPUT_DIR") from None
+                "stop it, or pass another OUTPUT_DIR"
+            ) from None
         started = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime())
         holder = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "started": started})
         os.ftruncate(handle, 0)

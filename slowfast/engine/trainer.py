@@ -150,13 +150,30 @@ def _log_iteration(ctx, epoch, it, num_iters, stats, loss, top1, lr, wait):
     if du.is_main_process():
         logger.info(
             "epoch %d/%d iter %d/%d  loss %.4f  lr %.3g  top1 %.2f  clips/s %.1f  data-wait %.0f ms  %s  mem %.0f MB",
-            epoch + 1, cfg.SOLVER.MAX_EPOCH, it + 1, num_iters, loss, lr, top1, clips_per_s, 1000 * wait,
-            eta_text(cfg, epoch, it, num_iters, elapsed / (it + 1)), _memory_mb(ctx.device),
+            epoch + 1,
+            cfg.SOLVER.MAX_EPOCH,
+            it + 1,
+            num_iters,
+            loss,
+            lr,
+            top1,
+            clips_per_s,
+            1000 * wait,
+            eta_text(cfg, epoch, it, num_iters, elapsed / (it + 1)),
+            _memory_mb(ctx.device),
         )
     ctx.metrics.write(
-        "train_iter", step=epoch * num_iters + it + 1, epoch=epoch, iter=it + 1,
-        global_step=epoch * num_iters + it + 1, loss=loss, lr=lr, top1=top1, clips_per_s=clips_per_s,
-        data_wait_s=wait, time=ctx.clock_time(),
+        "train_iter",
+        step=epoch * num_iters + it + 1,
+        epoch=epoch,
+        iter=it + 1,
+        global_step=epoch * num_iters + it + 1,
+        loss=loss,
+        lr=lr,
+        top1=top1,
+        clips_per_s=clips_per_s,
+        data_wait_s=wait,
+        time=ctx.clock_time(),
     )
 
 

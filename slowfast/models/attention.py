@@ -42,9 +42,23 @@ def pool_tokens(tokens, pool, thw_shape, has_cls_token, norm=None, channels_last
 class MultiScaleAttention(nn.Module):
     """Multi-head self-attention whose queries and keys/values are pooled (conv, max or avg) per head."""
 
-    def __init__(self, dim, num_heads, qkv_bias, kernel_q, kernel_kv, stride_q, stride_kv, norm_layer,
-                 has_cls_token, mode="conv", drop_rate=0.0, fused=True, channels_last=True,
-                 fast_channelwise_backward=True):
+    def __init__(
+        self,
+        dim,
+        num_heads,
+        qkv_bias,
+        kernel_q,
+        kernel_kv,
+        stride_q,
+        stride_kv,
+        norm_layer,
+        has_cls_token,
+        mode="conv",
+        drop_rate=0.0,
+        fused=True,
+        channels_last=True,
+        fast_channelwise_backward=True,
+    ):
         """
         Args:
             dim (int): token width (the output has the same width).
@@ -75,8 +89,11 @@ class MultiScaleAttention(nn.Module):
             kernel_q = ()
         if math.prod(kernel_kv) == 1 and math.prod(stride_kv) == 1:
             kernel_kv = ()
-        for name, kernel, stride in (("q", kernel_q, stride_q), ("k", kernel_kv, stride_kv),
-                                     ("v", kernel_kv, stride_kv)):
+        for name, kernel, stride in (
+            ("q", kernel_q, stride_q),
+            ("k", kernel_kv, stride_kv),
+            ("v", kernel_kv, stride_kv),
+        ):
             pool, norm = _make_pool(mode, kernel, stride, head_dim, norm_layer, fast_channelwise_backward)
             setattr(self, f"pool_{name}", pool)
             if norm is not None:
@@ -95,8 +112,16 @@ class MultiScaleAttention(nn.Module):
         q, k, v = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
         pooled = []
         for name, tokens_in in (("q", q), ("k", k), ("v", v)):
-            pooled.append(pool_tokens(tokens_in, getattr(self, f"pool_{name}"), thw_shape, self.has_cls_token,
-                                      getattr(self, f"norm_{name}", None), self.channels_last))
+            pooled.append(
+                pool_tokens(
+                    tokens_in,
+                    getattr(self, f"pool_{name}"),
+                    thw_shape,
+                    self.has_cls_token,
+                    getattr(self, f"norm_{name}", None),
+                    self.channels_last,
+                )
+            )
         (q, q_shape), (k, _), (v, _) = pooled
         if self.fused:
             x = F.scaled_dot_product_attention(q, k, v, scale=self.scale)

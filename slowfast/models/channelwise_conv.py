@@ -37,8 +37,17 @@ class _ChannelwiseConvFunction(torch.autograd.Function):
         masks = [ctx.needs_input_grad[0] and not flip_applies, ctx.needs_input_grad[1], False]
         if any(masks):
             grads = torch.ops.aten.convolution_backward(
-                grad_out, x, weight, None, list(stride), list(padding), list(dilation), False,
-                [0, 0, 0], groups, masks,
+                grad_out,
+                x,
+                weight,
+                None,
+                list(stride),
+                list(padding),
+                list(dilation),
+                False,
+                [0, 0, 0],
+                groups,
+                masks,
             )
             grad_x = grads[0] if masks[0] else grad_x
             grad_w = grads[1]

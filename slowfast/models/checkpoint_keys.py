@@ -17,8 +17,7 @@ def convert_state_dict(state):
     if "model_state" in state and isinstance(state["model_state"], dict):
         state = state["model_state"]
     return {
-        (key[len(_WRAPPER_PREFIX):] if key.startswith(_WRAPPER_PREFIX) else key): value
-        for key, value in state.items()
+        (key[len(_WRAPPER_PREFIX) :] if key.startswith(_WRAPPER_PREFIX) else key): value for key, value in state.items()
     }
 
 

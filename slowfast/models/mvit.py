@@ -38,18 +38,46 @@ class MultiScaleBlock(nn.Module):
     """Pre-norm transformer block with pooling attention; widens to ``dim_out`` through the MLP and a
     linear projection of the skip connection, and pools the skip connection like the queries."""
 
-    def __init__(self, dim, dim_out, num_heads, mlp_ratio, qkv_bias, drop_path, norm_layer, kernel_q,
-                 kernel_kv, stride_q, stride_kv, mode, has_cls_token, drop_rate=0.0, fused_attention=True,
-                 channels_last=True, fast_channelwise_backward=True):
+    def __init__(
+        self,
+        dim,
+        dim_out,
+        num_heads,
+        mlp_ratio,
+        qkv_bias,
+        drop_path,
+        norm_layer,
+        kernel_q,
+        kernel_kv,
+        stride_q,
+        stride_kv,
+        mode,
+        has_cls_token,
+        drop_rate=0.0,
+        fused_attention=True,
+        channels_last=True,
+        fast_channelwise_backward=True,
+    ):
         super().__init__()
         self.dim, self.dim_out = dim, dim_out
         self.has_cls_token = has_cls_token
         self.channels_last = channels_last
         self.norm1 = norm_layer(dim)
         self.attn = MultiScaleAttention(
-            dim, num_heads, qkv_bias, kernel_q, kernel_kv, stride_q, stride_kv, norm_layer=norm_layer,
-            has_cls_token=has_cls_token, mode=mode, drop_rate=drop_rate, fused=fused_attention,
-            channels_last=channels_last, fast_channelwise_backward=fast_channelwise_backward,
+            dim,
+            num_heads,
+            qkv_bias,
+            kernel_q,
+            kernel_kv,
+            stride_q,
+            stride_kv,
+            norm_layer=norm_layer,
+            has_cls_token=has_cls_token,
+            mode=mode,
+            drop_rate=drop_rate,
+            fused=fused_attention,
+            channels_last=channels_last,
+            fast_channelwise_backward=fast_channelwise_backward,
         )
         self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
         self.norm2 = norm_layer(dim)
@@ -63,8 +91,9 @@ class MultiScaleBlock(nn.Module):
 
     def forward(self, x, thw_shape):
         attended, new_shape = self.attn(self.norm1(x), thw_shape)
-        skip, _ = pool_tokens(x.unsqueeze(1), self.pool_skip, thw_shape, self.has_cls_token,
-                              channels_last=self.channels_last)
+        skip, _ = pool_tokens(
+            x.unsqueeze(1), self.pool_skip, thw_shape, self.has_cls_token, channels_last=self.channels_last
+        )
         x = skip.squeeze(1) + self.drop_path(attended)
         x_norm = self.norm2(x)
         if self.dim != self.dim_out:
@@ -129,12 +158,38 @@ def pooling_schedule(depth, pool_q_stride, pool_kv_stride, pool_kv_stride_adapti
 class MViT(nn.Module):
     """Multiscale Vision Transformer v1. Input: a list with one (N, C, T, H, W) tensor of the built size."""
 
-    def __init__(self, num_classes=400, num_frames=16, crop_size=224, in_channels=3, embed_dim=96,
-                 num_heads=1, depth=16, mlp_ratio=4.0, qkv_bias=True, drop_path_rate=0.1, dropout_rate=0.0,
-                 head_dropout_rate=0.5, head_act="softmax", patch_kernel=(3, 7, 7), patch_stride=(2, 4, 4),
-                 patch_padding=(1, 3, 3), mode="conv", cls_embed_on=True, sep_pos_embed=False, norm_stem=False,
-                 dim_mul=(), head_mul=(), pool_q_stride=(), pool_kv_stride=(), pool_kv_stride_adaptive=(),
-                 pool_kvq_kernel=(), fused_attention=True, channels_last=True, fast_channelwise_backward=True):
+    def __init__(
+        self,
+        num_classes=400,
+        num_frames=16,
+        crop_size=224,
+        in_channels=3,
+        embed_dim=96,
+        num_heads=1,
+        depth=16,
+        mlp_ratio=4.0,
+        qkv_bias=True,
+        drop_path_rate=0.1,
+        dropout_rate=0.0,
+        head_dropout_rate=0.5,
+        head_act="softmax",
+        patch_kernel=(3, 7, 7),
+        patch_stride=(2, 4, 4),
+        patch_padding=(1, 3, 3),
+        mode="conv",
+        cls_embed_on=True,
+        sep_pos_embed=False,
+        norm_stem=False,
+        dim_mul=(),
+        head_mul=(),
+        pool_q_stride=(),
+        pool_kv_stride=(),
+        pool_kv_stride_adaptive=(),
+        pool_kvq_kernel=(),
+        fused_attention=True,
+        channels_last=True,
+        fast_channelwise_backward=True,
+    ):
         """
         Args:
             num_classes (int): classifier outputs.
@@ -171,12 +226,10 @@ class MViT(nn.Module):
                 self.pos_embed_class = nn.Parameter(torch.zeros(1, 1, embed_dim))
         else:
             self.pos_embed = nn.Parameter(torch.zeros(1, num_patches + int(cls_embed_on), embed_dim))
-        self.patch_embed = PatchEmbed(in_channels, embed_dim, patch_kernel, patch_stride, patch_padding,
-                                      channels_last)
+        self.patch_embed = PatchEmbed(in_channels, embed_dim, patch_kernel, patch_stride, patch_padding, channels_last)
         self.pos_drop = nn.Dropout(dropout_rate) if dropout_rate > 0.0 else nn.Identity()
         self.norm_stem = norm_layer(embed_dim) if norm_stem else None
-        schedule = pooling_schedule(depth, pool_q_stride, pool_kv_stride, pool_kv_stride_adaptive,
-                                    pool_kvq_kernel)
+        schedule = pooling_schedule(depth, pool_q_stride, pool_kv_stride, pool_kv_stride_adaptive, pool_kvq_kernel)
         dim_muls, head_muls = [1.0] * (depth + 1), [1.0] * (depth + 1)
         for block, multiplier in dim_mul:
             dim_muls[block] = multiplier
@@ -188,13 +241,27 @@ class MViT(nn.Module):
             num_heads = round_width(num_heads, head_muls[i])
             embed_dim = round_width(embed_dim, dim_muls[i], divisor=num_heads)
             dim_out = round_width(embed_dim, dim_muls[i + 1], divisor=round_width(num_heads, head_muls[i + 1]))
-            self.blocks.append(MultiScaleBlock(
-                embed_dim, dim_out, num_heads, mlp_ratio, qkv_bias, drop_path_rates[i], norm_layer,
-                kernel_q=schedule[0][i], kernel_kv=schedule[1][i], stride_q=schedule[2][i],
-                stride_kv=schedule[3][i], mode=mode, has_cls_token=cls_embed_on, drop_rate=dropout_rate,
-                fused_attention=fused_attention, channels_last=channels_last,
-                fast_channelwise_backward=fast_channelwise_backward,
-            ))
+            self.blocks.append(
+                MultiScaleBlock(
+                    embed_dim,
+                    dim_out,
+                    num_heads,
+                    mlp_ratio,
+                    qkv_bias,
+                    drop_path_rates[i],
+                    norm_layer,
+                    kernel_q=schedule[0][i],
+                    kernel_kv=schedule[1][i],
+                    stride_q=schedule[2][i],
+                    stride_kv=schedule[3][i],
+                    mode=mode,
+                    has_cls_token=cls_embed_on,
+                    drop_rate=dropout_rate,
+                    fused_attention=fused_attention,
+                    channels_last=channels_last,
+                    fast_channelwise_backward=fast_channelwise_backward,
+                )
+            )
         self.norm = norm_layer(dim_out)
         self.head = TransformerBasicHead(dim_out, num_classes, head_dropout_rate, head_act)
         self._init_weights()
@@ -216,16 +283,35 @@ class MViT(nn.Module):
         DATA.TEST_CROP_SIZE equals DATA.TRAIN_CROP_SIZE)."""
         m = cfg.MVIT
         return cls(
-            num_classes=cfg.MODEL.NUM_CLASSES, num_frames=cfg.DATA.NUM_FRAMES, crop_size=cfg.DATA.TRAIN_CROP_SIZE,
-            in_channels=cfg.DATA.INPUT_CHANNEL_NUM[0], embed_dim=m.EMBED_DIM, num_heads=m.NUM_HEADS,
-            depth=m.DEPTH, mlp_ratio=m.MLP_RATIO, qkv_bias=m.QKV_BIAS, drop_path_rate=m.DROPPATH_RATE,
-            dropout_rate=m.DROPOUT_RATE, head_dropout_rate=cfg.MODEL.DROPOUT_RATE, head_act=cfg.MODEL.HEAD_ACT,
-            patch_kernel=m.PATCH_KERNEL, patch_stride=m.PATCH_STRIDE, patch_padding=m.PATCH_PADDING,
-            mode=m.MODE, cls_embed_on=m.CLS_EMBED_ON, sep_pos_embed=m.SEP_POS_EMBED, norm_stem=m.NORM_STEM,
-            dim_mul=m.DIM_MUL, head_mul=m.HEAD_MUL, pool_q_stride=m.POOL_Q_STRIDE,
-            pool_kv_stride=m.POOL_KV_STRIDE, pool_kv_stride_adaptive=m.POOL_KV_STRIDE_ADAPTIVE,
-            pool_kvq_kernel=m.POOL_KVQ_KERNEL, fused_attention=m.FUSED_ATTENTION,
-            channels_last=cfg.MODEL.CHANNELS_LAST, fast_channelwise_backward=m.FAST_CHANNELWISE_BACKWARD,
+            num_classes=cfg.MODEL.NUM_CLASSES,
+            num_frames=cfg.DATA.NUM_FRAMES,
+            crop_size=cfg.DATA.TRAIN_CROP_SIZE,
+            in_channels=cfg.DATA.INPUT_CHANNEL_NUM[0],
+            embed_dim=m.EMBED_DIM,
+            num_heads=m.NUM_HEADS,
+            depth=m.DEPTH,
+            mlp_ratio=m.MLP_RATIO,
+            qkv_bias=m.QKV_BIAS,
+            drop_path_rate=m.DROPPATH_RATE,
+            dropout_rate=m.DROPOUT_RATE,
+            head_dropout_rate=cfg.MODEL.DROPOUT_RATE,
+            head_act=cfg.MODEL.HEAD_ACT,
+            patch_kernel=m.PATCH_KERNEL,
+            patch_stride=m.PATCH_STRIDE,
+            patch_padding=m.PATCH_PADDING,
+            mode=m.MODE,
+            cls_embed_on=m.CLS_EMBED_ON,
+            sep_pos_embed=m.SEP_POS_EMBED,
+            norm_stem=m.NORM_STEM,
+            dim_mul=m.DIM_MUL,
+            head_mul=m.HEAD_MUL,
+            pool_q_stride=m.POOL_Q_STRIDE,
+            pool_kv_stride=m.POOL_KV_STRIDE,
+            pool_kv_stride_adaptive=m.POOL_KV_STRIDE_ADAPTIVE,
+            pool_kvq_kernel=m.POOL_KVQ_KERNEL,
+            fused_attention=m.FUSED_ATTENTION,
+            channels_last=cfg.MODEL.CHANNELS_LAST,
+            fast_channelwise_backward=m.FAST_CHANNELWISE_BACKWARD,
         )
 
     def _position_embedding(self):

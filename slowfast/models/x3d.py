@@ -28,7 +28,11 @@ class X3DStem(nn.Module):
         super().__init__()
         self.conv_xy = nn.Conv3d(dim_in, dim_out, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False)
         self.conv = nn.Conv3d(
-            dim_out, dim_out, (temporal_kernel, 1, 1), padding=(temporal_kernel // 2, 0, 0), bias=False,
+            dim_out,
+            dim_out,
+            (temporal_kernel, 1, 1),
+            padding=(temporal_kernel // 2, 0, 0),
+            bias=False,
             groups=dim_out,
         )
         self.bn = nn.BatchNorm3d(dim_out, eps=bn_eps, momentum=bn_momentum)
@@ -41,17 +45,16 @@ class X3DStem(nn.Module):
 class X3DTransform(nn.Module):
     """Bottleneck: 1x1x1 conv, BN, ReLU; channel-wise 3x3x3 conv (strided), BN, [SE], Swish; 1x1x1 conv, BN."""
 
-    def __init__(self, dim_in, dim_out, dim_inner, stride, channelwise, use_se, bn_eps, bn_momentum,
-                 fast_channelwise_backward):
+    def __init__(
+        self, dim_in, dim_out, dim_inner, stride, channelwise, use_se, bn_eps, bn_momentum, fast_channelwise_backward
+    ):
         super().__init__()
         groups = dim_inner if channelwise else 1
         self.a = nn.Conv3d(dim_in, dim_inner, 1, bias=False)
         self.a_bn = nn.BatchNorm3d(dim_inner, eps=bn_eps, momentum=bn_momentum)
         self.a_relu = nn.ReLU(inplace=True)
         conv_class = ChannelwiseConv3d if channelwise and fast_channelwise_backward else nn.Conv3d
-        self.b = conv_class(
-            dim_inner, dim_inner, 3, stride=(1, stride, stride), padding=1, groups=groups, bias=False
-        )
+        self.b = conv_class(dim_inner, dim_inner, 3, stride=(1, stride, stride), padding=1, groups=groups, bias=False)
         self.b_bn = nn.BatchNorm3d(dim_inner, eps=bn_eps, momentum=bn_momentum)
         if use_se:
             self.se = SqueezeExcitation(dim_inner, _SE_RATIO)
@@ -91,8 +94,9 @@ class X3DHead(nn.Module):
     """Head: 1x1x1 conv to the inner width, BN, ReLU, fixed average pool, 1x1x1 conv to DIM_C5, [BN], ReLU,
     dropout, linear classifier applied at every pooled position; in eval, softmax then mean over positions."""
 
-    def __init__(self, dim_in, dim_inner, dim_out, num_classes, pool_size, dropout_rate, head_act,
-                 bn_lin5, bn_eps, bn_momentum):
+    def __init__(
+        self, dim_in, dim_inner, dim_out, num_classes, pool_size, dropout_rate, head_act, bn_lin5, bn_eps, bn_momentum
+    ):
         super().__init__()
         self.conv_5 = nn.Conv3d(dim_in, dim_inner, 1, bias=False)
         self.conv_5_bn = nn.BatchNorm3d(dim_inner, eps=bn_eps, momentum=bn_momentum)
@@ -127,11 +131,29 @@ class X3DHead(nn.Module):
 class X3D(nn.Module):
     """X3D network: s1 (stem), s2..s5 (residual stages), head. Input: a list with one (N, C, T, H, W) tensor."""
 
-    def __init__(self, num_classes=400, num_frames=16, crop_size=224, in_channels=3, width_factor=2.0,
-                 depth_factor=2.2, bottleneck_factor=2.25, dim_c1=12, dim_c5=2048, scale_res2=False,
-                 bn_lin5=False, channelwise_3x3x3=True, dropout_rate=0.5, head_act="softmax",
-                 bn_eps=1e-5, bn_momentum=0.1, fc_init_std=0.01, zero_init_final_bn=True,
-                 channels_last=False, fast_channelwise_backward=False):
+    def __init__(
+        self,
+        num_classes=400,
+        num_frames=16,
+        crop_size=224,
+        in_channels=3,
+        width_factor=2.0,
+        depth_factor=2.2,
+        bottleneck_factor=2.25,
+        dim_c1=12,
+        dim_c5=2048,
+        scale_res2=False,
+        bn_lin5=False,
+        channelwise_3x3x3=True,
+        dropout_rate=0.5,
+        head_act="softmax",
+        bn_eps=1e-5,
+        bn_momentum=0.1,
+        fc_init_std=0.01,
+        zero_init_final_bn=True,
+        channels_last=False,
+        fast_channelwise_backward=False,
+    ):
         """
         Args:
             num_classes (int): classifier outputs.
@@ -161,18 +183,33 @@ class X3D(nn.Module):
             dim_inner = int(bottleneck_factor * dim_out)
             stage_module = nn.Sequential()
             for index in range(int(math.ceil(depth_factor * base_blocks))):
-                stage_module.add_module(f"pathway0_res{index}", ResBlock(
-                    dim_in if index == 0 else dim_out, dim_out, stride=2 if index == 0 else 1,
-                    dim_inner=dim_inner, channelwise=channelwise_3x3x3, use_se=index % 2 == 0,
-                    fast_channelwise_backward=fast_channelwise_backward, **bn,
-                ))
+                stage_module.add_module(
+                    f"pathway0_res{index}",
+                    ResBlock(
+                        dim_in if index == 0 else dim_out,
+                        dim_out,
+                        stride=2 if index == 0 else 1,
+                        dim_inner=dim_inner,
+                        channelwise=channelwise_3x3x3,
+                        use_se=index % 2 == 0,
+                        fast_channelwise_backward=fast_channelwise_backward,
+                        **bn,
+                    ),
+                )
             self.add_module(f"s{stage + 2}", stage_module)
             dim_in = dim_out
             base_width = round_width(base_width, 2.0, divisor=8)
         spatial = int(math.ceil(crop_size / 32.0))
         self.head = X3DHead(
-            dim_out, dim_inner, dim_c5, num_classes, pool_size=(num_frames, spatial, spatial),
-            dropout_rate=dropout_rate, head_act=head_act, bn_lin5=bn_lin5, **bn,
+            dim_out,
+            dim_inner,
+            dim_c5,
+            num_classes,
+            pool_size=(num_frames, spatial, spatial),
+            dropout_rate=dropout_rate,
+            head_act=head_act,
+            bn_lin5=bn_lin5,
+            **bn,
         )
         init_cnn_weights(self, fc_init_std, zero_init_final_bn)
 
@@ -180,14 +217,24 @@ class X3D(nn.Module):
     def from_config(cls, cfg):
         """Build from ``cfg.X3D``, ``cfg.MODEL``, ``cfg.DATA``, ``cfg.RESNET`` and ``cfg.BN`` keys."""
         return cls(
-            num_classes=cfg.MODEL.NUM_CLASSES, num_frames=cfg.DATA.NUM_FRAMES,
-            crop_size=cfg.DATA.TRAIN_CROP_SIZE, in_channels=cfg.DATA.INPUT_CHANNEL_NUM[0],
-            width_factor=cfg.X3D.WIDTH_FACTOR, depth_factor=cfg.X3D.DEPTH_FACTOR,
-            bottleneck_factor=cfg.X3D.BOTTLENECK_FACTOR, dim_c1=cfg.X3D.DIM_C1, dim_c5=cfg.X3D.DIM_C5,
-            scale_res2=cfg.X3D.SCALE_RES2, bn_lin5=cfg.X3D.BN_LIN5,
-            channelwise_3x3x3=cfg.X3D.CHANNELWISE_3x3x3, dropout_rate=cfg.MODEL.DROPOUT_RATE,
-            head_act=cfg.MODEL.HEAD_ACT, bn_eps=cfg.X3D.BN_EPSILON, bn_momentum=cfg.X3D.BN_MOMENTUM,
-            fc_init_std=cfg.MODEL.FC_INIT_STD, zero_init_final_bn=cfg.RESNET.ZERO_INIT_FINAL_BN,
+            num_classes=cfg.MODEL.NUM_CLASSES,
+            num_frames=cfg.DATA.NUM_FRAMES,
+            crop_size=cfg.DATA.TRAIN_CROP_SIZE,
+            in_channels=cfg.DATA.INPUT_CHANNEL_NUM[0],
+            width_factor=cfg.X3D.WIDTH_FACTOR,
+            depth_factor=cfg.X3D.DEPTH_FACTOR,
+            bottleneck_factor=cfg.X3D.BOTTLENECK_FACTOR,
+            dim_c1=cfg.X3D.DIM_C1,
+            dim_c5=cfg.X3D.DIM_C5,
+            scale_res2=cfg.X3D.SCALE_RES2,
+            bn_lin5=cfg.X3D.BN_LIN5,
+            channelwise_3x3x3=cfg.X3D.CHANNELWISE_3x3x3,
+            dropout_rate=cfg.MODEL.DROPOUT_RATE,
+            head_act=cfg.MODEL.HEAD_ACT,
+            bn_eps=cfg.X3D.BN_EPSILON,
+            bn_momentum=cfg.X3D.BN_MOMENTUM,
+            fc_init_std=cfg.MODEL.FC_INIT_STD,
+            zero_init_final_bn=cfg.RESNET.ZERO_INIT_FINAL_BN,
             channels_last=cfg.MODEL.CHANNELS_LAST,
             fast_channelwise_backward=cfg.X3D.FAST_CHANNELWISE_BACKWARD,
         )

@@ -65,8 +65,12 @@ def _gpu_driver():
     if shutil.which("nvidia-smi") is None:
         return None
     try:
-        done = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                              capture_output=True, text=True, timeout=20)
+        done = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip().splitlines()[0] if done.returncode == 0 and done.stdout.strip() else None
@@ -87,8 +91,9 @@ def machine_facts(output_dir: str, data_dir: str) -> dict:
     cuda = torch.cuda.is_available()
     facts["nccl"] = ".".join(map(str, torch.cuda.nccl.version())) if cuda else None
     facts["driver"] = _gpu_driver() if cuda else None
-    facts["gpu_memory_gb"] = [round(torch.cuda.get_device_properties(i).total_memory / 2**30, 1)
-                              for i in range(torch.cuda.device_count())]
+    facts["gpu_memory_gb"] = [
+        round(torch.cuda.get_device_properties(i).total_memory / 2**30, 1) for i in range(torch.cuda.device_count())
+    ]
     shm = shutil.disk_usage("/dev/shm") if os.path.isdir("/dev/shm") else None
     facts["shm_total_mb"] = round(shm.total / 2**20) if shm else None
     facts["shm_free_mb"] = round(shm.free / 2**20) if shm else None

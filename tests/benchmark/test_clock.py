@@ -99,8 +99,9 @@ def test_load_after_start_rebases_on_the_saved_time():
 def test_sync_before_reading_and_agreement_across_ranks():
     fake = FakeTime()
     calls = []
-    clock = BenchmarkClock(time_fn=fake, sync_fn=lambda: calls.append("sync"),
-                           agree_fn=lambda seconds: max(seconds, 90.0))  # another rank is slower
+    clock = BenchmarkClock(
+        time_fn=fake, sync_fn=lambda: calls.append("sync"), agree_fn=lambda seconds: max(seconds, 90.0)
+    )  # another rank is slower
     clock.start()
     fake.advance(60.0)
     assert clock.elapsed() == pytest.approx(60.0)

@@ -52,8 +52,21 @@ def test_unchanged_config_is_compliant(official_path):
 
 
 def test_resource_changes_are_compliant(official_path):
-    verdict = verdict_for(official_path, ["NUM_GPUS", "2", "TRAIN.BATCH_SIZE", "32", "DATA_LOADER.NUM_WORKERS", "8",
-                                          "OUTPUT_DIR", "/tmp/elsewhere", "RNG_SEED", "3"])
+    verdict = verdict_for(
+        official_path,
+        [
+            "NUM_GPUS",
+            "2",
+            "TRAIN.BATCH_SIZE",
+            "32",
+            "DATA_LOADER.NUM_WORKERS",
+            "8",
+            "OUTPUT_DIR",
+            "/tmp/elsewhere",
+            "RNG_SEED",
+            "3",
+        ],
+    )
     assert verdict.compliant
     allowed = {c.key for c in verdict.allowed}
     assert allowed == {"NUM_GPUS", "TRAIN.BATCH_SIZE", "DATA_LOADER.NUM_WORKERS", "OUTPUT_DIR", "RNG_SEED"}
@@ -61,9 +74,24 @@ def test_resource_changes_are_compliant(official_path):
 
 
 def test_implementation_settings_are_compliant(official_path):
-    changes = ["BENCHMARK.IMPLEMENTATION", "reference", "MODEL.CHANNELS_LAST", "False", "MVIT.FUSED_ATTENTION",
-               "False", "X3D.FAST_CHANNELWISE_BACKWARD", "False", "MVIT.FAST_CHANNELWISE_BACKWARD", "False",
-               "MODEL.COMPILE", "True", "MODEL.CUDNN_BENCHMARK", "False", "BENCHMARK.AUTO_BUDGET_S", "5"]
+    changes = [
+        "BENCHMARK.IMPLEMENTATION",
+        "reference",
+        "MODEL.CHANNELS_LAST",
+        "False",
+        "MVIT.FUSED_ATTENTION",
+        "False",
+        "X3D.FAST_CHANNELWISE_BACKWARD",
+        "False",
+        "MVIT.FAST_CHANNELWISE_BACKWARD",
+        "False",
+        "MODEL.COMPILE",
+        "True",
+        "MODEL.CUDNN_BENCHMARK",
+        "False",
+        "BENCHMARK.AUTO_BUDGET_S",
+        "5",
+    ]
     verdict = verdict_for(official_path, changes)
     assert verdict.compliant and verdict.disallowed == []
     assert {c.key for c in verdict.allowed} == set(changes[::2])

@@ -62,9 +62,24 @@ def test_round_trip_parsed_by_mlperf_logging(tmp_path):
     lines, errors = read_mllog(path)
     assert errors == []
     keys = [line.key for line in lines]
-    for key in ("init_start", "init_stop", "run_start", "epoch_start", "epoch_stop", "eval_start",
-                "eval_stop", "eval_accuracy", "run_stop", "global_batch_size", "seed", "target_accuracy",
-                "num_accelerators", "submission_division", "train_samples", "eval_samples"):
+    for key in (
+        "init_start",
+        "init_stop",
+        "run_start",
+        "epoch_start",
+        "epoch_stop",
+        "eval_start",
+        "eval_stop",
+        "eval_accuracy",
+        "run_stop",
+        "global_batch_size",
+        "seed",
+        "target_accuracy",
+        "num_accelerators",
+        "submission_division",
+        "train_samples",
+        "eval_samples",
+    ):
         assert key in keys
     assert keys.index("init_stop") < keys.index("run_start") < keys.index("run_stop")
     accuracy = [line for line in lines if line.key == "eval_accuracy"]
@@ -179,11 +194,15 @@ def test_quickstart_is_labelled_and_scored_only_against_its_own_reference(tmp_pa
 
 IMPLEMENTATION_EVENT = {
     "mode": "auto",
-    "settings": [{"name": "channels_last", "value": True, "chosen_by": "auto: fastest timed candidate"},
-                 {"name": "compile", "value": False, "chosen_by": "auto: not a candidate on the CPU"},
-                 {"name": "cpu_threads", "value": 2, "chosen_by": "cores / local processes"}],
-    "candidates": [{"settings": {"channels_last": True, "compile": False}, "step_s": [0.5, 0.4], "median_s": 0.45},
-                   {"settings": {"channels_last": False, "compile": False}, "step_s": [0.9, 0.8], "median_s": 0.85}],
+    "settings": [
+        {"name": "channels_last", "value": True, "chosen_by": "auto: fastest timed candidate"},
+        {"name": "compile", "value": False, "chosen_by": "auto: not a candidate on the CPU"},
+        {"name": "cpu_threads", "value": 2, "chosen_by": "cores / local processes"},
+    ],
+    "candidates": [
+        {"settings": {"channels_last": True, "compile": False}, "step_s": [0.5, 0.4], "median_s": 0.45},
+        {"settings": {"channels_last": False, "compile": False}, "step_s": [0.9, 0.8], "median_s": 0.85},
+    ],
     "versions": {"torch": "2.14.1", "cuda": "13.0", "cudnn": 92400, "nccl": None},
 }
 
@@ -211,8 +230,10 @@ def test_implementation_event_is_read_back_and_shown(tmp_path):
     result = read_run(str(tmp_path))
     assert result.implementation == IMPLEMENTATION_EVENT
     block = format_result_block(result)
-    assert ("implementation     auto: channels_last on, compile off (fastest of 2 timed candidates); "
-            "2 CPU thread(s) per process") in block
+    assert (
+        "implementation     auto: channels_last on, compile off (fastest of 2 timed candidates); "
+        "2 CPU thread(s) per process"
+    ) in block
     assert "  versions         torch 2.14.1, CUDA 13.0, cuDNN 92400, NCCL -" in block
 
 

@@ -93,13 +93,35 @@ def test_steps_per_epoch_follow_the_padded_shard_and_dropped_last_batch():
 
 
 def test_recipe_tool_prints_the_layout_as_json():
-    result = subprocess.run([sys.executable, str(REPO / "tools" / "recipe.py"), "--cfg", SCORED["MVIT_B_16x4"],
-                             "--world-size", "8", "--train-videos", "7500", "--json"],
-                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "tools" / "recipe.py"),
+            "--cfg",
+            SCORED["MVIT_B_16x4"],
+            "--world-size",
+            "8",
+            "--train-videos",
+            "7500",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     recipe = json.loads(result.stdout)
-    assert set(recipe) >= {"processes", "videos_per_process", "clips_per_process", "global_clips",
-                           "steps_per_epoch", "lr_factor", "lr_at", "division"}
+    assert set(recipe) >= {
+        "processes",
+        "videos_per_process",
+        "clips_per_process",
+        "global_clips",
+        "steps_per_epoch",
+        "lr_factor",
+        "lr_at",
+        "division",
+    }
     assert (recipe["processes"], recipe["videos_per_process"], recipe["clips_per_process"]) == (8, 12, 24)
     assert recipe["global_clips"] == 192 and recipe["steps_per_epoch"] == math.ceil(7500 / 8) // 12
     assert recipe["lr_factor"] == 2.0 and recipe["division"] == "closed"
@@ -112,7 +134,9 @@ def test_run_benchmark_keeps_each_models_reference_batch_per_gpu_on_any_layout()
     assert x3d == ["TRAIN.BATCH_SIZE", "128", "TEST.BATCH_SIZE", "128"]
     assert mvit == ["TRAIN.BATCH_SIZE", "48", "TEST.BATCH_SIZE", "48"]
     assert compliant_batch_overrides(SCORED["X3D_M"], ["NUM_GPUS", "1", "TRAIN.BATCH_SIZE", "64"]) == [
-        "TEST.BATCH_SIZE", "16"]  # a batch the user gives is kept (and judged by the compliance check)
+        "TEST.BATCH_SIZE",
+        "16",
+    ]  # a batch the user gives is kept (and judged by the compliance check)
     for name, opts in (("X3D_M", ["NUM_GPUS", "8"]), ("MVIT_B_16x4", ["NUM_GPUS", "1"])):
         cfg = load_config(SCORED[name], opts + compliant_batch_overrides(SCORED[name], opts))
         assert check_compliance(cfg, load_official_config(SCORED[name])).compliant

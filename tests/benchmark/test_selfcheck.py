@@ -13,8 +13,15 @@ from slowfast.engine.run import run_job
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUICKSTART_X3D = os.path.join(REPO, "configs", "quickstart", "X3D_M.yaml")
 SCORED_X3D = os.path.join(REPO, "configs", "X3D_M.yaml")
-FACTS = {"cpu_count": 2, "shm_total_mb": 64, "gpus": [], "output_free_gb": 100.0, "data_filesystem": "ext4",
-         "load_1min": 0.5, "torch_threads": 2}
+FACTS = {
+    "cpu_count": 2,
+    "shm_total_mb": 64,
+    "gpus": [],
+    "output_free_gb": 100.0,
+    "data_filesystem": "ext4",
+    "load_1min": 0.5,
+    "torch_threads": 2,
+}
 
 
 def _by_check(findings):
@@ -48,7 +55,8 @@ def test_prediction_from_measured_figures():
     ref = scored_cfg.BENCHMARK
     assert scored["predicted_target_s"] == pytest.approx(ref.REFERENCE_EPOCHS * 64.0)
     assert scored["predicted_score"] == pytest.approx(
-        ref.REFERENCE_TIME_S / (ref.REFERENCE_EPOCHS * 64.0) * ref.REFERENCE_NUM_GPUS / 1)
+        ref.REFERENCE_TIME_S / (ref.REFERENCE_EPOCHS * 64.0) * ref.REFERENCE_NUM_GPUS / 1
+    )
 
 
 def test_unreadable_selfcheck_file_gives_no_prediction(tmp_path):
@@ -69,7 +77,8 @@ def test_selfcheck_writes_its_prediction_and_a_later_run_logs_epoch_time_beside_
     for key in ("predicted_epoch_s", "predicted_run_s", "predicted_score", "input_bound", "findings"):
         assert key in written
     assert written["predicted_epoch_s"] > 0 and written["predicted_run_s"] == pytest.approx(
-        written["predicted_epoch_s"])  # one epoch, evaluated
+        written["predicted_epoch_s"]
+    )  # one epoch, evaluated
     assert isinstance(written["input_bound"], bool)
     assert {"cpu cores", "disk"} <= {f["check"] for f in written["findings"]}
     measured = written["measured"]

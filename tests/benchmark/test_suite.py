@@ -38,8 +38,8 @@ def test_run_state_comes_from_the_runs_own_log(tmp_path):
     assert run_state(str(tmp_path / "never_started")) == "new"
     assert run_state(os.path.join(LOGS, "x3d_4gpu_a")) == "finished"  # run_stop success
     cases = {
-        "killed": [("run_start",), ("epoch", 0)],                                           # no run_stop
-        "crashed": [("run_start",), ("epoch", 0), ("run_stop", "aborted")],                 # aborted mid-way
+        "killed": [("run_start",), ("epoch", 0)],  # no run_stop
+        "crashed": [("run_start",), ("epoch", 0), ("run_stop", "aborted")],  # aborted mid-way
         "all_epochs": [("run_start",), ("epoch", 0), ("epoch", 1), ("epoch", 2), ("run_stop", "aborted")],
         "killed_after_resume": [("run_start",), ("epoch", 0), ("run_stop", "aborted"), ("run_resume", 1)],
         "resumed_to_success": [("run_start",), ("run_stop", "aborted"), ("run_resume", 1), ("run_stop", "success")],
@@ -49,16 +49,23 @@ def test_run_state_comes_from_the_runs_own_log(tmp_path):
         (tmp_path / name).mkdir()
         _log(tmp_path / name, *events)
         states[name] = run_state(str(tmp_path / name))
-    assert states == {"killed": "interrupted", "crashed": "interrupted", "all_epochs": "finished",
-                      "killed_after_resume": "interrupted", "resumed_to_success": "finished"}
+    assert states == {
+        "killed": "interrupted",
+        "crashed": "interrupted",
+        "all_epochs": "finished",
+        "killed_after_resume": "interrupted",
+        "resumed_to_success": "finished",
+    }
 
 
 def test_plan_and_overrides():
     runs = plan_runs(SMOKE, 2, "out")
     assert [(r.model, r.index, r.output_dir) for r in runs] == [
-        ("X3D_M", 1, os.path.join("out", "X3D_M", "run_1")), ("X3D_M", 2, os.path.join("out", "X3D_M", "run_2")),
+        ("X3D_M", 1, os.path.join("out", "X3D_M", "run_1")),
+        ("X3D_M", 2, os.path.join("out", "X3D_M", "run_2")),
         ("MVIT_B_16x4", 1, os.path.join("out", "MVIT_B_16x4", "run_1")),
-        ("MVIT_B_16x4", 2, os.path.join("out", "MVIT_B_16x4", "run_2"))]
+        ("MVIT_B_16x4", 2, os.path.join("out", "MVIT_B_16x4", "run_2")),
+    ]
     with pytest.raises(ConfigError, match="--out"):
         check_overrides(SMOKE, ["OUTPUT_DIR", "x"])
     with pytest.raises(ConfigError, match="NO_SUCH_KEY"):
@@ -66,9 +73,26 @@ def test_plan_and_overrides():
 
 
 def _benchmark(out, data):
-    return [sys.executable, os.path.join(REPO, "tools", "run_benchmark.py"), "--configs", *SMOKE, "--out", str(out),
-            "DATA.PATH_TO_DATA_DIR", data, "DATA.PATH_PREFIX", data, "MODEL.NUM_CLASSES", "4",
-            "SOLVER.MAX_EPOCH", "2", "TEST.ENABLE", "False", "LOG_PERIOD", "1"]
+    return [
+        sys.executable,
+        os.path.join(REPO, "tools", "run_benchmark.py"),
+        "--configs",
+        *SMOKE,
+        "--out",
+        str(out),
+        "DATA.PATH_TO_DATA_DIR",
+        data,
+        "DATA.PATH_PREFIX",
+        data,
+        "MODEL.NUM_CLASSES",
+        "4",
+        "SOLVER.MAX_EPOCH",
+        "2",
+        "TEST.ENABLE",
+        "False",
+        "LOG_PERIOD",
+        "1",
+    ]
 
 
 def _has_second_epoch(run_dir):
@@ -76,8 +100,11 @@ def _has_second_epoch(run_dir):
     if not os.path.exists(path):
         return False
     with open(path) as f:
-        return any(json.loads(line)["type"] == "train_iter" and json.loads(line)["epoch"] == 1
-                   for line in f if line.endswith("\n"))
+        return any(
+            json.loads(line)["type"] == "train_iter" and json.loads(line)["epoch"] == 1
+            for line in f
+            if line.endswith("\n")
+        )
 
 
 @pytest.mark.slow
@@ -87,8 +114,9 @@ def test_interrupted_benchmark_continues_when_rerun(tiny_kinetics, tmp_path):
     command = _benchmark(out, tiny_kinetics)
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     # Kill the whole benchmark (itself and its run) while the first run trains its second epoch.
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.time() + 600
     while not _has_second_epoch(x3d):
         assert process.poll() is None and time.time() < deadline, "the first run ended before it could be killed"

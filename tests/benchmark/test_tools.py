@@ -19,8 +19,14 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def run_tool(name, *args):
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, os.path.join(REPO, "tools", name), *args], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", name), *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_score_tool_recomputes_from_logs():

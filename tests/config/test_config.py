@@ -68,13 +68,15 @@ def test_positional_and_opts_forms_give_the_same_config():
     positional = parse_args("t", ["--cfg", X3D_M, "NUM_GPUS", "2", "SOLVER.BASE_LR", "0.3"])
     flagged = parse_args("t", ["--cfg", X3D_M, "--opts", "NUM_GPUS", "2", "SOLVER.BASE_LR", "0.3"])
     assert positional.opts == flagged.opts == ["NUM_GPUS", "2", "SOLVER.BASE_LR", "0.3"]
-    assert load_config(positional.cfg_file, positional.opts).dump() == load_config(
-        flagged.cfg_file, flagged.opts).dump()
+    assert (
+        load_config(positional.cfg_file, positional.opts).dump() == load_config(flagged.cfg_file, flagged.opts).dump()
+    )
 
 
 def test_multi_node_flags_set_shards():
-    args = parse_args("t", ["--cfg", X3D_M, "--num_shards", "2", "--shard_id", "1",
-                            "--init_method", "tcp://10.0.0.1:9999"])
+    args = parse_args(
+        "t", ["--cfg", X3D_M, "--num_shards", "2", "--shard_id", "1", "--init_method", "tcp://10.0.0.1:9999"]
+    )
     cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
     assert (cfg.NUM_SHARDS, cfg.SHARD_ID, args.init_method) == (2, 1, "tcp://10.0.0.1:9999")
 

@@ -74,8 +74,9 @@ def leaf_keys(node, prefix=""):
 
 def smoke(name, output_dir, *opts):
     cfg_file = os.path.join(ROOT, "configs", "smoke", f"{name}.yaml")
-    return cfg_file, load_config(cfg_file, ["OUTPUT_DIR", str(output_dir), "MODEL.NUM_CLASSES", "4",
-                                            "SOLVER.MAX_EPOCH", "1", *opts])
+    return cfg_file, load_config(
+        cfg_file, ["OUTPUT_DIR", str(output_dir), "MODEL.NUM_CLASSES", "4", "SOLVER.MAX_EPOCH", "1", *opts]
+    )
 
 
 @pytest.mark.slow
@@ -85,27 +86,80 @@ def test_every_default_key_is_read_by_some_code_path(tmp_path, monkeypatch):
     monkeypatch.setattr(run, "ignored_settings", lambda cfg: ignored_settings(CfgNode(cfg)))
     data = str(tmp_path / "synthetic")
     on_data = ["DATA.PATH_TO_DATA_DIR", data, "DATA.PATH_PREFIX", data]
-    cfg_file, x3d = smoke("X3D_M", tmp_path / "x3d", *on_data, "DATA.SYNTHETIC.ENABLE", "True",
-                          "DATA.SYNTHETIC.TRAIN_PER_CLASS", "4", "DATA.SYNTHETIC.VAL_PER_CLASS", "2",
-                          "DATA.SYNTHETIC.SECONDS", "1.2", "DATA_LOADER.NUM_WORKERS", "1", "TENSORBOARD.ENABLE",
-                          "True", "BENCHMARK.TARGET_TOP1", "0.01", "BENCHMARK.STOP_AT_TARGET", "True",
-                          "BENCHMARK.IMPLEMENTATION", "auto", "BENCHMARK.AUTO_BUDGET_S", "5")
+    cfg_file, x3d = smoke(
+        "X3D_M",
+        tmp_path / "x3d",
+        *on_data,
+        "DATA.SYNTHETIC.ENABLE",
+        "True",
+        "DATA.SYNTHETIC.TRAIN_PER_CLASS",
+        "4",
+        "DATA.SYNTHETIC.VAL_PER_CLASS",
+        "2",
+        "DATA.SYNTHETIC.SECONDS",
+        "1.2",
+        "DATA_LOADER.NUM_WORKERS",
+        "1",
+        "TENSORBOARD.ENABLE",
+        "True",
+        "BENCHMARK.TARGET_TOP1",
+        "0.01",
+        "BENCHMARK.STOP_AT_TARGET",
+        "True",
+        "BENCHMARK.IMPLEMENTATION",
+        "auto",
+        "BENCHMARK.AUTO_BUDGET_S",
+        "5",
+    )
     launch_job(recording(x3d), DEFAULT_INIT_METHOD, run_job, cfg_file)
     mvit_file, mvit = smoke("MVIT_B_16x4", tmp_path / "mvit", *on_data)
     launch_job(recording(mvit), DEFAULT_INIT_METHOD, run_job, mvit_file)
     # A test-only job of the X3D run's weights (also checks that it runs and scores every test video).
     weights = ckpt.find_resume_checkpoint(str(tmp_path / "x3d"))
-    _, test_only = smoke("X3D_M", tmp_path / "test_only", *on_data, "TRAIN.ENABLE", "False",
-                         "TEST.CHECKPOINT_FILE_PATH", weights)
+    _, test_only = smoke(
+        "X3D_M", tmp_path / "test_only", *on_data, "TRAIN.ENABLE", "False", "TEST.CHECKPOINT_FILE_PATH", weights
+    )
     scores = run_job(recording(test_only), cfg_file)
     assert scores["num_videos"] == 8 and 0.0 <= scores["top1"] <= 100.0
     # The config mode on a CUDA device reads the CUDA-only option too (no timing, nothing runs on the device).
     choose_implementation(recording(load_config(None, ["BENCHMARK.IMPLEMENTATION", "config"])), torch.device("cuda"))
-    steps = load_config(None, ["SOLVER.LR_POLICY", "steps_with_relative_lrs", "SOLVER.STEPS", "[0, 5]",
-                               "SOLVER.LRS", "[1, 0.1]", "SOLVER.MAX_EPOCH", "10"])
+    steps = load_config(
+        None,
+        [
+            "SOLVER.LR_POLICY",
+            "steps_with_relative_lrs",
+            "SOLVER.STEPS",
+            "[0, 5]",
+            "SOLVER.LRS",
+            "[1, 0.1]",
+            "SOLVER.MAX_EPOCH",
+            "10",
+        ],
+    )
     lr_landmarks(recording(steps))
-    assert global_rank(recording(load_config(None, ["NUM_SHARDS", "2", "SHARD_ID", "1", "NUM_GPUS", "0",
-                                                    "NUM_CPU_PROCESSES", "2", "TRAIN.BATCH_SIZE", "64"])), 1) == 3
+    assert (
+        global_rank(
+            recording(
+                load_config(
+                    None,
+                    [
+                        "NUM_SHARDS",
+                        "2",
+                        "SHARD_ID",
+                        "1",
+                        "NUM_GPUS",
+                        "0",
+                        "NUM_CPU_PROCESSES",
+                        "2",
+                        "TRAIN.BATCH_SIZE",
+                        "64",
+                    ],
+                )
+            ),
+            1,
+        )
+        == 3
+    )
 
     defaults = leaf_keys(get_cfg())
     unread = defaults - RecordingNode.reads - set(PYSLOWFAST_ONLY_KEYS)

@@ -18,7 +18,7 @@ def moving_frames(num_frames, height=48, width=64, seed=0):
     frames = np.repeat(rng.integers(0, 200, (1, height, width, 3), dtype=np.uint8), num_frames, axis=0)
     for t in range(num_frames):
         y, x = (2 * t) % (height - 8), (3 * t) % (width - 8)
-        frames[t, y:y + 8, x:x + 8] = 255
+        frames[t, y : y + 8, x : x + 8] = 255
     return frames
 
 
@@ -39,13 +39,37 @@ def write_broken_files(folder, good_bytes):
 
 def small_cfg(data_dir, opts=()):
     """A tiny X3D-style config reading ``data_dir`` (4 frames, 32-pixel crops, one process)."""
-    base = ["NUM_GPUS", "0", "DATA.PATH_TO_DATA_DIR", data_dir, "DATA.PATH_PREFIX", data_dir,
-            "DATA.NUM_FRAMES", "4", "DATA.SAMPLING_RATE", "2", "DATA.TRAIN_JITTER_SCALES", "[48, 56]",
-            "DATA.TRAIN_CROP_SIZE", "32", "DATA.TEST_CROP_SIZE", "32", "TRAIN.BATCH_SIZE", "2",
-            "TEST.BATCH_SIZE", "2", "TEST.NUM_ENSEMBLE_VIEWS", "2", "DATA_LOADER.NUM_WORKERS", "0",
-            "DATA_LOADER.PIN_MEMORY", "False",
-            # Stricter than PySlowFast's keep-everything default, so that too_short.mp4 counts as broken.
-            "DATA.MIN_CLIP_COVERAGE", "0.5"]
+    base = [
+        "NUM_GPUS",
+        "0",
+        "DATA.PATH_TO_DATA_DIR",
+        data_dir,
+        "DATA.PATH_PREFIX",
+        data_dir,
+        "DATA.NUM_FRAMES",
+        "4",
+        "DATA.SAMPLING_RATE",
+        "2",
+        "DATA.TRAIN_JITTER_SCALES",
+        "[48, 56]",
+        "DATA.TRAIN_CROP_SIZE",
+        "32",
+        "DATA.TEST_CROP_SIZE",
+        "32",
+        "TRAIN.BATCH_SIZE",
+        "2",
+        "TEST.BATCH_SIZE",
+        "2",
+        "TEST.NUM_ENSEMBLE_VIEWS",
+        "2",
+        "DATA_LOADER.NUM_WORKERS",
+        "0",
+        "DATA_LOADER.PIN_MEMORY",
+        "False",
+        # Stricter than PySlowFast's keep-everything default, so that too_short.mp4 counts as broken.
+        "DATA.MIN_CLIP_COVERAGE",
+        "0.5",
+    ]
     return load_config(None, base + list(opts))
 
 
@@ -87,6 +111,8 @@ def _torchcodec_missing_reason():
 # CI (.ci/run) installs torchcodec and FFmpeg and sets VMB_REQUIRE_TORCHCODEC=1, so there these tests fail
 # instead of skipping when the backend is missing; a plain `pip install -e .` skips them with the fix.
 TORCHCODEC_MISSING = _torchcodec_missing_reason()
-requires_torchcodec = pytest.mark.skipif(not os.environ.get("VMB_REQUIRE_TORCHCODEC") and bool(TORCHCODEC_MISSING),
-                                         reason=f"torchcodec backend unavailable: {TORCHCODEC_MISSING}")
+requires_torchcodec = pytest.mark.skipif(
+    not os.environ.get("VMB_REQUIRE_TORCHCODEC") and bool(TORCHCODEC_MISSING),
+    reason=f"torchcodec backend unavailable: {TORCHCODEC_MISSING}",
+)
 BACKENDS = ["pyav", pytest.param("torchcodec", marks=requires_torchcodec)]

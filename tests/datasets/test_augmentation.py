@@ -16,8 +16,22 @@ LOW, HIGH = (0 - 0.45) / 0.225, (1 - 0.45) / 0.225
 
 
 def _train_dataset(cfg_file, opts=()):
-    cfg = load_config(cfg_file, ["NUM_GPUS", "0", "DATA.PATH_TO_DATA_DIR", GOLDEN_DIR, "DATA.PATH_PREFIX",
-                                 GOLDEN_DIR, "TRAIN.BATCH_SIZE", "4", "TEST.BATCH_SIZE", "4", *opts])
+    cfg = load_config(
+        cfg_file,
+        [
+            "NUM_GPUS",
+            "0",
+            "DATA.PATH_TO_DATA_DIR",
+            GOLDEN_DIR,
+            "DATA.PATH_PREFIX",
+            GOLDEN_DIR,
+            "TRAIN.BATCH_SIZE",
+            "4",
+            "TEST.BATCH_SIZE",
+            "4",
+            *opts,
+        ],
+    )
     return build_dataset("kinetics", cfg, "train")
 
 
@@ -124,8 +138,13 @@ def test_fast_sharpness_agrees_with_torchvision_within_one_level():
 
 
 # Rotations about the centre, shears about the top-left corner (as ShearX/Y use them), a translation.
-_GEOMETRIES = [dict(angle=23.0), dict(angle=-17.5), dict(shear=(16.7, 0.0), center=(0.0, 0.0)),
-               dict(shear=(0.0, -12.0), center=(0.0, 0.0)), dict(translate=(11, -7))]
+_GEOMETRIES = [
+    dict(angle=23.0),
+    dict(angle=-17.5),
+    dict(shear=(16.7, 0.0), center=(0.0, 0.0)),
+    dict(shear=(0.0, -12.0), center=(0.0, 0.0)),
+    dict(translate=(11, -7)),
+]
 
 
 def _torchvision_bilinear_affine(image, geometry, fill):
@@ -133,10 +152,16 @@ def _torchvision_bilinear_affine(image, geometry, fill):
     from torchvision.transforms.v2 import functional as TF
 
     center = geometry.get("center")
-    return TF.affine(image, angle=geometry.get("angle", 0.0), translate=list(geometry.get("translate", (0, 0))),
-                     scale=1.0, shear=list(geometry.get("shear", (0.0, 0.0))),
-                     center=None if center is None else list(center), interpolation=InterpolationMode.BILINEAR,
-                     fill=fill)
+    return TF.affine(
+        image,
+        angle=geometry.get("angle", 0.0),
+        translate=list(geometry.get("translate", (0, 0))),
+        scale=1.0,
+        shear=list(geometry.get("shear", (0.0, 0.0))),
+        center=None if center is None else list(center),
+        interpolation=InterpolationMode.BILINEAR,
+        fill=fill,
+    )
 
 
 @pytest.mark.parametrize("geometry", _GEOMETRIES)

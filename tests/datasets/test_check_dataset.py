@@ -16,14 +16,33 @@ def test_check_dataset_reports_and_cleans(tiny_dataset, tmp_path):
     if os.path.exists(os.path.join(folder, "test.csv")):
         os.remove(os.path.join(folder, "test.csv"))
     out = tmp_path / "clean"
-    proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "check_dataset.py"), folder, "--workers", "2",
-                           "--min-frames", "60", "--write-clean", str(out)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "tools", "check_dataset.py"),
+            folder,
+            "--workers",
+            "2",
+            "--min-frames",
+            "60",
+            "--write-clean",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1, proc.stderr
-    unreadable = {line.split()[1].rsplit("/", 1)[-1].rstrip(":") for line in proc.stdout.splitlines()
-                  if line.strip().startswith("UNREADABLE")}
+    unreadable = {
+        line.split()[1].rsplit("/", 1)[-1].rstrip(":")
+        for line in proc.stdout.splitlines()
+        if line.strip().startswith("UNREADABLE")
+    }
     assert unreadable == set(broken)
-    short = [line.split()[1].rsplit("/", 1)[-1].rstrip(":") for line in proc.stdout.splitlines()
-             if line.strip().startswith("SHORT")]
+    short = [
+        line.split()[1].rsplit("/", 1)[-1].rstrip(":")
+        for line in proc.stdout.splitlines()
+        if line.strip().startswith("SHORT")
+    ]
     assert short == good + good  # 40 frames: shorter than the 60-frame span, but usable (train and val)
     assert "[train] 10 listed, 6 unreadable" in proc.stdout and "[val] 4 listed, 0 unreadable" in proc.stdout
     assert "class counts (readable videos): 0:2, 1:2" in proc.stdout
@@ -33,8 +52,12 @@ def test_check_dataset_reports_and_cleans(tiny_dataset, tmp_path):
 
 
 def _check_dataset(*args):
-    return subprocess.run([sys.executable, os.path.join(REPO, "tools", "check_dataset.py"), *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", "check_dataset.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_check_dataset_takes_the_clip_span_from_the_config(tiny_dataset, tmp_path):
@@ -57,6 +80,8 @@ def test_check_dataset_takes_the_clip_span_from_the_config(tiny_dataset, tmp_pat
 def test_check_dataset_on_a_missing_folder_exits_non_zero(tmp_path):
     proc = _check_dataset(str(tmp_path / "typo"))
     assert proc.returncode == 1
-    assert proc.stderr.splitlines() == [f"error: data folder {tmp_path / 'typo'} does not exist: pass the folder "
-                                        "holding train.csv, val.csv and test.csv (or fix DATA.PATH_TO_DATA_DIR in "
-                                        "the config)"]
+    assert proc.stderr.splitlines() == [
+        f"error: data folder {tmp_path / 'typo'} does not exist: pass the folder "
+        "holding train.csv, val.csv and test.csv (or fix DATA.PATH_TO_DATA_DIR in "
+        "the config)"
+    ]

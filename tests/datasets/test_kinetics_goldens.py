@@ -24,9 +24,23 @@ CONFIGS = {"x3d_m": "configs/X3D_M.yaml", "mvit_b_16x4": "configs/MVIT_B_16x4.ya
 
 def _cfg(entry, backend="pyav"):
     root = os.path.join(GOLDEN_DIR, "edge" if entry["dataset"] == "edge" else "")
-    return load_config(CONFIGS[entry["config"]], ["NUM_GPUS", "0", "DATA.PATH_TO_DATA_DIR", root,
-                                                  "DATA.PATH_PREFIX", root, "TEST.BATCH_SIZE", "4",
-                                                  "TRAIN.BATCH_SIZE", "4", "DATA.DECODING_BACKEND", backend])
+    return load_config(
+        CONFIGS[entry["config"]],
+        [
+            "NUM_GPUS",
+            "0",
+            "DATA.PATH_TO_DATA_DIR",
+            root,
+            "DATA.PATH_PREFIX",
+            root,
+            "TEST.BATCH_SIZE",
+            "4",
+            "TRAIN.BATCH_SIZE",
+            "4",
+            "DATA.DECODING_BACKEND",
+            backend,
+        ],
+    )
 
 
 def _assert_matches(frames, entry):
@@ -41,8 +55,11 @@ def _assert_matches(frames, entry):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("entry", [e for e in GOLDENS if e["mode"] == "test"],
-                         ids=lambda e: f"{e['config']}-{os.path.basename(e['video'])}-{e['clip_index']}")
+@pytest.mark.parametrize(
+    "entry",
+    [e for e in GOLDENS if e["mode"] == "test"],
+    ids=lambda e: f"{e['config']}-{os.path.basename(e['video'])}-{e['clip_index']}",
+)
 def test_test_mode_items_equal_goldens(entry, backend):
     cfg = _cfg(entry, backend)
     dataset = build_dataset("kinetics", cfg, "test")
@@ -54,15 +71,24 @@ def test_test_mode_items_equal_goldens(entry, backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("entry", [e for e in GOLDENS if e["mode"] == "test"][::5],
-                         ids=lambda e: f"{e['config']}-{os.path.basename(e['video'])}-{e['clip_index']}")
+@pytest.mark.parametrize(
+    "entry",
+    [e for e in GOLDENS if e["mode"] == "test"][::5],
+    ids=lambda e: f"{e['config']}-{os.path.basename(e['video'])}-{e['clip_index']}",
+)
 def test_decoded_frames_and_uint8_clip_equal_goldens(entry, backend):
     cfg = _cfg(entry)
     path = os.path.join(cfg.DATA.PATH_PREFIX, entry["video"])
-    clip = decode_clip(path, cfg.DATA.NUM_FRAMES, cfg.DATA.SAMPLING_RATE, cfg.DATA.TARGET_FPS,
-                       lambda n, span: ts.uniform_clip_start(n, span, entry["temporal_clip"],
-                                                             cfg.TEST.NUM_ENSEMBLE_VIEWS,
-                                                             cfg.DATA.USE_OFFSET_SAMPLING), backend=backend)
+    clip = decode_clip(
+        path,
+        cfg.DATA.NUM_FRAMES,
+        cfg.DATA.SAMPLING_RATE,
+        cfg.DATA.TARGET_FPS,
+        lambda n, span: ts.uniform_clip_start(
+            n, span, entry["temporal_clip"], cfg.TEST.NUM_ENSEMBLE_VIEWS, cfg.DATA.USE_OFFSET_SAMPLING
+        ),
+        backend=backend,
+    )
     assert clip.frame_numbers == entry["temporal"]["frame_indices"]
     assert hashlib.sha256(clip.frames.tobytes()).hexdigest() == entry["temporal"]["uint8_thwc_sha256"]
 
@@ -82,27 +108,50 @@ class ReplayRng:
         return 0.0 if self._flip else 0.9
 
 
-@pytest.mark.parametrize("entry", [e for e in GOLDENS if e["mode"] == "val"],
-                         ids=lambda e: f"{os.path.basename(e['video'])}-{e['time_idx'][0]:.2f}")
+@pytest.mark.parametrize(
+    "entry",
+    [e for e in GOLDENS if e["mode"] == "val"],
+    ids=lambda e: f"{os.path.basename(e['video'])}-{e['time_idx'][0]:.2f}",
+)
 def test_random_val_mode_replaying_pyslowfast_draws(entry):
     cfg = _cfg(entry)
     path = os.path.join(cfg.DATA.PATH_PREFIX, entry["video"])
-    clip = decode_clip(path, cfg.DATA.NUM_FRAMES, cfg.DATA.SAMPLING_RATE, cfg.DATA.TARGET_FPS,
-                       lambda n, span: entry["time_idx"][0])
+    clip = decode_clip(
+        path, cfg.DATA.NUM_FRAMES, cfg.DATA.SAMPLING_RATE, cfg.DATA.TARGET_FPS, lambda n, span: entry["time_idx"][0]
+    )
     assert clip.frame_numbers == entry["temporal"]["frame_indices"]
     out_h, out_w = entry["spatial"]["resize"][0]["out_hw"]
     crop = entry["spatial"]["crop"][0]
     size = cfg.DATA.TRAIN_CROP_SIZE
     draws = [v for v, side in ((crop["y0"], out_h), (crop["x0"], out_w)) if side > size]
-    frames = eval_pixels(clip.frames, min(out_h, out_w), size, -1, cfg.DATA.MEAN, cfg.DATA.STD,
-                         ReplayRng(draws, bool(entry["spatial"]["flip"][0])))
+    frames = eval_pixels(
+        clip.frames,
+        min(out_h, out_w),
+        size,
+        -1,
+        cfg.DATA.MEAN,
+        cfg.DATA.STD,
+        ReplayRng(draws, bool(entry["spatial"]["flip"][0])),
+    )
     _assert_matches(frames, entry)
 
 
 def test_center_val_mode_is_the_centre_clip_and_crop_in_every_epoch():
-    cfg = load_config(CONFIGS["x3d_m"], ["NUM_GPUS", "0", "DATA.PATH_TO_DATA_DIR", GOLDEN_DIR,
-                                         "DATA.PATH_PREFIX", GOLDEN_DIR, "TEST.BATCH_SIZE", "4",
-                                         "TRAIN.BATCH_SIZE", "4"])
+    cfg = load_config(
+        CONFIGS["x3d_m"],
+        [
+            "NUM_GPUS",
+            "0",
+            "DATA.PATH_TO_DATA_DIR",
+            GOLDEN_DIR,
+            "DATA.PATH_PREFIX",
+            GOLDEN_DIR,
+            "TEST.BATCH_SIZE",
+            "4",
+            "TRAIN.BATCH_SIZE",
+            "4",
+        ],
+    )
     dataset = build_dataset("kinetics", cfg, "val")
     assert len(dataset) == dataset.num_videos == 4
     frames, label, index, meta = dataset[(0, 2)]

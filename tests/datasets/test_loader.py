@@ -63,9 +63,21 @@ def test_train_items_do_not_depend_on_worker_count_and_follow_the_epoch(tiny_dat
 def test_repeated_augmentation_views_are_flattened_into_the_batch(tiny_dataset):
     folder, good, _ = tiny_dataset
     write_csv(folder, "train", good)
-    cfg = small_cfg(folder, ["AUG.NUM_SAMPLE", "2", "TRAIN.BATCH_SIZE", "2", "AUG.ENABLE", "True",
-                             "DATA.TRAIN_JITTER_SCALES_RELATIVE", "[0.08, 1.0]",
-                             "DATA.TRAIN_JITTER_ASPECT_RELATIVE", "[0.75, 1.3333]"])
+    cfg = small_cfg(
+        folder,
+        [
+            "AUG.NUM_SAMPLE",
+            "2",
+            "TRAIN.BATCH_SIZE",
+            "2",
+            "AUG.ENABLE",
+            "True",
+            "DATA.TRAIN_JITTER_SCALES_RELATIVE",
+            "[0.08, 1.0]",
+            "DATA.TRAIN_JITTER_ASPECT_RELATIVE",
+            "[0.75, 1.3333]",
+        ],
+    )
     frames, labels, index, meta = build_dataset("kinetics", cfg, "train")[0]
     assert len(frames) == len(labels) == len(index) == 2 and not frames[0][0].equal(frames[1][0][0])
     loader = build_loader(cfg, "train")

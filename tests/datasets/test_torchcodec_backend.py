@@ -19,8 +19,10 @@ from slowfast.datasets import build_dataset
 from slowfast.datasets import torchcodec_reader as tcr
 from slowfast.datasets.decoder import DecoderUnavailableError, VideoDecodeError, check_backend, decode_clip
 
-GOLDEN_VIDEOS = sorted(glob.glob(os.path.join(GOLDEN_DIR, "videos", "*.mp4"))
-                       + glob.glob(os.path.join(GOLDEN_DIR, "edge", "videos", "*.mp4")))
+GOLDEN_VIDEOS = sorted(
+    glob.glob(os.path.join(GOLDEN_DIR, "videos", "*.mp4"))
+    + glob.glob(os.path.join(GOLDEN_DIR, "edge", "videos", "*.mp4"))
+)
 
 
 def _assert_same_clip(path, start, num_frames=16, sampling_rate=5):
@@ -30,8 +32,12 @@ def _assert_same_clip(path, start, num_frames=16, sampling_rate=5):
     clip = decode_clip(path, num_frames, sampling_rate, 30, choose, backend="torchcodec")
     assert clip.frame_numbers == reference.frame_numbers, (path, start)
     assert clip.frames.shape == reference.frames.shape and (clip.frames == reference.frames).all(), (path, start)
-    assert (clip.start, clip.end, clip.num_video_frames, clip.short) == \
-        (reference.start, reference.end, reference.num_video_frames, reference.short)
+    assert (clip.start, clip.end, clip.num_video_frames, clip.short) == (
+        reference.start,
+        reference.end,
+        reference.num_video_frames,
+        reference.short,
+    )
 
 
 @requires_torchcodec
@@ -72,8 +78,11 @@ def test_timestamps_off_the_frame_grid_give_the_pyav_clip(tmp_path, monkeypatch,
     path = _write_mp4_with_timestamps(str(tmp_path / f"{kind}.mp4"), timestamps)
     fallbacks = []
     by_timestamps = tcr.TorchCodecReader.window_by_timestamps
-    monkeypatch.setattr(tcr.TorchCodecReader, "window_by_timestamps",
-                        lambda self, *bounds: fallbacks.append(bounds) or by_timestamps(self, *bounds))
+    monkeypatch.setattr(
+        tcr.TorchCodecReader,
+        "window_by_timestamps",
+        lambda self, *bounds: fallbacks.append(bounds) or by_timestamps(self, *bounds),
+    )
     for start in (0.0, 10.3, 40.7, 55.5):
         _assert_same_clip(path, start, num_frames=4, sampling_rate=4)
     assert len(fallbacks) == expected_fallbacks
@@ -84,11 +93,13 @@ def test_broken_files_are_decode_errors_and_invalid_eval_items(tiny_dataset):
     folder, good, broken = tiny_dataset
     for name in broken:
         with pytest.raises(VideoDecodeError):
-            decode_clip(os.path.join(folder, name), 4, 2, 30, lambda n, span: 0.0, min_coverage=0.5,
-                        backend="torchcodec")
+            decode_clip(
+                os.path.join(folder, name), 4, 2, 30, lambda n, span: 0.0, min_coverage=0.5, backend="torchcodec"
+            )
     write_csv(folder, "val", good[:1] + broken)
-    dataset = build_dataset("kinetics", small_cfg(folder, ["DATA.DECODING_BACKEND", "torchcodec",
-                                                           "DATA.MIN_CLIP_COVERAGE", "0.5"]), "val")
+    dataset = build_dataset(
+        "kinetics", small_cfg(folder, ["DATA.DECODING_BACKEND", "torchcodec", "DATA.MIN_CLIP_COVERAGE", "0.5"]), "val"
+    )
     valid = [dataset[i][3]["valid"] for i in range(len(dataset))]
     assert valid == [True] + [False] * len(broken)
 
@@ -107,12 +118,19 @@ def test_missing_ffmpeg_names_the_libraries_and_the_apt_get_line():
 
 def _run_net_without(hidden_module, extra_setup=""):
     """Run tools/run_net.py with ``hidden_module`` unimportable (torch.jit's deprecation warning off)."""
-    script = (f"import runpy, sys; sys.modules[{hidden_module!r}] = None; {extra_setup}"
-              f"sys.argv = ['run_net.py', '--cfg', {os.path.join(REPO, 'configs/quickstart/X3D_M.yaml')!r}, "
-              "'DATA.DECODING_BACKEND', 'torchcodec']; "
-              f"runpy.run_path({os.path.join(REPO, 'tools/run_net.py')!r}, run_name='__main__')")
-    return subprocess.run([sys.executable, "-W", "ignore::FutureWarning", "-c", script], capture_output=True,
-                          text=True, cwd=REPO, timeout=120)
+    script = (
+        f"import runpy, sys; sys.modules[{hidden_module!r}] = None; {extra_setup}"
+        f"sys.argv = ['run_net.py', '--cfg', {os.path.join(REPO, 'configs/quickstart/X3D_M.yaml')!r}, "
+        "'DATA.DECODING_BACKEND', 'torchcodec']; "
+        f"runpy.run_path({os.path.join(REPO, 'tools/run_net.py')!r}, run_name='__main__')"
+    )
+    return subprocess.run(
+        [sys.executable, "-W", "ignore::FutureWarning", "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
 
 
 def test_run_net_prints_one_error_line_without_torchcodec():
@@ -125,18 +143,25 @@ def test_run_net_prints_one_error_line_without_torchcodec():
 @requires_torchcodec
 def test_run_net_prints_one_error_line_naming_the_missing_ffmpeg_library():
     # torchcodec reports an FFmpeg it could not load as ffmpeg_major_version None; libavfilter is "missing".
-    setup = ("import ctypes, torchcodec; torchcodec.ffmpeg_major_version = None; real = ctypes.CDLL; "
-             "ctypes.CDLL = lambda name, *a, **k: (_ for _ in ()).throw(OSError(name)) "
-             "if name.startswith('libavfilter') else real(name, *a, **k); ")
+    setup = (
+        "import ctypes, torchcodec; torchcodec.ffmpeg_major_version = None; real = ctypes.CDLL; "
+        "ctypes.CDLL = lambda name, *a, **k: (_ for _ in ()).throw(OSError(name)) "
+        "if name.startswith('libavfilter') else real(name, *a, **k); "
+    )
     done = _run_net_without("decord", setup)
     assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith("error: DATA.DECODING_BACKEND torchcodec needs FFmpeg ")
     assert "libavfilter.so." in done.stderr and "apt-get install -y libavfilter" in done.stderr
 
 
-@pytest.mark.parametrize("opts, key", [(["DATA.DECODING_DEVICE", "cuda"], "DATA.DECODING_DEVICE"),
-                                       (["DATA.DECODING_DEVICE", "gpu"], "DATA.DECODING_DEVICE"),
-                                       (["DATA.DECODING_BACKEND", "decord"], "DATA.DECODING_BACKEND")])
+@pytest.mark.parametrize(
+    "opts, key",
+    [
+        (["DATA.DECODING_DEVICE", "cuda"], "DATA.DECODING_DEVICE"),
+        (["DATA.DECODING_DEVICE", "gpu"], "DATA.DECODING_DEVICE"),
+        (["DATA.DECODING_BACKEND", "decord"], "DATA.DECODING_BACKEND"),
+    ],
+)
 def test_config_rejects_unknown_backends_and_cuda_with_pyav(tmp_path, opts, key):
     with pytest.raises(ConfigError, match=key):
         small_cfg(str(tmp_path), opts)

@@ -1,6 +1,5 @@
 """CSV parsing in PySlowFast's format and decoding of videos whose header lacks length metadata."""
 
-
 import av
 import pytest
 from conftest import BACKENDS, moving_frames, small_cfg
@@ -20,8 +19,10 @@ def test_one_two_and_three_field_lines_and_custom_separator(tmp_path):
     assert read_video_list(str(path), "", ",") == (["dir with space/a.mp4"], [7])
 
 
-@pytest.mark.parametrize("bad_line, reason", [("d.mp4 one", "not an integer"), ("d.mp4 1 2 3", "1 to 3 fields"),
-                                              ("d.mp4 -1", "negative label")])
+@pytest.mark.parametrize(
+    "bad_line, reason",
+    [("d.mp4 one", "not an integer"), ("d.mp4 1 2 3", "1 to 3 fields"), ("d.mp4 -1", "negative label")],
+)
 def test_malformed_line_names_file_and_line(tmp_path, bad_line, reason):
     path = tmp_path / "val.csv"
     path.write_text(f"a.mp4 0\nb.mp4 1\n{bad_line}\n")
@@ -62,8 +63,10 @@ def test_video_without_frame_count_in_header_is_a_good_video(tmp_path, ext, back
     with av.open(other) as container:
         assert not container.streams.video[0].frames  # the header has no frame count
     for clip_idx in range(4):  # integer starts (44 * i / 4), where both decoding branches agree
+
         def start(n, span, i=clip_idx):
             return ts.uniform_clip_start(n, span, i, 4, False)
+
         reference = decode_clip(mp4, 4, 4, 30, start)
         clip = decode_clip(other, 4, 4, 30, start, backend=backend)
         assert clip.num_video_frames == 60 and clip.frame_numbers == reference.frame_numbers

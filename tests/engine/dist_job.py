@@ -93,8 +93,14 @@ def main(argv):
     mode, out_dir, opts = argv[0], argv[1], argv[2:]
     timeout_s = STUCK_TIMEOUT_S if mode == "peer_stuck" else 300
     cfg = load_config(None, ["OUTPUT_DIR", out_dir, "DIST_TIMEOUT_S", str(timeout_s), *opts])
-    job = {"collectives": collectives, "one_fails": one_fails, "user_error": user_error, "threads": threads,
-           "peer_stuck": peer_stuck, "resume_choice": resume_choice}[mode]
+    job = {
+        "collectives": collectives,
+        "one_fails": one_fails,
+        "user_error": user_error,
+        "threads": threads,
+        "peer_stuck": peer_stuck,
+        "resume_choice": resume_choice,
+    }[mode]
     launch_job(cfg, DEFAULT_INIT_METHOD, job, out_dir)
 
 

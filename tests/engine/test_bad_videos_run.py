@@ -25,8 +25,9 @@ def damaged_kinetics(tiny_kinetics, tmp_path):
 
 
 def _run(smoke_config, data_dir, output_dir, max_bad_fraction):
-    cfg_file, opts, _ = smoke_config("X3D_M", output_dir, "SOLVER.MAX_EPOCH", "1", "TEST.ENABLE", "False",
-                                     "DATA.MAX_BAD_FRACTION", max_bad_fraction)
+    cfg_file, opts, _ = smoke_config(
+        "X3D_M", output_dir, "SOLVER.MAX_EPOCH", "1", "TEST.ENABLE", "False", "DATA.MAX_BAD_FRACTION", max_bad_fraction
+    )
     opts += ["DATA.PATH_TO_DATA_DIR", data_dir, "DATA.PATH_PREFIX", data_dir]
     return run_job(load_config(cfg_file, opts), cfg_file)
 

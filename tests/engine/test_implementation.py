@@ -20,8 +20,18 @@ CPU = torch.device("cpu")
 X3D_OPTIONS = ["channels_last", "fast_channelwise_backward", "compile"]
 MVIT_OPTIONS = ["channels_last", "fast_channelwise_backward", "fused_attention", "compile"]
 # auto times real train steps: a narrow, shallow X3D (the X3D-M layout at a quarter of its width) keeps that short.
-SMALL_X3D = ["X3D.WIDTH_FACTOR", "1.0", "X3D.DEPTH_FACTOR", "1.0", "X3D.BOTTLENECK_FACTOR", "1.0", "X3D.DIM_C5", "64",
-             "TRAIN.BATCH_SIZE", "2"]
+SMALL_X3D = [
+    "X3D.WIDTH_FACTOR",
+    "1.0",
+    "X3D.DEPTH_FACTOR",
+    "1.0",
+    "X3D.BOTTLENECK_FACTOR",
+    "1.0",
+    "X3D.DIM_C5",
+    "64",
+    "TRAIN.BATCH_SIZE",
+    "2",
+]
 
 
 def _cfg(smoke_config, tmp_path, name, *opts):
@@ -43,11 +53,26 @@ def test_reference_and_fast_switch_every_option_off_and_on(smoke_config, tmp_pat
 
 
 def test_config_mode_reads_the_keys(smoke_config, tmp_path):
-    cfg = _cfg(smoke_config, tmp_path, "MVIT_B_16x4", "BENCHMARK.IMPLEMENTATION", "config", "MVIT.FUSED_ATTENTION",
-               "False", "MODEL.CHANNELS_LAST", "True", "MVIT.FAST_CHANNELWISE_BACKWARD", "False")
+    cfg = _cfg(
+        smoke_config,
+        tmp_path,
+        "MVIT_B_16x4",
+        "BENCHMARK.IMPLEMENTATION",
+        "config",
+        "MVIT.FUSED_ATTENTION",
+        "False",
+        "MODEL.CHANNELS_LAST",
+        "True",
+        "MVIT.FAST_CHANNELWISE_BACKWARD",
+        "False",
+    )
     impl = impl_mod.choose_implementation(cfg, CPU)
-    assert impl.settings == {"channels_last": True, "fast_channelwise_backward": False, "fused_attention": False,
-                             "compile": False}
+    assert impl.settings == {
+        "channels_last": True,
+        "fast_channelwise_backward": False,
+        "fused_attention": False,
+        "compile": False,
+    }
     assert impl.chosen_by["fused_attention"] == "config key MVIT.FUSED_ATTENTION"
 
 
@@ -58,13 +83,27 @@ def test_unknown_mode_is_a_config_error(smoke_config, tmp_path):
 
 @pytest.mark.slow
 def test_auto_times_every_candidate_and_keeps_the_fastest(smoke_config, tmp_path):
-    cfg = _cfg(smoke_config, tmp_path, "X3D_M", "BENCHMARK.IMPLEMENTATION", "auto", "BENCHMARK.AUTO_STEPS", "2",
-               "BENCHMARK.AUTO_BUDGET_S", "600", *SMALL_X3D)
+    cfg = _cfg(
+        smoke_config,
+        tmp_path,
+        "X3D_M",
+        "BENCHMARK.IMPLEMENTATION",
+        "auto",
+        "BENCHMARK.AUTO_STEPS",
+        "2",
+        "BENCHMARK.AUTO_BUDGET_S",
+        "600",
+        *SMALL_X3D,
+    )
     impl = impl_mod.choose_implementation(cfg, CPU)
     combos = [c["settings"] for c in impl.candidates]
     # Every combination of the two X3D model options, compile off (not a CPU candidate).
     assert sorted((c["channels_last"], c["fast_channelwise_backward"]) for c in combos) == [
-        (False, False), (False, True), (True, False), (True, True)]
+        (False, False),
+        (False, True),
+        (True, False),
+        (True, True),
+    ]
     assert all(c["compile"] is False for c in combos)
     timed = [c for c in impl.candidates if "median_s" in c]
     assert len(timed) == 4 and all(0 < len(c["step_s"]) <= 2 and c["median_s"] > 0 for c in timed)
@@ -73,8 +112,18 @@ def test_auto_times_every_candidate_and_keeps_the_fastest(smoke_config, tmp_path
 
 
 def test_auto_starts_no_candidate_after_its_budget(smoke_config, tmp_path):
-    cfg = _cfg(smoke_config, tmp_path, "X3D_M", "BENCHMARK.IMPLEMENTATION", "auto", "BENCHMARK.AUTO_STEPS", "1",
-               "BENCHMARK.AUTO_BUDGET_S", "1e-6", *SMALL_X3D)
+    cfg = _cfg(
+        smoke_config,
+        tmp_path,
+        "X3D_M",
+        "BENCHMARK.IMPLEMENTATION",
+        "auto",
+        "BENCHMARK.AUTO_STEPS",
+        "1",
+        "BENCHMARK.AUTO_BUDGET_S",
+        "1e-6",
+        *SMALL_X3D,
+    )
     impl = impl_mod.choose_implementation(cfg, CPU)
     assert "median_s" in impl.candidates[0]  # the first candidate is always timed
     assert all("skipped" in c for c in impl.candidates[1:]) and len(impl.candidates) == 4
@@ -95,8 +144,19 @@ def test_event_value_names_every_setting_threads_and_versions(smoke_config, tmp_
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["reference", "fast", "auto"])
 def test_smoke_run_in_each_mode_trains_and_logs_its_implementation(smoke_config, tmp_path, mode, caplog):
-    cfg_file, _, cfg = smoke_config("X3D_M", tmp_path, "BENCHMARK.IMPLEMENTATION", mode, "SOLVER.MAX_EPOCH", "2",
-                                    "TEST.ENABLE", "False", "BENCHMARK.AUTO_STEPS", "1", *SMALL_X3D[:-2])
+    cfg_file, _, cfg = smoke_config(
+        "X3D_M",
+        tmp_path,
+        "BENCHMARK.IMPLEMENTATION",
+        mode,
+        "SOLVER.MAX_EPOCH",
+        "2",
+        "TEST.ENABLE",
+        "False",
+        "BENCHMARK.AUTO_STEPS",
+        "1",
+        *SMALL_X3D[:-2],
+    )
     summary = run_job(cfg, cfg_file)
     with open(os.path.join(tmp_path, "metrics.jsonl")) as f:
         losses = [r["loss"] for r in map(json.loads, f) if r["type"] == "train_epoch"]
@@ -111,8 +171,7 @@ def test_smoke_run_in_each_mode_trains_and_logs_its_implementation(smoke_config,
     assert (event["value"]["candidates"] != []) == (mode == "auto")
     assert check_mllog(mllog) == []
     # The smoke overrides (data, classes, epochs) are recipe changes; the implementation ones are not among them.
-    assert summary.changes and not any(key in line for line in summary.changes
-                                       for key in impl_mod.IMPLEMENTATION_KEYS)
+    assert summary.changes and not any(key in line for line in summary.changes for key in impl_mod.IMPLEMENTATION_KEYS)
     assert read_run(str(tmp_path)).implementation == event["value"] == summary.implementation
     block = format_result_block(summary)
     assert f"implementation     {mode}: channels_last" in block and "torch " + torch.__version__ in block

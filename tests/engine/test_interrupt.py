@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-RUN_NET = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools",
-                       "run_net.py")
+RUN_NET = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools", "run_net.py"
+)
 INTERRUPT_LINE = "interrupted after epoch 1; rerun the same command to resume"
 
 
@@ -43,10 +44,10 @@ def _run_stops(output_dir):
 @pytest.mark.parametrize("processes", [1, 2])
 def test_ctrl_c_during_training_prints_one_line_logs_aborted_and_exits_130(smoke_config, tmp_path, processes):
     output_dir = tmp_path / "run"
-    cfg_file, opts, _ = smoke_config("MVIT_B_16x4", output_dir, "LOG_PERIOD", "1", "TEST.ENABLE", "False",
-                                     "NUM_CPU_PROCESSES", str(processes))
-    status, _, stderr = _interrupt_during_second_epoch([sys.executable, RUN_NET, "--cfg", cfg_file, *opts],
-                                                       output_dir)
+    cfg_file, opts, _ = smoke_config(
+        "MVIT_B_16x4", output_dir, "LOG_PERIOD", "1", "TEST.ENABLE", "False", "NUM_CPU_PROCESSES", str(processes)
+    )
+    status, _, stderr = _interrupt_during_second_epoch([sys.executable, RUN_NET, "--cfg", cfg_file, *opts], output_dir)
 
     assert status == 130
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr

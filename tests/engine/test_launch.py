@@ -27,9 +27,7 @@ def run_script(command, tmp_path, omp_threads="1"):
     env["PYTHONPATH"] = str(REPO)
     if omp_threads is not None:
         env["OMP_NUM_THREADS"] = omp_threads
-    return subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S
-    )
+    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
 
 
 def check_collectives(out_dir):
@@ -55,8 +53,20 @@ def test_two_spawned_cpu_processes_agree_on_collectives(tmp_path):
 
 @pytest.mark.timeout(HANG_GUARD_S + 30)
 def test_two_processes_under_torchrun_agree_on_collectives(tmp_path):
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-               str(launch.find_free_port()), str(SCRIPT), "collectives", str(tmp_path), "NUM_GPUS", "0"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(launch.find_free_port()),
+        str(SCRIPT),
+        "collectives",
+        str(tmp_path),
+        "NUM_GPUS",
+        "0",
+    ]
     result = run_script(command, tmp_path)
     assert result.returncode == 0, result.stderr
     check_collectives(tmp_path)
@@ -84,8 +94,20 @@ def test_one_failing_spawned_process_ends_the_job_with_an_error(tmp_path):
 
 @pytest.mark.timeout(HANG_GUARD_S + 30)
 def test_one_failing_process_under_torchrun_ends_the_job_with_an_error(tmp_path):
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-               str(launch.find_free_port()), str(SCRIPT), "one_fails", str(tmp_path), "NUM_GPUS", "0"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(launch.find_free_port()),
+        str(SCRIPT),
+        "one_fails",
+        str(tmp_path),
+        "NUM_GPUS",
+        "0",
+    ]
     result = run_script(command, tmp_path)
     assert result.returncode != 0
     assert "rank 1 fails on purpose" in result.stderr

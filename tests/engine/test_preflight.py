@@ -14,8 +14,19 @@ QUICKSTART_X3D = os.path.join(REPO, "configs", "quickstart", "X3D_M.yaml")
 
 
 def _argv(data_dir, output_dir, *extra):
-    return ["--cfg", SMOKE_X3D, "DATA.PATH_TO_DATA_DIR", str(data_dir), "DATA.PATH_PREFIX", str(data_dir),
-            "MODEL.NUM_CLASSES", "4", "OUTPUT_DIR", str(output_dir), *extra]
+    return [
+        "--cfg",
+        SMOKE_X3D,
+        "DATA.PATH_TO_DATA_DIR",
+        str(data_dir),
+        "DATA.PATH_PREFIX",
+        str(data_dir),
+        "MODEL.NUM_CLASSES",
+        "4",
+        "OUTPUT_DIR",
+        str(output_dir),
+        *extra,
+    ]
 
 
 def test_missing_data_folder_is_one_line_before_anything_is_logged(capsys, tmp_path):
@@ -23,7 +34,8 @@ def test_missing_data_folder_is_one_line_before_anything_is_logged(capsys, tmp_p
     assert status == 1
     assert capsys.readouterr().err.splitlines() == [
         f"error: data folder DATA.PATH_TO_DATA_DIR = '{tmp_path / 'typo'}' does not exist: pass "
-        "DATA.PATH_TO_DATA_DIR with the folder holding train.csv, val.csv and test.csv"]
+        "DATA.PATH_TO_DATA_DIR with the folder holding train.csv, val.csv and test.csv"
+    ]
     assert not (tmp_path / "run" / "mllog.txt").exists() and not (tmp_path / "run" / "log.txt").exists()
 
 
@@ -54,8 +66,10 @@ def test_malformed_list_line_is_named_with_its_line_number(tiny_kinetics, tmp_pa
     shutil.copytree(tiny_kinetics, data)
     with open(data / "val.csv", "a") as f:
         f.write("videos/extra.mp4 seven\n")
-    cfg = load_config(SMOKE_X3D, ["DATA.PATH_TO_DATA_DIR", str(data), "DATA.PATH_PREFIX", str(data),
-                                  "OUTPUT_DIR", str(tmp_path / "run")])
+    cfg = load_config(
+        SMOKE_X3D,
+        ["DATA.PATH_TO_DATA_DIR", str(data), "DATA.PATH_PREFIX", str(data), "OUTPUT_DIR", str(tmp_path / "run")],
+    )
     with pytest.raises(PreflightError) as found:
         check_before_run(cfg)
     assert str(found.value) == f"{data / 'val.csv'}:9: label 'seven' is not an integer: fix that line"
@@ -65,11 +79,22 @@ def test_synthetic_quickstart_refuses_a_folder_holding_the_users_data(capsys, tm
     data = tmp_path / "my_kinetics"
     data.mkdir()
     (data / "train.csv").write_text("clips/a.mp4 0\n")
-    status = run_net.main(["--cfg", QUICKSTART_X3D, "DATA.PATH_TO_DATA_DIR", str(data), "DATA.PATH_PREFIX",
-                           str(data), "OUTPUT_DIR", str(tmp_path / "run")])
+    status = run_net.main(
+        [
+            "--cfg",
+            QUICKSTART_X3D,
+            "DATA.PATH_TO_DATA_DIR",
+            str(data),
+            "DATA.PATH_PREFIX",
+            str(data),
+            "OUTPUT_DIR",
+            str(tmp_path / "run"),
+        ]
+    )
     assert status == 1
     assert capsys.readouterr().err.splitlines() == [
         f"error: {data} holds files the synthetic generator did not make (train.csv, ...); it writes only into a new "
         "or empty folder or one it made (with its dataset.json): choose another DATA.PATH_TO_DATA_DIR, or set "
-        "DATA.SYNTHETIC.ENABLE False to train on the data in that folder"]
+        "DATA.SYNTHETIC.ENABLE False to train on the data in that folder"
+    ]
     assert os.listdir(data) == ["train.csv"] and (data / "train.csv").read_text() == "clips/a.mp4 0\n"

@@ -17,12 +17,18 @@ QUICKSTART_X3D = os.path.join(ROOT, "configs", "quickstart", "X3D_M.yaml")
 # Shrinks configs/quickstart/X3D_M.yaml to CI size; everything else (network, recipe, clip size) is the
 # quick-start's own.
 CI_SIZE = [
-    "MODEL.NUM_CLASSES", "4",                  # the 4 disc classes: only the motion tells them apart
-    "DATA.SYNTHETIC.TRAIN_PER_CLASS", "96",    # with 16 per class X3D-M memorised the videos, val stayed at chance
-    "DATA.SYNTHETIC.VAL_PER_CLASS", "10",
-    "SOLVER.MAX_EPOCH", "5",
-    "BENCHMARK.TARGET_TOP1", "100.0",          # run every epoch: the test checks the accuracy itself
-    "TEST.ENABLE", "False",                    # multi-view test is covered by the smoke runs
+    "MODEL.NUM_CLASSES",
+    "4",  # the 4 disc classes: only the motion tells them apart
+    "DATA.SYNTHETIC.TRAIN_PER_CLASS",
+    "96",  # with 16 per class X3D-M memorised the videos, val stayed at chance
+    "DATA.SYNTHETIC.VAL_PER_CLASS",
+    "10",
+    "SOLVER.MAX_EPOCH",
+    "5",
+    "BENCHMARK.TARGET_TOP1",
+    "100.0",  # run every epoch: the test checks the accuracy itself
+    "TEST.ENABLE",
+    "False",  # multi-view test is covered by the smoke runs
 ]
 NUM_CLASSES, NUM_VAL_VIDEOS, EPOCHS = 4, 4 * 10, 5
 # Measured on a 2-core CPU (about 65 s): val top-1 27.5, 40, 50, 75, 65 % after epochs 1..5.
@@ -40,8 +46,15 @@ def _read_jsonl(path, record_type):
 @pytest.mark.timeout(1800)
 def test_ci_sized_quickstart_generates_its_data_trains_and_reports(tmp_path):
     data_dir, output_dir = tmp_path / "synthetic", tmp_path / "run"
-    opts = ["DATA.PATH_TO_DATA_DIR", str(data_dir), "DATA.PATH_PREFIX", str(data_dir),
-            "OUTPUT_DIR", str(output_dir), *CI_SIZE]
+    opts = [
+        "DATA.PATH_TO_DATA_DIR",
+        str(data_dir),
+        "DATA.PATH_PREFIX",
+        str(data_dir),
+        "OUTPUT_DIR",
+        str(output_dir),
+        *CI_SIZE,
+    ]
     cfg = load_config(QUICKSTART_X3D, opts)
     assert not data_dir.exists()
 
@@ -72,9 +85,24 @@ def test_ci_sized_quickstart_generates_its_data_trains_and_reports(tmp_path):
 
 
 def test_synthetic_data_is_regenerated_only_when_its_settings_change(tmp_path):
-    opts = ["DATA.PATH_TO_DATA_DIR", str(tmp_path), "DATA.PATH_PREFIX", str(tmp_path), "MODEL.NUM_CLASSES", "2",
-            "DATA.SYNTHETIC.TRAIN_PER_CLASS", "1", "DATA.SYNTHETIC.VAL_PER_CLASS", "1", "DATA.SYNTHETIC.WIDTH", "32",
-            "DATA.SYNTHETIC.HEIGHT", "32", "DATA.SYNTHETIC.SECONDS", "0.5"]
+    opts = [
+        "DATA.PATH_TO_DATA_DIR",
+        str(tmp_path),
+        "DATA.PATH_PREFIX",
+        str(tmp_path),
+        "MODEL.NUM_CLASSES",
+        "2",
+        "DATA.SYNTHETIC.TRAIN_PER_CLASS",
+        "1",
+        "DATA.SYNTHETIC.VAL_PER_CLASS",
+        "1",
+        "DATA.SYNTHETIC.WIDTH",
+        "32",
+        "DATA.SYNTHETIC.HEIGHT",
+        "32",
+        "DATA.SYNTHETIC.SECONDS",
+        "0.5",
+    ]
     record = tmp_path / "dataset.json"
     ensure_synthetic_data(load_config(QUICKSTART_X3D, opts))
     first = record.stat().st_mtime_ns

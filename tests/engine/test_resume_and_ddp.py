@@ -9,15 +9,31 @@ import time
 
 import torch
 
-RUN_NET = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools",
-                       "run_net.py")
+RUN_NET = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools", "run_net.py"
+)
 # MViT's recipe without its random batch-level parts (mixup draws per process, drop-path/dropout per sample
 # position), so one process on the combined batch must give the same updates as two processes. SGD rather than
 # AdamW: some parameters have a gradient that is zero in exact arithmetic (a key-norm bias shifts every key
 # equally, which softmax ignores) and AdamW scales their rounding noise up to full-size steps.
-NO_BATCH_RANDOMNESS = ["MIXUP.ENABLE", "False", "MODEL.LOSS_FUNC", "cross_entropy", "MVIT.DROPPATH_RATE", "0.0",
-                       "MODEL.DROPOUT_RATE", "0.0", "TEST.ENABLE", "False", "SOLVER.MAX_EPOCH", "2",
-                       "SOLVER.OPTIMIZING_METHOD", "sgd", "SOLVER.BASE_LR", "0.05"]
+NO_BATCH_RANDOMNESS = [
+    "MIXUP.ENABLE",
+    "False",
+    "MODEL.LOSS_FUNC",
+    "cross_entropy",
+    "MVIT.DROPPATH_RATE",
+    "0.0",
+    "MODEL.DROPOUT_RATE",
+    "0.0",
+    "TEST.ENABLE",
+    "False",
+    "SOLVER.MAX_EPOCH",
+    "2",
+    "SOLVER.OPTIMIZING_METHOD",
+    "sgd",
+    "SOLVER.BASE_LR",
+    "0.05",
+]
 
 
 def _command(cfg_file, opts, launcher=()):
@@ -40,8 +56,7 @@ def _iter_records(output_dir):
 def test_kill_9_then_rerun_resumes_to_the_same_weights(smoke_config, tmp_path):
     opts_for = lambda out: smoke_config("MVIT_B_16x4", out, "LOG_PERIOD", "1", "TEST.ENABLE", "False")[:2]  # noqa: E731
     cfg_file, straight_opts = opts_for(tmp_path / "straight")
-    subprocess.run(_command(cfg_file, straight_opts, [sys.executable]), check=True, timeout=300,
-                   capture_output=True)
+    subprocess.run(_command(cfg_file, straight_opts, [sys.executable]), check=True, timeout=300, capture_output=True)
 
     _, killed_opts = opts_for(tmp_path / "killed")
     command = _command(cfg_file, killed_opts, [sys.executable])

@@ -51,8 +51,14 @@ def test_smoke_run_trains_evaluates_checkpoints_and_logs(name, smoke_config, tmp
 
     with open(tmp_path / "mllog.txt") as f:
         keys = [json.loads(line.split(":::MLLOG ", 1)[1])["key"] for line in f if ":::MLLOG" in line]
-    for key in (constants.INIT_START, constants.RUN_START, constants.EVAL_ACCURACY, constants.RUN_STOP,
-                "target_accuracy", "num_accelerators"):
+    for key in (
+        constants.INIT_START,
+        constants.RUN_START,
+        constants.EVAL_ACCURACY,
+        constants.RUN_STOP,
+        "target_accuracy",
+        "num_accelerators",
+    ):
         assert key in keys
     assert keys.count(constants.EVAL_ACCURACY) == 4
     assert check_mllog(str(tmp_path / "mllog.txt")) == []  # mlperf-logging's parser and checker accept it
@@ -69,8 +75,9 @@ def test_smoke_run_trains_evaluates_checkpoints_and_logs(name, smoke_config, tmp
 
 
 def test_run_reaching_its_target_stops_and_its_score_is_recomputed_from_the_log(smoke_config, tmp_path):
-    cfg_file, _, cfg = smoke_config("X3D_M", tmp_path, "BENCHMARK.TARGET_TOP1", "0.01", "BENCHMARK.STOP_AT_TARGET",
-                                    "True", "TEST.ENABLE", "False")
+    cfg_file, _, cfg = smoke_config(
+        "X3D_M", tmp_path, "BENCHMARK.TARGET_TOP1", "0.01", "BENCHMARK.STOP_AT_TARGET", "True", "TEST.ENABLE", "False"
+    )
     summary = run_job(cfg, cfg_file)
     assert summary.reached and summary.status == "success" and summary.epochs_to_target == 1
     assert len(_records(tmp_path, "train_epoch")) == 1  # STOP_AT_TARGET ended training after epoch 1

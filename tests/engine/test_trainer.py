@@ -39,13 +39,35 @@ class NoMetrics:
 
 
 def _context(amp_dtype=None):
-    cfg = load_config(None, ["SOLVER.MAX_EPOCH", "2", "SOLVER.BASE_LR", "0.5", "LOG_PERIOD", "1",
-                             "NUM_GPUS", "0", "MODEL.NUM_CLASSES", "3"])
+    cfg = load_config(
+        None,
+        [
+            "SOLVER.MAX_EPOCH",
+            "2",
+            "SOLVER.BASE_LR",
+            "0.5",
+            "LOG_PERIOD",
+            "1",
+            "NUM_GPUS",
+            "0",
+            "MODEL.NUM_CLASSES",
+            "3",
+        ],
+    )
     model = TinyVideoNet()
-    return LoopContext(cfg=cfg, train_model=model, model=model, optimizer=build_optimizer(model, cfg),
-                       scaler=torch.amp.GradScaler("cpu", enabled=False),
-                       loss_fn=get_loss_func("cross_entropy")(reduction="mean"), mixup=None,
-                       device=torch.device("cpu"), amp_dtype=amp_dtype, metrics=NoMetrics(), clock_time=lambda: 0.0)
+    return LoopContext(
+        cfg=cfg,
+        train_model=model,
+        model=model,
+        optimizer=build_optimizer(model, cfg),
+        scaler=torch.amp.GradScaler("cpu", enabled=False),
+        loss_fn=get_loss_func("cross_entropy")(reduction="mean"),
+        mixup=None,
+        device=torch.device("cpu"),
+        amp_dtype=amp_dtype,
+        metrics=NoMetrics(),
+        clock_time=lambda: 0.0,
+    )
 
 
 def _batches(values):
@@ -70,22 +92,53 @@ def test_bf16_autocast_on_cpu_trains():
 def test_mixed_precision_trains_the_real_x3d_m_in_half_precision():
     # The channel-wise convolution's own backward used to receive a bf16 gradient and a float32 weight.
     cfg_file = "configs/X3D_M.yaml"
-    opts = ["NUM_GPUS", "0", "TRAIN.BATCH_SIZE", "2", "TEST.BATCH_SIZE", "2", "DATA.NUM_FRAMES", "4",
-            "DATA.TRAIN_CROP_SIZE", "64", "DATA.TEST_CROP_SIZE", "64", "TRAIN.MIXED_PRECISION", "True",
-            "MIXUP.ENABLE", "False", "MODEL.LOSS_FUNC", "cross_entropy"]
+    opts = [
+        "NUM_GPUS",
+        "0",
+        "TRAIN.BATCH_SIZE",
+        "2",
+        "TEST.BATCH_SIZE",
+        "2",
+        "DATA.NUM_FRAMES",
+        "4",
+        "DATA.TRAIN_CROP_SIZE",
+        "64",
+        "DATA.TEST_CROP_SIZE",
+        "64",
+        "TRAIN.MIXED_PRECISION",
+        "True",
+        "MIXUP.ENABLE",
+        "False",
+        "MODEL.LOSS_FUNC",
+        "cross_entropy",
+    ]
     cfg = load_config(str(REPO / cfg_file), opts)
     model = build_model(cfg)
     conv_dtypes = []
     for module in model.modules():
         if isinstance(module, ChannelwiseConv3d):
             module.register_forward_hook(lambda mod, args, out: conv_dtypes.append(out.dtype))
-    ctx = LoopContext(cfg=cfg, train_model=model, model=model, optimizer=build_optimizer(model, cfg),
-                      scaler=torch.amp.GradScaler("cpu", enabled=False),
-                      loss_fn=get_loss_func("cross_entropy")(reduction="mean"), mixup=None,
-                      device=torch.device("cpu"), amp_dtype=torch.bfloat16, metrics=NoMetrics(),
-                      clock_time=lambda: 0.0)
-    clips = [([torch.rand(2, 3, 4, 64, 64)], torch.tensor([0, 1]), torch.tensor([0, 1]),
-              {"valid": torch.ones(2, dtype=torch.bool), "bad_paths": []})]
+    ctx = LoopContext(
+        cfg=cfg,
+        train_model=model,
+        model=model,
+        optimizer=build_optimizer(model, cfg),
+        scaler=torch.amp.GradScaler("cpu", enabled=False),
+        loss_fn=get_loss_func("cross_entropy")(reduction="mean"),
+        mixup=None,
+        device=torch.device("cpu"),
+        amp_dtype=torch.bfloat16,
+        metrics=NoMetrics(),
+        clock_time=lambda: 0.0,
+    )
+    clips = [
+        (
+            [torch.rand(2, 3, 4, 64, 64)],
+            torch.tensor([0, 1]),
+            torch.tensor([0, 1]),
+            {"valid": torch.ones(2, dtype=torch.bool), "bad_paths": []},
+        )
+    ]
     torch.manual_seed(0)
     clips[0][0][0].copy_(torch.rand(2, 3, 4, 64, 64))
     stats = train_one_epoch(ctx, clips, epoch=0, bad_videos=NoTracking())
@@ -103,5 +156,6 @@ def test_eta_is_labelled_and_shows_the_reference_target_epoch_while_ahead():
     cfg = load_config(os.path.join(ROOT, "configs", "quickstart", "X3D_M.yaml"))  # 16 epochs, reference: 3
     # After 20 of 240 iterations of epoch 1 at 1 s each: 220 + 15 x 240 s to epoch 16, 220 + 2 x 240 s to epoch 3.
     assert eta_text(cfg, 0, 19, 240, 1.0) == (
-        "ETA to epoch 16 (MAX_EPOCH) 01:03:40, to epoch 3 (reference reached the target) 00:11:40")
+        "ETA to epoch 16 (MAX_EPOCH) 01:03:40, to epoch 3 (reference reached the target) 00:11:40"
+    )
     assert eta_text(cfg, 3, 19, 240, 1.0) == "ETA to epoch 16 (MAX_EPOCH) 00:51:40"  # epoch 4: target epoch passed

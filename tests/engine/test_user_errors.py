@@ -29,8 +29,10 @@ def test_yaml_syntax_error_is_one_line_naming_file_and_line(capsys, tmp_path):
 def test_override_below_a_value_key_names_the_key(capsys):
     status, lines = _run(capsys, "--cfg", SMOKE_X3D, "NUM_GPUS.X", "1")
     assert status == 1
-    assert lines == ["error: command-line override NUM_GPUS.X: NUM_GPUS is a value, not a group of keys; "
-                     "write NUM_GPUS VALUE (keys are listed in slowfast/config/defaults.py)"]
+    assert lines == [
+        "error: command-line override NUM_GPUS.X: NUM_GPUS is a value, not a group of keys; "
+        "write NUM_GPUS VALUE (keys are listed in slowfast/config/defaults.py)"
+    ]
 
 
 def test_missing_config_file_is_one_line(capsys, tmp_path):
@@ -40,11 +42,24 @@ def test_missing_config_file_is_one_line(capsys, tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without GPUs")
 def test_gpus_asked_for_on_a_machine_without_them_is_one_line_with_the_cpu_fix(capsys, tiny_kinetics, tmp_path):
-    status, lines = _run(capsys, "--cfg", SMOKE_X3D, "NUM_GPUS", "4", "DATA.PATH_TO_DATA_DIR", tiny_kinetics,
-                         "DATA.PATH_PREFIX", tiny_kinetics, "OUTPUT_DIR", str(tmp_path / "run"))
+    status, lines = _run(
+        capsys,
+        "--cfg",
+        SMOKE_X3D,
+        "NUM_GPUS",
+        "4",
+        "DATA.PATH_TO_DATA_DIR",
+        tiny_kinetics,
+        "DATA.PATH_PREFIX",
+        tiny_kinetics,
+        "OUTPUT_DIR",
+        str(tmp_path / "run"),
+    )
     assert status == 1
-    assert lines == ["error: config key NUM_GPUS = 4 asks for GPUs, but CUDA is not available here. To train on "
-                     "the CPU pass NUM_GPUS 0 (and NUM_CPU_PROCESSES N for N processes)."]
+    assert lines == [
+        "error: config key NUM_GPUS = 4 asks for GPUs, but CUDA is not available here. To train on "
+        "the CPU pass NUM_GPUS 0 (and NUM_CPU_PROCESSES N for N processes)."
+    ]
 
 
 def test_debug_flag_shows_the_traceback_of_a_user_error(capsys):
@@ -55,10 +70,15 @@ def test_debug_flag_shows_the_traceback_of_a_user_error(capsys):
 
 @pytest.mark.slow
 def test_user_error_inside_a_spawned_worker_is_one_line_without_traceback(tmp_path):
-    done = subprocess.run([sys.executable, DIST_JOB, "user_error", str(tmp_path), "NUM_GPUS", "0",
-                           "NUM_CPU_PROCESSES", "2"],
-                          env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, DIST_JOB, "user_error", str(tmp_path), "NUM_GPUS", "0", "NUM_CPU_PROCESSES", "2"],
+        env=dict(os.environ, PYTHONPATH=REPO),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr, done.stderr
     assert [line for line in done.stderr.splitlines() if line.startswith("error:")] == [
-        "error: rank 1 found a problem the user can fix"]
+        "error: rank 1 found a problem the user can fix"
+    ]

@@ -18,8 +18,9 @@ from slowfast.engine.launch import DEFAULT_INIT_METHOD, launch_job
 from slowfast.models import build_model
 from slowfast.utils import distributed as du
 
-SMOKE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "configs",
-                     "smoke", "X3D_M.yaml")
+SMOKE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "configs", "smoke", "X3D_M.yaml"
+)
 
 
 def _digest(module):
@@ -35,8 +36,9 @@ def ddp_step(cfg, out_dir):
     torch.manual_seed(0)  # the same initial weights on every rank
     module = build_model(cfg).to(device)
     before = _digest(module)
-    model = torch.nn.parallel.DistributedDataParallel(module, device_ids=[device.index] if device.index is not None
-                                                      else None)
+    model = torch.nn.parallel.DistributedDataParallel(
+        module, device_ids=[device.index] if device.index is not None else None
+    )
     generator = torch.Generator().manual_seed(rank + 1)  # different clips on every rank
     crop = cfg.DATA.TRAIN_CROP_SIZE
     x = torch.randn(4, 3, cfg.DATA.NUM_FRAMES, crop, crop, generator=generator).to(device)
@@ -45,8 +47,13 @@ def ddp_step(cfg, out_dir):
     loss = torch.nn.functional.cross_entropy(model([x]), labels)
     loss.backward()
     optimizer.step()
-    record = {"backend": torch.distributed.get_backend(), "world_size": du.get_world_size(),
-              "loss": loss.item(), "before": before, "after": _digest(module)}
+    record = {
+        "backend": torch.distributed.get_backend(),
+        "world_size": du.get_world_size(),
+        "loss": loss.item(),
+        "before": before,
+        "after": _digest(module),
+    }
     with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as f:
         json.dump(record, f)
 

@@ -30,4 +30,3 @@ def test_clock_reading_includes_queued_cuda_kernels(device):
     with_sync = synced.elapsed()
     assert without_sync < 0.5 * QUEUED_S  # the launch itself returns immediately ...
     assert with_sync >= 0.8 * QUEUED_S  # ... and the synchronised reading waits for the kernel
-

@@ -23,8 +23,14 @@ def test_two_process_ddp_step_keeps_replicas_identical(device, tmp_path):
     opts = ["NUM_GPUS", "2"] if device.type == "cuda" else ["NUM_GPUS", "0", "NUM_CPU_PROCESSES", "2"]
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR")}
     env["PYTHONPATH"] = str(REPO)
-    result = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path), *opts], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=HANG_GUARD_S)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path), *opts],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     records = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     assert [r["backend"] for r in records] == ["nccl" if device.type == "cuda" else "gloo"] * 2

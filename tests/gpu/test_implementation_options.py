@@ -55,5 +55,10 @@ def test_every_option_keeps_outputs_and_gradients(device, name, strict_fp32):
             # The floor covers gradients that are zero in exact arithmetic (e.g. the key norm's bias: softmax
             # ignores a shift shared by all keys) and hold only rounding noise.
             scale = ref_grads[key].abs().max().item()
-            torch.testing.assert_close(grad, ref_grads[key], rtol=1e-3, atol=1e-4 * scale + 1e-6,
-                                       msg=lambda m, key=key, option=option: f"{option}: {key}: {m}")
+            torch.testing.assert_close(
+                grad,
+                ref_grads[key],
+                rtol=1e-3,
+                atol=1e-4 * scale + 1e-6,
+                msg=lambda m, key=key, option=option: f"{option}: {key}: {m}",
+            )

@@ -23,10 +23,19 @@ def _context(cfg, device):
     model = build_model(cfg).to(device)
     mixed = cfg.TRAIN.MIXED_PRECISION
     amp_dtype = (torch.float16 if device.type == "cuda" else torch.bfloat16) if mixed else None
-    return LoopContext(cfg=cfg, train_model=model, model=model, optimizer=build_optimizer(model, cfg),
-                       scaler=torch.amp.GradScaler(device.type, enabled=mixed and device.type == "cuda"),
-                       loss_fn=get_loss_func(cfg.MODEL.LOSS_FUNC)(reduction="mean"), mixup=None, device=device,
-                       amp_dtype=amp_dtype, metrics=_Ignore(), clock_time=lambda: 0.0)
+    return LoopContext(
+        cfg=cfg,
+        train_model=model,
+        model=model,
+        optimizer=build_optimizer(model, cfg),
+        scaler=torch.amp.GradScaler(device.type, enabled=mixed and device.type == "cuda"),
+        loss_fn=get_loss_func(cfg.MODEL.LOSS_FUNC)(reduction="mean"),
+        mixup=None,
+        device=device,
+        amp_dtype=amp_dtype,
+        metrics=_Ignore(),
+        clock_time=lambda: 0.0,
+    )
 
 
 @pytest.mark.parametrize("name", ["X3D_M", "MVIT_B_16x4"])
@@ -38,8 +47,20 @@ def test_train_step_of_a_scored_model(device, name, precision, request):
         # the case runs and shows as xfailed / xpassed.
         request.applymarker(pytest.mark.xfail(reason="intermittent zero gradients, MViT bf16 on the CPU", strict=False))
     # The step's learning rate is BASE_LR itself: no warm-up, no batch scaling.
-    cfg = scored_config(name, device, "TRAIN.MIXED_PRECISION", str(precision == "mixed"), "MODEL.DROPOUT_RATE", "0.0",
-                        "SOLVER.BASE_LR", "0.01", "SOLVER.WARMUP_EPOCHS", "0.0", "SOLVER.BASE_LR_BATCH_SIZE", "0")
+    cfg = scored_config(
+        name,
+        device,
+        "TRAIN.MIXED_PRECISION",
+        str(precision == "mixed"),
+        "MODEL.DROPOUT_RATE",
+        "0.0",
+        "SOLVER.BASE_LR",
+        "0.01",
+        "SOLVER.WARMUP_EPOCHS",
+        "0.0",
+        "SOLVER.BASE_LR_BATCH_SIZE",
+        "0",
+    )
     ctx = _context(cfg, device)
     x, labels = clip_batch(cfg, 2, device)
     meta = {"valid": torch.ones(2, dtype=torch.bool), "bad_paths": []}

@@ -21,8 +21,7 @@ def fill_value(key, shape, index):
     """Deterministic tensor (fill rule v2 of the golden README) for state_dict entry ``index``."""
     n = int(np.prod(shape)) if len(shape) else 1
     k = np.arange(n, dtype=np.int64)
-    v = np.sin(k.astype(np.float64) * 0.37 + 1.3 * index
-               + ((k * k) % 997).astype(np.float64) * (2.0 * np.pi / 997.0))
+    v = np.sin(k.astype(np.float64) * 0.37 + 1.3 * index + ((k * k) % 997).astype(np.float64) * (2.0 * np.pi / 997.0))
     if key.endswith("running_var"):
         t = 1.0 + 0.5 * v * v
     elif key.endswith("running_mean"):

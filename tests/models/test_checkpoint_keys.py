@@ -27,8 +27,12 @@ def test_round_trip_through_a_file(tmp_path):
 
 def test_pyslowfast_checkpoint_with_ddp_prefix(tmp_path):
     source, target = _tiny(0), _tiny(1)
-    checkpoint = {"epoch": 3, "model_state": {f"module.{k}": v for k, v in source.state_dict().items()},
-                  "optimizer_state": {}, "cfg": "..."}
+    checkpoint = {
+        "epoch": 3,
+        "model_state": {f"module.{k}": v for k, v in source.state_dict().items()},
+        "optimizer_state": {},
+        "cfg": "...",
+    }
     path = tmp_path / "checkpoint_epoch_00003.pyth"
     torch.save(checkpoint, path)
     load_model_state(target, torch.load(path))

@@ -46,8 +46,17 @@ def test_compiled_train_step_matches_eager_gradients():
     results = []
     for compiled in (False, True):
         torch.manual_seed(0)
-        model = X3D(num_classes=5, num_frames=4, crop_size=64, width_factor=1.0, depth_factor=1.0, dim_c5=64,
-                    dropout_rate=0.0, channels_last=True, fast_channelwise_backward=True)
+        model = X3D(
+            num_classes=5,
+            num_frames=4,
+            crop_size=64,
+            width_factor=1.0,
+            depth_factor=1.0,
+            dim_c5=64,
+            dropout_rate=0.0,
+            channels_last=True,
+            fast_channelwise_backward=True,
+        )
         runner = torch.compile(model) if compiled else model
         loss = runner([x]).square().sum()
         loss.backward()

@@ -11,13 +11,48 @@ from slowfast.models.flops import count_flops
 from slowfast.models.x3d import X3D
 
 TINY = {
-    "X3D": ["X3D.WIDTH_FACTOR", "1.0", "X3D.DEPTH_FACTOR", "1.0", "X3D.DIM_C5", "64", "DATA.NUM_FRAMES", "4",
-            "DATA.TRAIN_CROP_SIZE", "64"],
-    "MViT": ["MVIT.DEPTH", "3", "MVIT.EMBED_DIM", "16", "MVIT.NUM_HEADS", "1", "MVIT.DIM_MUL", "[[1, 2.0]]",
-             "MVIT.HEAD_MUL", "[[1, 2.0]]", "MVIT.POOL_Q_STRIDE", "[[1, 1, 2, 2]]",
-             "MVIT.POOL_KV_STRIDE_ADAPTIVE", "[1, 4, 4]", "MVIT.POOL_KVQ_KERNEL", "[3, 3, 3]",
-             "MVIT.SEP_POS_EMBED", "True", "MVIT.DROPPATH_RATE", "0.2", "MVIT.PATCH_PADDING", "[1, 3, 3]",
-             "DATA.NUM_FRAMES", "4", "DATA.TRAIN_CROP_SIZE", "32", "DATA.TEST_CROP_SIZE", "32"],
+    "X3D": [
+        "X3D.WIDTH_FACTOR",
+        "1.0",
+        "X3D.DEPTH_FACTOR",
+        "1.0",
+        "X3D.DIM_C5",
+        "64",
+        "DATA.NUM_FRAMES",
+        "4",
+        "DATA.TRAIN_CROP_SIZE",
+        "64",
+    ],
+    "MViT": [
+        "MVIT.DEPTH",
+        "3",
+        "MVIT.EMBED_DIM",
+        "16",
+        "MVIT.NUM_HEADS",
+        "1",
+        "MVIT.DIM_MUL",
+        "[[1, 2.0]]",
+        "MVIT.HEAD_MUL",
+        "[[1, 2.0]]",
+        "MVIT.POOL_Q_STRIDE",
+        "[[1, 1, 2, 2]]",
+        "MVIT.POOL_KV_STRIDE_ADAPTIVE",
+        "[1, 4, 4]",
+        "MVIT.POOL_KVQ_KERNEL",
+        "[3, 3, 3]",
+        "MVIT.SEP_POS_EMBED",
+        "True",
+        "MVIT.DROPPATH_RATE",
+        "0.2",
+        "MVIT.PATCH_PADDING",
+        "[1, 3, 3]",
+        "DATA.NUM_FRAMES",
+        "4",
+        "DATA.TRAIN_CROP_SIZE",
+        "32",
+        "DATA.TEST_CROP_SIZE",
+        "32",
+    ],
 }
 
 
@@ -97,8 +132,16 @@ def test_mvit_b_32x3_from_config_values():
 
 def _x3d_grads(channels_last, fast_backward, x):
     torch.manual_seed(0)
-    model = X3D(num_classes=5, num_frames=4, crop_size=64, width_factor=1.0, depth_factor=1.0, dim_c5=64,
-                channels_last=channels_last, fast_channelwise_backward=fast_backward)
+    model = X3D(
+        num_classes=5,
+        num_frames=4,
+        crop_size=64,
+        width_factor=1.0,
+        depth_factor=1.0,
+        dim_c5=64,
+        channels_last=channels_last,
+        fast_channelwise_backward=fast_backward,
+    )
     model.train()
     loss = model([x]).square().sum()
     loss.backward()

@@ -26,8 +26,7 @@ def test_cross_entropy_is_mean_negative_log_probability_of_the_label():
 def test_soft_cross_entropy_is_mean_over_batch_of_target_weighted_log_probs():
     targets = [[0.7, 0.2, 0.1], [0.0, 0.5, 0.5]]
     per_sample = [
-        -sum(t * lp for t, lp in zip(target, log_softmax_by_hand(row)))
-        for row, target in zip(LOGITS, targets)
+        -sum(t * lp for t, lp in zip(target, log_softmax_by_hand(row))) for row, target in zip(LOGITS, targets)
     ]
     loss_class = get_loss_func("soft_cross_entropy")
     mean = loss_class(reduction="mean")(torch.tensor(LOGITS), torch.tensor(targets))

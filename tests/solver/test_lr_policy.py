@@ -12,22 +12,50 @@ from slowfast.config import ConfigError, load_config
 from slowfast.solver.lr_policy import get_lr_at_epoch
 
 X3D_OPTS = [
-    "SOLVER.OPTIMIZING_METHOD", "sgd", "SOLVER.LR_POLICY", "cosine", "SOLVER.BASE_LR", "0.05",
-    "SOLVER.WARMUP_START_LR", "0.005", "SOLVER.WARMUP_EPOCHS", "2.33", "SOLVER.MAX_EPOCH", "20",
-    "SOLVER.COSINE_END_LR", "0.0", "SOLVER.COSINE_AFTER_WARMUP", "False",
+    "SOLVER.OPTIMIZING_METHOD",
+    "sgd",
+    "SOLVER.LR_POLICY",
+    "cosine",
+    "SOLVER.BASE_LR",
+    "0.05",
+    "SOLVER.WARMUP_START_LR",
+    "0.005",
+    "SOLVER.WARMUP_EPOCHS",
+    "2.33",
+    "SOLVER.MAX_EPOCH",
+    "20",
+    "SOLVER.COSINE_END_LR",
+    "0.0",
+    "SOLVER.COSINE_AFTER_WARMUP",
+    "False",
 ]
 MVIT_OPTS = [
-    "SOLVER.OPTIMIZING_METHOD", "adamw", "SOLVER.LR_POLICY", "cosine", "SOLVER.BASE_LR", "3e-4",
-    "SOLVER.WARMUP_START_LR", "1e-6", "SOLVER.WARMUP_EPOCHS", "3.0", "SOLVER.MAX_EPOCH", "20",
-    "SOLVER.COSINE_END_LR", "1e-6", "SOLVER.COSINE_AFTER_WARMUP", "True",
+    "SOLVER.OPTIMIZING_METHOD",
+    "adamw",
+    "SOLVER.LR_POLICY",
+    "cosine",
+    "SOLVER.BASE_LR",
+    "3e-4",
+    "SOLVER.WARMUP_START_LR",
+    "1e-6",
+    "SOLVER.WARMUP_EPOCHS",
+    "3.0",
+    "SOLVER.MAX_EPOCH",
+    "20",
+    "SOLVER.COSINE_END_LR",
+    "1e-6",
+    "SOLVER.COSINE_AFTER_WARMUP",
+    "True",
 ]
 EPOCHS = [0.0, 0.01, 0.5, 1.0, 2.0, 2.33, 2.5, 3.0, 3.7, 5.0, 10.0, 11.5, 13.37, 17.0, 19.99, 20.0]
 
 
 def x3d_expected(epoch, base=0.05, start=0.005, end=0.0):
     """Cosine over the whole run (COSINE_AFTER_WARMUP False); warm-up overrides epochs < 2.33."""
+
     def cosine(e):
         return end + (base - end) * 0.5 * (1.0 + math.cos(math.pi * e / 20.0))
+
     if epoch < 2.33:
         return start + (cosine(2.33) - start) / 2.33 * epoch
     return cosine(epoch)
@@ -76,8 +104,10 @@ def test_warmup_is_continuous_at_its_end():
 def test_rates_scale_linearly_with_the_global_batch(epoch, global_batch, factor):
     # BASE_LR, WARMUP_START_LR and COSINE_END_LR are given for a global batch of 64 and all three scale.
     for opts, expected in ((X3D_OPTS, x3d_expected), (MVIT_OPTS, mvit_expected)):
-        cfg = load_config(None, opts + ["SOLVER.BASE_LR_BATCH_SIZE", "64", "TRAIN.BATCH_SIZE", str(global_batch),
-                                        "TEST.BATCH_SIZE", "16"])
+        cfg = load_config(
+            None,
+            opts + ["SOLVER.BASE_LR_BATCH_SIZE", "64", "TRAIN.BATCH_SIZE", str(global_batch), "TEST.BATCH_SIZE", "16"],
+        )
         assert get_lr_at_epoch(cfg, epoch) == pytest.approx(factor * expected(epoch), rel=1e-12, abs=1e-15)
 
 
@@ -85,16 +115,33 @@ def test_rates_scale_linearly_with_the_global_batch(epoch, global_batch, factor)
 def test_rates_do_not_depend_on_how_processes_are_spread_over_machines(layout):
     # PySlowFast's BASE_LR_SCALE_NUM_SHARDS multiplied by the machine count; here it is ignored: 2x4 and 1x8
     # processes with the same global batch get the same rates, whichever launcher started them.
-    opts = X3D_OPTS + ["SOLVER.BASE_LR_BATCH_SIZE", "64", "TRAIN.BATCH_SIZE", "128",
-                       "SOLVER.BASE_LR_SCALE_NUM_SHARDS", "True"]
+    opts = X3D_OPTS + [
+        "SOLVER.BASE_LR_BATCH_SIZE",
+        "64",
+        "TRAIN.BATCH_SIZE",
+        "128",
+        "SOLVER.BASE_LR_SCALE_NUM_SHARDS",
+        "True",
+    ]
     cfg = load_config(None, opts + layout)
     assert get_lr_at_epoch(cfg, 10.0) == pytest.approx(2 * x3d_expected(10.0), rel=1e-12)
 
 
 STEPS_OPTS = [
-    "SOLVER.LR_POLICY", "steps_with_relative_lrs", "SOLVER.STEPS", "[0, 5, 8]",
-    "SOLVER.LRS", "[1, 0.1, 0.01]", "SOLVER.BASE_LR", "0.1", "SOLVER.MAX_EPOCH", "10",
-    "SOLVER.WARMUP_EPOCHS", "1.0", "SOLVER.WARMUP_START_LR", "0.01",
+    "SOLVER.LR_POLICY",
+    "steps_with_relative_lrs",
+    "SOLVER.STEPS",
+    "[0, 5, 8]",
+    "SOLVER.LRS",
+    "[1, 0.1, 0.01]",
+    "SOLVER.BASE_LR",
+    "0.1",
+    "SOLVER.MAX_EPOCH",
+    "10",
+    "SOLVER.WARMUP_EPOCHS",
+    "1.0",
+    "SOLVER.WARMUP_START_LR",
+    "0.01",
 ]
 
 
@@ -118,8 +165,19 @@ def test_steps_with_relative_lrs(epoch, expected):
 
 
 def test_constant_policy_after_warmup():
-    cfg = load_config(None, ["SOLVER.LR_POLICY", "constant", "SOLVER.BASE_LR", "0.2", "SOLVER.WARMUP_EPOCHS",
-                             "2.0", "SOLVER.WARMUP_START_LR", "0.0"])
+    cfg = load_config(
+        None,
+        [
+            "SOLVER.LR_POLICY",
+            "constant",
+            "SOLVER.BASE_LR",
+            "0.2",
+            "SOLVER.WARMUP_EPOCHS",
+            "2.0",
+            "SOLVER.WARMUP_START_LR",
+            "0.0",
+        ],
+    )
     assert get_lr_at_epoch(cfg, 1.0) == pytest.approx(0.1)
     assert get_lr_at_epoch(cfg, 7.0) == pytest.approx(0.2)
 

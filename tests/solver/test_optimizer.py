@@ -65,12 +65,18 @@ def cfg_with(*opts):
 def test_default_rule_bn_gets_bn_decay_pos_cls_get_none_rest_decays():
     decay = decay_by_name(StandIn(), cfg_with("SOLVER.ZERO_WD_1D_PARAM", "False"))
     assert decay == {
-        "conv.weight": 0.05, "conv.bias": 0.05,
-        "bn.weight": 0.001, "bn.bias": 0.001,
-        "norm.weight": 0.05, "norm.bias": 0.05,
-        "head.weight": 0.05, "head.bias": 0.05,
-        "pos_embed": 0.0, "cls_token": 0.0,
-        "frozen.weight": None, "frozen.bias": None,  # not trainable: in no group
+        "conv.weight": 0.05,
+        "conv.bias": 0.05,
+        "bn.weight": 0.001,
+        "bn.bias": 0.001,
+        "norm.weight": 0.05,
+        "norm.bias": 0.05,
+        "head.weight": 0.05,
+        "head.bias": 0.05,
+        "pos_embed": 0.0,
+        "cls_token": 0.0,
+        "frozen.weight": None,
+        "frozen.bias": None,  # not trainable: in no group
     }
 
 
@@ -109,9 +115,22 @@ def test_groups_keep_pyslowfast_order_and_drop_empty_ones():
 
 
 def test_sgd_settings_and_decay_applied_per_group():
-    cfg = cfg_with("SOLVER.OPTIMIZING_METHOD", "sgd", "SOLVER.MOMENTUM", "0.0", "SOLVER.NESTEROV", "False",
-                   "SOLVER.LR_POLICY", "constant", "SOLVER.BASE_LR", "0.5", "SOLVER.WARMUP_EPOCHS", "0.0",
-                   "SOLVER.ZERO_WD_1D_PARAM", "True")
+    cfg = cfg_with(
+        "SOLVER.OPTIMIZING_METHOD",
+        "sgd",
+        "SOLVER.MOMENTUM",
+        "0.0",
+        "SOLVER.NESTEROV",
+        "False",
+        "SOLVER.LR_POLICY",
+        "constant",
+        "SOLVER.BASE_LR",
+        "0.5",
+        "SOLVER.WARMUP_EPOCHS",
+        "0.0",
+        "SOLVER.ZERO_WD_1D_PARAM",
+        "True",
+    )
     model = StandIn()
     with torch.no_grad():
         for p in model.parameters():
@@ -130,8 +149,16 @@ def test_sgd_settings_and_decay_applied_per_group():
 
 
 def test_sgd_momentum_nesterov_dampening_reach_the_optimizer():
-    cfg = cfg_with("SOLVER.OPTIMIZING_METHOD", "sgd", "SOLVER.MOMENTUM", "0.8", "SOLVER.NESTEROV", "False",
-                   "SOLVER.DAMPENING", "0.1")
+    cfg = cfg_with(
+        "SOLVER.OPTIMIZING_METHOD",
+        "sgd",
+        "SOLVER.MOMENTUM",
+        "0.8",
+        "SOLVER.NESTEROV",
+        "False",
+        "SOLVER.DAMPENING",
+        "0.1",
+    )
     group = build_optimizer(StandIn(), cfg).param_groups[0]
     assert (group["momentum"], group["nesterov"], group["dampening"]) == (0.8, False, 0.1)
 

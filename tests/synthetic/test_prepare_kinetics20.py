@@ -14,15 +14,15 @@ from slowfast.datasets.video_writer import write_mp4
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HEADER = "label,youtube_id,time_start,time_end,split,is_cc"
 TRAIN_ROWS = [
-    "abseiling,aaaaaaaaaaa,10,20,train,0",       # in a per-class folder
-    "abseiling,bbbbbbbbbbb,0,10,train,0",        # flat, .mkv
-    "riding a bike,cc_cccccccc,5,15,train,0",    # an id with an underscore
-    "riding a bike,ddddddddddd,0,10,train,0",    # file named by youtube_id only
-    "tai chi,eeeeeeeeeee,1,11,train,0",          # no file: missing
-    "tai chi,fffffffffff,2,12,train,0",          # not a video: unreadable
-    "abseiling,aaaaaaaaaaa,10,20,train,0",       # repeated annotation
-    "playing guitar,ggggggggggg,0,10,train,0",   # a class we do not select
-    "tai chi,hhhhhhhhhhh,3,13,train,0",          # two files match
+    "abseiling,aaaaaaaaaaa,10,20,train,0",  # in a per-class folder
+    "abseiling,bbbbbbbbbbb,0,10,train,0",  # flat, .mkv
+    "riding a bike,cc_cccccccc,5,15,train,0",  # an id with an underscore
+    "riding a bike,ddddddddddd,0,10,train,0",  # file named by youtube_id only
+    "tai chi,eeeeeeeeeee,1,11,train,0",  # no file: missing
+    "tai chi,fffffffffff,2,12,train,0",  # not a video: unreadable
+    "abseiling,aaaaaaaaaaa,10,20,train,0",  # repeated annotation
+    "playing guitar,ggggggggggg,0,10,train,0",  # a class we do not select
+    "tai chi,hhhhhhhhhhh,3,13,train,0",  # two files match
 ]
 VIDEO_FILES = [
     "abseiling/aaaaaaaaaaa_000010_000020.mp4",
@@ -52,15 +52,17 @@ def build_fake_kinetics(root):
         make_video(str(videos / relative))
     (videos / "fffffffffff_000002_000012.mp4").write_bytes(b"this is not a video")
     (root / "train.csv").write_text("\n".join([HEADER, *TRAIN_ROWS]) + "\n")
-    (root / "validate.csv").write_text("label,youtube_id,time_start,time_end,is_cc\n"
-                                       "abseiling,iiiiiiiiiii,0,10,0\ntai chi,jjjjjjjjjjj,0,10,0\n")
+    (root / "validate.csv").write_text(
+        "label,youtube_id,time_start,time_end,is_cc\nabseiling,iiiiiiiiiii,0,10,0\ntai chi,jjjjjjjjjjj,0,10,0\n"
+    )
     (root / "classes.txt").write_text("abseiling\nriding a bike\ntai chi\n")
     return videos
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location("prepare_tool",
-                                                  os.path.join(REPO_ROOT, "tools", "prepare_kinetics20.py"))
+    spec = importlib.util.spec_from_file_location(
+        "prepare_tool", os.path.join(REPO_ROOT, "tools", "prepare_kinetics20.py")
+    )
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     return tool
@@ -69,9 +71,19 @@ def load_tool():
 def test_fake_tree_gives_right_csvs_and_report(tmp_path, capsys):
     videos = build_fake_kinetics(tmp_path)
     out = tmp_path / "kinetics20"
-    load_tool().main(["--videos", str(videos), "--annotations", str(tmp_path / "train.csv"),
-                      str(tmp_path / "validate.csv"), "--out", str(out), "--classes",
-                      str(tmp_path / "classes.txt")])
+    load_tool().main(
+        [
+            "--videos",
+            str(videos),
+            "--annotations",
+            str(tmp_path / "train.csv"),
+            str(tmp_path / "validate.csv"),
+            "--out",
+            str(out),
+            "--classes",
+            str(tmp_path / "classes.txt"),
+        ]
+    )
     assert (out / "train.csv").read_text().splitlines() == [
         "videos/abseiling/aaaaaaaaaaa_000010_000020.mp4 0",
         "videos/abseiling/bbbbbbbbbbb_000000_000010.mkv 0",
@@ -88,7 +100,8 @@ def test_fake_tree_gives_right_csvs_and_report(tmp_path, capsys):
         with av.open(str(out / line.split(" ")[0])) as container:
             assert len(list(container.decode(video=0))) == 6
     assert os.path.realpath(out / "videos/riding_a_bike/ddddddddddd_000000_000010.mp4") == str(
-        (videos / "ddddddddddd.mp4").resolve())
+        (videos / "ddddddddddd.mp4").resolve()
+    )
 
     report = json.loads((out / "prepare_report.json").read_text())
     assert [item["youtube_id"] for item in report["missing"]] == ["eeeeeeeeeee"]
@@ -106,12 +119,19 @@ def test_reencode_to_short_side_and_labelled_test_split(tmp_path):
     videos = tmp_path / "videos"
     make_video(str(videos / "kkkkkkkkkkk_000000_000010.mp4"), width=48, height=32, num_frames=5)
     make_video(str(videos / "lllllllllll_000000_000010.mp4"))
-    (tmp_path / "all.csv").write_text(f"{HEADER}\nabseiling,kkkkkkkkkkk,0,10,train,0\n"
-                                      "abseiling,lllllllllll,0,10,test,0\n")
+    (tmp_path / "all.csv").write_text(
+        f"{HEADER}\nabseiling,kkkkkkkkkkk,0,10,train,0\nabseiling,lllllllllll,0,10,test,0\n"
+    )
     (tmp_path / "classes.txt").write_text("abseiling\n")
     out = tmp_path / "out"
-    report = prepare_kinetics20([str(tmp_path / "all.csv")], str(videos), str(out), str(tmp_path / "classes.txt"),
-                                reencode_short_side=16, progress=False)
+    report = prepare_kinetics20(
+        [str(tmp_path / "all.csv")],
+        str(videos),
+        str(out),
+        str(tmp_path / "classes.txt"),
+        reencode_short_side=16,
+        progress=False,
+    )
     assert report["test_source"] == "test" and report["unreadable"] == []
     assert (out / "test.csv").read_text() == "videos/abseiling/lllllllllll_000000_000010.mp4 0\n"
     assert (out / "val.csv").read_text() == ""
@@ -128,8 +148,13 @@ def test_unknown_class_is_an_error(tmp_path):
     (tmp_path / "a.csv").write_text(f"{HEADER}\nabseiling,kkkkkkkkkkk,0,10,train,0\n")
     (tmp_path / "classes.txt").write_text("abseiling\nabsieling\n")
     with pytest.raises(ValueError, match="absieling"):
-        prepare_kinetics20([str(tmp_path / "a.csv")], str(tmp_path), str(tmp_path / "out"),
-                           str(tmp_path / "classes.txt"), progress=False)
+        prepare_kinetics20(
+            [str(tmp_path / "a.csv")],
+            str(tmp_path),
+            str(tmp_path / "out"),
+            str(tmp_path / "classes.txt"),
+            progress=False,
+        )
 
 
 def test_scaled_size_keeps_aspect_and_never_upscales():

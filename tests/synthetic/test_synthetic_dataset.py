@@ -50,8 +50,19 @@ def folder_hashes(folder):
 
 def tiny_dataset(out_dir, seed=0, workers=1, num_classes=4, counts=(2, 1, 1)):
     """A very small dataset: 48x32, 8 frames."""
-    return make_synthetic_dataset(str(out_dir), *counts, width=48, height=32, fps=8, seconds=1.0, gop=4,
-                                  seed=seed, num_classes=num_classes, workers=workers, progress=False)
+    return make_synthetic_dataset(
+        str(out_dir),
+        *counts,
+        width=48,
+        height=32,
+        fps=8,
+        seconds=1.0,
+        gop=4,
+        seed=seed,
+        num_classes=num_classes,
+        workers=workers,
+        progress=False,
+    )
 
 
 def test_csv_counts_classes_and_decoding(tmp_path):
@@ -104,7 +115,7 @@ def test_shapes_are_flip_symmetric_and_distinct():
         assert mask.sum() > 100, shape
         assert np.array_equal(mask, mask[:, ::-1]), shape
     for index, first in enumerate(SHAPES):
-        for second in SHAPES[index + 1:]:
+        for second in SHAPES[index + 1 :]:
             overlap = (masks[first] & masks[second]).sum() / (masks[first] | masks[second]).sum()
             assert overlap < 0.85, (first, second, overlap)
 
@@ -117,8 +128,7 @@ def object_mask(frames, background):
 def test_decoded_videos_show_each_class_motion(tmp_path):
     """Measure the object's centroid and area in the decoded mp4 of every class; check the class motion."""
     width, height, fps, seconds = 96, 72, 8, 2.0
-    make_synthetic_dataset(str(tmp_path), 1, 0, 0, width, height, fps, seconds, gop=8, seed=11,
-                           progress=False)
+    make_synthetic_dataset(str(tmp_path), 1, 0, 0, width, height, fps, seconds, gop=8, seed=11, progress=False)
     for label, name in enumerate(class_names(20)):
         decoded = decode_rgb(str(tmp_path / "videos" / f"train_{name}_000.mp4"))
         spec = sample_video_spec(video_rng(11, "train", label, 0), label, width, height, len(decoded))
@@ -149,15 +159,36 @@ def test_rejects_odd_sizes(tmp_path):
 
 
 def test_command_line_tool(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("make_tool", os.path.join(REPO_ROOT, "tools",
-                                                                            "make_synthetic_dataset.py"))
+    spec = importlib.util.spec_from_file_location(
+        "make_tool", os.path.join(REPO_ROOT, "tools", "make_synthetic_dataset.py")
+    )
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    tool.main(["--out", str(tmp_path), "--size", "32x16", "--fps", "4", "--seconds", "1",
-               "--videos-per-class", "1", "1", "0", "--classes", "2", "--seed", "5"])
+    tool.main(
+        [
+            "--out",
+            str(tmp_path),
+            "--size",
+            "32x16",
+            "--fps",
+            "4",
+            "--seconds",
+            "1",
+            "--videos-per-class",
+            "1",
+            "1",
+            "0",
+            "--classes",
+            "2",
+            "--seed",
+            "5",
+        ]
+    )
     assert "wrote 4 videos" in capsys.readouterr().out
-    assert read_csv(tmp_path / "train.csv") == [("videos/train_disc_moving_up_000.mp4", 0),
-                                                ("videos/train_disc_moving_down_000.mp4", 1)]
+    assert read_csv(tmp_path / "train.csv") == [
+        ("videos/train_disc_moving_up_000.mp4", 0),
+        ("videos/train_disc_moving_down_000.mp4", 1),
+    ]
     record = json.loads((tmp_path / "dataset.json").read_text())
     assert (record["width"], record["height"], record["seed"]) == (32, 16, 5)
 
