@@ -18,6 +18,18 @@ def _package_version(name):
         return None
 
 
+def cpu_model():
+    """The CPU's model name (Linux /proc/cpuinfo, else ``platform.processor()``); None if unknown."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def environment_info():
     """Return a dict of library versions and hardware facts of this machine."""
     info = {
@@ -28,6 +40,9 @@ def environment_info():
         "pyav": av.__version__,
         "torchcodec": _package_version("torchcodec"),  # DATA.DECODING_BACKEND torchcodec (optional extra)
         "cpu_count": os.cpu_count(),
+        # CPU numerics (and so a CPU quick-start's accuracy per epoch) follow the kernels this ISA selects.
+        "cpu_model": cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
     }
@@ -38,7 +53,7 @@ def platform_name(info, num_gpus):
     """Short platform string for the log, e.g. "4xNVIDIA TITAN RTX" or "cpu (2 cores)"."""
     if num_gpus > 0 and info["gpus"]:
         return f"{num_gpus}x{info['gpus'][0]}"
-    return f"cpu ({info['cpu_count']} cores)"
+    return f"cpu ({info['cpu_count']} cores, {info.get('cpu_model') or 'unknown model'})"
 
 
 def _existing_parent(path):
