@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from mlperf_logging.compliance_checker.mlp_compliance import ComplianceChecker
 
 from slowfast.benchmark.mllog import CLOCK_KEY, PARSER_RULESET, RUN_RESUME, STATUS_SUCCESS, LogLine, read_mllog
+from slowfast.utils.metrics import records_of
 
 if TYPE_CHECKING:  # score imports this module
     from slowfast.benchmark.score import RunResult
@@ -172,7 +173,7 @@ def _same(a: float | None, b: float | None) -> bool:
 
 def _matches_metrics(lines: list[LogLine], metrics: list[dict[str, Any]]) -> list[str]:
     rule, problems = "eval_accuracy matches metrics.jsonl", []
-    records = [r for r in metrics if r.get("type") == "eval"]
+    records = records_of(metrics, "eval", "epoch", "top1", "time")
     for line in lines:
         if line.key != "eval_accuracy" or "epoch_num" not in _meta(line):
             continue

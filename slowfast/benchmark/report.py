@@ -1,13 +1,8 @@
 """A self-contained HTML report of benchmark runs: plots as embedded PNGs and the score table.
 
 Inputs per run are OUTPUT_DIR/mllog.txt (evaluations, target, score) and OUTPUT_DIR/metrics.jsonl
-(curves). metrics.jsonl holds one JSON object per line with numbers as numbers; every field may be missing
-and is then left out of the plots:
-    {"type": "train_iter", "epoch", "iter", "global_step", "loss", "lr", "top1", "clips_per_s",
-     "data_wait_s", "time"}
-    {"type": "train_epoch", "epoch", "loss", "lr", "clips_per_s", "data_wait_share", "time"}
-    {"type": "eval", "epoch", "top1", "top5", "num_videos", "bad_videos", "time"}
-"epoch" is 0-based and "time" is the benchmark clock in seconds.
+(curves; its record types are defined in slowfast/utils/metrics.py). A field missing from a record is left out
+of the plots.
 """
 
 import base64
@@ -27,7 +22,8 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen befor
 from matplotlib.figure import Figure  # noqa: E402
 
 from slowfast.benchmark.mllog import describe_implementation, describe_versions  # noqa: E402
-from slowfast.benchmark.score import RunResult, read_metrics, read_run, summarize_runs  # noqa: E402
+from slowfast.benchmark.score import RunResult, read_run, summarize_runs  # noqa: E402
+from slowfast.utils.metrics import read_metrics, records_of  # noqa: E402
 
 logger = logging.getLogger(__name__)
 REPORT_FILENAME = "report.html"
@@ -39,15 +35,17 @@ def series(records: list[dict[str, Any]], record_type: str, x_key: str, y_key: s
     Args:
         records (list of dict): metrics.jsonl records.
         record_type (str): "train_iter", "train_epoch" or "eval".
-        x_key (str), y_key (str): field names.
+        x_key (str), y_key (str): field names of that record type.
     Returns:
         tuple of two lists of float.
+    Raises:
+        MetricsSchemaError: a field the record type does not have.
     """
     xs: list[float] = []
     ys: list[float] = []
-    for record in records:
+    for record in records_of(records, record_type, x_key, y_key):
         x, y = record.get(x_key), record.get(y_key)
-        if record.get("type") == record_type and _is_number(x) and _is_number(y):
+        if _is_number(x) and _is_number(y):
             xs.append(float(x))
             ys.append(float(y))
     return xs, ys

@@ -21,7 +21,7 @@ from slowfast.benchmark.log_check import integrity_problems
 from slowfast.benchmark.mllog import LogLine, read_mllog
 from slowfast.benchmark.reference import reference_for_name
 from slowfast.solver.lr_policy import lr_scale_factor, scaled_lrs
-from slowfast.utils.metrics import METRICS_FILENAME
+from slowfast.utils.metrics import read_metrics
 
 if TYPE_CHECKING:  # compliance imports torch and the models; reading a score needs neither
     from slowfast.benchmark.compliance import ComplianceVerdict
@@ -230,27 +230,6 @@ class RunResult:
         """Reference seconds per epoch / this run's (to the target): the machine's speed on the same work."""
         seconds = self.epoch_seconds
         return None if seconds is None else seconds[0] / seconds[1]
-
-
-def read_metrics(run_dir: str) -> list[dict[str, Any]]:
-    """Read ``run_dir/metrics.jsonl``: one JSON object per line; unreadable lines are skipped.
-
-    Returns:
-        list of dict: the records in file order ([] when the file is missing).
-    """
-    path = os.path.join(run_dir, METRICS_FILENAME)
-    if not os.path.isfile(path):
-        return []
-    records = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-    return records
 
 
 def read_run(run_dir: str) -> RunResult:

@@ -312,7 +312,7 @@ def _train_epochs(
             now = clock.evals[-1]["time_s"]
             log.eval_accuracy(epoch, scores["top1"], now)
             log.eval_stop(epoch, now)
-            ctx.metrics.write("eval", step=epoch + 1, epoch=epoch, time=now, **scores)
+            ctx.metrics.write("eval", {"epoch": epoch, "time": now, **scores}, step=epoch + 1)
             logger.info(
                 "epoch %d/%d eval: top1 %.2f top5 %.2f on %d videos at %.1f s%s",
                 epoch + 1,
@@ -324,9 +324,8 @@ def _train_epochs(
                 " (target reached)" if reached and clock.epochs_to_target == epoch + 1 else "",
             )
         epoch_s = clock.elapsed() - epoch_started  # train + evaluation, as tools/selfcheck.py predicts it
-        ctx.metrics.write(
-            "train_epoch", step=epoch + 1, epoch=epoch, epoch_s=epoch_s, predicted_epoch_s=predicted_epoch_s, **stats
-        )
+        record = {"epoch": epoch, "epoch_s": epoch_s, "predicted_epoch_s": predicted_epoch_s, **stats}
+        ctx.metrics.write("train_epoch", record, step=epoch + 1)
         log_epoch_time(epoch, epoch_s, predicted_epoch_s)
         if (epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last:
             _save(cfg, epoch + 1, ctx, clock, bad_videos)
@@ -384,7 +383,7 @@ def _multi_view_test(cfg: CfgNode, ctx: LoopContext, log: MLLog) -> dict[str, fl
     tracker = _tracker(cfg, loader, "test")
     scores = test(ctx, loader, tracker)
     scores["bad_videos"] = _bad_video_count(tracker, cfg.SOLVER.MAX_EPOCH - 1, log)
-    ctx.metrics.write("test", **scores)
+    ctx.metrics.write("test", scores)
     logger.info(
         "multi-view test (%d x %d views): top1 %.2f top5 %.2f on %d videos",
         cfg.TEST.NUM_ENSEMBLE_VIEWS,

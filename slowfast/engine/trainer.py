@@ -22,7 +22,7 @@ from slowfast.datasets.bad_videos import BadVideoTracker
 from slowfast.engine.meters import EpochStats, VideoScores, topk_correct
 from slowfast.solver import clip_gradients, get_lr_at_epoch, set_lr
 from slowfast.utils import distributed as du
-from slowfast.utils.metrics import MetricsWriter
+from slowfast.utils.metrics import MetricsWriter, TrainIterRecord
 
 logger = logging.getLogger(__name__)
 
@@ -189,19 +189,18 @@ def _log_iteration(
             eta_text(cfg, epoch, it, num_iters, elapsed / (it + 1)),
             _memory_mb(ctx.device),
         )
-    ctx.metrics.write(
-        "train_iter",
-        step=epoch * num_iters + it + 1,
-        epoch=epoch,
-        iter=it + 1,
-        global_step=epoch * num_iters + it + 1,
-        loss=loss,
-        lr=lr,
-        top1=top1,
-        clips_per_s=clips_per_s,
-        data_wait_s=wait,
-        time=ctx.clock_time(),
-    )
+    record: TrainIterRecord = {
+        "epoch": epoch,
+        "iter": it + 1,
+        "global_step": epoch * num_iters + it + 1,
+        "loss": loss,
+        "lr": lr,
+        "top1": top1,
+        "clips_per_s": clips_per_s,
+        "data_wait_s": wait,
+        "time": ctx.clock_time(),
+    }
+    ctx.metrics.write("train_iter", record, step=epoch * num_iters + it + 1)
 
 
 @torch.no_grad()
