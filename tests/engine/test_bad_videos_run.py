@@ -11,6 +11,8 @@ from slowfast.config import load_config
 from slowfast.engine.run import run_job
 from slowfast.utils.metrics import read_metrics, records_of
 
+pytestmark = pytest.mark.slow  # end-to-end runs
+
 
 @pytest.fixture
 def damaged_kinetics(tiny_kinetics, tmp_path):

@@ -80,6 +80,7 @@ def test_ci_sized_quickstart_generates_its_data_trains_and_reports(tmp_path):
         assert sum(":::MLLOG" in line and '"eval_accuracy"' in line for line in f) == EPOCHS
 
 
+@pytest.mark.slow
 def test_synthetic_data_is_regenerated_only_when_its_settings_change(tmp_path):
     opts = [
         "DATA.PATH_TO_DATA_DIR",

@@ -6,9 +6,12 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from slowfast.utils.metrics import read_metrics, records_of
+
+pytestmark = pytest.mark.slow  # end-to-end runs
 
 RUN_NET = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools", "run_net.py"

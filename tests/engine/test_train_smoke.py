@@ -19,6 +19,8 @@ from slowfast.benchmark.score import read_run
 from slowfast.engine.run import run_job
 from slowfast.utils.metrics import read_metrics, records_of
 
+pytestmark = pytest.mark.slow  # end-to-end runs
+
 
 def _records(output_dir, record_type):
     # strict: every record the engine wrote matches its type in the one schema (slowfast/utils/metrics.py).
