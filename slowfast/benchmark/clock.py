@@ -18,6 +18,8 @@ calls in the same order. This module does not import torch.
 """
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 
 class BenchmarkClock:
@@ -30,27 +32,32 @@ class BenchmarkClock:
             e.g. the maximum over ranks.
     """
 
-    def __init__(self, time_fn=time.perf_counter, sync_fn=None, agree_fn=None):
+    def __init__(
+        self,
+        time_fn: Callable[[], float] = time.perf_counter,
+        sync_fn: Callable[[], object] | None = None,
+        agree_fn: Callable[[float], float] | None = None,
+    ) -> None:
         self._time_fn = time_fn
         self._sync_fn = sync_fn
         self._agree_fn = agree_fn
         self._offset_s = 0.0
-        self._started_at = None
-        self.t_bench = None
-        self.epochs_to_target = None
-        self.evals = []
+        self._started_at: float | None = None
+        self.t_bench: float | None = None
+        self.epochs_to_target: int | None = None
+        self.evals: list[dict[str, Any]] = []
 
     @property
-    def started(self):
+    def started(self) -> bool:
         """True once ``start()`` was called."""
         return self._started_at is not None
 
     @property
-    def reached(self):
+    def reached(self) -> bool:
         """True once an evaluation reached the target."""
         return self.t_bench is not None
 
-    def start(self):
+    def start(self) -> None:
         """Start counting (continuing from a loaded elapsed time after resume).
 
         Raises:
@@ -60,7 +67,7 @@ class BenchmarkClock:
             raise RuntimeError("BenchmarkClock.start() called twice; the clock is never restarted")
         self._started_at = self._time_fn()
 
-    def elapsed(self, agree=False):
+    def elapsed(self, agree: bool = False) -> float:
         """Seconds counted so far (0 before ``start``), after ``sync_fn``.
 
         Args:
@@ -71,13 +78,13 @@ class BenchmarkClock:
         if self._sync_fn is not None:
             self._sync_fn()
         seconds = self._offset_s
-        if self.started:
+        if self._started_at is not None:
             seconds += self._time_fn() - self._started_at
         if agree and self._agree_fn is not None:
             seconds = float(self._agree_fn(seconds))
         return seconds
 
-    def record_eval(self, epoch, top1, target):
+    def record_eval(self, epoch: int, top1: float, target: float) -> bool:
         """Record the end of an evaluation; stop the benchmark time at the first one reaching ``target``.
 
         Call it on every rank right after the evaluation's top-1 is known (and agreed).
@@ -101,7 +108,7 @@ class BenchmarkClock:
             self.epochs_to_target = int(epoch) + 1
         return self.reached
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """Return what a checkpoint must hold for the clock to continue after resume."""
         return {
             "elapsed_s": self.elapsed(),
@@ -110,7 +117,7 @@ class BenchmarkClock:
             "evals": [dict(e) for e in self.evals],
         }
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint's ``state_dict()``; the saved elapsed time becomes the offset.
 
         Args:

@@ -27,7 +27,9 @@ comparable, and the verdict lists each changed key with the official and the run
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from fvcore.common.config import CfgNode
 
@@ -70,11 +72,11 @@ class KeyChange:
     run: object
     reason: str = ""
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, object]:
         """Return a JSON-friendly dict (for mllog.txt)."""
         return {"key": self.key, "official": self.official, "run": self.run, "reason": self.reason}
 
-    def line(self):
+    def line(self) -> str:
         """Return "KEY: official -> run (reason)"."""
         text = f"{self.key}: {self.official!r} -> {self.run!r}"
         return f"{text} ({self.reason})" if self.reason else text
@@ -89,43 +91,43 @@ class ComplianceVerdict:
         disallowed: changes that make it "open division".
     """
 
-    allowed: list = field(default_factory=list)
-    disallowed: list = field(default_factory=list)
+    allowed: list[KeyChange] = field(default_factory=list)
+    disallowed: list[KeyChange] = field(default_factory=list)
 
     @property
-    def compliant(self):
+    def compliant(self) -> bool:
         """True when no disallowed key changed."""
         return not self.disallowed
 
     @property
-    def division(self):
+    def division(self) -> str:
         """ "closed" for a compliant run, "open" otherwise."""
         return "closed" if self.compliant else "open"
 
-    def change_lines(self):
+    def change_lines(self) -> list[str]:
         """Return one "KEY: official -> run" line per disallowed change."""
         return [c.line() for c in self.disallowed]
 
-    def describe(self):
+    def describe(self) -> str:
         """Return a one-line verdict that names every disallowed key with its old and new value."""
         if self.compliant:
             return "compliant (closed division)"
         return "NON-COMPLIANT (open division): " + "; ".join(self.change_lines())
 
 
-def load_official_config(path):
+def load_official_config(path: str) -> CfgNode:
     """Return the defaults merged with the official YAML ``path`` (no checks, no freeze, no side effects)."""
     return merge_config(path)
 
 
-def official_config_path(cfg, cfg_file):
+def official_config_path(cfg: CfgNode, cfg_file: str) -> str:
     """Return the official config a run is judged against: BENCHMARK.OFFICIAL_CONFIG, else its --cfg file."""
     return cfg.BENCHMARK.OFFICIAL_CONFIG or cfg_file
 
 
-def flatten_config(cfg, prefix=""):
+def flatten_config(cfg: CfgNode, prefix: str = "") -> dict[str, Any]:
     """Return {"NODE.KEY": value} for every leaf of ``cfg``, with lists and tuples as tuples."""
-    flat = {}
+    flat: dict[str, Any] = {}
     for key, value in cfg.items():
         name = prefix + key
         if isinstance(value, CfgNode):
@@ -135,14 +137,14 @@ def flatten_config(cfg, prefix=""):
     return flat
 
 
-def _comparable(value):
+def _comparable(value: Any) -> Any:
     # YAML gives lists where defaults hold tuples; compare contents, not container types.
     if isinstance(value, list | tuple):
         return tuple(_comparable(v) for v in value)
     return value
 
 
-def check_compliance(run_cfg, official_cfg, world_size=None):
+def check_compliance(run_cfg: CfgNode, official_cfg: CfgNode, world_size: int | None = None) -> ComplianceVerdict:
     """Compare ``run_cfg`` with ``official_cfg`` key by key.
 
     Args:
@@ -171,7 +173,7 @@ def check_compliance(run_cfg, official_cfg, world_size=None):
     return verdict
 
 
-def _judge_batch(verdict, official_cfg, run_cfg, world_size):
+def _judge_batch(verdict: ComplianceVerdict, official_cfg: CfgNode, run_cfg: CfgNode, world_size: int) -> None:
     """The global batch may change only with the layout: the videos per process must stay the official ones."""
     official_per_gpu = official_cfg.TRAIN.BATCH_SIZE / configured_processes(official_cfg)
     run_per_gpu = run_cfg.TRAIN.BATCH_SIZE / world_size
@@ -187,7 +189,7 @@ def _judge_batch(verdict, official_cfg, run_cfg, world_size):
     verdict.disallowed.append(KeyChange(change.key, change.official, change.run, reason))
 
 
-def dataset_fingerprint(data_dir, splits=SPLITS):
+def dataset_fingerprint(data_dir: str, splits: Sequence[str] = SPLITS) -> dict[str, dict[str, Any]]:
     """Describe the dataset a run used: videos per split and the SHA-256 of each split's CSV.
 
     Args:
@@ -196,7 +198,7 @@ def dataset_fingerprint(data_dir, splits=SPLITS):
     Returns:
         dict: {split: {"videos": int, "sha256": str}} for every CSV found.
     """
-    fingerprint = {}
+    fingerprint: dict[str, dict[str, Any]] = {}
     for split in splits:
         path = os.path.join(data_dir, f"{split}.csv")
         if not os.path.isfile(path):

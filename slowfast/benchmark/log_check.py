@@ -22,17 +22,22 @@ problem is one line ``<rule>: line N: <what>``:
 
 import math
 import os
+from typing import TYPE_CHECKING, Any
 
 from mlperf_logging.compliance_checker.mlp_compliance import ComplianceChecker
 
-from slowfast.benchmark.mllog import CLOCK_KEY, PARSER_RULESET, RUN_RESUME, STATUS_SUCCESS, read_mllog
+from slowfast.benchmark.mllog import CLOCK_KEY, PARSER_RULESET, RUN_RESUME, STATUS_SUCCESS, LogLine, read_mllog
+from slowfast.utils.metrics import records_of
+
+if TYPE_CHECKING:  # score imports this module
+    from slowfast.benchmark.score import RunResult
 
 RULES_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mllog_rules.yaml")
 # Seconds / percent points two records of the same evaluation may differ by (JSON round trips are exact).
 TOLERANCE = 1e-6
 
 
-def check_mllog(path, rules_path=RULES_PATH):
+def check_mllog(path: str, rules_path: str = RULES_PATH) -> list[str]:
     """Run the mlperf-logging parser and compliance checker over one mllog file.
 
     Args:
@@ -49,7 +54,7 @@ def check_mllog(path, rules_path=RULES_PATH):
     return problems
 
 
-def integrity_problems(lines, result, metrics):
+def integrity_problems(lines: list[LogLine], result: "RunResult", metrics: list[dict[str, Any]]) -> list[str]:
     """Apply the integrity rules of the module docstring to one run's parsed log.
 
     Args:
@@ -73,13 +78,13 @@ def integrity_problems(lines, result, metrics):
     return problems
 
 
-def _meta(line):
+def _meta(line: LogLine) -> dict[str, Any]:
     return line.value.get("metadata") or {}
 
 
-def _split_at_init_start(lines):
+def _split_at_init_start(lines: list[LogLine]) -> list[list[LogLine]]:
     """The log cut into parts, each starting at an init_start (one process's run or resume)."""
-    parts = [[]]
+    parts: list[list[LogLine]] = [[]]
     for line in lines:
         if line.key == "init_start" and parts[-1]:
             parts.append([])
@@ -87,7 +92,7 @@ def _split_at_init_start(lines):
     return [part for part in parts if part]
 
 
-def _one_run(lines, parts):
+def _one_run(lines: list[LogLine], parts: list[list[LogLine]]) -> list[str]:
     rule, problems = "one run per log", []
     starts = [line for line in lines if line.key == "run_start"]
     problems += [
@@ -105,7 +110,7 @@ def _one_run(lines, parts):
     return problems
 
 
-def _monotonic_clock(part):
+def _monotonic_clock(part: list[LogLine]) -> list[str]:
     rule, problems, last = "monotonic clock", [], None
     for line in part:
         if CLOCK_KEY not in _meta(line) or line.key in ("run_stop", RUN_RESUME):
@@ -120,7 +125,7 @@ def _monotonic_clock(part):
     return problems
 
 
-def _monotonic_time_ms(lines):
+def _monotonic_time_ms(lines: list[LogLine]) -> list[str]:
     return [
         f"monotonic clock: line {line.lineno}: time_ms {line.timestamp:.0f} is earlier than "
         f"{previous.timestamp:.0f} on line {previous.lineno}"
@@ -129,7 +134,7 @@ def _monotonic_time_ms(lines):
     ]
 
 
-def _run_stop_last(lines, t_bench):
+def _run_stop_last(lines: list[LogLine], t_bench: float | None) -> list[str]:
     rule, problems = "run_stop after the last evaluation", []
     stops = [line for line in lines if line.key == "run_stop"]
     accuracies = [line for line in lines if line.key == "eval_accuracy"]
@@ -147,7 +152,7 @@ def _run_stop_last(lines, t_bench):
     return problems
 
 
-def _epochs_in_order(part):
+def _epochs_in_order(part: list[LogLine]) -> list[str]:
     rule, problems, epoch = "epochs in order", [], None
     for line in part:
         number = _meta(line).get("epoch_num")
@@ -162,13 +167,13 @@ def _epochs_in_order(part):
     return problems
 
 
-def _same(a, b):
+def _same(a: float | None, b: float | None) -> bool:
     return a is not None and b is not None and math.isclose(float(a), float(b), rel_tol=0, abs_tol=1e-3)
 
 
-def _matches_metrics(lines, metrics):
+def _matches_metrics(lines: list[LogLine], metrics: list[dict[str, Any]]) -> list[str]:
     rule, problems = "eval_accuracy matches metrics.jsonl", []
-    records = [r for r in metrics if r.get("type") == "eval"]
+    records = records_of(metrics, "eval", "epoch", "top1", "time")
     for line in lines:
         if line.key != "eval_accuracy" or "epoch_num" not in _meta(line):
             continue
@@ -186,7 +191,7 @@ def _matches_metrics(lines, metrics):
     return problems
 
 
-def _matches_checkpoint(evals, run_dir):
+def _matches_checkpoint(evals: list[dict[str, Any]], run_dir: str) -> list[str]:
     """Compare the log's evaluations with those the last checkpoint's clock saved."""
     saved = _last_checkpoint_evals(run_dir)
     if saved is None:
@@ -205,7 +210,7 @@ def _matches_checkpoint(evals, run_dir):
     return problems
 
 
-def _last_checkpoint_evals(run_dir):
+def _last_checkpoint_evals(run_dir: str) -> list[dict[str, Any]] | None:
     """The evaluations in the clock of ``run_dir``'s last checkpoint, or None without one."""
     # Imported here: reading the score needs torch only when the run folder holds checkpoints.
     from slowfast.engine.checkpoint import checkpoint_path, load_checkpoint_file, saved_epoch

@@ -24,12 +24,17 @@ Units and conventions, so that tools/score.py can recompute the result from this
 import dataclasses
 import logging
 import os
+from typing import TYPE_CHECKING, Any
 
+from fvcore.common.config import CfgNode
 from mlperf_logging.compliance_checker.mlp_parser import parse_file
 from mlperf_logging.mllog import constants
 from mlperf_logging.mllog.mllog import MLLogger
 
 from slowfast.solver.lr_policy import lr_scale_factor, scaled_lrs
+
+if TYPE_CHECKING:  # compliance imports the engine, which imports this module
+    from slowfast.benchmark.compliance import ComplianceVerdict
 
 MLLOG_FILENAME = "mllog.txt"
 CLOCK_KEY = "clock_s"
@@ -53,6 +58,8 @@ STATUS_ABORTED = constants.ABORTED
 # The parser is the same for every recent ruleset; name one so the package does not fall back to 0.6.0.
 PARSER_RULESET = "6.1.0"
 TOKEN = ":::MLLOG"
+# A parsed line: mlperf_logging's LogLine, whose ``value`` is annotated str but holds {"value", "metadata"}.
+LogLine = Any
 # Frames between MLLogger.get_caller and the engine line that called one of our public methods.
 _CALLER_STACK_OFFSET = 3
 
@@ -64,10 +71,10 @@ class MLLog:
         path (str or None): file to append to; None gives a log that ignores every call (non-zero ranks).
     """
 
-    def __init__(self, path=None):
+    def __init__(self, path: str | None = None) -> None:
         self.path = path
-        self._handler = None
-        self._mllogger = None
+        self._handler: logging.FileHandler | None = None
+        self._mllogger: MLLogger | None = None
         if path is None:
             return
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -78,59 +85,59 @@ class MLLog:
         self._mllogger = MLLogger(logger=logger, default_stack_offset=_CALLER_STACK_OFFSET)
 
     @property
-    def enabled(self):
+    def enabled(self) -> bool:
         """True when this log writes to a file."""
         return self._mllogger is not None
 
-    def _emit(self, kind, key, value, metadata):
-        if not self.enabled:
+    def _emit(self, kind: str, key: str, value: object, metadata: dict[str, Any] | None) -> None:
+        if self._mllogger is None or self._handler is None:  # disabled
             return
         # kind is the MLLogger method: "start", "end" or "event".
         getattr(self._mllogger, kind)(key=key, value=value, metadata=metadata)
         self._handler.flush()
 
-    def event(self, key, value=None, metadata=None):
+    def event(self, key: str, value: object = None, metadata: dict[str, Any] | None = None) -> None:
         """Log a point-in-time event ``key`` with ``value`` and optional metadata dict."""
         self._emit("event", key, value, metadata)
 
-    def start(self, key, value=None, metadata=None):
+    def start(self, key: str, value: object = None, metadata: dict[str, Any] | None = None) -> None:
         """Log the start of interval ``key``."""
         self._emit("start", key, value, metadata)
 
-    def end(self, key, value=None, metadata=None):
+    def end(self, key: str, value: object = None, metadata: dict[str, Any] | None = None) -> None:
         """Log the end of interval ``key``."""
         self._emit("end", key, value, metadata)
 
-    def run_start(self, clock_s=0.0):
+    def run_start(self, clock_s: float = 0.0) -> None:
         """Log run_start; call right after ``BenchmarkClock.start()`` of a fresh run."""
         self._emit("start", constants.RUN_START, None, {CLOCK_KEY: clock_s})
 
-    def run_resume(self, epoch, clock_s):
+    def run_resume(self, epoch: int, clock_s: float) -> None:
         """Log that a resumed run continues at 0-based ``epoch`` with the clock at ``clock_s``."""
         self._emit("event", RUN_RESUME, None, {"epoch_num": epoch + 1, CLOCK_KEY: clock_s})
 
-    def epoch_start(self, epoch, clock_s):
+    def epoch_start(self, epoch: int, clock_s: float) -> None:
         """Log epoch_start of the 0-based ``epoch``."""
         self._emit("start", constants.EPOCH_START, None, {"epoch_num": epoch + 1, CLOCK_KEY: clock_s})
 
-    def epoch_stop(self, epoch, clock_s):
+    def epoch_stop(self, epoch: int, clock_s: float) -> None:
         """Log epoch_stop of the 0-based ``epoch``."""
         self._emit("end", constants.EPOCH_STOP, None, {"epoch_num": epoch + 1, CLOCK_KEY: clock_s})
 
-    def eval_start(self, epoch, clock_s):
+    def eval_start(self, epoch: int, clock_s: float) -> None:
         """Log eval_start after training the 0-based ``epoch``."""
         self._emit("start", constants.EVAL_START, None, {"epoch_num": epoch + 1, CLOCK_KEY: clock_s})
 
-    def eval_accuracy(self, epoch, top1, clock_s):
+    def eval_accuracy(self, epoch: int, top1: float, clock_s: float) -> None:
         """Log the top-1 (percent) of the evaluation after the 0-based ``epoch`` at clock time ``clock_s``."""
         metadata = {"epoch_num": epoch + 1, CLOCK_KEY: clock_s}
         self._emit("event", constants.EVAL_ACCURACY, float(top1), metadata)
 
-    def eval_stop(self, epoch, clock_s):
+    def eval_stop(self, epoch: int, clock_s: float) -> None:
         """Log eval_stop after training the 0-based ``epoch``."""
         self._emit("end", constants.EVAL_STOP, None, {"epoch_num": epoch + 1, CLOCK_KEY: clock_s})
 
-    def bad_videos(self, epoch, split, count, run_total):
+    def bad_videos(self, epoch: int, split: str, count: int, run_total: int) -> None:
         """Log the videos of ``split`` that could not be decoded in the 0-based ``epoch``, and the run totals.
 
         Args:
@@ -142,32 +149,40 @@ class MLLog:
         metadata = {"epoch_num": epoch + 1, "split": split, "run_total": int(run_total)}
         self._emit("event", BAD_VIDEOS, int(count), metadata)
 
-    def run_stop(self, status, clock_s):
+    def run_stop(self, status: str, clock_s: float) -> None:
         """Log run_stop with ``status`` "success" (target reached) or "aborted"."""
         if status not in (STATUS_SUCCESS, STATUS_ABORTED):
             raise ValueError(f"run_stop status {status!r}: allowed {STATUS_SUCCESS!r} or {STATUS_ABORTED!r}")
         self._emit("end", constants.RUN_STOP, None, {"status": status, CLOCK_KEY: clock_s})
 
-    def close(self):
+    def close(self) -> None:
         """Close the file; later calls are ignored."""
         if self._handler is not None:
             self._handler.close()
         self._handler = None
         self._mllogger = None
 
-    def __enter__(self):
+    def __enter__(self) -> "MLLog":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def open_mllog(output_dir, is_main_process):
+def open_mllog(output_dir: str, is_main_process: bool) -> MLLog:
     """Return the run's MLLog: writing ``output_dir/mllog.txt`` on the main process, disabled elsewhere."""
     return MLLog(os.path.join(output_dir, MLLOG_FILENAME) if is_main_process else None)
 
 
-def log_run_header(mllog, cfg, model_name, world_size, verdict, fingerprint=None, platform=""):
+def log_run_header(
+    mllog: MLLog,
+    cfg: CfgNode,
+    model_name: str,
+    world_size: int,
+    verdict: "ComplianceVerdict",
+    fingerprint: dict[str, Any] | None = None,
+    platform: str = "",
+) -> None:
     """Log the run's constants between init_start and init_stop: submission fields, batch, seed, targets.
 
     Args:
@@ -205,7 +220,7 @@ def log_run_header(mllog, cfg, model_name, world_size, verdict, fingerprint=None
                 mllog.event(key, fingerprint[split]["videos"])
 
 
-def read_mllog(path):
+def read_mllog(path: str) -> tuple[list[LogLine], list[tuple[str, str]]]:
     """Parse an mllog file with the mlperf-logging parser.
 
     Args:
@@ -221,7 +236,7 @@ def read_mllog(path):
     return [dataclasses.replace(line, lineno=file_lines[line.lineno]) for line in lines], errors
 
 
-def describe_implementation(value):
+def describe_implementation(value: dict[str, Any] | None) -> str:
     """One line for an ``implementation`` event value, e.g. "auto: channels_last on, compile off; 2 CPU threads".
 
     Args:
@@ -241,7 +256,7 @@ def describe_implementation(value):
     return text + (f"; {threads} CPU thread(s) per process" if threads is not None else "")
 
 
-def describe_versions(value):
+def describe_versions(value: dict[str, Any] | None) -> str:
     """ "torch X, CUDA Y, cuDNN Z, NCCL W" from an ``implementation`` event value ("" without one)."""
     versions = (value or {}).get("versions")
     if not versions:

@@ -11,6 +11,9 @@ import json
 import logging
 import math
 import os
+from typing import Any
+
+from fvcore.common.config import CfgNode
 
 from slowfast.benchmark.score import score
 
@@ -19,7 +22,7 @@ logger = logging.getLogger(__name__)
 SELFCHECK_FILENAME = "selfcheck.json"
 
 
-def predict_run(cfg, measured: dict) -> dict:
+def predict_run(cfg: CfgNode, measured: dict[str, Any]) -> dict[str, float | None]:
     """Predict epoch time, run time and score from the probes' measurements.
 
     Args:
@@ -53,7 +56,7 @@ def predict_run(cfg, measured: dict) -> dict:
     }
 
 
-def write_selfcheck(output_dir: str, record: dict) -> str:
+def write_selfcheck(output_dir: str, record: dict[str, Any]) -> str:
     """Write ``record`` to ``output_dir/selfcheck.json``; return the path."""
     os.makedirs(output_dir, exist_ok=True)
     path = os.path.join(output_dir, SELFCHECK_FILENAME)

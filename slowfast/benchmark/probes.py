@@ -11,17 +11,23 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 import torch
+from fvcore.common.config import CfgNode
+from torch.utils.data import DataLoader
 
 from slowfast.datasets import build_loader, set_loader_epoch
 from slowfast.datasets.bad_videos import BadVideoTracker
 from slowfast.engine.run import build_loop_context
-from slowfast.engine.trainer import evaluate, train_one_epoch, update_precise_bn
+from slowfast.engine.trainer import LoopContext, evaluate, train_one_epoch, update_precise_bn
 from slowfast.utils import distributed as du
 from slowfast.utils.metrics import MetricsWriter
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class Batches:
@@ -32,23 +38,23 @@ class Batches:
         count (int): how many batches to hand out.
     """
 
-    def __init__(self, source, count):
+    def __init__(self, source: Iterable[Any], count: int) -> None:
         self.source, self.count = source, int(count)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.count
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return itertools.islice(iter(self.source), self.count)
 
 
-def _agreed_count(seconds_per_item, budget_s, low, high):
+def _agreed_count(seconds_per_item: float, budget_s: float, low: int, high: int) -> int:
     """Items that fit ``budget_s`` at rank 0's ``seconds_per_item``, clamped to [low, high], on every rank."""
     count = max(low, min(high, int(budget_s / max(seconds_per_item, 1e-6))))
     return du.broadcast_object(count)
 
 
-def _timed(fn):
+def _timed(fn: Callable[[], T]) -> tuple[T, float]:
     """Run ``fn`` after a barrier; return (its result, wall seconds) with all processes finished."""
     du.synchronize()
     start = time.perf_counter()
@@ -59,7 +65,7 @@ def _timed(fn):
     return result, time.perf_counter() - start
 
 
-def all_reduce_bandwidth(device, megabytes, repeats=5):
+def all_reduce_bandwidth(device: torch.device, megabytes: float, repeats: int = 5) -> float | None:
     """Bus bandwidth (GB/s) of a float32 all-reduce of ``megabytes`` over the job, or None with one process.
 
     Bus bandwidth is NCCL's convention: bytes x 2 (n - 1) / n per second, comparable across process counts.
@@ -73,7 +79,9 @@ def all_reduce_bandwidth(device, megabytes, repeats=5):
     return tensor.numel() * 4 * 2 * (world - 1) / world * repeats / seconds / 1e9
 
 
-def synthetic_batch(cfg, clips, device):
+def synthetic_batch(
+    cfg: CfgNode, clips: int, device: torch.device
+) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, dict[str, Any]]:
     """A training batch of random clips of the configured size, as the loader yields it."""
     frames, crop = cfg.DATA.NUM_FRAMES, cfg.DATA.TRAIN_CROP_SIZE
     inputs = [
@@ -84,12 +92,13 @@ def synthetic_batch(cfg, clips, device):
     return inputs, labels, torch.arange(clips), meta
 
 
-def _tracker(loader, split):
+def _tracker(loader: DataLoader, split: str) -> BadVideoTracker:
     """Collects bad videos without ever stopping a probe (the run itself enforces DATA.MAX_BAD_FRACTION)."""
-    return BadVideoTracker(loader.dataset.num_videos, 1.0, split)
+    # num_videos is the dataset registry's contract (datasets/build.py), not a torch Dataset attribute.
+    return BadVideoTracker(loader.dataset.num_videos, 1.0, split)  # type: ignore[attr-defined]
 
 
-def compute_rate(ctx, cfg, budget_s):
+def compute_rate(ctx: LoopContext, cfg: CfgNode, budget_s: float) -> tuple[float, float]:
     """Train steps on in-memory clips (no loader): (clips/s per process, seconds per step)."""
     clips = cfg.TRAIN.BATCH_SIZE // du.get_world_size()
     batch = synthetic_batch(cfg, clips, ctx.device)
@@ -101,7 +110,7 @@ def compute_rate(ctx, cfg, budget_s):
     return clips * steps / seconds, seconds / steps
 
 
-def loader_rate(loader, budget_s):
+def loader_rate(loader: DataLoader, budget_s: float) -> float:
     """Clips/s this process's loader delivers alone, after its first batch (worker start-up)."""
     iterator = iter(loader)
     next(iterator)
@@ -113,7 +122,7 @@ def loader_rate(loader, budget_s):
     return clips / max(time.perf_counter() - start, 1e-9)
 
 
-def real_step_time(ctx, loader, budget_s, step_guess_s):
+def real_step_time(ctx: LoopContext, loader: DataLoader, budget_s: float, step_guess_s: float) -> tuple[float, float]:
     """Seconds per train step fed by the real loader, and that run's share of time waiting for data."""
     steps = _agreed_count(step_guess_s, budget_s, 5, len(loader))
     tracker = _tracker(loader, "train")
@@ -121,7 +130,7 @@ def real_step_time(ctx, loader, budget_s, step_guess_s):
     return seconds / steps, stats["data_wait_share"]
 
 
-def evaluation_time(ctx, cfg, train_loader, budget_s):
+def evaluation_time(ctx: LoopContext, cfg: CfgNode, train_loader: DataLoader, budget_s: float) -> tuple[float, float]:
     """Predicted seconds of one evaluation: precise BN (when on) plus the val split, from timed batches."""
     val_loader = build_loader(cfg, "val")
     tracker = _tracker(val_loader, "val")
@@ -138,7 +147,7 @@ def evaluation_time(ctx, cfg, train_loader, budget_s):
     return eval_s, precise_bn_s
 
 
-def checkpoint_bytes(ctx):
+def checkpoint_bytes(ctx: LoopContext) -> int:
     """Bytes of a checkpoint's tensors: model state and optimiser state."""
     tensors = list(ctx.model.state_dict().values())
     for state in ctx.optimizer.state_dict()["state"].values():
@@ -146,7 +155,7 @@ def checkpoint_bytes(ctx):
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
-def _say(message):
+def _say(message: str) -> None:
     """Progress on rank 0 (a spawned rank 0 has no logging set up: print then)."""
     if du.is_main_process():
         if logging.getLogger().handlers:
@@ -155,7 +164,7 @@ def _say(message):
             print(f"[selfcheck] {message}", flush=True)
 
 
-def measure_job(cfg, result_path, budget_s):
+def measure_job(cfg: CfgNode, result_path: str, budget_s: float) -> None:
     """The measurement job of every process; rank 0 writes the results as JSON to ``result_path``.
 
     Args:

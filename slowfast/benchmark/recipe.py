@@ -8,7 +8,11 @@ the reference's videos per process, so its global batch and learning rates grow 
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
+
+from fvcore.common.config import CfgNode
 
 from slowfast.benchmark.compliance import check_compliance, load_official_config
 from slowfast.config import merge_config
@@ -45,16 +49,16 @@ class Recipe:
     steps_per_epoch: int | None
     lr_factor: float
     base_lr: float
-    lr_at: list
+    lr_at: list[list[float]]
     division: str
-    changes: list
+    changes: list[str]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """The recipe as a JSON-friendly dict (tools/recipe.py --json)."""
         return asdict(self)
 
 
-def compliant_batch_overrides(cfg_file: str, opts=(), world_size: int | None = None) -> list:
+def compliant_batch_overrides(cfg_file: str, opts: Sequence[str] = (), world_size: int | None = None) -> list[str]:
     """``TRAIN.BATCH_SIZE`` / ``TEST.BATCH_SIZE`` overrides that keep the official videos per process on a layout.
 
     Args:
@@ -67,7 +71,7 @@ def compliant_batch_overrides(cfg_file: str, opts=(), world_size: int | None = N
     """
     official, given = load_official_config(cfg_file), set(list(opts)[0::2])
     processes = world_size or configured_processes(merge_config(cfg_file, opts))
-    extra = []
+    extra: list[str] = []
     for key, node in (("TRAIN.BATCH_SIZE", official.TRAIN), ("TEST.BATCH_SIZE", official.TEST)):
         if key not in given:
             extra += [key, str(node.BATCH_SIZE // configured_processes(official) * processes)]
@@ -90,7 +94,7 @@ def steps_per_epoch(train_videos: int, global_videos: int, processes: int) -> in
     return math.ceil(train_videos / processes) // (global_videos // processes)
 
 
-def count_train_videos(cfg) -> int | None:
+def count_train_videos(cfg: CfgNode) -> int | None:
     """Rows of DATA.PATH_TO_DATA_DIR/train.csv, or None when there is no such file."""
     path = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, "train.csv")
     if not os.path.isfile(path):
@@ -99,7 +103,7 @@ def count_train_videos(cfg) -> int | None:
         return sum(1 for line in f if line.strip())
 
 
-def lr_landmarks(cfg) -> list:
+def lr_landmarks(cfg: CfgNode) -> list[list[float]]:
     """[[epoch, lr], ...] at epoch 0, the end of warm-up (when there is one) and 25/50/75/100 % of MAX_EPOCH."""
     epochs = [0.0]
     if cfg.SOLVER.WARMUP_EPOCHS > 0:
@@ -108,7 +112,7 @@ def lr_landmarks(cfg) -> list:
     return [[epoch, get_lr_at_epoch(cfg, epoch)] for epoch in sorted(set(epochs))]
 
 
-def effective_recipe(cfg, official_cfg, processes: int, train_videos: int | None = None) -> Recipe:
+def effective_recipe(cfg: CfgNode, official_cfg: CfgNode, processes: int, train_videos: int | None = None) -> Recipe:
     """The recipe a run of ``cfg`` on ``processes`` processes trains with, and its compliance.
 
     Args:
@@ -140,7 +144,7 @@ def effective_recipe(cfg, official_cfg, processes: int, train_videos: int | None
     )
 
 
-def format_recipes(recipes: list, cfgs: list) -> str:
+def format_recipes(recipes: Sequence[Recipe], cfgs: Sequence[CfgNode]) -> str:
     """A table with one column per layout (tools/recipe.py without --json).
 
     Args:

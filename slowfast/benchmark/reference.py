@@ -29,7 +29,7 @@ class ReferenceRun:
     """
 
     name: str
-    config_names: tuple
+    config_names: tuple[str, ...]
     kind: str
     target_top1: float
     time_to_target_s: float | None
@@ -42,7 +42,7 @@ class ReferenceRun:
     final_top1: float | None = None
 
     @property
-    def per_gpu_batch(self):
+    def per_gpu_batch(self) -> int:
         """Training clips per GPU and step."""
         return self.batch_size // self.num_gpus
 
@@ -75,7 +75,7 @@ INFORMATIONAL_RUNS = tuple(
 )
 
 
-def reference_for_kind(kind):
+def reference_for_kind(kind: str) -> ReferenceRun:
     """Return the scored reference run of ``kind`` ("cnn" or "transformer").
 
     Raises:
@@ -87,7 +87,7 @@ def reference_for_kind(kind):
     raise KeyError(f"no scored reference of kind {kind!r}; kinds: {[r.kind for r in SCORED_RUNS]}")
 
 
-def reference_for_name(name):
+def reference_for_name(name: str) -> ReferenceRun | None:
     """Return the scored reference run whose model name is ``name`` (e.g. "X3D_M"), or None."""
     for run in SCORED_RUNS:
         if run.name == name:
@@ -95,7 +95,7 @@ def reference_for_name(name):
     return None
 
 
-def reference_for_config(config_path):
+def reference_for_config(config_path: str) -> ReferenceRun | None:
     """Return the scored reference run for a config file path, or None when the path is not a scored config.
 
     Matches the path's tail against the known names, so ``/abs/configs/Kinetics/X3D_M.yaml`` and

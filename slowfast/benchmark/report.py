@@ -1,13 +1,8 @@
 """A self-contained HTML report of benchmark runs: plots as embedded PNGs and the score table.
 
 Inputs per run are OUTPUT_DIR/mllog.txt (evaluations, target, score) and OUTPUT_DIR/metrics.jsonl
-(curves). metrics.jsonl holds one JSON object per line with numbers as numbers; every field may be missing
-and is then left out of the plots:
-    {"type": "train_iter", "epoch", "iter", "global_step", "loss", "lr", "top1", "clips_per_s",
-     "data_wait_s", "time"}
-    {"type": "train_epoch", "epoch", "loss", "lr", "clips_per_s", "data_wait_share", "time"}
-    {"type": "eval", "epoch", "top1", "top5", "num_videos", "bad_videos", "time"}
-"epoch" is 0-based and "time" is the benchmark clock in seconds.
+(curves; its record types are defined in slowfast/utils/metrics.py). A field missing from a record is left out
+of the plots.
 """
 
 import base64
@@ -17,57 +12,64 @@ import io
 import logging
 import numbers
 import os
+from collections.abc import Sequence
+from typing import Any, TypeGuard
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot is imported)
+from matplotlib.figure import Figure  # noqa: E402
 
 from slowfast.benchmark.mllog import describe_implementation, describe_versions  # noqa: E402
-from slowfast.benchmark.score import read_metrics, read_run, summarize_runs  # noqa: E402
+from slowfast.benchmark.score import RunResult, read_run, summarize_runs  # noqa: E402
+from slowfast.utils.metrics import read_metrics, records_of  # noqa: E402
 
 logger = logging.getLogger(__name__)
 REPORT_FILENAME = "report.html"
 
 
-def series(records, record_type, x_key, y_key):
+def series(records: list[dict[str, Any]], record_type: str, x_key: str, y_key: str) -> tuple[list[float], list[float]]:
     """Return (xs, ys) of the records of ``record_type`` where both fields are numbers.
 
     Args:
         records (list of dict): metrics.jsonl records.
         record_type (str): "train_iter", "train_epoch" or "eval".
-        x_key (str), y_key (str): field names.
+        x_key (str), y_key (str): field names of that record type.
     Returns:
         tuple of two lists of float.
+    Raises:
+        MetricsSchemaError: a field the record type does not have.
     """
-    xs, ys = [], []
-    for record in records:
+    xs: list[float] = []
+    ys: list[float] = []
+    for record in records_of(records, record_type, x_key, y_key):
         x, y = record.get(x_key), record.get(y_key)
-        if record.get("type") == record_type and _is_number(x) and _is_number(y):
+        if _is_number(x) and _is_number(y):
             xs.append(float(x))
             ys.append(float(y))
     return xs, ys
 
 
-def _is_number(value):
+def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _png(figure):
+def _png(figure: Figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(figure)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def time_unit(max_seconds):
+def time_unit(max_seconds: float) -> tuple[float, str]:
     """Return (divisor, label) for a time axis reaching ``max_seconds``: seconds, minutes or hours."""
     if max_seconds < 120:
         return 1.0, "s"
     return (60.0, "min") if max_seconds < 2 * 3600 else (3600.0, "h")
 
 
-def accuracy_figure(model, results):
+def accuracy_figure(model: str, results: Sequence[RunResult]) -> str:
     """Top-1 against wall time for every run of ``model``, with the target and the reference time."""
     figure, axis = plt.subplots(figsize=(7, 4))
     divisor, unit = time_unit(max(e["time_s"] for r in results for e in r.evals))
@@ -78,7 +80,7 @@ def accuracy_figure(model, results):
             marker="o",
             label=f"{result.run_dir} ({result.n_gpu} acc.)",
         )
-        if result.reached:
+        if result.reached and result.t_bench_s is not None:
             axis.plot([result.t_bench_s / divisor], [result.target_top1], marker="*", markersize=14, color="k")
     first = results[0]
     axis.axhline(first.target_top1, color="r", linestyle="--", label=f"target {first.target_top1:.2f} %")
@@ -92,7 +94,9 @@ def accuracy_figure(model, results):
     return _png(figure)
 
 
-def curve_figure(results, metrics, y_key, ylabel):
+def curve_figure(
+    results: Sequence[RunResult], metrics: Sequence[list[dict[str, Any]]], y_key: str, ylabel: str
+) -> str | None:
     """``y_key`` (e.g. loss or lr) against the clock per run: iteration records, else epoch records."""
     # Fewer than two iteration records draw no line; epoch records are the coarser fallback.
     curves = []
@@ -114,7 +118,7 @@ def curve_figure(results, metrics, y_key, ylabel):
     return _png(figure)
 
 
-def throughput_figure(results, metrics):
+def throughput_figure(results: Sequence[RunResult], metrics: Sequence[list[dict[str, Any]]]) -> str | None:
     """Training clips/s and data-wait share per epoch, one line per run; None without data."""
     figure, (speed, wait) = plt.subplots(1, 2, figsize=(10, 3.5))
     plotted = False
@@ -139,11 +143,11 @@ def throughput_figure(results, metrics):
     return _png(figure)
 
 
-def _cell(value, fmt=""):
+def _cell(value: object, fmt: str = "") -> str:
     return "-" if value is None else html.escape(format(value, fmt))
 
 
-def score_table(results):
+def score_table(results: Sequence[RunResult]) -> str:
     """Return the per-run HTML table."""
     header = (
         "run",
@@ -193,7 +197,9 @@ def score_table(results):
     return "<table>" + "\n".join(rows) + "</table>"
 
 
-def summary_html(models, combined, score_name="benchmark_score"):
+def summary_html(
+    models: dict[str, dict[str, Any]], combined: dict[str, float] | None, score_name: str = "benchmark_score"
+) -> str:
     """Return the per-model summary and the combined score (``score_name``) as HTML."""
     items = []
     for model, entry in models.items():
@@ -215,7 +221,7 @@ def summary_html(models, combined, score_name="benchmark_score"):
     return "<ul>" + "".join(items) + "</ul>" + headline
 
 
-def score_sections(results):
+def score_sections(results: Sequence[RunResult]) -> list[str]:
     """Return the HTML of the scored runs and, in their own labelled section, the quick-start runs."""
     summary = summarize_runs(results)
     scored = [r for r in results if not r.quickstart]
@@ -234,7 +240,7 @@ def score_sections(results):
     return parts
 
 
-def build_report(results):
+def build_report(results: Sequence[RunResult]) -> str:
     """Return the HTML document for ``results`` (RunResult list, each with ``run_dir`` set).
 
     Args:
@@ -243,8 +249,8 @@ def build_report(results):
         str: a self-contained HTML page.
     """
     metrics = [read_metrics(r.run_dir) for r in results]
-    sections = []
-    by_model = {}
+    sections: list[tuple[str, str | None]] = []
+    by_model: dict[str, list[RunResult]] = {}
     for result in results:
         by_model.setdefault(result.model, []).append(result)
     for model, runs in by_model.items():

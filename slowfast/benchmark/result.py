@@ -1,11 +1,12 @@
 """The one block printed at the end of a run (from a live run's RunResult or one read back from its logs)."""
 
 from slowfast.benchmark.mllog import describe_implementation, describe_versions
+from slowfast.benchmark.score import RunResult
 
 QUICKSTART_LABEL = "QUICK-START (synthetic data, not a Kinetics20 score)"
 
 
-def format_result_block(result):
+def format_result_block(result: RunResult) -> str:
     """Return the multi-line end-of-run block for ``result`` (rank 0 prints and logs it).
 
     Args:
@@ -47,11 +48,11 @@ def format_result_block(result):
     return "\n".join([rule, title, rule, *lines, rule])
 
 
-def _seconds(value):
+def _seconds(value: float | None) -> str:
     return "-" if not value else f"{value:.2f} s ({value / 3600:.3f} h)"
 
 
-def _score_text(result):
+def _score_text(result: RunResult) -> str:
     if result.quickstart:
         # Against the quick-start's own reference (a 2-core CPU): compares machines, never a Kinetics20 score.
         if result.score is None:
@@ -63,28 +64,29 @@ def _score_text(result):
     return text if result.compliant else text + " (open division, not comparable)"
 
 
-def _score_split_lines(result):
+def _score_split_lines(result: RunResult) -> list[str]:
     """``score = epoch-time ratio x epochs ratio x GPU ratio``, and a plain warning when convergence dominates."""
-    if result.epoch_time_ratio is None:
+    seconds, epochs_ratio = result.epoch_seconds, result.epochs_ratio
+    if seconds is None or epochs_ratio is None:
         return []
-    ref_epoch_s, run_epoch_s = result.t_ref_s / result.reference_epochs, result.t_bench_s / result.epochs_to_target
+    ref_epoch_s, run_epoch_s = seconds
     lines = [
         f"  = epoch time     {result.epoch_time_ratio:.4f} (reference {ref_epoch_s:.1f} s/epoch, this run "
         f"{run_epoch_s:.1f})",
-        f"  x epochs         {result.epochs_ratio:.4f} (reference {result.reference_epochs} epochs to target, "
+        f"  x epochs         {epochs_ratio:.4f} (reference {result.reference_epochs} epochs to target, "
         f"this run {result.epochs_to_target})",
         f"  x GPUs           {result.n_gpu_ref / result.n_gpu:.4f} ({result.n_gpu_ref} / {result.n_gpu})",
     ]
-    if result.epochs_ratio >= 1.5:
+    if epochs_ratio >= 1.5:
         lines.append(
             f"  note             the target took {result.epochs_to_target} epochs, the reference needed "
-            f"{result.reference_epochs}: x{result.epochs_ratio:.2f} of this score comes from faster "
+            f"{result.reference_epochs}: x{epochs_ratio:.2f} of this score comes from faster "
             "convergence, not from the machine"
         )
     return lines
 
 
-def _batch_text(result):
+def _batch_text(result: RunResult) -> str:
     if not result.global_videos:
         return "-"
     per_process = result.global_videos / result.n_gpu if result.n_gpu else 0
@@ -94,13 +96,13 @@ def _batch_text(result):
     )
 
 
-def _lr_text(result):
+def _lr_text(result: RunResult) -> str:
     if result.base_lr is None:
         return "-"
     return f"{result.base_lr:.6g} (x{result.lr_factor:g} linear scaling with the global batch)"
 
 
-def _compliance_text(result):
+def _compliance_text(result: RunResult) -> str:
     if result.compliant:
         return "compliant (closed division)"
     return f"NON-COMPLIANT (open division): {len(result.changes)} disallowed change(s)"

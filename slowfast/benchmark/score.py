@@ -9,17 +9,25 @@ import json
 import math
 import os
 import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fvcore.common.config import CfgNode
 
 from slowfast.benchmark import mllog as keys
+from slowfast.benchmark.clock import BenchmarkClock
 from slowfast.benchmark.log_check import integrity_problems
-from slowfast.benchmark.mllog import read_mllog
+from slowfast.benchmark.mllog import LogLine, read_mllog
 from slowfast.benchmark.reference import reference_for_name
 from slowfast.solver.lr_policy import lr_scale_factor, scaled_lrs
-from slowfast.utils.metrics import METRICS_FILENAME
+from slowfast.utils.metrics import read_metrics
+
+if TYPE_CHECKING:  # compliance imports torch and the models; reading a score needs neither
+    from slowfast.benchmark.compliance import ComplianceVerdict
 
 
-def score(t_ref, t_bench, n_gpu_ref, n_gpu_bench):
+def score(t_ref: float, t_bench: float, n_gpu_ref: int, n_gpu_bench: int) -> float:
     """Return ``t_ref / t_bench * (n_gpu_ref / n_gpu_bench)``.
 
     Args:
@@ -40,7 +48,7 @@ def score(t_ref, t_bench, n_gpu_ref, n_gpu_bench):
     return t_ref / t_bench * (n_gpu_ref / n_gpu_bench)
 
 
-def benchmark_score(cnn, transformer):
+def benchmark_score(cnn: float, transformer: float) -> dict[str, float]:
     """Combine the CNN and the transformer score.
 
     Args:
@@ -52,7 +60,7 @@ def benchmark_score(cnn, transformer):
     return {"arithmetic": (cnn + transformer) / 2, "geometric": math.sqrt(cnn * transformer)}
 
 
-def olympic_mean(values):
+def olympic_mean(values: Sequence[float]) -> float:
     """Mean after dropping one lowest and one highest value (MLPerf's way of averaging repeated runs).
 
     Args:
@@ -68,7 +76,7 @@ def olympic_mean(values):
     return sum(kept) / len(kept)
 
 
-def spread(values):
+def spread(values: Iterable[float]) -> dict[str, float]:
     """Describe how much repeated results vary.
 
     Args:
@@ -126,24 +134,32 @@ class RunResult:
     t_bench_s: float | None = None
     epochs_to_target: int | None = None
     division: str = "closed"
-    changes: list = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
     quickstart: bool = False
     status: str = ""
-    evals: list = field(default_factory=list)
-    problems: list = field(default_factory=list)
+    evals: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
     run_dir: str = ""
     reference_epochs: int | None = None
     global_videos: int | None = None
     global_clips: int | None = None
     base_lr: float | None = None
     lr_factor: float | None = None
-    bad_videos: dict = field(default_factory=dict)
-    implementation: dict = field(default_factory=dict)
+    bad_videos: dict[str, int] = field(default_factory=dict)
+    implementation: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_live_run(
-        cls, cfg, clock, world_size, verdict, model_name, status="", bad_videos=None, implementation=None
-    ):
+        cls,
+        cfg: CfgNode,
+        clock: BenchmarkClock,
+        world_size: int,
+        verdict: "ComplianceVerdict",
+        model_name: str,
+        status: str = "",
+        bad_videos: dict[str, int] | None = None,
+        implementation: dict[str, Any] | None = None,
+    ) -> "RunResult":
         """The result of a run in progress or just ended, from its config, clock and compliance verdict.
 
         Args:
@@ -184,54 +200,39 @@ class RunResult:
         )
 
     @property
-    def compliant(self):
+    def compliant(self) -> bool:
         """True for a closed-division run."""
         return self.division == "closed"
 
     @property
-    def score(self):
+    def score(self) -> float | None:
         """``t_ref / t_bench * n_gpu_ref / n_gpu``, or None when not reached or a quantity is unknown."""
         if not self.reached or not (self.t_ref_s and self.t_bench_s and self.n_gpu and self.n_gpu_ref):
             return None
         return score(self.t_ref_s, self.t_bench_s, self.n_gpu_ref, self.n_gpu)
 
     @property
-    def epochs_ratio(self):
+    def epochs_ratio(self) -> float | None:
         """Reference epochs to target / this run's: above 1 when this run converged in fewer epochs."""
         if not (self.reached and self.reference_epochs and self.epochs_to_target):
             return None
         return self.reference_epochs / self.epochs_to_target
 
     @property
-    def epoch_time_ratio(self):
-        """Reference seconds per epoch / this run's (to the target): the machine's speed on the same work."""
-        if self.score is None or self.epochs_ratio is None:
+    def epoch_seconds(self) -> tuple[float, float] | None:
+        """(reference, this run) seconds per epoch to the target, or None without a score or epoch counts."""
+        if self.score is None or not (self.t_bench_s and self.reference_epochs and self.epochs_to_target):
             return None
-        return (self.t_ref_s / self.reference_epochs) / (self.t_bench_s / self.epochs_to_target)
+        return self.t_ref_s / self.reference_epochs, self.t_bench_s / self.epochs_to_target
+
+    @property
+    def epoch_time_ratio(self) -> float | None:
+        """Reference seconds per epoch / this run's (to the target): the machine's speed on the same work."""
+        seconds = self.epoch_seconds
+        return None if seconds is None else seconds[0] / seconds[1]
 
 
-def read_metrics(run_dir):
-    """Read ``run_dir/metrics.jsonl``: one JSON object per line; unreadable lines are skipped.
-
-    Returns:
-        list of dict: the records in file order ([] when the file is missing).
-    """
-    path = os.path.join(run_dir, METRICS_FILENAME)
-    if not os.path.isfile(path):
-        return []
-    records = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-    return records
-
-
-def read_run(run_dir):
+def read_run(run_dir: str) -> RunResult:
     """Recompute a run's result from ``run_dir/mllog.txt`` alone (nothing printed by the run is trusted).
 
     The log is also checked against itself, metrics.jsonl and the last checkpoint (``integrity_problems``).
@@ -252,7 +253,8 @@ def read_run(run_dir):
         raise FileNotFoundError(f"no {keys.MLLOG_FILENAME} in {run_dir}")
     lines, errors = read_mllog(path)
     problems = [f"unparsable line: {line[:80]} ({error})" for line, error in errors]
-    first, values = {}, {}
+    first: dict[str, LogLine] = {}
+    values: dict[str, list[Any]] = {}
     for line in lines:
         first.setdefault(line.key, line)
         values.setdefault(line.key, []).append(line.value["value"])
@@ -260,7 +262,7 @@ def read_run(run_dir):
         if len({json.dumps(v) for v in values.get(key, [])}) > 1:
             problems.append(f"{key} differs between the run's processes/resumes: {values[key]}")
 
-    def value(key, default=None):
+    def value(key: str, default: Any = None) -> Any:
         return first[key].value["value"] if key in first else default
 
     model = value("submission_benchmark", "")
@@ -307,10 +309,10 @@ def read_run(run_dir):
     return result
 
 
-def _evaluations(lines, problems):
+def _evaluations(lines: list[LogLine], problems: list[str]) -> list[dict[str, Any]]:
     run_start = next((line for line in lines if line.key == "run_start"), None)
     resumed = False
-    evals = []
+    evals: list[dict[str, Any]] = []
     for line in lines:
         metadata = line.value["metadata"]
         if line.key == keys.RUN_RESUME:
@@ -339,9 +341,9 @@ def _evaluations(lines, problems):
     return evals
 
 
-def _bad_video_totals(lines):
+def _bad_video_totals(lines: list[LogLine]) -> dict[str, int]:
     """The run's distinct undecodable videos per split, from the last ``bad_videos`` event of each split."""
-    totals = {}
+    totals: dict[str, int] = {}
     for line in lines:
         if line.key == keys.BAD_VIDEOS:
             metadata = line.value["metadata"]
@@ -349,13 +351,13 @@ def _bad_video_totals(lines):
     return totals
 
 
-def _change_line(change):
+def _change_line(change: object) -> str:
     if not isinstance(change, dict):
         return str(change)
     return f"{change.get('key')}: {change.get('official')!r} -> {change.get('run')!r}"
 
 
-def _check_consistency(result, first):
+def _check_consistency(result: RunResult, first: dict[str, LogLine]) -> None:
     if "run_start" not in first:
         result.problems.append("no run_start in the log")
     if "run_stop" not in first:
@@ -368,7 +370,7 @@ def _check_consistency(result, first):
         result.problems.append("run_stop says aborted although an evaluation reached the target")
 
 
-def summarize_runs(results):
+def summarize_runs(results: Sequence[RunResult]) -> dict[str, Any]:
     """Group run results by model and summarise them as tools/score.py reports them.
 
     Quick-start runs are summarised apart, against their own CPU references: they never enter the scored
@@ -387,8 +389,8 @@ def summarize_runs(results):
     return summary
 
 
-def _summarize(results):
-    models = {}
+def _summarize(results: Sequence[RunResult]) -> dict[str, Any]:
+    models: dict[str, dict[str, Any]] = {}
     for result in results:
         entry = models.setdefault(result.model, {"kind": result.kind, "scores": []})
         if result.score is not None and result.compliant:
@@ -397,7 +399,7 @@ def _summarize(results):
         values = entry["scores"]
         entry["spread"] = spread(values) if values else None
         entry["olympic_mean"] = olympic_mean(values) if len(values) >= 3 else None
-    by_kind = {}
+    by_kind: dict[str, float] = {}
     for entry in models.values():
         if entry["scores"] and entry["kind"]:
             by_kind[entry["kind"]] = entry["olympic_mean"] or entry["spread"]["mean"]

@@ -10,6 +10,9 @@ import json
 import math
 import os
 import tempfile
+from typing import Any, TypedDict
+
+from fvcore.common.config import CfgNode
 
 from slowfast.benchmark import probes
 from slowfast.benchmark.prediction import predict_run, write_selfcheck
@@ -24,11 +27,20 @@ NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "fuse.sshfs", "ceph", "lus
 SHM_MARGIN = 2.0
 
 
-def _finding(check: str, ok: bool, message: str, fix: str | None = None) -> dict:
+class Finding(TypedDict):
+    """One judged check: its name, whether it passed, what was found and how to fix it (None when ok)."""
+
+    check: str
+    ok: bool
+    message: str
+    fix: str | None
+
+
+def _finding(check: str, ok: bool, message: str, fix: str | None = None) -> Finding:
     return {"check": check, "ok": ok, "message": message, "fix": fix}
 
 
-def shm_need_mb(cfg, local_processes: int) -> float:
+def shm_need_mb(cfg: CfgNode, local_processes: int) -> float:
     """MB of /dev/shm the loaders hold at once: processes x workers x prefetch x one batch of float32 clips."""
     workers = cfg.DATA_LOADER.NUM_WORKERS
     if workers == 0:
@@ -38,7 +50,7 @@ def shm_need_mb(cfg, local_processes: int) -> float:
     return local_processes * workers * cfg.DATA_LOADER.PREFETCH_FACTOR * clips * clip_bytes / 2**20
 
 
-def environment_findings(cfg, facts: dict) -> list:
+def environment_findings(cfg: CfgNode, facts: dict[str, Any]) -> list[Finding]:
     """Judge /dev/shm, CPU cores and GPUs against what the config asks for.
 
     Args:
@@ -47,7 +59,7 @@ def environment_findings(cfg, facts: dict) -> list:
     Returns:
         list of dict: {"check", "ok", "message", "fix"}.
     """
-    findings = []
+    findings: list[Finding] = []
     local = processes_per_machine(cfg)
     workers = cfg.DATA_LOADER.NUM_WORKERS
     need = shm_need_mb(cfg, local)
@@ -114,7 +126,9 @@ def environment_findings(cfg, facts: dict) -> list:
     return findings
 
 
-def measurement_findings(cfg, facts: dict, measured: dict) -> tuple:
+def measurement_findings(
+    cfg: CfgNode, facts: dict[str, Any], measured: dict[str, Any]
+) -> tuple[bool, str, list[Finding]]:
     """Input-bound verdict and disk check from the probes.
 
     Args:
@@ -138,7 +152,7 @@ def measurement_findings(cfg, facts: dict, measured: dict) -> tuple:
             f"{compute:.1f} ({loader / compute:.2f}x headroom)"
         )
     verdict += f"; with the real loader {100 * measured['data_wait_share']:.0f} % of the step time waited for data"
-    findings = []
+    findings: list[Finding] = []
     if input_bound:
         local, cores = processes_per_machine(cfg), facts["cpu_count"] or 1
         spare = cores // local - 1 - cfg.DATA_LOADER.NUM_WORKERS
@@ -165,7 +179,7 @@ def measurement_findings(cfg, facts: dict, measured: dict) -> tuple:
     return input_bound, verdict, findings
 
 
-def run_selfcheck(cfg, init_method: str = DEFAULT_INIT_METHOD, budget_s: float = 20.0) -> dict:
+def run_selfcheck(cfg: CfgNode, init_method: str = DEFAULT_INIT_METHOD, budget_s: float = 20.0) -> dict[str, Any]:
     """Check the machine for ``cfg`` and write OUTPUT_DIR/selfcheck.json.
 
     Args:
@@ -192,7 +206,7 @@ def run_selfcheck(cfg, init_method: str = DEFAULT_INIT_METHOD, budget_s: float =
         with open(result_path) as f:
             measured = json.load(f)
     input_bound, verdict, more = measurement_findings(cfg, facts, measured)
-    record = {
+    record: dict[str, Any] = {
         "environment": facts,
         "measured": measured,
         "verdict": verdict,
@@ -204,7 +218,7 @@ def run_selfcheck(cfg, init_method: str = DEFAULT_INIT_METHOD, budget_s: float =
     return record
 
 
-def format_report(cfg, record: dict) -> str:
+def format_report(cfg: CfgNode, record: dict[str, Any]) -> str:
     """The self-check's printed report: environment, all-reduce, throughput, verdict, prediction, findings."""
     env, m = record["environment"], record["measured"]
     gpus = ", ".join(f"{n} ({g} GB)" for n, g in zip(env["gpus"], env["gpu_memory_gb"])) or "none"

@@ -12,8 +12,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from slowfast.benchmark import mllog as keys
 from slowfast.benchmark.mllog import read_mllog
@@ -39,7 +39,7 @@ class PlannedRun:
     index: int
 
 
-def plan_runs(cfg_files, runs: int, out_dir: str) -> list:
+def plan_runs(cfg_files: Sequence[str], runs: int, out_dir: str) -> list[PlannedRun]:
     """Every run in order: all runs of the first config, then of the second.
 
     Args:
@@ -49,7 +49,7 @@ def plan_runs(cfg_files, runs: int, out_dir: str) -> list:
     Returns:
         list of PlannedRun, with OUTPUT_DIR ``out_dir/<config name>/run_<i>``.
     """
-    planned = []
+    planned: list[PlannedRun] = []
     for cfg_file in cfg_files:
         model = os.path.splitext(os.path.basename(cfg_file))[0]
         for index in range(1, runs + 1):
@@ -77,7 +77,7 @@ def run_state(output_dir: str) -> str:
     return "interrupted"
 
 
-def check_overrides(cfg_files, overrides) -> None:
+def check_overrides(cfg_files: Sequence[str], overrides: Sequence[str]) -> None:
     """Load every config with the overrides once, before hours of training.
 
     Raises:
@@ -89,13 +89,13 @@ def check_overrides(cfg_files, overrides) -> None:
         load_config(cfg_file, [*overrides, *compliant_batch_overrides(cfg_file, overrides)])
 
 
-def _duration(seconds):
+def _duration(seconds: float) -> str:
     minutes, seconds = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min {seconds:02d} s" if hours else f"{minutes} min {seconds:02d} s"
 
 
-def run_one(run: PlannedRun, overrides, position: int, total: int, started: float) -> int:
+def run_one(run: PlannedRun, overrides: Sequence[str], position: int, total: int, started: float) -> int:
     """Run (or resume) one run as a tools/run_net.py subprocess; return its exit status."""
     state = run_state(run.output_dir)
     print(
@@ -117,7 +117,9 @@ def run_one(run: PlannedRun, overrides, position: int, total: int, started: floa
         raise
 
 
-def run_all(cfg_files, runs: int, out_dir: str, overrides=()) -> list:
+def run_all(
+    cfg_files: Sequence[str], runs: int, out_dir: str, overrides: Sequence[str] = ()
+) -> list[tuple[PlannedRun, int | None]]:
     """Run every planned run that is not finished yet, in order; keep going when one fails.
 
     Args:
@@ -129,7 +131,7 @@ def run_all(cfg_files, runs: int, out_dir: str, overrides=()) -> list:
         list of (PlannedRun, exit status or None when it was already finished).
     """
     planned, started = plan_runs(cfg_files, runs, out_dir), time.monotonic()
-    outcomes: list[tuple[Any, int | None]] = []  # (run, exit status, or None when kept from earlier)
+    outcomes: list[tuple[PlannedRun, int | None]] = []  # (run, exit status, or None when kept from earlier)
     for position, run in enumerate(planned, 1):
         if run_state(run.output_dir) == "finished":
             print(
@@ -151,7 +153,7 @@ def run_all(cfg_files, runs: int, out_dir: str, overrides=()) -> list:
     return outcomes
 
 
-def finish(out_dir: str, run_dirs) -> str:
+def finish(out_dir: str, run_dirs: Sequence[str]) -> str:
     """Score the runs from their logs, write ``out_dir/report.html`` and return the final block.
 
     Quick-start runs are scored against their CPU references and the block is labelled as such.

@@ -6,6 +6,9 @@ and do not repeat them.
 """
 
 import os
+from typing import Any, NoReturn
+
+from fvcore.common.config import CfgNode
 
 from slowfast.config.defaults import PYSLOWFAST_ONLY_KEYS, get_cfg
 from slowfast.utils.errors import UserError
@@ -56,7 +59,7 @@ _AT_LEAST_ONE = (
 )
 
 
-def config_value(cfg, key):
+def config_value(cfg: CfgNode, key: str) -> Any:
     """The value at dotted ``key`` (e.g. "SOLVER.BASE_LR"); KeyError when a part is missing."""
     node = cfg
     for part in key.split("."):
@@ -64,28 +67,28 @@ def config_value(cfg, key):
     return node
 
 
-def _fail(key, value, allowed):
+def _fail(key: str, value: object, allowed: str) -> NoReturn:
     raise ConfigError(f"config key {key} = {value!r} is not allowed: {allowed}")
 
 
-def processes_per_machine(cfg):
+def processes_per_machine(cfg: CfgNode) -> int:
     """Processes one machine runs: one per GPU, or NUM_CPU_PROCESSES on the CPU."""
     return cfg.NUM_GPUS if cfg.NUM_GPUS > 0 else cfg.NUM_CPU_PROCESSES
 
 
-def configured_processes(cfg):
+def configured_processes(cfg: CfgNode) -> int:
     """Processes of the job the config describes: processes per machine x NUM_SHARDS."""
     return processes_per_machine(cfg) * cfg.NUM_SHARDS
 
 
-def world_size_of(cfg):
+def world_size_of(cfg: CfgNode) -> int:
     """Total number of training processes: torchrun's WORLD_SIZE when set, else ``configured_processes``."""
     if "WORLD_SIZE" in os.environ:
         return int(os.environ["WORLD_SIZE"])
     return configured_processes(cfg)
 
 
-def _check_values(cfg):
+def _check_values(cfg: CfgNode) -> None:
     """Choices, counts, and PySlowFast keys that only accept their default."""
     for key, allowed in CHOICES.items():
         if config_value(cfg, key) not in allowed:
@@ -102,7 +105,7 @@ def _check_values(cfg):
             _fail(key, config_value(cfg, key), f"only {config_value(defaults, key)!r} ({reason})")
 
 
-def _check_layout(cfg, world):
+def _check_layout(cfg: CfgNode, world: int) -> None:
     """Machines, processes, devices and batches that must divide among the processes."""
     if cfg.SHARD_ID >= cfg.NUM_SHARDS:
         _fail("SHARD_ID", cfg.SHARD_ID, f"an index below NUM_SHARDS = {cfg.NUM_SHARDS}")
@@ -117,7 +120,7 @@ def _check_layout(cfg, world):
         _fail("TRAIN.ENABLE/TEST.ENABLE", (False, False), "at least one of them True: the job would do nothing")
 
 
-def _check_data(cfg):
+def _check_data(cfg: CfgNode) -> None:
     """Clip sampling, crops, normalisation and bad-video limits."""
     data = cfg.DATA
     scales = list(data.TRAIN_JITTER_SCALES)
@@ -143,7 +146,7 @@ def _check_data(cfg):
             raise ConfigError(f"config key {err}") from err
 
 
-def _check_model(cfg):
+def _check_model(cfg: CfgNode) -> None:
     """Combinations the networks and losses need."""
     if cfg.MIXUP.ENABLE and cfg.MODEL.LOSS_FUNC != "soft_cross_entropy":
         _fail("MODEL.LOSS_FUNC", cfg.MODEL.LOSS_FUNC, "soft_cross_entropy when MIXUP.ENABLE is True")
@@ -155,7 +158,7 @@ def _check_model(cfg):
         )
 
 
-def _check_solver(cfg):
+def _check_solver(cfg: CfgNode) -> None:
     """Learning-rate schedule and its scaling."""
     solver = cfg.SOLVER
     if solver.LR_POLICY == "steps_with_relative_lrs":
@@ -177,7 +180,7 @@ def _check_solver(cfg):
         _fail("SOLVER.BASE_LR_BATCH_SIZE", solver.BASE_LR_BATCH_SIZE, "a global batch >= 1, or 0 for no scaling")
 
 
-def _check_benchmark(cfg):
+def _check_benchmark(cfg: CfgNode) -> None:
     """A scored config needs its target and reference; the implementation search needs a budget."""
     bench = cfg.BENCHMARK
     if bench.AUTO_BUDGET_S <= 0 or bench.AUTO_STEPS < 1:
@@ -194,7 +197,7 @@ def _check_benchmark(cfg):
         )
 
 
-def check_config(cfg, world_size=None):
+def check_config(cfg: CfgNode, world_size: int | None = None) -> None:
     """Validate value ranges and combinations of ``cfg`` (it stays mutable).
 
     Args:

@@ -1,13 +1,14 @@
 """Command line shared by the tools: ``--cfg FILE [KEY VALUE ...]`` as PySlowFast users type it."""
 
 import argparse
+from collections.abc import Sequence
 
 # The default rendezvous; on one machine the launcher replaces its port by a free one so that two jobs on the
 # same host do not collide.
 DEFAULT_INIT_METHOD = "tcp://localhost:9999"
 
 
-def build_parser(description):
+def build_parser(description: str) -> argparse.ArgumentParser:
     """Return an ArgumentParser with ``--cfg``, positional or ``--opts`` overrides and multi-node flags."""
     parser = argparse.ArgumentParser(
         description=description,
@@ -42,7 +43,7 @@ def build_parser(description):
     return parser
 
 
-def parse_args(description, argv=None):
+def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line; ``args.opts`` holds positional and ``--opts`` overrides together."""
     args = build_parser(description).parse_args(argv)
     args.opts = list(args.opts or []) + list(args.flag_opts or [])

@@ -447,7 +447,7 @@ PYSLOWFAST_ONLY_KEYS = {
 }
 
 
-def ignored_settings(cfg):
+def ignored_settings(cfg: CfgNode) -> list[str]:
     """Return "KEY = value (ignored: reason)" for every ignored key that ``cfg`` sets to a non-default value."""
     lines = []
     for key, (kind, reason) in PYSLOWFAST_ONLY_KEYS.items():
@@ -459,6 +459,6 @@ def ignored_settings(cfg):
     return lines
 
 
-def get_cfg():
+def get_cfg() -> CfgNode:
     """Return a fresh, mutable copy of the default configuration."""
     return _C.clone()

@@ -6,15 +6,18 @@ engine once the output folder is known.
 
 import os
 import re
+from collections.abc import Sequence
+from typing import Any
 
 import yaml
+from fvcore.common.config import CfgNode
 
 from slowfast.config.checks import ConfigError, check_config, config_value
 from slowfast.config.defaults import get_cfg
 from slowfast.utils.files import atomic_write_text
 
 
-def merge_config(cfg_file=None, opts=()):
+def merge_config(cfg_file: str | None = None, opts: Sequence[str] = ()) -> CfgNode:
     """Defaults merged with a YAML file (and its ``_BASE_`` chain) and ``KEY VALUE`` overrides, unchecked.
 
     The one way a YAML becomes a config: an integer given for a float key becomes a float, in the file and in
@@ -51,7 +54,13 @@ def merge_config(cfg_file=None, opts=()):
     return cfg
 
 
-def load_config(cfg_file=None, opts=(), num_shards=None, shard_id=None, world_size=None):
+def load_config(
+    cfg_file: str | None = None,
+    opts: Sequence[str] = (),
+    num_shards: int | None = None,
+    shard_id: int | None = None,
+    world_size: int | None = None,
+) -> CfgNode:
     """Merge a YAML file and ``KEY VALUE`` overrides into the defaults, validate and freeze.
 
     Args:
@@ -77,12 +86,12 @@ def load_config(cfg_file=None, opts=(), num_shards=None, shard_id=None, world_si
     return cfg
 
 
-def save_config(cfg, output_dir):
+def save_config(cfg: CfgNode, output_dir: str) -> str:
     """Write the merged configuration to ``output_dir/config.yaml`` atomically and return the path."""
     return atomic_write_text(os.path.join(output_dir, "config.yaml"), cfg.dump())
 
 
-def _ints_to_floats(loaded, defaults):
+def _ints_to_floats(loaded: dict[str, Any], defaults: object) -> dict[str, Any]:
     """Copy of a YAML mapping where an integer given for a float key becomes a float (``TARGET_TOP1: 20``)."""
     result = {}
     for key, value in loaded.items():
@@ -95,7 +104,7 @@ def _ints_to_floats(loaded, defaults):
     return result
 
 
-def _int_overrides_to_floats(opts, defaults):
+def _int_overrides_to_floats(opts: Sequence[str], defaults: CfgNode) -> list[str]:
     """``KEY VALUE`` pairs where an integer literal given for a float key is written as a float literal."""
     result = list(opts)
     for i in range(0, len(result), 2):
@@ -108,7 +117,7 @@ def _int_overrides_to_floats(opts, defaults):
     return result
 
 
-def _yaml_syntax_message(cfg_file, err):
+def _yaml_syntax_message(cfg_file: str, err: yaml.YAMLError) -> str:
     """One line naming the file, line and column of a YAML syntax error."""
     mark = getattr(err, "problem_mark", None)
     where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -116,7 +125,7 @@ def _yaml_syntax_message(cfg_file, err):
     return f"{cfg_file}{where}: YAML syntax error ({problem}): fix the YAML there"
 
 
-def _check_override_keys(opts, defaults):
+def _check_override_keys(opts: Sequence[str], defaults: CfgNode) -> None:
     """Name an override whose dotted key goes below a value (``NUM_GPUS.X``), which yacs cannot report."""
     for key in opts[::2]:
         parts = str(key).split(".")
@@ -131,6 +140,6 @@ def _check_override_keys(opts, defaults):
                 )
 
 
-def _message(err):
+def _message(err: Exception) -> str:
     # yacs wraps messages of KeyError in quotes; show them plainly.
     return err.args[0] if err.args else str(err)

@@ -14,18 +14,17 @@ some, otherwise it repeats val.csv (the Kinetics convention).
 """
 
 import csv
-import multiprocessing
 import os
 import re
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 
 import av
-from tqdm import tqdm
 
 from slowfast.datasets.decoder import stream_rate
 from slowfast.datasets.video_list import SPLITS
 from slowfast.utils.files import atomic_write, atomic_write_json, atomic_write_lines
+from slowfast.utils.process_pool import map_with_progress
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv")
 SPLIT_ALIASES = {
@@ -266,23 +265,6 @@ def _materialize(task):
     return error
 
 
-def _run_all(tasks, workers, progress):
-    """Results of ``_materialize`` over ``tasks`` in order, in worker processes when ``workers > 1``."""
-    bar = tqdm(total=len(tasks), desc="kinetics20 videos", unit="video", disable=None if progress else True)
-    results = []
-    if workers > 1:
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            for result in pool.imap(_materialize, tasks, chunksize=4):
-                results.append(result)
-                bar.update(1)
-    else:
-        for task in tasks:
-            results.append(_materialize(task))
-            bar.update(1)
-    bar.close()
-    return results
-
-
 def prepare_kinetics20(
     annotation_csvs, videos_dir, out_dir, classes_file, reencode_short_side=None, workers=1, progress=True
 ):
@@ -313,7 +295,9 @@ def prepare_kinetics20(
         os.makedirs(os.path.dirname(os.path.join(out_dir, relative)), exist_ok=True)
         tasks.append((source, os.path.join(out_dir, relative), reencode_short_side))
         relatives.append(relative)
-    errors = _run_all(tasks, max(1, workers), progress)
+    errors = map_with_progress(
+        _materialize, tasks, workers=workers, desc="kinetics20 videos", unit="video", progress=progress
+    )
     lines = {split: [] for split in SPLITS}
     problems["unreadable"] = []
     for (clip, source), relative, error in zip(matched, relatives, errors):

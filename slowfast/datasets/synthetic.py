@@ -22,23 +22,19 @@ target as it was.
 
 import json
 import logging
-import multiprocessing
 import os
 import shutil
-import signal
 import time
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from slowfast.datasets.video_list import SPLITS
 from slowfast.datasets.video_writer import write_mp4
 from slowfast.utils import distributed as du
 from slowfast.utils.errors import UserError
 from slowfast.utils.files import atomic_write_json, atomic_write_lines
-
-logger = logging.getLogger(__name__)
+from slowfast.utils.process_pool import map_with_progress
 
 logger = logging.getLogger(__name__)
 
@@ -235,27 +231,11 @@ def _write_video(task):
 
 
 def _run_tasks(tasks, workers, progress):
-    """Write all videos, in worker processes when ``workers > 1``; returns total bytes.
-
-    Progress: a tqdm bar on a terminal; otherwise (output piped or logged) a log line every tenth of the videos.
-    """
-    bar = tqdm(total=len(tasks), desc="synthetic videos", unit="video", disable=None if progress else True)
-    log_every = max(1, len(tasks) // 10) if progress and bar.disable else 0
-    total_bytes = 0
-    if workers > 1:
-        # spawn: safe even when the caller already has torch threads running (fork would copy them).
-        # Workers ignore Ctrl-C: the parent handles it once, and leaving the block terminates the pool.
-        with multiprocessing.get_context("spawn").Pool(workers, initializer=_ignore_interrupts) as pool:
-            sizes = pool.imap_unordered(_write_video, tasks, chunksize=4)
-            total_bytes = _count_written(sizes, len(tasks), bar, log_every)
-    else:
-        total_bytes = _count_written(map(_write_video, tasks), len(tasks), bar, log_every)
-    bar.close()
-    return total_bytes
-
-
-def _ignore_interrupts():
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Write all videos, in worker processes when ``workers > 1``, with progress; returns total bytes."""
+    sizes = map_with_progress(
+        _write_video, tasks, workers=workers, desc="synthetic videos", unit="video", progress=progress
+    )
+    return sum(sizes)
 
 
 def read_generator_record(folder):
@@ -296,17 +276,6 @@ def refusal_to_write(folder):
         "empty folder or one it made (with its dataset.json): choose another DATA.PATH_TO_DATA_DIR, or set "
         "DATA.SYNTHETIC.ENABLE False to train on the data in that folder"
     )
-
-
-def _count_written(sizes, total, bar, log_every):
-    """Sum the written sizes, advancing the bar (and logging every ``log_every`` videos when it is > 0)."""
-    total_bytes = 0
-    for done, size in enumerate(sizes, 1):
-        total_bytes += size
-        bar.update(1)
-        if log_every and (done % log_every == 0 or done == total):
-            logger.info("synthetic videos: %d/%d written (%.0f %%)", done, total, 100.0 * done / total)
-    return total_bytes
 
 
 def make_synthetic_dataset(

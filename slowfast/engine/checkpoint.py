@@ -9,8 +9,10 @@ none: a partial file is never resumed from.
 import hashlib
 import logging
 import os
+from typing import Any
 
 import torch
+from torch import nn
 
 from slowfast.models.checkpoint_keys import load_model_state
 from slowfast.utils import distributed as du
@@ -21,17 +23,17 @@ logger = logging.getLogger(__name__)
 POINTER = "last_checkpoint"
 
 
-def checkpoint_dir(output_dir):
+def checkpoint_dir(output_dir: str) -> str:
     """Folder holding a run's checkpoints."""
     return os.path.join(output_dir, "checkpoints")
 
 
-def checkpoint_path(output_dir, epoch):
+def checkpoint_path(output_dir: str, epoch: int) -> str:
     """Path of the checkpoint written after ``epoch`` completed epochs (1-based, as in PySlowFast)."""
     return os.path.join(checkpoint_dir(output_dir), f"checkpoint_epoch_{epoch:05d}.pyth")
 
 
-def save_checkpoint(output_dir, epoch, state):
+def save_checkpoint(output_dir: str, epoch: int, state: dict[str, Any]) -> str:
     """Write ``state`` for ``epoch`` completed epochs atomically, then point ``last_checkpoint`` at it.
 
     Args:
@@ -48,7 +50,7 @@ def save_checkpoint(output_dir, epoch, state):
     return path
 
 
-def saved_epoch(output_dir):
+def saved_epoch(output_dir: str) -> int:
     """Completed epochs in the checkpoint ``last_checkpoint`` names (where a rerun resumes); 0 without one.
 
     Args:
@@ -64,7 +66,7 @@ def saved_epoch(output_dir):
         return 0
 
 
-def load_checkpoint_file(path, allow_pickle=False):
+def load_checkpoint_file(path: str, allow_pickle: bool = False) -> dict[str, Any]:
     """Load a checkpoint with ``torch.load(weights_only=True)``.
 
     Args:
@@ -83,7 +85,7 @@ def load_checkpoint_file(path, allow_pickle=False):
         return torch.load(path, map_location="cpu", weights_only=False)
 
 
-def find_resume_checkpoint(output_dir):
+def find_resume_checkpoint(output_dir: str) -> str | None:
     """Return the newest complete checkpoint of a run, or None.
 
     The pointer names the newest file; if it is missing or unreadable, the newest loadable
@@ -112,7 +114,7 @@ def find_resume_checkpoint(output_dir):
     return None
 
 
-def _file_sha256(path):
+def _file_sha256(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -120,7 +122,7 @@ def _file_sha256(path):
     return digest.hexdigest()
 
 
-def resume_state(output_dir):
+def resume_state(output_dir: str) -> tuple[str, dict[str, Any]] | None:
     """The newest complete checkpoint of the run, chosen by global rank 0, as every process's ``(path, state)``.
 
     Only rank 0 writes checkpoints, so on machines that do not share OUTPUT_DIR the other processes have no
@@ -143,7 +145,7 @@ def resume_state(output_dir):
     return path, du.broadcast_object(state)
 
 
-def initialise_model_from_file(model, path):
+def initialise_model_from_file(model: nn.Module, path: str) -> None:
     """Load model weights from our checkpoint or a PySlowFast ``.pyth`` file (``module.`` prefixes allowed)."""
     load_model_state(model, load_checkpoint_file(path, allow_pickle=True))
     logger.info("initialised model weights from %s", path)

@@ -23,8 +23,11 @@ import logging
 import statistics
 import time
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import torch
+from fvcore.common.config import CfgNode
+from torch import nn
 
 from slowfast.benchmark.mllog import describe_implementation
 from slowfast.config.checks import config_value
@@ -75,13 +78,13 @@ class Implementation:
     """
 
     mode: str
-    settings: dict
-    chosen_by: dict
-    candidates: list = field(default_factory=list)
+    settings: dict[str, bool]
+    chosen_by: dict[str, str]
+    candidates: list[dict[str, Any]] = field(default_factory=list)
     threads: int = 1
     threads_source: str = ""
 
-    def apply(self, cfg):
+    def apply(self, cfg: CfgNode) -> CfgNode:
         """Return a frozen copy of ``cfg`` whose option keys hold these settings."""
         cfg = cfg.clone()
         cfg.defrost()
@@ -89,7 +92,7 @@ class Implementation:
         cfg.freeze()
         return cfg
 
-    def event_value(self):
+    def event_value(self) -> dict[str, Any]:
         """The mllog ``implementation`` event: every setting, the timings, threads and library versions."""
         return {
             "mode": self.mode,
@@ -102,12 +105,12 @@ class Implementation:
             "versions": library_versions(),
         }
 
-    def describe(self):
+    def describe(self) -> str:
         """One line for logs and the result block, e.g. "auto: channels_last on, compile off; 2 threads"."""
         return describe_implementation(self.event_value())
 
 
-def library_versions():
+def library_versions() -> dict[str, str | None]:
     """torch, CUDA, cuDNN and NCCL versions (None where not built in or not available)."""
     nccl = None
     if torch.cuda.is_available() and hasattr(torch.cuda, "nccl"):
@@ -123,14 +126,14 @@ def library_versions():
     }
 
 
-def option_key(cfg, name):
+def option_key(cfg: CfgNode, name: str) -> str:
     """The config key holding option ``name`` for this config's architecture."""
     if name == "fast_channelwise_backward":
         return _CHANNELWISE_KEYS[cfg.MODEL.MODEL_NAME]
     return _OPTION_KEYS[name]
 
 
-def applicable_options(cfg, device):
+def applicable_options(cfg: CfgNode, device: torch.device) -> list[str]:
     """Options that exist for this model and device (fused attention is MViT's, cuDNN's autotuner CUDA's)."""
     options = ["channels_last", "fast_channelwise_backward"]
     if cfg.MODEL.MODEL_NAME == "MViT":
@@ -141,7 +144,7 @@ def applicable_options(cfg, device):
     return options
 
 
-def choose_implementation(cfg, device, amp_dtype=None):
+def choose_implementation(cfg: CfgNode, device: torch.device, amp_dtype: torch.dtype | None = None) -> Implementation:
     """Decide the implementation settings of this run (``auto`` times candidates; the others read the mode).
 
     Args:
@@ -170,11 +173,11 @@ def choose_implementation(cfg, device, amp_dtype=None):
     return Implementation(mode, settings, chosen_by, candidates, threads, source)
 
 
-def _compile_is_candidate(device):
+def _compile_is_candidate(device: torch.device) -> bool:
     return device.type == "cuda" or CPU_COMPILE_CANDIDATE
 
 
-def model_option_combinations(options):
+def model_option_combinations(options: list[str]) -> list[dict[str, bool]]:
     """Auto's first round: every on/off combination of the model options, all on first and all off last,
     with cuDNN's autotuner on and compile off.
 
@@ -191,7 +194,7 @@ def model_option_combinations(options):
     ]
 
 
-def engine_option_toggles(best, device):
+def engine_option_toggles(best: dict[str, bool], device: torch.device) -> list[dict[str, bool]]:
     """Auto's second round: ``best`` with each engine option (cuDNN's autotuner, compile) switched over.
 
     Args:
@@ -206,10 +209,12 @@ def engine_option_toggles(best, device):
     return [{**best, name: not best[name]} for name in toggles]
 
 
-def _auto_search(cfg, device, amp_dtype, options):
+def _auto_search(
+    cfg: CfgNode, device: torch.device, amp_dtype: torch.dtype | None, options: list[str]
+) -> tuple[dict[str, bool], list[dict[str, Any]]]:
     """Time every combination of the model options, then the winner with each engine option toggled."""
     start, budget = time.perf_counter(), float(cfg.BENCHMARK.AUTO_BUDGET_S)
-    candidates = []
+    candidates: list[dict[str, Any]] = []
     _time_all(cfg, device, amp_dtype, model_option_combinations(options), candidates, start, budget)
     second = engine_option_toggles(_fastest(candidates), device)
     _time_all(cfg, device, amp_dtype, second, candidates, start, budget)
@@ -220,7 +225,15 @@ def _auto_search(cfg, device, amp_dtype, options):
     return best, candidates
 
 
-def _time_all(cfg, device, amp_dtype, settings_list, candidates, start, budget):
+def _time_all(
+    cfg: CfgNode,
+    device: torch.device,
+    amp_dtype: torch.dtype | None,
+    settings_list: list[dict[str, bool]],
+    candidates: list[dict[str, Any]],
+    start: float,
+    budget: float,
+) -> None:
     """Time each settings dict in turn (all processes agree on the budget and on the summed medians)."""
     for settings in settings_list:
         if max(du.all_gather_objects(time.perf_counter() - start)) > budget and candidates:
@@ -236,12 +249,19 @@ def _time_all(cfg, device, amp_dtype, settings_list, candidates, start, budget):
         logger.info("implementation auto: %s -> median step %.4f s", settings, sum(medians))
 
 
-def _fastest(candidates):
+def _fastest(candidates: list[dict[str, Any]]) -> dict[str, bool]:
     timed = [c for c in candidates if "median_s" in c]
     return dict(min(timed, key=lambda c: c["median_s"])["settings"])
 
 
-def time_train_steps(cfg, settings, device, amp_dtype, steps, beat_s=None):
+def time_train_steps(
+    cfg: CfgNode,
+    settings: dict[str, bool],
+    device: torch.device,
+    amp_dtype: torch.dtype | None,
+    steps: int,
+    beat_s: float | None = None,
+) -> list[float]:
     """Seconds of ``steps`` train steps (after warm-up) of a throwaway model built with ``settings``.
 
     A train step is zero_grad, forward in train mode (autocast with ``amp_dtype``), cross-entropy, backward and
@@ -266,7 +286,7 @@ def time_train_steps(cfg, settings, device, amp_dtype, steps, beat_s=None):
     labels = torch.randint(0, cfg.MODEL.NUM_CLASSES, (batch,), device=device)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
     model.train()
-    seconds = []
+    seconds: list[float] = []
     for step in range(_WARMUP_STEPS + steps):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -285,7 +305,7 @@ def time_train_steps(cfg, settings, device, amp_dtype, steps, beat_s=None):
     return seconds
 
 
-def prepare_training_model(model, impl):
+def prepare_training_model(model: nn.Module, impl: Implementation) -> nn.Module:
     """Apply the engine options to the (possibly DDP-wrapped) training model: cuDNN's autotuner, compile.
 
     Args:
@@ -297,5 +317,5 @@ def prepare_training_model(model, impl):
     if "cudnn_benchmark" in impl.settings:
         torch.backends.cudnn.benchmark = bool(impl.settings["cudnn_benchmark"])
     if impl.settings.get("compile"):
-        return torch.compile(model)
+        return cast(nn.Module, torch.compile(model))  # an OptimizedModule for a module
     return model

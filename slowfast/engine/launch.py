@@ -25,9 +25,13 @@ import signal
 import socket
 import sys
 import urllib.parse
+from collections.abc import Callable, Sequence
+from multiprocessing.process import BaseProcess
+from typing import Any
 
 import torch
-from torch.multiprocessing import ProcessExitedException
+from fvcore.common.config import CfgNode
+from torch.multiprocessing import ProcessContext, ProcessExitedException
 
 from slowfast.config.checks import ConfigError, configured_processes, processes_per_machine
 from slowfast.config.cli import DEFAULT_INIT_METHOD
@@ -44,19 +48,19 @@ class DeviceError(UserError, RuntimeError):
     """The config asks for devices this machine does not have."""
 
 
-def launched_by_torchrun():
+def launched_by_torchrun() -> bool:
     """True when torchrun (torch.distributed.run) started this process."""
     return all(name in os.environ for name in _TORCHRUN_VARIABLES)
 
 
-def find_free_port():
+def find_free_port() -> int:
     """Return a TCP port that is free on this machine right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("", 0))
         return sock.getsockname()[1]
 
 
-def resolve_init_method(init_method, num_shards):
+def resolve_init_method(init_method: str, num_shards: int) -> str:
     """Replace the default rendezvous port by a free one when the job stays on one machine.
 
     Args:
@@ -79,7 +83,7 @@ def resolve_init_method(init_method, num_shards):
     return init_method
 
 
-def resolve_backend(cfg):
+def resolve_backend(cfg: CfgNode) -> str:
     """torch.distributed backend for this config: nccl with GPUs, gloo on the CPU (DIST_BACKEND "auto"), or the
     one DIST_BACKEND names (the config checks refuse nccl without GPUs)."""
     if cfg.DIST_BACKEND == "auto":
@@ -87,7 +91,7 @@ def resolve_backend(cfg):
     return cfg.DIST_BACKEND
 
 
-def check_devices(cfg, local_processes):
+def check_devices(cfg: CfgNode, local_processes: int) -> None:
     """Fail early and clearly when the config asks for GPUs this machine does not have.
 
     Args:
@@ -132,14 +136,24 @@ def cpu_thread_setting(local_processes: int) -> tuple[int, str]:
     return max(1, available_cores() // max(1, local_processes)), "cores / local processes"
 
 
-def local_process_count(cfg) -> int:
+def local_process_count(cfg: CfgNode) -> int:
     """Training processes on this machine: torchrun's LOCAL_WORLD_SIZE, else from the config."""
     if launched_by_torchrun() and "LOCAL_WORLD_SIZE" in os.environ:
         return int(os.environ["LOCAL_WORLD_SIZE"])
     return processes_per_machine(cfg)
 
 
-def _run_worker(cfg, func, args, backend, init_method, world_size, rank, local_rank, timeout_s):
+def _run_worker(
+    cfg: CfgNode,
+    func: Callable[..., object],
+    args: tuple[object, ...],
+    backend: str,
+    init_method: str | None,
+    world_size: int,
+    rank: int,
+    local_rank: int,
+    timeout_s: float,
+) -> None:
     """Set the threads and device, join the group when there is more than one process, run the job, leave."""
     torch.set_num_threads(cpu_thread_setting(local_process_count(cfg))[0])
     if cfg.NUM_GPUS > 0:
@@ -152,7 +166,7 @@ def _run_worker(cfg, func, args, backend, init_method, world_size, rank, local_r
     shutdown_distributed()
 
 
-def _run_in_this_process(cfg, *worker_args):
+def _run_in_this_process(cfg: CfgNode, *worker_args: Any) -> None:
     """``_run_worker`` in this process (one process, or under torchrun); Ctrl-C becomes ``RunInterrupted``."""
     try:
         _run_worker(cfg, *worker_args)
@@ -160,12 +174,20 @@ def _run_in_this_process(cfg, *worker_args):
         raise RunInterrupted(saved_epoch(cfg.OUTPUT_DIR)) from None
 
 
-def global_rank(cfg, local_rank):
+def global_rank(cfg: CfgNode, local_rank: int) -> int:
     """Rank over all machines of this machine's ``local_rank``-th process (PySlowFast's formula)."""
     return cfg.SHARD_ID * processes_per_machine(cfg) + local_rank
 
 
-def _spawned_worker(local_rank, cfg, func, args, backend, init_method, timeout_s):
+def _spawned_worker(
+    local_rank: int,
+    cfg: CfgNode,
+    func: Callable[..., object],
+    args: tuple[object, ...],
+    backend: str,
+    init_method: str,
+    timeout_s: float,
+) -> None:
     """Entry point of each spawned process (module level so that it pickles)."""
     os.environ["LOCAL_RANK"] = str(local_rank)
     world_size = configured_processes(cfg)
@@ -179,7 +201,7 @@ def _spawned_worker(local_rank, cfg, func, args, backend, init_method, timeout_s
         sys.exit(USER_ERROR_EXIT)
 
 
-def _join_spawned(context, output_dir):
+def _join_spawned(context: ProcessContext, output_dir: str) -> None:
     """Wait for the spawned processes; turn a worker's user error or a Ctrl-C into a plain exit."""
     try:
         while not context.join():
@@ -193,11 +215,11 @@ def _join_spawned(context, output_dir):
         raise RunInterrupted(saved_epoch(output_dir)) from None
 
 
-def _stop_after_interrupt(processes):
+def _stop_after_interrupt(processes: Sequence[BaseProcess]) -> None:
     """Forward Ctrl-C to workers (a signal sent to this process alone does not reach them), wait, then stop them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the workers' clean-up short
     for process in processes:
-        if process.is_alive():
+        if process.is_alive() and process.pid is not None:
             os.kill(process.pid, signal.SIGINT)
     for process in processes:
         process.join(INTERRUPT_GRACE_S)
@@ -206,7 +228,7 @@ def _stop_after_interrupt(processes):
             process.join()
 
 
-def launch_job(cfg, init_method, func, *args):
+def launch_job(cfg: CfgNode, init_method: str, func: Callable[..., object], *args: object) -> None:
     """Run ``func(cfg, *args)`` on every process of the job described by ``cfg`` and the environment.
 
     ``func`` and ``args`` must pickle (a module-level function) because processes are spawned; the

@@ -1,13 +1,14 @@
 """Accuracy counting and epoch statistics, reducible across processes."""
 
 import time
+from collections.abc import Sequence
 
 import torch
 
 from slowfast.utils import distributed as du
 
 
-def topk_correct(scores, labels, ks=(1, 5)):
+def topk_correct(scores: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] = (1, 5)) -> list[int]:
     """Number of rows whose label is among the top-k scores, for each k.
 
     Args:
@@ -27,21 +28,21 @@ def topk_correct(scores, labels, ks=(1, 5)):
 class EpochStats:
     """Running sums of one training epoch: loss, top-1 hits, clips, data-wait and step time."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.loss_sum = 0.0
         self.correct = 0
         self.clips = 0
         self.data_wait_s = 0.0
         self.start = time.perf_counter()
 
-    def update(self, loss, correct, clips, data_wait_s):
+    def update(self, loss: float, correct: int, clips: int, data_wait_s: float) -> None:
         """Add one iteration's mean loss, top-1 hits, batch size and time spent waiting for data."""
         self.loss_sum += loss * clips
         self.correct += correct
         self.clips += clips
         self.data_wait_s += data_wait_s
 
-    def reduced(self):
+    def reduced(self) -> dict[str, float]:
         """Loss, top-1 (%), clips/s over all processes and this process's data-wait share of the epoch."""
         loss_sum, correct, clips = du.all_reduce_sum([self.loss_sum, float(self.correct), float(self.clips)])
         elapsed = max(time.perf_counter() - self.start, 1e-9)
@@ -56,18 +57,20 @@ class EpochStats:
 class VideoScores:
     """Per-video sums of view scores for the multi-view test (video id = dataset index // views per video)."""
 
-    def __init__(self, views_per_video, num_classes):
+    def __init__(self, views_per_video: int, num_classes: int) -> None:
         self.views_per_video = views_per_video
         self.num_classes = num_classes
-        self._scores, self._labels, self._ids = [], [], []
+        self._scores: list[torch.Tensor] = []
+        self._labels: list[torch.Tensor] = []
+        self._ids: list[torch.Tensor] = []
 
-    def add(self, scores, labels, index):
+    def add(self, scores: torch.Tensor, labels: torch.Tensor, index: torch.Tensor) -> None:
         """Record one batch of view scores with their labels and dataset indices."""
         self._scores.append(scores.detach().float().cpu())
         self._labels.append(labels.cpu())
         self._ids.append(torch.div(index.cpu(), self.views_per_video, rounding_mode="floor"))
 
-    def result(self):
+    def result(self) -> dict[str, float]:
         """Gather all processes' views and return video-level top-1/top-5 (%) and counts."""
         scores = du.all_gather_tensors(torch.cat(self._scores) if self._scores else torch.zeros(0, self.num_classes))
         labels = du.all_gather_tensors(torch.cat(self._labels) if self._labels else torch.zeros(0, dtype=torch.long))

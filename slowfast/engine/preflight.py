@@ -9,6 +9,8 @@ and ``tools/check_dataset.py`` decodes every file when asked.
 import os
 import tempfile
 
+from fvcore.common.config import CfgNode
+
 from slowfast.config.checks import processes_per_machine
 from slowfast.datasets.synthetic import refusal_to_write, synthetic_data_ready
 from slowfast.datasets.video_list import SPLITS, VideoListError, read_video_list
@@ -43,7 +45,7 @@ def output_dir_problems(output_dir: str) -> list[str]:
     return []
 
 
-def device_problems(cfg) -> list[str]:
+def device_problems(cfg: CfgNode) -> list[str]:
     """Whether the GPUs the config asks for are present on this machine.
 
     Args:
@@ -58,14 +60,15 @@ def device_problems(cfg) -> list[str]:
     return []
 
 
-def _split_problems(csv_path, prefix, separator, split):
+def _split_problems(csv_path: str, prefix: str, separator: str, split: str) -> list[str]:
     try:
         paths, _ = read_video_list(csv_path, prefix, separator)
     except FileNotFoundError:
         return [f"{csv_path} does not exist: the {split} split needs it (see data/README.md for the layout)"]
     except VideoListError as err:
         return [f"{err}: fix that line"]
-    missing, empty = [], []
+    missing: list[str] = []
+    empty: list[str] = []
     for path in paths:
         try:
             if os.stat(path).st_size == 0:
@@ -85,7 +88,7 @@ def _split_problems(csv_path, prefix, separator, split):
     return problems
 
 
-def data_problems(cfg) -> list[str]:
+def data_problems(cfg: CfgNode) -> list[str]:
     """Whether the data folder and the split lists exist and parse, and every listed file exists and is non-empty.
 
     With DATA.SYNTHETIC.ENABLE and no matching generated data set yet, only checks that the generator may
@@ -112,7 +115,7 @@ def data_problems(cfg) -> list[str]:
     return problems
 
 
-def check_before_run(cfg) -> None:
+def check_before_run(cfg: CfgNode) -> None:
     """Run every preflight check and raise with all problems at once.
 
     Args:

@@ -9,14 +9,18 @@ import hashlib
 import logging
 import os
 import random
+from collections.abc import Callable
 
 import numpy as np
 import torch
+from fvcore.common.config import CfgNode
 from mlperf_logging.mllog import constants
+from torch import nn
+from torch.utils.data import DataLoader
 
 from slowfast.benchmark import compliance, result
 from slowfast.benchmark.clock import BenchmarkClock
-from slowfast.benchmark.mllog import IMPLEMENTATION, STATUS_ABORTED, STATUS_SUCCESS, log_run_header, open_mllog
+from slowfast.benchmark.mllog import IMPLEMENTATION, STATUS_ABORTED, STATUS_SUCCESS, MLLog, log_run_header, open_mllog
 from slowfast.benchmark.prediction import log_epoch_time, read_predicted_epoch_s
 from slowfast.benchmark.report import finish_run_report
 from slowfast.benchmark.score import RunResult
@@ -27,7 +31,7 @@ from slowfast.datasets.bad_videos import BadVideoTracker
 from slowfast.datasets.mixup import MixUp
 from slowfast.datasets.synthetic import ensure_synthetic_data
 from slowfast.engine import checkpoint as ckpt
-from slowfast.engine.implementation import choose_implementation, prepare_training_model
+from slowfast.engine.implementation import Implementation, choose_implementation, prepare_training_model
 from slowfast.engine.trainer import LoopContext, evaluate, test, train_one_epoch, update_precise_bn
 from slowfast.models import build_model
 from slowfast.models.flops import model_stats
@@ -41,7 +45,7 @@ from slowfast.utils.metrics import MetricsWriter
 logger = logging.getLogger(__name__)
 
 
-def seed_everything(seed, epoch, rank):
+def seed_everything(seed: int, epoch: int, rank: int) -> None:
     """Seed Python, NumPy and torch from (seed, epoch, rank), so an epoch's randomness survives a resume."""
     state = np.random.SeedSequence([seed, epoch, rank]).generate_state(2)
     random.seed(int(state[0]))
@@ -49,13 +53,13 @@ def seed_everything(seed, epoch, rank):
     torch.manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
-def _device(cfg):
+def _device(cfg: CfgNode) -> torch.device:
     if cfg.NUM_GPUS > 0:
         return torch.device("cuda", torch.cuda.current_device())
     return torch.device("cpu")
 
 
-def _place_model(model, cfg, device):
+def _place_model(model: nn.Module, cfg: CfgNode, device: torch.device) -> tuple[nn.Module, nn.Module]:
     """Move to the device, convert BN to SyncBN when asked; return (bare model, the model training calls: a DDP
     wrapper when there are several processes, else the same model)."""
     if cfg.BN.NORM_TYPE == "sync_batchnorm" and du.get_world_size() > 1:
@@ -67,7 +71,7 @@ def _place_model(model, cfg, device):
     return model, torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
 
-def _mixed_precision(cfg, device):
+def _mixed_precision(cfg: CfgNode, device: torch.device) -> tuple[torch.amp.GradScaler, torch.dtype | None]:
     """GradScaler + fp16 autocast on CUDA, bf16 autocast on the CPU, or neither."""
     enabled = cfg.TRAIN.MIXED_PRECISION
     scaler = torch.amp.GradScaler(device.type, enabled=enabled and device.type == "cuda")
@@ -75,7 +79,7 @@ def _mixed_precision(cfg, device):
     return scaler, dtype
 
 
-def _restore(cfg, ctx, clock, bad_videos):
+def _restore(cfg: CfgNode, ctx: LoopContext, clock: BenchmarkClock, bad_videos: dict[str, BadVideoTracker]) -> int:
     """Resume from the run's last checkpoint (rank 0's choice), or initialise weights from a file.
 
     Returns:
@@ -99,7 +103,9 @@ def _restore(cfg, ctx, clock, bad_videos):
     return state["epoch"]
 
 
-def _save(cfg, epoch, ctx, clock, bad_videos):
+def _save(
+    cfg: CfgNode, epoch: int, ctx: LoopContext, clock: BenchmarkClock, bad_videos: dict[str, BadVideoTracker]
+) -> None:
     if du.is_main_process():
         state = {
             "epoch": epoch,
@@ -115,11 +121,13 @@ def _save(cfg, epoch, ctx, clock, bad_videos):
     du.synchronize()
 
 
-def _tracker(cfg, loader, split):
-    return BadVideoTracker(loader.dataset.num_videos, cfg.DATA.MAX_BAD_FRACTION, split)
+def _tracker(cfg: CfgNode, loader: DataLoader, split: str) -> BadVideoTracker:
+    # num_videos is the dataset registry's contract (datasets/build.py), not a torch Dataset attribute.
+    num_videos = loader.dataset.num_videos  # type: ignore[attr-defined]
+    return BadVideoTracker(num_videos, cfg.DATA.MAX_BAD_FRACTION, split)
 
 
-def _bad_video_count(tracker, epoch, log):
+def _bad_video_count(tracker: BadVideoTracker, epoch: int, log: MLLog) -> int:
     """Merge every process's bad videos of this epoch, log them, stop when too many; return the epoch's count."""
     tracker.merge(du.all_gather_objects(tracker.state()))
     summary = tracker.summary()
@@ -138,11 +146,16 @@ def _bad_video_count(tracker, epoch, log):
     return summary["count"]
 
 
-def _model_name(cfg_file):
+def _model_name(cfg_file: str) -> str:
     return os.path.splitext(os.path.basename(cfg_file))[0]
 
 
-def build_loop_context(cfg, metrics, clock_time, impl=None):
+def build_loop_context(
+    cfg: CfgNode,
+    metrics: MetricsWriter,
+    clock_time: Callable[[], float],
+    impl: Implementation | None = None,
+) -> LoopContext:
     """Build the model (placed, DDP-wrapped with several processes), optimiser, loss and mixup of a run.
 
     Args:
@@ -177,7 +190,7 @@ def build_loop_context(cfg, metrics, clock_time, impl=None):
     )
 
 
-def run_job(cfg, cfg_file):
+def run_job(cfg: CfgNode, cfg_file: str) -> RunResult | dict[str, float]:
     """Train with evaluation every epoch under the benchmark clock, test, and print the result block.
 
     With TRAIN.ENABLE False only the multi-view test runs (``test_job``).
@@ -251,7 +264,7 @@ def run_job(cfg, cfg_file):
         log.close()
         raise
     status = STATUS_SUCCESS if clock.reached else STATUS_ABORTED
-    log.run_stop(status, clock.t_bench if clock.reached else clock.elapsed(agree=True))
+    log.run_stop(status, clock.t_bench if clock.t_bench is not None else clock.elapsed(agree=True))
     if cfg.TEST.ENABLE:
         _multi_view_test(cfg, ctx, log)
     totals = {split: len(tracker.run_paths()) for split, tracker in bad_videos.items()}
@@ -267,7 +280,15 @@ def run_job(cfg, cfg_file):
     return summary
 
 
-def _train_epochs(cfg, ctx, log, clock, loaders, bad_videos, start_epoch):
+def _train_epochs(
+    cfg: CfgNode,
+    ctx: LoopContext,
+    log: MLLog,
+    clock: BenchmarkClock,
+    loaders: tuple[DataLoader, DataLoader],
+    bad_videos: dict[str, BadVideoTracker],
+    start_epoch: int,
+) -> None:
     """The epoch loop: train, precise BN, evaluate, checkpoint; stop early at the target if asked."""
     (train_loader, val_loader), train_bad, val_bad = loaders, bad_videos["train"], bad_videos["val"]
     predicted_epoch_s = read_predicted_epoch_s(cfg.OUTPUT_DIR)
@@ -291,7 +312,7 @@ def _train_epochs(cfg, ctx, log, clock, loaders, bad_videos, start_epoch):
             now = clock.evals[-1]["time_s"]
             log.eval_accuracy(epoch, scores["top1"], now)
             log.eval_stop(epoch, now)
-            ctx.metrics.write("eval", step=epoch + 1, epoch=epoch, time=now, **scores)
+            ctx.metrics.write("eval", {"epoch": epoch, "time": now, **scores}, step=epoch + 1)
             logger.info(
                 "epoch %d/%d eval: top1 %.2f top5 %.2f on %d videos at %.1f s%s",
                 epoch + 1,
@@ -303,9 +324,8 @@ def _train_epochs(cfg, ctx, log, clock, loaders, bad_videos, start_epoch):
                 " (target reached)" if reached and clock.epochs_to_target == epoch + 1 else "",
             )
         epoch_s = clock.elapsed() - epoch_started  # train + evaluation, as tools/selfcheck.py predicts it
-        ctx.metrics.write(
-            "train_epoch", step=epoch + 1, epoch=epoch, epoch_s=epoch_s, predicted_epoch_s=predicted_epoch_s, **stats
-        )
+        record = {"epoch": epoch, "epoch_s": epoch_s, "predicted_epoch_s": predicted_epoch_s, **stats}
+        ctx.metrics.write("train_epoch", record, step=epoch + 1)
         log_epoch_time(epoch, epoch_s, predicted_epoch_s)
         if (epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last:
             _save(cfg, epoch + 1, ctx, clock, bad_videos)
@@ -314,7 +334,7 @@ def _train_epochs(cfg, ctx, log, clock, loaders, bad_videos, start_epoch):
             break
 
 
-def _check_replicas_identical(module):
+def _check_replicas_identical(module: nn.Module) -> None:
     """Verify that DDP left every process with the same parameters (a silent desync would void the result).
 
     Buffers are left out: BatchNorm running statistics legitimately differ between processes under DDP.
@@ -328,7 +348,7 @@ def _check_replicas_identical(module):
     logger.info("final weights identical on all %d process(es): sha256 %s", len(digests), digests[0])
 
 
-def test_job(cfg):
+def test_job(cfg: CfgNode) -> dict[str, float]:
     """Multi-view test of trained weights, without training, clock or score (TRAIN.ENABLE False).
 
     The weights are TEST.CHECKPOINT_FILE_PATH (ours or a PySlowFast ``.pyth``), else the newest checkpoint in
@@ -352,7 +372,7 @@ def test_job(cfg):
     return scores
 
 
-def _multi_view_test(cfg, ctx, log):
+def _multi_view_test(cfg: CfgNode, ctx: LoopContext, log: MLLog) -> dict[str, float]:
     """Test with NUM_ENSEMBLE_VIEWS x NUM_SPATIAL_CROPS views per video (outside the clock).
 
     The weights are the final model's, or TEST.CHECKPOINT_FILE_PATH's when it is set (as in PySlowFast).
@@ -363,7 +383,7 @@ def _multi_view_test(cfg, ctx, log):
     tracker = _tracker(cfg, loader, "test")
     scores = test(ctx, loader, tracker)
     scores["bad_videos"] = _bad_video_count(tracker, cfg.SOLVER.MAX_EPOCH - 1, log)
-    ctx.metrics.write("test", **scores)
+    ctx.metrics.write("test", scores)
     logger.info(
         "multi-view test (%d x %d views): top1 %.2f top5 %.2f on %d videos",
         cfg.TEST.NUM_ENSEMBLE_VIEWS,

@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from fvcore.common.config import CfgNode
+
 from slowfast.utils.errors import UserError
 
 LOCK_FILENAME = "run.lock"
@@ -26,7 +28,7 @@ class OutputDirBusy(UserError):
     """Another live run holds the OUTPUT_DIR lock."""
 
 
-def owns_output_dir(cfg) -> bool:
+def owns_output_dir(cfg: CfgNode) -> bool:
     """True for the one process of a job that should hold the lock (see the module docstring).
 
     Args:
@@ -39,7 +41,7 @@ def owns_output_dir(cfg) -> bool:
     return cfg.SHARD_ID == 0
 
 
-def _holder_text(handle) -> str:
+def _holder_text(handle: int) -> str:
     try:
         holder = json.loads(os.pread(handle, 4096, 0).decode() or "{}")
         return f"host {holder['host']}, pid {holder['pid']}, started {holder['started']}"
@@ -76,7 +78,7 @@ def output_dir_lock(output_dir: str) -> Iterator[None]:
 
 
 @contextmanager
-def run_lock(cfg) -> Iterator[None]:
+def run_lock(cfg: CfgNode) -> Iterator[None]:
     """``output_dir_lock(cfg.OUTPUT_DIR)`` in the process that owns OUTPUT_DIR, nothing elsewhere.
 
     Args:

@@ -8,40 +8,55 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import psutil
 import torch
+from fvcore.common.config import CfgNode
 from fvcore.nn.precise_bn import get_bn_modules, update_bn_stats
 from tqdm import tqdm
 
+from slowfast.datasets.bad_videos import BadVideoTracker
 from slowfast.engine.meters import EpochStats, VideoScores, topk_correct
 from slowfast.solver import clip_gradients, get_lr_at_epoch, set_lr
 from slowfast.utils import distributed as du
+from slowfast.utils.metrics import MetricsWriter, TrainIterRecord
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# One batch on the device: (inputs, labels, dataset indices, metadata, seconds spent waiting for it).
+Batch = tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, dict[str, Any], float]
+
+
+class Loader(Protocol):
+    """What the loop needs of a loader (a DataLoader, or the self-check's first N batches of one)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...  # (inputs, labels, index, meta) batches
 
 
 @dataclass
 class LoopContext:
     """What every loop function needs."""
 
-    cfg: Any
+    cfg: CfgNode
     train_model: torch.nn.Module  # what the training step calls: DDP-wrapped with several processes, maybe compiled
     model: torch.nn.Module  # the bare model: evaluation, optimiser, checkpoints
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
-    loss_fn: Callable
-    mixup: Callable | None
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    mixup: Callable[[list[torch.Tensor], torch.Tensor], tuple[list[torch.Tensor], torch.Tensor]] | None
     device: torch.device
     amp_dtype: torch.dtype | None
-    metrics: Any
+    metrics: MetricsWriter
     clock_time: Callable[[], float]
 
 
-def _device_batches(loader, device):
+def _device_batches(loader: Loader, device: torch.device) -> Iterator[Batch]:
     """Yield ``(inputs, labels, index, meta, data_wait_s)`` with inputs and labels on ``device``."""
     end = time.perf_counter()
     for inputs, labels, index, meta in loader:
@@ -51,25 +66,27 @@ def _device_batches(loader, device):
         end = time.perf_counter()
 
 
-def _forward(ctx, model, inputs):
+def _forward(ctx: LoopContext, model: torch.nn.Module, inputs: list[torch.Tensor]) -> torch.Tensor:
     with torch.autocast(ctx.device.type, dtype=ctx.amp_dtype, enabled=ctx.amp_dtype is not None):
         return model(inputs)
 
 
-def _progress(iterable, total, desc):
+def _progress(iterable: Iterable[T], total: int, desc: str) -> Iterable[T]:
     """A progress bar on rank 0 when attached to a terminal; the plain iterable otherwise."""
     if du.is_main_process() and sys.stdout.isatty():
         return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
     return iterable
 
 
-def _memory_mb(device):
+def _memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
     return psutil.Process().memory_info().rss / 2**20
 
 
-def _train_step(ctx, inputs, labels, epoch, it):
+def _train_step(
+    ctx: LoopContext, inputs: list[torch.Tensor], labels: torch.Tensor, epoch: int, it: int
+) -> tuple[float, int]:
     """One optimisation step; returns (loss value, top-1 hits). Stops the run on a non-finite loss."""
     targets = labels
     if ctx.mixup is not None:
@@ -88,12 +105,12 @@ def _train_step(ctx, inputs, labels, epoch, it):
     return loss_value, topk_correct(logits.detach(), labels, ks=(1,))[0]
 
 
-def train_one_epoch(ctx, loader, epoch, bad_videos):
+def train_one_epoch(ctx: LoopContext, loader: Loader, epoch: int, bad_videos: BadVideoTracker) -> dict[str, float]:
     """Train for one epoch, updating the learning rate every iteration from the fractional epoch.
 
     Args:
         ctx (LoopContext): model, optimiser and friends.
-        loader (DataLoader): the train loader (its epoch already set).
+        loader (Loader): the train loader (its epoch already set).
         epoch (int): 0-based epoch.
         bad_videos (BadVideoTracker): collects videos that failed to decode.
     Returns:
@@ -114,7 +131,7 @@ def train_one_epoch(ctx, loader, epoch, bad_videos):
     return {**stats.reduced(), "lr": lr}
 
 
-def eta_text(cfg, epoch: int, it: int, num_iters: int, iter_s: float) -> str:
+def eta_text(cfg: CfgNode, epoch: int, it: int, num_iters: int, iter_s: float) -> str:
     """Training time left at ``iter_s`` seconds per iteration, labelled with the epoch it runs to.
 
     The time to the end of MAX_EPOCH comes first; where the reference's epochs to the target are known
@@ -131,7 +148,7 @@ def eta_text(cfg, epoch: int, it: int, num_iters: int, iter_s: float) -> str:
         str: e.g. "ETA to epoch 16 (MAX_EPOCH) 00:12:30, to epoch 3 (reference reached the target) 00:01:10".
     """
 
-    def left(to_epoch):
+    def left(to_epoch: int) -> str:
         remaining = (num_iters - it - 1) + (to_epoch - epoch - 1) * num_iters
         return time.strftime("%H:%M:%S", time.gmtime(remaining * iter_s))
 
@@ -142,7 +159,17 @@ def eta_text(cfg, epoch: int, it: int, num_iters: int, iter_s: float) -> str:
     return text
 
 
-def _log_iteration(ctx, epoch, it, num_iters, stats, loss, top1, lr, wait):
+def _log_iteration(
+    ctx: LoopContext,
+    epoch: int,
+    it: int,
+    num_iters: int,
+    stats: EpochStats,
+    loss: float,
+    top1: float,
+    lr: float,
+    wait: float,
+) -> None:
     cfg = ctx.cfg
     elapsed = time.perf_counter() - stats.start
     world = du.get_world_size()
@@ -162,23 +189,22 @@ def _log_iteration(ctx, epoch, it, num_iters, stats, loss, top1, lr, wait):
             eta_text(cfg, epoch, it, num_iters, elapsed / (it + 1)),
             _memory_mb(ctx.device),
         )
-    ctx.metrics.write(
-        "train_iter",
-        step=epoch * num_iters + it + 1,
-        epoch=epoch,
-        iter=it + 1,
-        global_step=epoch * num_iters + it + 1,
-        loss=loss,
-        lr=lr,
-        top1=top1,
-        clips_per_s=clips_per_s,
-        data_wait_s=wait,
-        time=ctx.clock_time(),
-    )
+    record: TrainIterRecord = {
+        "epoch": epoch,
+        "iter": it + 1,
+        "global_step": epoch * num_iters + it + 1,
+        "loss": loss,
+        "lr": lr,
+        "top1": top1,
+        "clips_per_s": clips_per_s,
+        "data_wait_s": wait,
+        "time": ctx.clock_time(),
+    }
+    ctx.metrics.write("train_iter", record, step=epoch * num_iters + it + 1)
 
 
 @torch.no_grad()
-def evaluate(ctx, loader, bad_videos):
+def evaluate(ctx: LoopContext, loader: Loader, bad_videos: BadVideoTracker) -> dict[str, float]:
     """Top-1/top-5 (%) of the bare model over the val split, one view per video, reduced over processes.
 
     Videos that could not be decoded (``meta["valid"]`` False) are excluded from accuracy and counted.
@@ -202,7 +228,7 @@ def evaluate(ctx, loader, bad_videos):
 
 
 @torch.no_grad()
-def test(ctx, loader, bad_videos):
+def test(ctx: LoopContext, loader: Loader, bad_videos: BadVideoTracker) -> dict[str, float]:
     """Multi-view test: sum each video's view scores (NUM_ENSEMBLE_VIEWS x NUM_SPATIAL_CROPS), then top-k.
 
     Returns:
@@ -219,7 +245,7 @@ def test(ctx, loader, bad_videos):
     return scores.result()
 
 
-def update_precise_bn(ctx, loader, num_batches):
+def update_precise_bn(ctx: LoopContext, loader: Loader, num_batches: int) -> None:
     """Recompute BatchNorm statistics on ``num_batches`` training batches, then average them over processes."""
     if not get_bn_modules(ctx.model):
         return

@@ -1,5 +1,7 @@
 """Classification losses selected by MODEL.LOSS_FUNC."""
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -11,13 +13,13 @@ class SoftTargetCrossEntropy(nn.Module):
         reduction (str): "mean" over the batch, "sum", or "none" for one value per sample.
     """
 
-    def __init__(self, reduction="mean"):
+    def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"reduction = {reduction!r} is not allowed: one of ['mean', 'sum', 'none']")
         self.reduction = reduction
 
-    def forward(self, logits, target):
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Return ``-sum_c target[n, c] * log_softmax(logits)[n, c]``, reduced over the batch n.
 
         Args:
@@ -34,13 +36,13 @@ class SoftTargetCrossEntropy(nn.Module):
         return per_sample
 
 
-_LOSSES = {
+_LOSSES: dict[str, Callable[..., nn.Module]] = {
     "cross_entropy": nn.CrossEntropyLoss,
     "soft_cross_entropy": SoftTargetCrossEntropy,
 }
 
 
-def get_loss_func(name):
+def get_loss_func(name: str) -> Callable[..., nn.Module]:
     """Loss class for MODEL.LOSS_FUNC; instantiate it as ``get_loss_func(name)(reduction="mean")``.
 
     Args:

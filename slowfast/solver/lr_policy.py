@@ -6,12 +6,15 @@ does not depend on whether the run resumed.
 """
 
 import math
+from collections.abc import Callable
+
+from fvcore.common.config import CfgNode
 
 # Keys of cfg.SOLVER that are learning rates and scale together with the global batch.
 _BATCH_SCALED_KEYS = ("BASE_LR", "WARMUP_START_LR", "COSINE_END_LR")
 
 
-def lr_scale_factor(cfg) -> float:
+def lr_scale_factor(cfg: CfgNode) -> float:
     """Linear-scaling factor of the learning rates: global batch / the batch the rates are given for.
 
     TRAIN.BATCH_SIZE is the global batch (all processes of all machines), so the factor is the same under
@@ -26,7 +29,7 @@ def lr_scale_factor(cfg) -> float:
     return cfg.TRAIN.BATCH_SIZE / reference_batch if reference_batch else 1.0
 
 
-def scaled_lrs(cfg) -> dict:
+def scaled_lrs(cfg: CfgNode) -> dict[str, float]:
     """Return BASE_LR, WARMUP_START_LR and COSINE_END_LR of ``cfg.SOLVER`` times ``lr_scale_factor(cfg)``.
 
     Args:
@@ -38,7 +41,7 @@ def scaled_lrs(cfg) -> dict:
     return {key: cfg.SOLVER[key] * factor for key in _BATCH_SCALED_KEYS}
 
 
-def _cosine(cfg, lrs, cur_epoch):
+def _cosine(cfg: CfgNode, lrs: dict[str, float], cur_epoch: float) -> float:
     solver = cfg.SOLVER
     # With COSINE_AFTER_WARMUP the half cosine starts at the end of warm-up; otherwise it spans the
     # whole run and warm-up simply overrides its first epochs.
@@ -49,7 +52,7 @@ def _cosine(cfg, lrs, cur_epoch):
     return lrs["COSINE_END_LR"] + (lrs["BASE_LR"] - lrs["COSINE_END_LR"]) * cosine_factor
 
 
-def _steps_with_relative_lrs(cfg, lrs, cur_epoch):
+def _steps_with_relative_lrs(cfg: CfgNode, lrs: dict[str, float], cur_epoch: float) -> float:
     # STEPS is increasing and starts at 0 (checked at load time): the active step is the last one that
     # has started, and past MAX_EPOCH the last multiplier holds.
     started = sum(1 for start in cfg.SOLVER.STEPS if start <= cur_epoch)
@@ -57,22 +60,22 @@ def _steps_with_relative_lrs(cfg, lrs, cur_epoch):
     return cfg.SOLVER.LRS[index] * lrs["BASE_LR"]
 
 
-def _constant(cfg, lrs, cur_epoch):
+def _constant(cfg: CfgNode, lrs: dict[str, float], cur_epoch: float) -> float:
     return lrs["BASE_LR"]
 
 
-_POLICIES = {
+_POLICIES: dict[str, Callable[[CfgNode, dict[str, float], float], float]] = {
     "cosine": _cosine,
     "steps_with_relative_lrs": _steps_with_relative_lrs,
     "constant": _constant,
 }
 
 
-def _policy_lr(cfg, lrs, cur_epoch):
+def _policy_lr(cfg: CfgNode, lrs: dict[str, float], cur_epoch: float) -> float:
     return _POLICIES[cfg.SOLVER.LR_POLICY](cfg, lrs, cur_epoch)  # the policy name is checked at load time
 
 
-def get_lr_at_epoch(cfg, cur_epoch):
+def get_lr_at_epoch(cfg: CfgNode, cur_epoch: float) -> float:
     """Learning rate at a fractional epoch: the policy's value, or linear warm-up towards it.
 
     During the first SOLVER.WARMUP_EPOCHS the rate rises linearly from WARMUP_START_LR to the

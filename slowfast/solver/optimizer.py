@@ -11,7 +11,12 @@ Weight-decay rule, applied to each trainable parameter in this order (PySlowFast
 Groups keep PySlowFast's order (bn, decay, no decay; empty ones dropped) so its optimizer states load.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 import torch
+from fvcore.common.config import CfgNode
+from torch import nn
 from torch.nn.modules.batchnorm import _NormBase
 
 from slowfast.solver.lr_policy import get_lr_at_epoch
@@ -23,7 +28,7 @@ GROUP_NO_DECAY = "no_decay"
 _GROUP_ORDER = (GROUP_BN, GROUP_DECAY, GROUP_NO_DECAY)
 
 
-def _no_decay_names(model, cfg):
+def _no_decay_names(model: nn.Module, cfg: CfgNode) -> set[str]:
     """Names the model excludes from decay: our ``no_weight_decay_names()`` or timm/PySlowFast's
     ``no_weight_decay()``; the config switch MVIT.ZERO_DECAY_POS_CLS decides whether they apply."""
     if not cfg.MVIT.ZERO_DECAY_POS_CLS:
@@ -34,7 +39,9 @@ def _no_decay_names(model, cfg):
     return set()
 
 
-def weight_decay_group_of(name, param, is_bn_param, no_decay_names, zero_wd_1d_param):
+def weight_decay_group_of(
+    name: str, param: torch.Tensor, is_bn_param: bool, no_decay_names: set[str], zero_wd_1d_param: bool
+) -> str:
     """Which weight-decay group one trainable parameter belongs to (see the module docstring).
 
     Args:
@@ -55,7 +62,7 @@ def weight_decay_group_of(name, param, is_bn_param, no_decay_names, zero_wd_1d_p
     return GROUP_DECAY
 
 
-def build_param_groups(model, cfg):
+def build_param_groups(model: nn.Module, cfg: CfgNode) -> list[dict[str, Any]]:
     """Split the model's trainable parameters into weight-decay groups.
 
     Args:
@@ -66,7 +73,7 @@ def build_param_groups(model, cfg):
         (GROUP_BN / GROUP_DECAY / GROUP_NO_DECAY), empty groups left out.
     """
     no_decay_names = _no_decay_names(model, cfg)
-    members = {group: [] for group in _GROUP_ORDER}
+    members: dict[str, list[nn.Parameter]] = {group: [] for group in _GROUP_ORDER}
     for module_name, module in model.named_modules():
         is_bn = isinstance(module, _NormBase)
         for param_name, param in module.named_parameters(recurse=False):
@@ -83,7 +90,7 @@ def build_param_groups(model, cfg):
     ]
 
 
-def build_optimizer(model, cfg):
+def build_optimizer(model: nn.Module, cfg: CfgNode) -> torch.optim.Optimizer:
     """Build SGD (momentum, dampening, nesterov) or AdamW (BETAS) over ``build_param_groups``.
 
     The initial rate is the schedule's rate at epoch 0; the loop sets it every iteration with ``set_lr``.
@@ -112,7 +119,7 @@ def build_optimizer(model, cfg):
     return torch.optim.AdamW(groups, lr=lr, betas=tuple(solver.BETAS), eps=1e-8, weight_decay=solver.WEIGHT_DECAY)
 
 
-def set_lr(optimizer, lr):
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     """Set the learning rate of every parameter group.
 
     Args:
@@ -123,7 +130,7 @@ def set_lr(optimizer, lr):
         group["lr"] = lr
 
 
-def clip_gradients(parameters, cfg):
+def clip_gradients(parameters: Iterable[torch.Tensor], cfg: CfgNode) -> torch.Tensor | None:
     """Clip gradients in place as PySlowFast does: by value (CLIP_GRAD_VAL) or else by L2 norm.
 
     With mixed precision, call ``scaler.unscale_(optimizer)`` first so the limits apply to true gradients.

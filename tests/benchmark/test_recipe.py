@@ -92,6 +92,7 @@ def test_steps_per_epoch_follow_the_padded_shard_and_dropped_last_batch():
     assert steps_per_epoch(1024, 64, 4) == 16
 
 
+@pytest.mark.slow
 def test_recipe_tool_prints_the_layout_as_json():
     result = subprocess.run(
         [

@@ -15,7 +15,6 @@ from slowfast.benchmark.reference import (
 from slowfast.benchmark.score import (
     benchmark_score,
     olympic_mean,
-    read_metrics,
     read_run,
     score,
     spread,
@@ -126,13 +125,6 @@ def test_summary_of_repeated_runs_and_benchmark_score():
     assert mvit["olympic_mean"] is None and mvit["spread"]["mean"] == pytest.approx(1.0)
     assert summary["benchmark_score"]["arithmetic"] == pytest.approx(1.5)
     assert summary["benchmark_score"]["geometric"] == pytest.approx(math.sqrt(2.0))
-
-
-def test_read_metrics_skips_bad_lines():
-    records = read_metrics(run_dir("x3d_4gpu_a"))
-    assert len(records) == 11
-    assert {r["type"] for r in records} == {"train_iter", "train_epoch", "eval"}
-    assert read_metrics(run_dir("x3d_1gpu")) == []
 
 
 STORED_RUNS = ["x3d_4gpu_a", "x3d_1gpu", "x3d_4gpu_b", "mvit_4gpu", "x3d_open", "x3d_aborted"]

@@ -9,6 +9,7 @@ from slowfast.benchmark.prediction import predict_run, read_predicted_epoch_s, w
 from slowfast.benchmark.selfcheck import environment_findings, format_report, run_selfcheck, shm_need_mb
 from slowfast.config import load_config
 from slowfast.engine.run import run_job
+from slowfast.utils.metrics import read_metrics, records_of
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUICKSTART_X3D = os.path.join(REPO, "configs", "quickstart", "X3D_M.yaml")
@@ -87,8 +88,7 @@ def test_selfcheck_writes_its_prediction_and_a_later_run_logs_epoch_time_beside_
     assert "prediction    epoch" in format_report(cfg, record)
 
     run_job(cfg, os.path.join(REPO, "configs", "smoke", "X3D_M.yaml"))
-    with open(tmp_path / "run" / "metrics.jsonl") as f:
-        epochs = [r for r in map(json.loads, f) if r["type"] == "train_epoch"]
+    epochs = records_of(read_metrics(str(tmp_path / "run")), "train_epoch")
     assert epochs[0]["predicted_epoch_s"] == written["predicted_epoch_s"]
     assert epochs[0]["epoch_s"] >= epochs[0]["time"] - 1e-6  # train + evaluation, from the epoch's start at 0
     with open(tmp_path / "run" / "log.txt") as f:

@@ -1,6 +1,5 @@
 """tools/run_benchmark.py: the run plan, "finished" read from each run's mllog.txt, and interrupt-and-continue."""
 
-import json
 import os
 import signal
 import subprocess
@@ -12,6 +11,7 @@ import pytest
 from slowfast.benchmark.mllog import MLLog
 from slowfast.benchmark.suite import check_overrides, plan_runs, run_state
 from slowfast.config import ConfigError
+from slowfast.utils.metrics import read_metrics, records_of
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOGS = os.path.join(REPO, "tests", "benchmark", "logs")
@@ -96,15 +96,8 @@ def _benchmark(out, data):
 
 
 def _has_second_epoch(run_dir):
-    path = os.path.join(run_dir, "metrics.jsonl")
-    if not os.path.exists(path):
-        return False
-    with open(path) as f:
-        return any(
-            json.loads(line)["type"] == "train_iter" and json.loads(line)["epoch"] == 1
-            for line in f
-            if line.endswith("\n")
-        )
+    # The run is still writing: a last line without its newline does not parse and is skipped.
+    return any(r["epoch"] == 1 for r in records_of(read_metrics(str(run_dir)), "train_iter", "epoch"))
 
 
 @pytest.mark.slow

@@ -38,6 +38,7 @@ def test_score_tool_recomputes_from_logs():
     assert "changed (open division): SOLVER.BASE_LR: 0.05 -> 0.1" in done.stdout
 
 
+@pytest.mark.slow
 def test_score_tool_json_and_problem_exit_status(tmp_path):
     done = run_tool("score.py", "--json", os.path.join(LOGS, "x3d_4gpu_a"), os.path.join(LOGS, "x3d_1gpu"))
     summary = json.loads(done.stdout)
@@ -48,6 +49,7 @@ def test_score_tool_json_and_problem_exit_status(tmp_path):
     assert run_tool("score.py", str(tmp_path / "missing")).returncode == 2
 
 
+@pytest.mark.slow
 def test_report_embeds_decodable_plots(tmp_path):
     out = tmp_path / "report.html"
     done = run_tool("report.py", *[os.path.join(LOGS, r) for r in RUNS], "-o", str(out))
@@ -74,6 +76,7 @@ def test_report_without_metrics_still_renders(tmp_path):
     assert page.count("No data in metrics.jsonl.") == 3
 
 
+@pytest.mark.slow
 def test_quickstart_runs_get_their_own_section_in_score_and_report(tmp_path):
     run = tmp_path / "quickstart_x3d"
     run.mkdir()

@@ -4,9 +4,12 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO, write_csv
 
 from slowfast.datasets.video_list import read_video_list
+
+pytestmark = pytest.mark.slow  # runs of tools/check_dataset.py
 
 
 def test_check_dataset_reports_and_cleans(tiny_dataset, tmp_path):

@@ -133,6 +133,7 @@ def _run_net_without(hidden_module, extra_setup=""):
     )
 
 
+@pytest.mark.slow
 def test_run_net_prints_one_error_line_without_torchcodec():
     done = _run_net_without("torchcodec")
     assert done.returncode == 1 and done.stdout == ""
@@ -140,6 +141,7 @@ def test_run_net_prints_one_error_line_without_torchcodec():
     assert 'pip install -e ".[torchcodec]"' in done.stderr
 
 
+@pytest.mark.slow
 @requires_torchcodec
 def test_run_net_prints_one_error_line_naming_the_missing_ffmpeg_library():
     # torchcodec reports an FFmpeg it could not load as ffmpeg_major_version None; libavfilter is "missing".

@@ -9,6 +9,9 @@ import pytest
 from slowfast.benchmark.score import read_run
 from slowfast.config import load_config
 from slowfast.engine.run import run_job
+from slowfast.utils.metrics import read_metrics, records_of
+
+pytestmark = pytest.mark.slow  # end-to-end runs
 
 
 @pytest.fixture
@@ -35,10 +38,9 @@ def _run(smoke_config, data_dir, output_dir, max_bad_fraction):
 def test_bad_videos_are_counted_and_evaluation_excludes_them(smoke_config, damaged_kinetics, tmp_path):
     data_dir, _, _ = damaged_kinetics
     _run(smoke_config, data_dir, tmp_path / "out", "0.5")
-    with open(tmp_path / "out" / "metrics.jsonl") as f:
-        records = [json.loads(line) for line in f]
-    (train,) = [r for r in records if r["type"] == "train_epoch"]
-    (evaluation,) = [r for r in records if r["type"] == "eval"]
+    records = read_metrics(str(tmp_path / "out"), strict=True)
+    (train,) = records_of(records, "train_epoch")
+    (evaluation,) = records_of(records, "eval")
     assert train["bad_videos"] == 1
     assert evaluation["bad_videos"] == 1 and evaluation["num_videos"] == 7  # never replaced by another video
     # mllog: the epoch's count and the run total per split; the result read back from the log has the totals.

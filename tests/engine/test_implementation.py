@@ -15,6 +15,7 @@ from slowfast.benchmark.score import read_run
 from slowfast.config import ConfigError
 from slowfast.engine import implementation as impl_mod
 from slowfast.engine.run import run_job
+from slowfast.utils.metrics import read_metrics, records_of
 
 CPU = torch.device("cpu")
 X3D_OPTIONS = ["channels_last", "fast_channelwise_backward", "compile"]
@@ -158,8 +159,7 @@ def test_smoke_run_in_each_mode_trains_and_logs_its_implementation(smoke_config,
         *SMALL_X3D[:-2],
     )
     summary = run_job(cfg, cfg_file)
-    with open(os.path.join(tmp_path, "metrics.jsonl")) as f:
-        losses = [r["loss"] for r in map(json.loads, f) if r["type"] == "train_epoch"]
+    losses = [r["loss"] for r in records_of(read_metrics(str(tmp_path)), "train_epoch", "loss")]
     assert len(losses) == 2 and all(loss == loss for loss in losses)  # trained, finite
     mllog = os.path.join(tmp_path, "mllog.txt")
     with open(mllog) as f:

@@ -44,6 +44,7 @@ def check_collectives(out_dir):
         assert record["broadcast"] == "from rank 0"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
 def test_two_spawned_cpu_processes_agree_on_collectives(tmp_path):
     result = run_script([sys.executable, str(SCRIPT), "collectives", str(tmp_path), *CPU_2], tmp_path)
@@ -51,6 +52,7 @@ def test_two_spawned_cpu_processes_agree_on_collectives(tmp_path):
     check_collectives(tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
 def test_two_processes_under_torchrun_agree_on_collectives(tmp_path):
     command = [
@@ -72,6 +74,7 @@ def test_two_processes_under_torchrun_agree_on_collectives(tmp_path):
     check_collectives(tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
 def test_every_rank_resumes_from_rank_zeros_checkpoint_when_output_dir_is_not_shared(tmp_path):
     # Rank 0 holds the newest checkpoint (epoch 3); rank 1's own folder holds a stale file of the same name.
@@ -84,6 +87,7 @@ def test_every_rank_resumes_from_rank_zeros_checkpoint_when_output_dir_is_not_sh
         assert record["epoch"] == 3 and record["weights"] == [3.0, 3.0], rank
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
 def test_one_failing_spawned_process_ends_the_job_with_an_error(tmp_path):
     # The sibling sleeps 600 s: the job can only end before HANG_GUARD_S if the launcher stops it.
@@ -92,6 +96,7 @@ def test_one_failing_spawned_process_ends_the_job_with_an_error(tmp_path):
     assert "rank 1 fails on purpose" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
 def test_one_failing_process_under_torchrun_ends_the_job_with_an_error(tmp_path):
     command = [
@@ -113,6 +118,7 @@ def test_one_failing_process_under_torchrun_ends_the_job_with_an_error(tmp_path)
     assert "rank 1 fails on purpose" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
 def test_a_silent_peer_fails_the_job_through_the_process_group_timeout(tmp_path):
     # Rank 1 neither fails nor answers; only the 5 s process-group timeout can end rank 0's all_reduce.
@@ -121,6 +127,7 @@ def test_a_silent_peer_fails_the_job_through_the_process_group_timeout(tmp_path)
     assert "timed out" in result.stderr.lower() or "timeout" in result.stderr.lower(), result.stderr[-2000:]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
 @pytest.mark.parametrize("omp_threads", [None, "3"])
 def test_spawned_processes_share_the_cores_unless_omp_num_threads_is_set(tmp_path, omp_threads):

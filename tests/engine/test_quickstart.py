@@ -11,6 +11,7 @@ from slowfast.config import load_config
 from slowfast.datasets.synthetic import DataFolderError, ensure_synthetic_data
 from slowfast.engine.run import run_job
 from slowfast.models import build_model
+from slowfast.utils.metrics import read_metrics, records_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUICKSTART_X3D = os.path.join(ROOT, "configs", "quickstart", "X3D_M.yaml")
@@ -34,11 +35,6 @@ NUM_CLASSES, NUM_VAL_VIDEOS, EPOCHS = 4, 4 * 10, 5
 # Measured on a 2-core CPU (about 65 s): val top-1 27.5, 40, 50, 75, 65 % after epochs 1..5.
 # Chance is 25 %; the bar is twice chance on the best of the last three evaluations.
 MIN_TOP1 = 50.0
-
-
-def _read_jsonl(path, record_type):
-    with open(path) as f:
-        return [r for r in map(json.loads, f) if r["type"] == record_type]
 
 
 @pytest.mark.slow
@@ -70,12 +66,12 @@ def test_ci_sized_quickstart_generates_its_data_trains_and_reports(tmp_path):
 
     # Every epoch evaluated every val video once, the model learned the motions, and the summary carries the
     # same evaluations.
-    evals = _read_jsonl(output_dir / "metrics.jsonl", "eval")
+    evals = records_of(read_metrics(str(output_dir), strict=True), "eval")
     assert [e["num_videos"] for e in evals] == [NUM_VAL_VIDEOS] * EPOCHS
     assert max(e["top1"] for e in evals[-3:]) >= MIN_TOP1, [e["top1"] for e in evals]
     assert [e["top1"] for e in summary.evals] == [e["top1"] for e in evals]
     assert all(0.0 <= e["top1"] <= e["top5"] <= 100.0 for e in evals)
-    assert len(_read_jsonl(output_dir / "metrics.jsonl", "train_epoch")) == EPOCHS
+    assert len(records_of(read_metrics(str(output_dir)), "train_epoch")) == EPOCHS
 
     # The same result block as a scored run, labelled as a quick-start.
     assert summary.quickstart and summary.model == "X3D_M" and not summary.reached
@@ -84,6 +80,7 @@ def test_ci_sized_quickstart_generates_its_data_trains_and_reports(tmp_path):
         assert sum(":::MLLOG" in line and '"eval_accuracy"' in line for line in f) == EPOCHS
 
 
+@pytest.mark.slow
 def test_synthetic_data_is_regenerated_only_when_its_settings_change(tmp_path):
     opts = [
         "DATA.PATH_TO_DATA_DIR",

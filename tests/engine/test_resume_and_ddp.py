@@ -1,13 +1,17 @@
 """Kill -9 and resume gives the uninterrupted result; 2-process DDP (torchrun, gloo) equals one process."""
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 
+import pytest
 import torch
+
+from slowfast.utils.metrics import read_metrics, records_of
+
+pytestmark = pytest.mark.slow  # end-to-end runs
 
 RUN_NET = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools", "run_net.py"
@@ -45,14 +49,6 @@ def _final_state(output_dir, epoch):
     return torch.load(path, weights_only=True)["model_state"]
 
 
-def _iter_records(output_dir):
-    path = os.path.join(output_dir, "metrics.jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.endswith("\n")]
-
-
 def test_kill_9_then_rerun_resumes_to_the_same_weights(smoke_config, tmp_path):
     opts_for = lambda out: smoke_config("MVIT_B_16x4", out, "LOG_PERIOD", "1", "TEST.ENABLE", "False")[:2]  # noqa: E731
     cfg_file, straight_opts = opts_for(tmp_path / "straight")
@@ -63,7 +59,8 @@ def test_kill_9_then_rerun_resumes_to_the_same_weights(smoke_config, tmp_path):
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     # Kill as soon as the second epoch is training: its first iteration is logged.
-    while not any(r["type"] == "train_iter" and r["epoch"] == 1 for r in _iter_records(tmp_path / "killed")):
+    # The run is still writing: a last line without its newline does not parse and is skipped.
+    while not any(r["epoch"] == 1 for r in records_of(read_metrics(tmp_path / "killed"), "train_iter", "epoch")):
         assert process.poll() is None and time.time() < deadline, "run ended before it could be killed"
         time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
@@ -87,7 +84,7 @@ def test_two_process_ddp_equals_one_process_on_the_combined_batch(smoke_config, 
 
     with open(tmp_path / "ddp" / "log_rank1.txt") as f:
         assert "final weights identical on all 2 process(es)" in f.read()
-    evals = [r for r in _iter_records(tmp_path / "ddp") if r["type"] == "eval"]
+    evals = records_of(read_metrics(tmp_path / "ddp", strict=True), "eval")
     assert [r["num_videos"] for r in evals] == [8, 8]  # each rank saw half; the counts were reduced
     single, ddp = _final_state(tmp_path / "single", 2), _final_state(tmp_path / "ddp", 2)
     for key in single:

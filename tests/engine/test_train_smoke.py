@@ -17,12 +17,14 @@ from slowfast.benchmark.log_check import check_mllog
 from slowfast.benchmark.report import build_report
 from slowfast.benchmark.score import read_run
 from slowfast.engine.run import run_job
+from slowfast.utils.metrics import read_metrics, records_of
+
+pytestmark = pytest.mark.slow  # end-to-end runs
 
 
 def _records(output_dir, record_type):
-    with open(os.path.join(output_dir, "metrics.jsonl")) as f:
-        records = [json.loads(line) for line in f]
-    return [r for r in records if r["type"] == record_type]
+    # strict: every record the engine wrote matches its type in the one schema (slowfast/utils/metrics.py).
+    return records_of(read_metrics(str(output_dir), strict=True), record_type)
 
 
 @pytest.mark.parametrize("name", ["X3D_M", "MVIT_B_16x4"])

@@ -1,4 +1,5 @@
-"""Golden PySlowFast data (copied into tests/golden/models) and its closed-form weight and input rules."""
+"""Golden PySlowFast data (copied into tests/golden/models), its closed-form weight and input rules, and the
+models and cases the golden tests and the compile test run."""
 
 import json
 import os
@@ -7,7 +8,13 @@ import re
 import numpy as np
 import torch
 
-GOLDEN_DIR = os.path.join(os.path.dirname(__file__), "..", "golden", "models")
+from slowfast.config import get_cfg
+from slowfast.models import build_model
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GOLDEN_DIR = os.path.join(REPO, "tests", "golden", "models")
+# Golden name -> the scored config it checks.
+CASES = {"x3d_m": "X3D_M.yaml", "mvit_b_16x4": "MVIT_B_16x4.yaml"}
 _NORM_WEIGHT = re.compile(r"(^|\.)(norm[^.]*|[^.]*bn)\.weight$")
 
 
@@ -51,3 +58,34 @@ def golden_input(shape):
     j = np.arange(per_sample, dtype=np.float64)
     x = np.stack([np.sin(j * (0.011 * (n + 1))) for n in range(n_samples)]).reshape(shape)
     return torch.from_numpy(x.astype(np.float32))
+
+
+def build_case_model(name, *overrides):
+    """The model of golden ``name``'s config with 20 classes (and ``overrides``), built after seeding 0."""
+    cfg = get_cfg()
+    cfg.merge_from_file(os.path.join(REPO, "configs", CASES[name]))
+    cfg.merge_from_list(["MODEL.NUM_CLASSES", "20", *overrides])
+    torch.manual_seed(0)
+    return build_model(cfg)
+
+
+def golden_case(name):
+    """The first golden output case of ``name``, ready to run.
+
+    X3D-M uses its 160-crop rebuild: the same state_dict at half the cost of the 224 forward.
+
+    Returns:
+        tuple: (model with the golden weights, in eval mode; input batch; reference logits and reference
+        output as float64 tensors, flat as stored).
+    """
+    golden = load_golden(name)
+    if name == "x3d_m":
+        case = golden["rebuilt_goldens"][0]
+        model = build_case_model(name, *case["extra_overrides"])
+    else:
+        case, model = golden["goldens"][0], build_case_model(name)
+    fill_model(model, golden)
+    model.eval()
+    ref_logits = torch.tensor(case["logits_fp64"]["values"], dtype=torch.float64)
+    ref_output = torch.tensor(case["output_fp64"]["values"], dtype=torch.float64)
+    return model, golden_input(case["input"]), ref_logits, ref_output

@@ -7,10 +7,8 @@ the full models takes many minutes on 2 cores), so there the small train-step te
 
 import pytest
 import torch
-from golden_data import fill_model, golden_input, load_golden
-from test_golden import _golden_case
-
-from slowfast.models.x3d import X3D
+from golden_data import golden_case
+from small_x3d import assert_same_step, small_x3d_step
 
 pytestmark = pytest.mark.slow
 
@@ -19,13 +17,9 @@ pytestmark = pytest.mark.slow
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="compile is a candidate on CUDA only; no CUDA here")
 @pytest.mark.parametrize("name", ["x3d_m", "mvit_b_16x4"])
 def test_compiled_model_meets_the_golden_outputs(name):
-    golden = load_golden(name)
-    case, model = _golden_case(name, golden)
-    fill_model(model, golden)
-    model.eval().cuda()
-    x = golden_input(case["input"]).cuda()
-    ref_logits = torch.tensor(case["logits_fp64"]["values"], dtype=torch.float64).reshape(len(x), -1, 20)
-    ref_output = torch.tensor(case["output_fp64"]["values"], dtype=torch.float64)
+    model, x, ref_logits, ref_output = golden_case(name)
+    model.cuda()
+    x, ref_logits = x.cuda(), ref_logits.reshape(len(x), -1, 20)
     saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False  # fp32 numerics
     try:
@@ -43,25 +37,6 @@ def test_compiled_model_meets_the_golden_outputs(name):
 def test_compiled_train_step_matches_eager_gradients():
     torch.manual_seed(1)
     x = torch.randn(2, 3, 4, 64, 64)
-    results = []
-    for compiled in (False, True):
-        torch.manual_seed(0)
-        model = X3D(
-            num_classes=5,
-            num_frames=4,
-            crop_size=64,
-            width_factor=1.0,
-            depth_factor=1.0,
-            dim_c5=64,
-            dropout_rate=0.0,
-            channels_last=True,
-            fast_channelwise_backward=True,
-        )
-        runner = torch.compile(model) if compiled else model
-        loss = runner([x]).square().sum()
-        loss.backward()
-        results.append((loss.detach(), {k: p.grad for k, p in model.named_parameters()}))
-    (ref_loss, ref), (loss, grads) = results
-    torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=1e-6)
-    for key, grad in grads.items():
-        torch.testing.assert_close(grad, ref[key], rtol=1e-4, atol=1e-5, msg=key)
+    options = dict(dropout_rate=0.0, channels_last=True, fast_channelwise_backward=True)
+    eager = small_x3d_step(x, **options)
+    assert_same_step(small_x3d_step(x, compiled=True, **options), eager)

@@ -2,26 +2,14 @@
 
 import pytest
 import torch
-from golden_data import fill_model, golden_input, load_golden
+from golden_data import CASES, build_case_model, fill_model, golden_case, load_golden
 
-from slowfast.config import get_cfg
-from slowfast.models import build_model
 from slowfast.models.flops import count_flops
-
-CASES = {"x3d_m": "configs/X3D_M.yaml", "mvit_b_16x4": "configs/MVIT_B_16x4.yaml"}
-
-
-def _build(name, *overrides):
-    cfg = get_cfg()
-    cfg.merge_from_file(CASES[name])
-    cfg.merge_from_list(["MODEL.NUM_CLASSES", "20", *overrides])
-    torch.manual_seed(0)
-    return build_model(cfg)
 
 
 @pytest.fixture(scope="module", params=sorted(CASES))
 def built(request):
-    return request.param, load_golden(request.param), _build(request.param)
+    return request.param, load_golden(request.param), build_case_model(request.param)
 
 
 def test_state_dict_keys_shapes_dtypes_and_order(built):
@@ -55,14 +43,6 @@ def test_fill_rule_matches_golden_sums(built):
         assert tensor.abs().sum().item() == pytest.approx(fill_abs_sum, rel=1e-9, abs=1e-9), key
 
 
-def _golden_case(name, golden):
-    # X3D: the 160-crop rebuild has the same state_dict and costs half the 224 forward.
-    if name == "x3d_m":
-        case = golden["rebuilt_goldens"][0]
-        return case, _build(name, *case["extra_overrides"])
-    return golden["goldens"][0], _build(name)
-
-
 def _run(model, x):
     """Eval output and the head projection's output (the golden logits), from one forward pass."""
     captured = {}
@@ -75,13 +55,7 @@ def _run(model, x):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_deterministic_outputs_match_golden_fp32_and_fp64(name):
-    golden = load_golden(name)
-    case, model = _golden_case(name, golden)
-    fill_model(model, golden)
-    model.eval()
-    x = golden_input(case["input"])
-    ref_logits = torch.tensor(case["logits_fp64"]["values"], dtype=torch.float64)
-    ref_output = torch.tensor(case["output_fp64"]["values"], dtype=torch.float64)
+    model, x, ref_logits, ref_output = golden_case(name)
     logit_atol = 2e-5 if name == "x3d_m" else 5e-5
 
     output, logits = _run(model, x)

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from small_x3d import assert_same_step, small_x3d_step
 
 from slowfast.config import get_cfg
 from slowfast.config.checks import CHOICES
@@ -130,33 +131,12 @@ def test_mvit_b_32x3_from_config_values():
     assert strides[14] == (1, 1, 1)
 
 
-def _x3d_grads(channels_last, fast_backward, x):
-    torch.manual_seed(0)
-    model = X3D(
-        num_classes=5,
-        num_frames=4,
-        crop_size=64,
-        width_factor=1.0,
-        depth_factor=1.0,
-        dim_c5=64,
-        channels_last=channels_last,
-        fast_channelwise_backward=fast_backward,
-    )
-    model.train()
-    loss = model([x]).square().sum()
-    loss.backward()
-    return loss.detach(), {k: p.grad for k, p in model.named_parameters()}
-
-
 def test_x3d_speed_options_keep_fp32_numerics():
     torch.manual_seed(1)
     x = torch.randn(2, 3, 4, 64, 64)
-    ref_loss, ref = _x3d_grads(False, False, x)
+    reference = small_x3d_step(x, channels_last=False, fast_channelwise_backward=False)
     for channels_last, fast in ((True, False), (False, True), (True, True)):
-        loss, grads = _x3d_grads(channels_last, fast, x)
-        torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=1e-6)
-        for key, grad in grads.items():
-            torch.testing.assert_close(grad, ref[key], rtol=1e-4, atol=1e-5, msg=key)
+        assert_same_step(small_x3d_step(x, channels_last=channels_last, fast_channelwise_backward=fast), reference)
 
 
 def test_mvit_fused_attention_matches_explicit_matmuls():

@@ -91,6 +91,7 @@ def test_csv_counts_classes_and_decoding(tmp_path):
     assert record["counts"]["train"] == [2] * 20 and record["num_frames"] == 8
 
 
+@pytest.mark.slow
 def test_same_seed_same_videos_in_any_worker_count(tmp_path):
     """Same seed: the same files byte for byte, in one process or two; another seed: other pictures."""
     for name, seed, workers in (("a", 3, 1), ("b", 3, 2), ("c", 4, 1)):
