@@ -1,6 +1,8 @@
 """Training clips: shapes, dtype, value ranges, clip-consistent RandAugment and erasing, mixup targets,
 RandAugment's affine warp against torchvision and its bicubic mode."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -15,9 +17,12 @@ from slowfast.datasets.random_erasing import random_erase
 LOW, HIGH = (0 - 0.45) / 0.225, (1 - 0.45) / 0.225
 
 
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
 def _train_dataset(cfg_file, opts=()):
     cfg = load_config(
-        cfg_file,
+        str(cfg_file),
         [
             "NUM_GPUS",
             "0",
@@ -36,7 +41,7 @@ def _train_dataset(cfg_file, opts=()):
 
 
 def test_x3d_train_clip_shape_dtype_range():
-    dataset = _train_dataset("configs/X3D_M.yaml")
+    dataset = _train_dataset(CONFIGS / "X3D_M.yaml")
     for index in range(2):
         frames, label, idx, meta = dataset[(0, index)]
         clip = frames[0]
@@ -46,7 +51,7 @@ def test_x3d_train_clip_shape_dtype_range():
 
 
 def test_mvit_train_gives_two_augmented_views_of_one_clip():
-    dataset = _train_dataset("configs/MVIT_B_16x4.yaml")
+    dataset = _train_dataset(CONFIGS / "MVIT_B_16x4.yaml")
     frames, labels, index, meta = dataset[(0, 1)]
     assert len(frames) == 2 and labels == [1, 1] and index == [1, 1]
     for view in frames:
@@ -208,10 +213,10 @@ def test_mvit_dataset_warps_with_the_configured_interpolation(monkeypatch):
         return grid_sample(*args, **kwargs)
 
     monkeypatch.setattr(torch.nn.functional, "grid_sample", recording_grid_sample)
-    dataset = _train_dataset("configs/MVIT_B_16x4.yaml")
+    dataset = _train_dataset(CONFIGS / "MVIT_B_16x4.yaml")
     assert dataset.cfg.AUG.INTERPOLATION == "bicubic" and dataset.rand_augment.interpolation == "bicubic"
     monkeypatch.setattr(dataset.rand_augment, "sample_ops", lambda rng: [("Rotate", 20.0)])
     dataset[(0, 1)]
     assert modes == ["bicubic"] * dataset.cfg.AUG.NUM_SAMPLE
-    bilinear = _train_dataset("configs/MVIT_B_16x4.yaml", ["AUG.INTERPOLATION", "bilinear"])
+    bilinear = _train_dataset(CONFIGS / "MVIT_B_16x4.yaml", ["AUG.INTERPOLATION", "bilinear"])
     assert bilinear.rand_augment.interpolation == "bilinear"

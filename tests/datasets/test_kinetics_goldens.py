@@ -19,7 +19,11 @@ from slowfast.datasets.kinetics import eval_pixels
 
 with open(os.path.join(GOLDEN_DIR, "goldens.json")) as _f:
     GOLDENS = json.load(_f)["goldens"]
-CONFIGS = {"x3d_m": "configs/X3D_M.yaml", "mvit_b_16x4": "configs/MVIT_B_16x4.yaml"}
+_CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "configs")
+CONFIGS = {
+    "x3d_m": os.path.join(_CONFIG_DIR, "X3D_M.yaml"),
+    "mvit_b_16x4": os.path.join(_CONFIG_DIR, "MVIT_B_16x4.yaml"),
+}
 
 
 def _cfg(entry, backend="pyav"):

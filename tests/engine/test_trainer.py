@@ -91,7 +91,7 @@ def test_bf16_autocast_on_cpu_trains():
 
 def test_mixed_precision_trains_the_real_x3d_m_in_half_precision():
     # The channel-wise convolution's own backward used to receive a bf16 gradient and a float32 weight.
-    cfg_file = "configs/X3D_M.yaml"
+    cfg_file = str(REPO / "configs" / "X3D_M.yaml")
     opts = [
         "NUM_GPUS",
         "0",

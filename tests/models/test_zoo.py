@@ -1,5 +1,7 @@
 """Every registered model at a tiny size, other X3D/MViT sizes from config values alone, speed options."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from small_x3d import assert_same_step, small_x3d_step
@@ -120,7 +122,7 @@ def test_x3d_sizes_from_pyslowfast_config_values():
 
 def test_mvit_b_32x3_from_config_values():
     cfg = get_cfg()
-    cfg.merge_from_file("configs/MVIT_B_16x4.yaml")
+    cfg.merge_from_file(str(Path(__file__).resolve().parents[2] / "configs" / "MVIT_B_16x4.yaml"))
     cfg.merge_from_list(["DATA.NUM_FRAMES", "32", "DATA.TRAIN_CROP_SIZE", "112", "DATA.TEST_CROP_SIZE", "112"])
     model = build_model(cfg)
     assert model.pos_embed_temporal.shape == (1, 16, 96)
