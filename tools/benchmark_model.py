@@ -4,9 +4,10 @@
         [--compile] [--variants NAME ...]
 
 The candidates are those of BENCHMARK.IMPLEMENTATION auto (slowfast/engine/implementation.py): every on/off
-combination of the model options (channels_last, fast_channelwise_backward, fused_attention for MViT), then
-the all-on one with each engine option switched (cuDNN's autotuner on CUDA; compile on CUDA, or on the CPU
-with --compile). "plain" (every option off) is the reference implementation, PySlowFast's layout and kernels.
+combination of the model options (channels_last, fast_channelwise_backward, X3D's fast_channelwise_weight_grad,
+MViT's fused_attention), then the all-on one with each engine option switched (cuDNN's autotuner on CUDA;
+compile on CUDA, or on the CPU with --compile). "plain" (every option off) is the reference implementation,
+PySlowFast's layout and kernels.
 Train step = zero_grad + forward (train mode) + cross-entropy + backward + SGD step. MFU = achieved
 multiply-adds per second (fvcore count; a train step is taken as 3x the forward) over the fp32
 matrix-multiply rate measured in the same run.

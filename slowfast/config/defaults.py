@@ -239,8 +239,11 @@ _C.X3D.SCALE_RES2 = False
 _C.X3D.BN_LIN5 = False
 # Channel-wise (depthwise) 3x3x3 convolutions in the bottlenecks.
 _C.X3D.CHANNELWISE_3x3x3 = True
-# Compute the channel-wise 3x3x3 convolution gradients with our kernels (same numbers, faster backward).
+# Channel-wise 3x3x3 convolution input gradient as a flipped-kernel convolution (same numbers, faster backward).
 _C.X3D.FAST_CHANNELWISE_BACKWARD = True
+# Channel-wise 3x3x3 convolution weight gradient as per-sample depthwise convolutions (stride-1 blocks; same
+# numbers, faster backward on the CPU).
+_C.X3D.FAST_CHANNELWISE_WEIGHT_GRAD = True
 # BatchNorm epsilon of every X3D BatchNorm layer.
 _C.X3D.BN_EPSILON = 1e-5
 # BatchNorm momentum (PyTorch convention: weight of the new batch statistics).

@@ -1,8 +1,9 @@
 """Implementation settings: switches that change how fast the model trains, never what it computes.
 
-Memory layout (channels_last_3d), the channel-wise convolution's own backward, fused attention, cuDNN's
-autotuner and torch.compile keep the model's mathematics (the tests compare outputs and gradients with the
-plain implementation), so they are allowed in the closed division. ``BENCHMARK.IMPLEMENTATION`` picks them:
+Memory layout (channels_last_3d), the channel-wise convolution's own input and weight gradients, fused
+attention, cuDNN's autotuner and torch.compile keep the model's mathematics (the tests compare outputs and
+gradients with the plain implementation), so they are allowed in the closed division.
+``BENCHMARK.IMPLEMENTATION`` picks them:
 
 - ``reference``: PySlowFast's plain implementation (contiguous layout, stock backward, unfused attention,
   no compile, no autotuner): a score then compares the hardware alone with the reference table.
@@ -43,6 +44,7 @@ _OPTION_KEYS = {
     "fused_attention": "MVIT.FUSED_ATTENTION",
     "cudnn_benchmark": "MODEL.CUDNN_BENCHMARK",
     "compile": "MODEL.COMPILE",
+    "fast_channelwise_weight_grad": "X3D.FAST_CHANNELWISE_WEIGHT_GRAD",
 }
 _CHANNELWISE_KEYS = {"X3D": "X3D.FAST_CHANNELWISE_BACKWARD", "MViT": "MVIT.FAST_CHANNELWISE_BACKWARD"}
 # Every config key that only chooses an implementation: compliance allows changing them.
@@ -56,7 +58,7 @@ IMPLEMENTATION_KEYS = frozenset(
     }
 )
 # Options that change the model's modules (timed in every combination) vs the engine's (toggled one at a time).
-_MODEL_OPTIONS = ("channels_last", "fast_channelwise_backward", "fused_attention")
+_MODEL_OPTIONS = ("channels_last", "fast_channelwise_backward", "fast_channelwise_weight_grad", "fused_attention")
 # torch.compile on the CPU: on the shared 2-core machine the X3D-M smoke run (32x32 clips) reached its second
 # train step 7.7 min after start with compile and 38 s without, more than a whole 3-minute quick-start, so
 # auto and fast leave it out there; "config" with MODEL.COMPILE True still runs it.
@@ -134,8 +136,11 @@ def option_key(cfg: CfgNode, name: str) -> str:
 
 
 def applicable_options(cfg: CfgNode, device: torch.device) -> list[str]:
-    """Options that exist for this model and device (fused attention is MViT's, cuDNN's autotuner CUDA's)."""
+    """Options that exist for this model and device (the channel-wise weight gradient is X3D's, fused attention
+    MViT's, cuDNN's autotuner CUDA's)."""
     options = ["channels_last", "fast_channelwise_backward"]
+    if cfg.MODEL.MODEL_NAME == "X3D":
+        options.append("fast_channelwise_weight_grad")
     if cfg.MODEL.MODEL_NAME == "MViT":
         options.append("fused_attention")
     if device.type == "cuda":

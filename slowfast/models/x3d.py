@@ -46,15 +46,34 @@ class X3DTransform(nn.Module):
     """Bottleneck: 1x1x1 conv, BN, ReLU; channel-wise 3x3x3 conv (strided), BN, [SE], Swish; 1x1x1 conv, BN."""
 
     def __init__(
-        self, dim_in, dim_out, dim_inner, stride, channelwise, use_se, bn_eps, bn_momentum, fast_channelwise_backward
+        self,
+        dim_in,
+        dim_out,
+        dim_inner,
+        stride,
+        channelwise,
+        use_se,
+        bn_eps,
+        bn_momentum,
+        fast_channelwise_backward,
+        fast_channelwise_weight_grad,
     ):
         super().__init__()
         groups = dim_inner if channelwise else 1
         self.a = nn.Conv3d(dim_in, dim_inner, 1, bias=False)
         self.a_bn = nn.BatchNorm3d(dim_inner, eps=bn_eps, momentum=bn_momentum)
         self.a_relu = nn.ReLU(inplace=True)
-        conv_class = ChannelwiseConv3d if channelwise and fast_channelwise_backward else nn.Conv3d
-        self.b = conv_class(dim_inner, dim_inner, 3, stride=(1, stride, stride), padding=1, groups=groups, bias=False)
+        b_args = dict(kernel_size=3, stride=(1, stride, stride), padding=1, groups=groups, bias=False)
+        if channelwise and (fast_channelwise_backward or fast_channelwise_weight_grad):
+            self.b = ChannelwiseConv3d(
+                dim_inner,
+                dim_inner,
+                flip_input_grad=fast_channelwise_backward,
+                conv_weight_grad=fast_channelwise_weight_grad,
+                **b_args,
+            )
+        else:
+            self.b = nn.Conv3d(dim_inner, dim_inner, **b_args)
         self.b_bn = nn.BatchNorm3d(dim_inner, eps=bn_eps, momentum=bn_momentum)
         if use_se:
             self.se = SqueezeExcitation(dim_inner, _SE_RATIO)
@@ -153,6 +172,7 @@ class X3D(nn.Module):
         zero_init_final_bn=True,
         channels_last=False,
         fast_channelwise_backward=False,
+        fast_channelwise_weight_grad=False,
     ):
         """
         Args:
@@ -168,7 +188,8 @@ class X3D(nn.Module):
             bn_eps, bn_momentum (float): BatchNorm settings.
             fc_init_std (float), zero_init_final_bn (bool): initialisation, see ``init_cnn_weights``.
             channels_last (bool): run in channels_last_3d memory format (same numbers, faster on CPU/GPU).
-            fast_channelwise_backward (bool): compute the channel-wise conv gradients with our own kernels.
+            fast_channelwise_backward (bool): channel-wise conv input gradient as a flipped-kernel convolution.
+            fast_channelwise_weight_grad (bool): channel-wise conv weight gradient as per-sample convolutions.
         """
         super().__init__()
         self.channels_last = channels_last
@@ -193,6 +214,7 @@ class X3D(nn.Module):
                         channelwise=channelwise_3x3x3,
                         use_se=index % 2 == 0,
                         fast_channelwise_backward=fast_channelwise_backward,
+                        fast_channelwise_weight_grad=fast_channelwise_weight_grad,
                         **bn,
                     ),
                 )
@@ -237,6 +259,7 @@ class X3D(nn.Module):
             zero_init_final_bn=cfg.RESNET.ZERO_INIT_FINAL_BN,
             channels_last=cfg.MODEL.CHANNELS_LAST,
             fast_channelwise_backward=cfg.X3D.FAST_CHANNELWISE_BACKWARD,
+            fast_channelwise_weight_grad=cfg.X3D.FAST_CHANNELWISE_WEIGHT_GRAD,
         )
 
     def forward(self, inputs, return_logits=False):

@@ -83,6 +83,8 @@ def test_implementation_settings_are_compliant(official_path):
         "False",
         "X3D.FAST_CHANNELWISE_BACKWARD",
         "False",
+        "X3D.FAST_CHANNELWISE_WEIGHT_GRAD",
+        "False",
         "MVIT.FAST_CHANNELWISE_BACKWARD",
         "False",
         "MODEL.COMPILE",

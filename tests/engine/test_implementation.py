@@ -1,6 +1,7 @@
 """BENCHMARK.IMPLEMENTATION: the settings each mode picks, auto's timings and budget, the mllog event and the
 result block of a smoke run in every mode."""
 
+import itertools
 import json
 import os
 
@@ -18,7 +19,7 @@ from slowfast.engine.run import run_job
 from slowfast.utils.metrics import read_metrics, records_of
 
 CPU = torch.device("cpu")
-X3D_OPTIONS = ["channels_last", "fast_channelwise_backward", "compile"]
+X3D_OPTIONS = ["channels_last", "fast_channelwise_backward", "fast_channelwise_weight_grad", "compile"]
 MVIT_OPTIONS = ["channels_last", "fast_channelwise_backward", "fused_attention", "compile"]
 # auto times real train steps: a narrow, shallow X3D (the X3D-M layout at a quarter of its width) keeps that short.
 SMALL_X3D = [
@@ -51,6 +52,8 @@ def test_reference_and_fast_switch_every_option_off_and_on(smoke_config, tmp_pat
         assert applied.MODEL.CHANNELS_LAST is value and applied.MODEL.COMPILE is False
         arch_key = "X3D" if name == "X3D_M" else "MVIT"
         assert applied[arch_key].FAST_CHANNELWISE_BACKWARD is value
+        if name == "X3D_M":
+            assert applied.X3D.FAST_CHANNELWISE_WEIGHT_GRAD is value
 
 
 def test_config_mode_reads_the_keys(smoke_config, tmp_path):
@@ -98,16 +101,14 @@ def test_auto_times_every_candidate_and_keeps_the_fastest(smoke_config, tmp_path
     )
     impl = impl_mod.choose_implementation(cfg, CPU)
     combos = [c["settings"] for c in impl.candidates]
-    # Every combination of the two X3D model options, compile off (not a CPU candidate).
-    assert sorted((c["channels_last"], c["fast_channelwise_backward"]) for c in combos) == [
-        (False, False),
-        (False, True),
-        (True, False),
-        (True, True),
-    ]
+    # Every combination of the three X3D model options, compile off (not a CPU candidate).
+    model_options = X3D_OPTIONS[:-1]
+    assert sorted(tuple(c[name] for name in model_options) for c in combos) == sorted(
+        itertools.product((False, True), repeat=len(model_options))
+    )
     assert all(c["compile"] is False for c in combos)
     timed = [c for c in impl.candidates if "median_s" in c]
-    assert len(timed) == 4 and all(0 < len(c["step_s"]) <= 2 and c["median_s"] > 0 for c in timed)
+    assert len(timed) == 8 and all(0 < len(c["step_s"]) <= 2 and c["median_s"] > 0 for c in timed)
     assert impl.settings == min(timed, key=lambda c: c["median_s"])["settings"]
     assert set(impl.chosen_by) == set(X3D_OPTIONS)
 
@@ -127,7 +128,7 @@ def test_auto_starts_no_candidate_after_its_budget(smoke_config, tmp_path):
     )
     impl = impl_mod.choose_implementation(cfg, CPU)
     assert "median_s" in impl.candidates[0]  # the first candidate is always timed
-    assert all("skipped" in c for c in impl.candidates[1:]) and len(impl.candidates) == 4
+    assert all("skipped" in c for c in impl.candidates[1:]) and len(impl.candidates) == 8
     assert impl.settings == impl.candidates[0]["settings"]
 
 

@@ -11,7 +11,8 @@ def small_x3d_step(x, compiled=False, **options):
     Args:
         x (Tensor): (N, 3, 4, 64, 64) clips.
         compiled (bool): run the step through ``torch.compile``.
-        **options: further X3D arguments (channels_last, fast_channelwise_backward, dropout_rate).
+        **options: further X3D arguments (channels_last, fast_channelwise_backward, fast_channelwise_weight_grad,
+            dropout_rate).
     Returns:
         tuple: (loss, {parameter name: gradient}).
     """
