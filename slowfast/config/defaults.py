@@ -239,7 +239,8 @@ _C.X3D.SCALE_RES2 = False
 _C.X3D.BN_LIN5 = False
 # Channel-wise (depthwise) 3x3x3 convolutions in the bottlenecks.
 _C.X3D.CHANNELWISE_3x3x3 = True
-# Channel-wise 3x3x3 convolution input gradient as a flipped-kernel convolution (same numbers, faster backward).
+# Channel-wise 3x3x3 convolution input gradient as a flipped-kernel convolution of the output gradient (spread
+# to the stride-1 grid in strided blocks); same numbers, faster backward.
 _C.X3D.FAST_CHANNELWISE_BACKWARD = True
 # Channel-wise 3x3x3 convolution weight gradient as per-sample depthwise convolutions (stride-1 blocks; same
 # numbers, faster backward on the CPU).
@@ -313,7 +314,8 @@ _C.MVIT.SEP_POS_EMBED = False
 # Attention through torch's fused scaled_dot_product_attention (same result as softmax(q k^T) v; faster train
 # step in tools/benchmark_model.py's interleaved rounds).
 _C.MVIT.FUSED_ATTENTION = True
-# Conv pooling of q/k/v through ChannelwiseConv3d (input gradient as a flipped-kernel conv; same numbers).
+# Conv pooling of q/k/v through ChannelwiseConv3d (input gradient as a flipped-kernel conv, strided pooling
+# included; same numbers).
 _C.MVIT.FAST_CHANNELWISE_BACKWARD = True
 # Dropout before the final projection.
 _C.MVIT.DROPOUT_RATE = 0.0
