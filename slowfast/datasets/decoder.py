@@ -20,6 +20,10 @@ from slowfast.utils.errors import UserError
 _SEEK_MARGIN_PTS = 1024
 # Seconds FFmpeg may block on I/O before giving up (network file systems, half-written files).
 _OPEN_TIMEOUT_S = 30.0
+# Threads of one frame's RGB conversion (swscale) and of the decoder unless DATA_LOADER.ENABLE_MULTI_THREAD_DECODE:
+# loader workers already use every core, and FFmpeg's default (one thread per core, per call) made each frame
+# wait for a handoff between threads (1.6x the CPU time per conversion, 3x the wall time on a busy machine).
+_FFMPEG_THREADS = 1
 
 
 class VideoDecodeError(RuntimeError):
@@ -70,7 +74,9 @@ class _PyAVFrames:
             tuple: (uint8 (T,H,W,3) RGB, list of T frame numbers).
         """
         positions = positions_of(len(self._frames))
-        converted = {p: self._frames[p].to_ndarray(format="rgb24") for p in sorted(set(positions))}
+        converted = {
+            p: self._frames[p].to_ndarray(format="rgb24", threads=_FFMPEG_THREADS) for p in sorted(set(positions))
+        }
         numbers = [int(round(float(self._frames[p].pts * self.stream.time_base) * fps)) for p in positions]
         return np.stack([converted[p] for p in positions]), numbers
 
@@ -91,8 +97,11 @@ class PyAVReader:
             self.container.close()
             raise VideoDecodeError(f"no video stream in {path}")
         self.stream = self.container.streams.video[0]
-        # FRAME threading lets FFmpeg decode several frames at once; SLICE is FFmpeg's default.
-        self.stream.thread_type = "AUTO" if multi_thread else "SLICE"
+        # FRAME threading lets FFmpeg decode several frames at once; otherwise one thread decodes.
+        if multi_thread:
+            self.stream.thread_type = "AUTO"
+        else:
+            self.stream.thread_type, self.stream.codec_context.thread_count = "SLICE", _FFMPEG_THREADS
         rate = stream_rate(self.stream)
         self.fps = float(rate) if rate else None
         self.header = (
