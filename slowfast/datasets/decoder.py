@@ -102,6 +102,8 @@ class PyAVReader:
             self.stream.thread_type = "AUTO"
         else:
             self.stream.thread_type, self.stream.codec_context.thread_count = "SLICE", _FFMPEG_THREADS
+        # Frame threading hands packets to threads ahead of decoding; skip_frame is kept to one thread's decoding.
+        self.skip_nonref_before_window = not multi_thread
         rate = stream_rate(self.stream)
         self.fps = float(rate) if rate else None
         self.header = (
@@ -113,13 +115,32 @@ class PyAVReader:
         start_pts, end_pts = int(start_time), int(end_time)
         self.container.seek(max(start_pts - _SEEK_MARGIN_PTS, 0), any_frame=False, backward=True, stream=self.stream)
         by_pts = {}
-        for frame in self.container.decode(self.stream):
+        for frame in self._frames_from(start_pts):
             if frame.pts is None or frame.pts < start_pts:
                 continue
             by_pts[frame.pts] = frame
             if frame.pts > end_pts:
                 break
         return _PyAVFrames([by_pts[pts] for pts in sorted(by_pts)], self.stream)
+
+    def _frames_from(self, start_pts):
+        """Decoded frames from the current position; frames no other frame refers to are skipped before ``start_pts``.
+
+        Every frame the window keeps comes from a packet with pts >= start_pts, decoded in full: the first such
+        packet (in decode order) switches skipping off, and the frames skipped before it are never used as
+        references, so the frames decoded from there on are the same bits as without skipping.
+        """
+        codec = self.stream.codec_context
+        skipping = self.skip_nonref_before_window
+        if skipping:
+            codec.skip_frame = "NONREF"
+        try:
+            for packet in self.container.demux(self.stream):
+                if skipping and (packet.pts is None or packet.pts >= start_pts):
+                    codec.skip_frame, skipping = "DEFAULT", False
+                yield from packet.decode()
+        finally:
+            codec.skip_frame = "DEFAULT"
 
     def whole(self):
         """Every frame of the video, ordered and unique by pts."""
