@@ -4,8 +4,8 @@ One sampling implementation (``decode_clip``, with the rules in temporal_samplin
 backend-specific frame reader: PyAV (``PyAVReader``, below) or torchcodec (torchcodec_reader.py). The window
 and the frames picked from it follow PySlowFast's PyAV path exactly, but only the T frames a clip uses are
 converted to RGB (PySlowFast converts every frame of the window), which is where most of its decode time
-went. Every failure is raised as ``VideoDecodeError`` so callers can count the file as bad instead of
-losing a worker.
+went; before the window, PyAV does not even decode the frames no other frame refers to. Every failure is
+raised as ``VideoDecodeError`` so callers can count the file as bad instead of losing a worker.
 """
 
 from dataclasses import dataclass
