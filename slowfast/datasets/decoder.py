@@ -24,6 +24,10 @@ _OPEN_TIMEOUT_S = 30.0
 # loader workers already use every core, and FFmpeg's default (one thread per core, per call) made each frame
 # wait for a handoff between threads (1.6x the CPU time per conversion, 3x the wall time on a busy machine).
 _FFMPEG_THREADS = 1
+# Frames decoded in full before a window even where non-reference frames are skipped: an H.264 stream that does
+# not state its reorder depth (no VUI bitstream restriction) has FFmpeg learn it from the first B-frames decoded,
+# which can drop or delay a frame there; this many frames ahead (twice H.264's largest depth), that stays outside.
+_FULL_DECODE_FRAMES = 32
 
 
 class VideoDecodeError(RuntimeError):
@@ -115,7 +119,9 @@ class PyAVReader:
         start_pts, end_pts = int(start_time), int(end_time)
         self.container.seek(max(start_pts - _SEEK_MARGIN_PTS, 0), any_frame=False, backward=True, stream=self.stream)
         by_pts = {}
-        for frame in self._frames_from(start_pts):
+        n, duration = self.header
+        full_from = start_pts - _FULL_DECODE_FRAMES * duration / n
+        for frame in self._frames_from(full_from):
             if frame.pts is None or frame.pts < start_pts:
                 continue
             by_pts[frame.pts] = frame
@@ -123,12 +129,12 @@ class PyAVReader:
                 break
         return _PyAVFrames([by_pts[pts] for pts in sorted(by_pts)], self.stream)
 
-    def _frames_from(self, start_pts):
-        """Decoded frames from the current position; frames no other frame refers to are skipped before ``start_pts``.
+    def _frames_from(self, full_from):
+        """Decoded frames from the current position, skipping the frames no other frame refers to before ``full_from``.
 
-        Every frame the window keeps comes from a packet with pts >= start_pts, decoded in full: the first such
-        packet (in decode order) switches skipping off, and the frames skipped before it are never used as
-        references, so the frames decoded from there on are the same bits as without skipping.
+        The first packet (in decode order) with pts >= full_from switches skipping off, so every frame from
+        ``full_from`` on is decoded; the frames skipped before it are never used as references, so the frames
+        decoded from there on are the same bits as without skipping.
         """
         codec = self.stream.codec_context
         skipping = self.skip_nonref_before_window
@@ -136,7 +142,7 @@ class PyAVReader:
             codec.skip_frame = "NONREF"
         try:
             for packet in self.container.demux(self.stream):
-                if skipping and (packet.pts is None or packet.pts >= start_pts):
+                if skipping and (packet.pts is None or packet.pts >= full_from):
                     codec.skip_frame, skipping = "DEFAULT", False
                 yield from packet.decode()
         finally:
