@@ -16,7 +16,7 @@ setup(
         "torchvision==0.29.1",
         "fvcore",
         "iopath",
-        "av",
+        "av>=17",  # VideoFrame.reformat(threads=...) (decoder.py)
         "numpy",
         "simplejson",
         "psutil",

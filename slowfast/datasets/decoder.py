@@ -4,8 +4,8 @@ One sampling implementation (``decode_clip``, with the rules in temporal_samplin
 backend-specific frame reader: PyAV (``PyAVReader``, below) or torchcodec (torchcodec_reader.py). The window
 and the frames picked from it follow PySlowFast's PyAV path exactly, but only the T frames a clip uses are
 converted to RGB (PySlowFast converts every frame of the window), which is where most of its decode time
-went. Every failure is raised as ``VideoDecodeError`` so callers can count the file as bad instead of
-losing a worker.
+went; before the window, PyAV does not even decode the frames no other frame refers to. Every failure is
+raised as ``VideoDecodeError`` so callers can count the file as bad instead of losing a worker.
 """
 
 from dataclasses import dataclass
@@ -20,6 +20,14 @@ from slowfast.utils.errors import UserError
 _SEEK_MARGIN_PTS = 1024
 # Seconds FFmpeg may block on I/O before giving up (network file systems, half-written files).
 _OPEN_TIMEOUT_S = 30.0
+# Threads of one frame's RGB conversion (swscale) and of the decoder unless DATA_LOADER.ENABLE_MULTI_THREAD_DECODE:
+# loader workers already use every core, and FFmpeg's default (one thread per core, per call) made each frame
+# wait for a handoff between threads (1.6x the CPU time per conversion, 3x the wall time on a busy machine).
+_FFMPEG_THREADS = 1
+# Frames decoded in full before a window even where non-reference frames are skipped: an H.264 stream that does
+# not state its reorder depth (no VUI bitstream restriction) has FFmpeg learn it from the first B-frames decoded,
+# which can drop or delay a frame there; this many frames ahead (twice H.264's largest depth), that stays outside.
+_FULL_DECODE_FRAMES = 32
 
 
 class VideoDecodeError(RuntimeError):
@@ -70,7 +78,9 @@ class _PyAVFrames:
             tuple: (uint8 (T,H,W,3) RGB, list of T frame numbers).
         """
         positions = positions_of(len(self._frames))
-        converted = {p: self._frames[p].to_ndarray(format="rgb24") for p in sorted(set(positions))}
+        converted = {
+            p: self._frames[p].to_ndarray(format="rgb24", threads=_FFMPEG_THREADS) for p in sorted(set(positions))
+        }
         numbers = [int(round(float(self._frames[p].pts * self.stream.time_base) * fps)) for p in positions]
         return np.stack([converted[p] for p in positions]), numbers
 
@@ -91,8 +101,13 @@ class PyAVReader:
             self.container.close()
             raise VideoDecodeError(f"no video stream in {path}")
         self.stream = self.container.streams.video[0]
-        # FRAME threading lets FFmpeg decode several frames at once; SLICE is FFmpeg's default.
-        self.stream.thread_type = "AUTO" if multi_thread else "SLICE"
+        # FRAME threading lets FFmpeg decode several frames at once; otherwise one thread decodes.
+        if multi_thread:
+            self.stream.thread_type = "AUTO"
+        else:
+            self.stream.thread_type, self.stream.codec_context.thread_count = "SLICE", _FFMPEG_THREADS
+        # Frame threading hands packets to threads ahead of decoding; skip_frame is kept to one thread's decoding.
+        self.skip_nonref_before_window = not multi_thread
         rate = stream_rate(self.stream)
         self.fps = float(rate) if rate else None
         self.header = (
@@ -104,13 +119,34 @@ class PyAVReader:
         start_pts, end_pts = int(start_time), int(end_time)
         self.container.seek(max(start_pts - _SEEK_MARGIN_PTS, 0), any_frame=False, backward=True, stream=self.stream)
         by_pts = {}
-        for frame in self.container.decode(self.stream):
+        n, duration = self.header
+        full_from = start_pts - _FULL_DECODE_FRAMES * duration / n
+        for frame in self._frames_from(full_from):
             if frame.pts is None or frame.pts < start_pts:
                 continue
             by_pts[frame.pts] = frame
             if frame.pts > end_pts:
                 break
         return _PyAVFrames([by_pts[pts] for pts in sorted(by_pts)], self.stream)
+
+    def _frames_from(self, full_from):
+        """Decoded frames from the current position, skipping the frames no other frame refers to before ``full_from``.
+
+        The first packet (in decode order) with pts >= full_from switches skipping off, so every frame from
+        ``full_from`` on is decoded; the frames skipped before it are never used as references, so the frames
+        decoded from there on are the same bits as without skipping.
+        """
+        codec = self.stream.codec_context
+        skipping = self.skip_nonref_before_window
+        if skipping:
+            codec.skip_frame = "NONREF"
+        try:
+            for packet in self.container.demux(self.stream):
+                if skipping and (packet.pts is None or packet.pts >= full_from):
+                    codec.skip_frame, skipping = "DEFAULT", False
+                yield from packet.decode()
+        finally:
+            codec.skip_frame = "DEFAULT"
 
     def whole(self):
         """Every frame of the video, ordered and unique by pts."""

@@ -5,7 +5,7 @@ import torch
 from conftest import small_cfg, write_csv
 
 from slowfast.datasets import build_dataset, build_loader, set_loader_epoch
-from slowfast.datasets.loader import EpochSampler, EvalShardSampler, build_sampler
+from slowfast.datasets.loader import EpochSampler, EvalShardSampler, build_sampler, collate_clips
 
 
 @pytest.mark.parametrize("world_size", [1, 2, 3])
@@ -86,3 +86,13 @@ def test_repeated_augmentation_views_are_flattened_into_the_batch(tiny_dataset):
     assert inputs[0].shape == (4, 3, 4, 32, 32) and inputs[0].dtype == torch.float32
     assert labels.shape == index.shape == meta["valid"].shape == (4,)
     assert labels[0] == labels[1] and index[0] == index[1] and meta["bad_paths"] == []
+
+
+def test_a_worker_stacks_the_batch_in_shared_memory(monkeypatch):
+    # Sent to the main process as is: no copy into shared memory after collation.
+    meta = {"valid": True, "bad_paths": [], "time_idx": [0.0, 3.0, 0.0], "video_idx": 0, "path": "a.mp4"}
+    item = ([torch.rand(3, 4, 8, 8)], 1, 0, meta)
+    assert not collate_clips([item, item])[0][0].is_shared()
+    monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: object())
+    inputs = collate_clips([item, item])[0]
+    assert inputs[0].is_shared() and inputs[0].equal(torch.stack([item[0][0]] * 2))

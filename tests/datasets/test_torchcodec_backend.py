@@ -51,6 +51,23 @@ def test_fractional_train_starts_give_the_pyav_clip(path):
         _assert_same_clip(path, lambda n, span, o=offset: min(math.floor(max(n - span, 0) / 3) + o, max(n - span, 0)))
 
 
+@requires_torchcodec
+def test_starts_just_past_a_frame_decode_the_window_not_the_whole_video(monkeypatch):
+    # 44.01 and 44.04 truncate to 5 and 20 ticks past frame 44, within the grid's tolerance (25.6 ticks): the
+    # frame before the window is decoded to check its timestamp instead of decoding the whole video.
+    path = os.path.join(GOLDEN_DIR, "videos", "val_c00_0.mp4")
+    fallbacks = []
+    by_timestamps = tcr.TorchCodecReader.window_by_timestamps
+    monkeypatch.setattr(
+        tcr.TorchCodecReader,
+        "window_by_timestamps",
+        lambda self, *bounds: fallbacks.append(bounds) or by_timestamps(self, *bounds),
+    )
+    for start in (44.0, 44.01, 44.04, 44.06, 100.9999, 0.01):
+        _assert_same_clip(path, start)
+    assert fallbacks == []
+
+
 def _write_mp4_with_timestamps(path, timestamps_ms):
     """An mp4 whose frame i has pts ``timestamps_ms[i]`` in a 1 ms time base."""
     with av.open(path, "w") as out:
