@@ -54,7 +54,11 @@ def _context(amp_dtype=None):
             "3",
         ],
     )
-    model = TinyVideoNet()
+    return _cpu_loop_context(cfg, TinyVideoNet(), amp_dtype)
+
+
+def _cpu_loop_context(cfg, model, amp_dtype):
+    """The train loop's context for ``model`` on the CPU: cross-entropy, no scaler, mixup or metrics."""
     return LoopContext(
         cfg=cfg,
         train_model=model,
@@ -119,19 +123,7 @@ def test_mixed_precision_trains_the_real_x3d_m_in_half_precision():
     for module in model.modules():
         if isinstance(module, ChannelwiseConv3d):
             module.register_forward_hook(lambda mod, args, out: conv_dtypes.append(out.dtype))
-    ctx = LoopContext(
-        cfg=cfg,
-        train_model=model,
-        model=model,
-        optimizer=build_optimizer(model, cfg),
-        scaler=torch.amp.GradScaler("cpu", enabled=False),
-        loss_fn=get_loss_func("cross_entropy")(reduction="mean"),
-        mixup=None,
-        device=torch.device("cpu"),
-        amp_dtype=torch.bfloat16,
-        metrics=NoMetrics(),
-        clock_time=lambda: 0.0,
-    )
+    ctx = _cpu_loop_context(cfg, model, torch.bfloat16)
     clips = [
         (
             [torch.rand(2, 3, 4, 64, 64)],
