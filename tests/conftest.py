@@ -41,3 +41,15 @@ def smoke_config(tiny_kinetics):
         return cfg_file, opts, load_config(cfg_file, opts)
 
     return make
+
+
+@pytest.fixture
+def torchrun_env(monkeypatch):
+    """``torchrun_env(rank, world_size)``: this process's environment as torchrun sets it for that rank."""
+
+    def set_env(rank, world_size):
+        values = {"RANK": rank, "WORLD_SIZE": world_size, "LOCAL_RANK": rank, "MASTER_ADDR": "localhost"}
+        for name, value in values.items():
+            monkeypatch.setenv(name, str(value))
+
+    return set_env

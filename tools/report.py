@@ -9,8 +9,10 @@ Each RUN_DIR is a run's OUTPUT_DIR with mllog.txt (required) and metrics.jsonl (
 import argparse
 import sys
 
-from slowfast.benchmark.report import build_report
-from slowfast.benchmark.score import read_run
+from slowfast.benchmark.run_reader import read_run
+from slowfast.engine.checkpoint import saved_evaluations
+from slowfast.suite.report import build_report
+from slowfast.utils.files import atomic_write_text
 
 
 def main(argv=None):
@@ -20,12 +22,11 @@ def main(argv=None):
     parser.add_argument("-o", "--output", default="report.html", help="HTML file to write (%(default)s)")
     args = parser.parse_args(argv)
     try:
-        results = [read_run(run_dir) for run_dir in args.run_dirs]
+        results = [read_run(run_dir, saved_evaluations(run_dir)) for run_dir in args.run_dirs]
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    with open(args.output, "w", encoding="utf-8") as f:
-        f.write(build_report(results))
+    atomic_write_text(args.output, build_report(results))
     print(f"wrote {args.output} ({len(results)} run(s))")
     return 0
 

@@ -16,8 +16,8 @@ import argparse
 import os
 import sys
 
-from slowfast.benchmark.suite import QUICKSTART_CONFIGS, SCORED_CONFIGS, check_overrides, finish, plan_runs, run_all
 from slowfast.config import ConfigError
+from slowfast.suite.runner import QUICKSTART_CONFIGS, SCORED_CONFIGS, check_overrides, finish, plan_runs, run_all
 
 
 def parse_args(argv=None):

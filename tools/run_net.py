@@ -16,18 +16,25 @@ from slowfast.config.cli import parse_args  # noqa: E402
 from slowfast.datasets.decoder import check_backend  # noqa: E402
 from slowfast.engine.launch import launch_job  # noqa: E402
 from slowfast.engine.preflight import check_before_run  # noqa: E402
-from slowfast.engine.run import run_job  # noqa: E402
-from slowfast.engine.run_lock import run_lock  # noqa: E402
+from slowfast.engine.run import run_job, test_job  # noqa: E402
+from slowfast.engine.run_lock import owns_output_dir, run_lock  # noqa: E402
+from slowfast.suite.report import finish_run_report  # noqa: E402
 from slowfast.utils.errors import run_reporting_errors  # noqa: E402
 
 
 def run(args):
-    """Build the configuration, check data, devices and OUTPUT_DIR, lock OUTPUT_DIR, launch the processes."""
+    """Build the configuration, check data, devices and OUTPUT_DIR, lock OUTPUT_DIR, launch the processes; the
+    process owning OUTPUT_DIR writes the report of a training run."""
     cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
     check_backend(cfg.DATA.DECODING_BACKEND, cfg.DATA.DECODING_DEVICE)
     check_before_run(cfg)
     with run_lock(cfg):
+        if not cfg.TRAIN.ENABLE:
+            launch_job(cfg, args.init_method, test_job)
+            return
         launch_job(cfg, args.init_method, run_job, args.cfg_file)
+    if owns_output_dir(cfg):
+        finish_run_report(cfg.OUTPUT_DIR)
 
 
 def main(argv=None):

@@ -17,7 +17,9 @@ import sys
 
 from slowfast.benchmark.log_check import check_mllog
 from slowfast.benchmark.mllog import MLLOG_FILENAME
-from slowfast.benchmark.score import read_run, summarize_runs
+from slowfast.benchmark.run_reader import read_run
+from slowfast.benchmark.run_result import summarize_runs
+from slowfast.engine.checkpoint import saved_evaluations
 
 
 def _number(value, fmt):
@@ -91,7 +93,7 @@ def main(argv=None):
     results, any_problem = [], False
     for run_dir in args.run_dirs:
         try:
-            result = read_run(run_dir)
+            result = read_run(run_dir, saved_evaluations(run_dir))
         except FileNotFoundError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

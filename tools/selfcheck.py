@@ -14,9 +14,9 @@ prediction. Lines marked ACTION say what to change.
 import logging
 import sys
 
-from slowfast.benchmark.selfcheck import format_report, run_selfcheck
 from slowfast.config import ConfigError, load_config
 from slowfast.config.cli import build_parser
+from slowfast.selfcheck.check import format_report, run_selfcheck
 
 
 def main(argv=None):

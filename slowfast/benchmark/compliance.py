@@ -1,33 +1,23 @@
-"""Compliance of a run's configuration with the official one, and the dataset fingerprint.
+"""Compliance of a run's configuration with the official one: closed or open division.
 
-A scored ("closed division") run may differ from the official config only in resource settings, which
-change how fast the same computation runs but not what is computed:
+A scored ("closed division") run may differ from the official config only where what is computed stays the
+same. The key sets live in slowfast/config/keys.py; README's list of allowed changes is tested against them.
 
-- NUM_GPUS, NUM_SHARDS, SHARD_ID, NUM_CPU_PROCESSES, DIST_BACKEND, RNG_SEED, OUTPUT_DIR, LOG_PERIOD,
-  LOG_MODEL_INFO, TRAIN.AUTO_RESUME, DATA_LOADER.*, TENSORBOARD.*, DATA.PATH_TO_DATA_DIR, DATA.PATH_PREFIX.
-- DATA.DECODING_BACKEND and DATA.DECODING_DEVICE: allowed. Both backends decode the same frames of the same
-  files (NVDEC's colour conversion may differ in the last bit); choosing one is an implementation/speed choice
-  like the data-loader settings (MLPerf closed division likewise lets submitters pick their data pipeline
-  implementation).
-- TEST.BATCH_SIZE: allowed. Evaluation runs the model in eval mode, so its batch size does not change the
-  predictions, and it must be a multiple of the world size, which resource changes alter.
-- BENCHMARK.STOP_AT_TARGET and BENCHMARK.OFFICIAL_CONFIG: allowed; they do not change the time to target.
-- Implementation settings (``IMPLEMENTATION_KEYS`` of slowfast/engine/implementation.py): allowed. Memory
-  layout, the channel-wise convolution's backward, fused attention, cuDNN's autotuner, torch.compile and
-  BENCHMARK.IMPLEMENTATION choose how the same mathematics is computed (the tests compare outputs and
-  gradients with the plain implementation); the run logs which ones it used in its ``implementation`` event.
-- TRAIN.BATCH_SIZE (the global batch): must give the official videos per process (batch / world size) on
-  the run's layout, whether or not the key changed, so that scaling out keeps each GPU's work as in the
-  reference; the learning rates follow the global batch (SOLVER.BASE_LR_BATCH_SIZE).
-- PySlowFast keys that no code here reads (PYSLOWFAST_ONLY_KEYS): allowed, named as ignored.
+- Resource keys (``RESOURCE_KEYS``, ``RESOURCE_PREFIXES``): processes, paths, logging, data loading,
+  decoding backend and device (both backends decode the same frames), TEST.BATCH_SIZE (evaluation runs in
+  eval mode, so its batch does not change predictions) and the two BENCHMARK keys that do not change the time
+  to target.
+- Implementation keys (``IMPLEMENTATION_KEYS``): memory layout, the channel-wise convolution's backward, fused
+  attention, cuDNN's autotuner, torch.compile, BENCHMARK.IMPLEMENTATION: how the same mathematics is computed
+  (tests compare outputs and gradients with the plain implementation); the run logs its choice.
+- TRAIN.BATCH_SIZE (the global batch): must give the official videos per process on the run's layout, so
+  scaling out keeps each GPU's work as in the reference; the learning rates follow the global batch.
+- PySlowFast keys that no code here reads (``PYSLOWFAST_ONLY_KEYS``): allowed, named as ignored.
 
 Any other change makes the run "open division": it still runs and reports its time, but its score is not
 comparable, and the verdict lists each changed key with the official and the run's value.
 """
 
-import hashlib
-import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,32 +25,7 @@ from fvcore.common.config import CfgNode
 
 from slowfast.config import merge_config
 from slowfast.config.checks import configured_processes
-from slowfast.config.defaults import PYSLOWFAST_ONLY_KEYS
-from slowfast.datasets.video_list import SPLITS
-from slowfast.engine.implementation import IMPLEMENTATION_KEYS
-
-ALLOWED_KEYS = frozenset(
-    {
-        "NUM_GPUS",
-        "NUM_SHARDS",
-        "SHARD_ID",
-        "NUM_CPU_PROCESSES",
-        "DIST_BACKEND",
-        "RNG_SEED",
-        "OUTPUT_DIR",
-        "LOG_PERIOD",
-        "LOG_MODEL_INFO",
-        "TRAIN.AUTO_RESUME",
-        "DATA.PATH_TO_DATA_DIR",
-        "DATA.PATH_PREFIX",
-        "DATA.DECODING_BACKEND",
-        "DATA.DECODING_DEVICE",
-        "TEST.BATCH_SIZE",
-        "BENCHMARK.STOP_AT_TARGET",
-        "BENCHMARK.OFFICIAL_CONFIG",
-    }
-)
-ALLOWED_PREFIXES = ("DATA_LOADER.", "TENSORBOARD.")
+from slowfast.config.keys import IMPLEMENTATION_KEYS, PYSLOWFAST_ONLY_KEYS, RESOURCE_KEYS, RESOURCE_PREFIXES
 
 
 @dataclass(frozen=True)
@@ -161,7 +126,7 @@ def check_compliance(run_cfg: CfgNode, official_cfg: CfgNode, world_size: int | 
         official, run = official_flat.get(key), run_flat.get(key)
         if official == run:
             continue
-        if key in ALLOWED_KEYS or key.startswith(ALLOWED_PREFIXES):
+        if key in RESOURCE_KEYS or key.startswith(RESOURCE_PREFIXES):
             verdict.allowed.append(KeyChange(key, official, run))
         elif key in PYSLOWFAST_ONLY_KEYS:  # "fixed" ones cannot differ: the config checks refuse them
             verdict.allowed.append(KeyChange(key, official, run, f"ignored: {PYSLOWFAST_ONLY_KEYS[key][1]}"))
@@ -187,24 +152,3 @@ def _judge_batch(verdict: ComplianceVerdict, official_cfg: CfgNode, run_cfg: Cfg
         f"{official_per_gpu:g}: set TRAIN.BATCH_SIZE {official_per_gpu * world_size:g} to stay compliant"
     )
     verdict.disallowed.append(KeyChange(change.key, change.official, change.run, reason))
-
-
-def dataset_fingerprint(data_dir: str, splits: Sequence[str] = SPLITS) -> dict[str, dict[str, Any]]:
-    """Describe the dataset a run used: videos per split and the SHA-256 of each split's CSV.
-
-    Args:
-        data_dir (str): folder with ``<split>.csv`` files (DATA.PATH_TO_DATA_DIR).
-        splits (sequence of str): splits to look for; missing CSVs are left out.
-    Returns:
-        dict: {split: {"videos": int, "sha256": str}} for every CSV found.
-    """
-    fingerprint: dict[str, dict[str, Any]] = {}
-    for split in splits:
-        path = os.path.join(data_dir, f"{split}.csv")
-        if not os.path.isfile(path):
-            continue
-        with open(path, "rb") as f:
-            content = f.read()
-        videos = sum(1 for line in content.decode("utf-8", errors="replace").splitlines() if line.strip())
-        fingerprint[split] = {"videos": videos, "sha256": hashlib.sha256(content).hexdigest()}
-    return fingerprint

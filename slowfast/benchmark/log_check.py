@@ -22,15 +22,13 @@ problem is one line ``<rule>: line N: <what>``:
 
 import math
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mlperf_logging.compliance_checker.mlp_compliance import ComplianceChecker
 
 from slowfast.benchmark.mllog import CLOCK_KEY, PARSER_RULESET, RUN_RESUME, STATUS_SUCCESS, LogLine, read_mllog
+from slowfast.benchmark.run_result import RunResult
 from slowfast.utils.metrics import records_of
-
-if TYPE_CHECKING:  # score imports this module
-    from slowfast.benchmark.score import RunResult
 
 RULES_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mllog_rules.yaml")
 # Seconds / percent points two records of the same evaluation may differ by (JSON round trips are exact).
@@ -54,15 +52,20 @@ def check_mllog(path: str, rules_path: str = RULES_PATH) -> list[str]:
     return problems
 
 
-def integrity_problems(lines: list[LogLine], result: "RunResult", metrics: list[dict[str, Any]]) -> list[str]:
+def integrity_problems(
+    lines: list[LogLine],
+    result: RunResult,
+    metrics: list[dict[str, Any]],
+    checkpoint_evals: list[dict[str, Any]] | None = None,
+) -> list[str]:
     """Apply the integrity rules of the module docstring to one run's parsed log.
 
     Args:
         lines (list of LogLine): from ``read_mllog`` (``lineno`` = file line number).
-        result (RunResult): the result ``score.read_run`` computed from these lines: its effective evaluations
-            (redone epochs replaced, each with its log ``line``), ``t_bench_s`` and ``run_dir`` (whose last
-            checkpoint is compared; skipped when it has none).
+        result (RunResult): the result ``run_reader.read_run`` computed from these lines: its effective
+            evaluations (redone epochs replaced, each with its log ``line``) and ``t_bench_s``.
         metrics (list of dict): the records of metrics.jsonl ([] when absent: that rule is then skipped).
+        checkpoint_evals (list or None): the evaluations the last checkpoint's clock saved (None: skipped).
     Returns:
         list of str: one line per violation, naming the rule and the log line.
     """
@@ -73,8 +76,8 @@ def integrity_problems(lines: list[LogLine], result: "RunResult", metrics: list[
     problems += _monotonic_time_ms(lines) + _run_stop_last(lines, result.t_bench_s)
     if metrics:
         problems += _matches_metrics(lines, metrics)
-    if result.run_dir:
-        problems += _matches_checkpoint(result.evals, result.run_dir)
+    if checkpoint_evals is not None:
+        problems += _matches_checkpoint(result.evals, checkpoint_evals)
     return problems
 
 
@@ -191,11 +194,8 @@ def _matches_metrics(lines: list[LogLine], metrics: list[dict[str, Any]]) -> lis
     return problems
 
 
-def _matches_checkpoint(evals: list[dict[str, Any]], run_dir: str) -> list[str]:
+def _matches_checkpoint(evals: list[dict[str, Any]], saved: list[dict[str, Any]]) -> list[str]:
     """Compare the log's evaluations with those the last checkpoint's clock saved."""
-    saved = _last_checkpoint_evals(run_dir)
-    if saved is None:
-        return []
     rule, problems = "eval_accuracy matches the checkpoint clock", []
     logged = {e["epoch"]: e for e in evals}
     for entry in saved:
@@ -208,18 +208,3 @@ def _matches_checkpoint(evals: list[dict[str, Any]], run_dir: str) -> list[str]:
                 f"{shown}"
             )
     return problems
-
-
-def _last_checkpoint_evals(run_dir: str) -> list[dict[str, Any]] | None:
-    """The evaluations in the clock of ``run_dir``'s last checkpoint, or None without one."""
-    # Imported here: reading the score needs torch only when the run folder holds checkpoints.
-    from slowfast.engine.checkpoint import checkpoint_path, load_checkpoint_file, saved_epoch
-
-    epoch = saved_epoch(run_dir)
-    if epoch == 0:
-        return None
-    try:
-        state = load_checkpoint_file(checkpoint_path(run_dir, epoch))
-    except (OSError, RuntimeError, ValueError):
-        return None
-    return state.get("clock", {}).get("evals", [])

@@ -1,6 +1,6 @@
 """What the self-check predicts for a run, and OUTPUT_DIR/selfcheck.json, which a later run compares with.
 
-The prediction is arithmetic on measured figures (slowfast/benchmark/probes.py):
+The prediction is arithmetic on measured figures (slowfast/selfcheck/probes.py):
 ``epoch = steps per epoch x seconds per step fed by the real loader + evaluation (+ precise BN)``, the run is
 MAX_EPOCH such epochs (evaluations every EVAL_PERIOD), and when the reference's epochs to the target are known
 (BENCHMARK.REFERENCE_EPOCHS) the time to the target is that many epochs, which gives the score.
@@ -16,6 +16,7 @@ from typing import Any
 from fvcore.common.config import CfgNode
 
 from slowfast.benchmark.score import score
+from slowfast.utils.files import atomic_write_json
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +59,7 @@ def predict_run(cfg: CfgNode, measured: dict[str, Any]) -> dict[str, float | Non
 
 def write_selfcheck(output_dir: str, record: dict[str, Any]) -> str:
     """Write ``record`` to ``output_dir/selfcheck.json``; return the path."""
-    os.makedirs(output_dir, exist_ok=True)
-    path = os.path.join(output_dir, SELFCHECK_FILENAME)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(record, f, indent=2)
-    return path
+    return atomic_write_json(os.path.join(output_dir, SELFCHECK_FILENAME), record)
 
 
 def read_predicted_epoch_s(output_dir: str) -> float | None:

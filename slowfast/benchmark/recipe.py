@@ -17,6 +17,7 @@ from fvcore.common.config import CfgNode
 from slowfast.benchmark.compliance import check_compliance, load_official_config
 from slowfast.config import merge_config
 from slowfast.config.checks import configured_processes
+from slowfast.datasets.video_list import count_videos
 from slowfast.solver.lr_policy import get_lr_at_epoch, lr_scale_factor, scaled_lrs
 
 # Fractions of SOLVER.MAX_EPOCH at which the recipe shows the learning rate.
@@ -99,8 +100,7 @@ def count_train_videos(cfg: CfgNode) -> int | None:
     path = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, "train.csv")
     if not os.path.isfile(path):
         return None
-    with open(path, encoding="utf-8", errors="replace") as f:
-        return sum(1 for line in f if line.strip())
+    return count_videos(path)
 
 
 def lr_landmarks(cfg: CfgNode) -> list[list[float]]:

@@ -1,7 +1,7 @@
 """The one block printed at the end of a run (from a live run's RunResult or one read back from its logs)."""
 
 from slowfast.benchmark.mllog import describe_implementation, describe_versions
-from slowfast.benchmark.score import RunResult
+from slowfast.benchmark.run_result import RunResult
 
 QUICKSTART_LABEL = "QUICK-START (synthetic data, not a Kinetics20 score)"
 

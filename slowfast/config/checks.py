@@ -5,13 +5,14 @@ allowed. The modules that use the values (optimizer, losses, models, loaders, la
 and do not repeat them.
 """
 
-import os
 from typing import Any, NoReturn
 
 from fvcore.common.config import CfgNode
 
-from slowfast.config.defaults import PYSLOWFAST_ONLY_KEYS, get_cfg
+from slowfast.config.defaults import get_cfg
+from slowfast.config.keys import PYSLOWFAST_ONLY_KEYS
 from slowfast.utils.errors import UserError
+from slowfast.utils.torchrun import launched_by_torchrun, torchrun_world_size
 
 
 class ConfigError(UserError, ValueError):
@@ -83,8 +84,8 @@ def configured_processes(cfg: CfgNode) -> int:
 
 def world_size_of(cfg: CfgNode) -> int:
     """Total number of training processes: torchrun's WORLD_SIZE when set, else ``configured_processes``."""
-    if "WORLD_SIZE" in os.environ:
-        return int(os.environ["WORLD_SIZE"])
+    if launched_by_torchrun():
+        return torchrun_world_size()
     return configured_processes(cfg)
 
 

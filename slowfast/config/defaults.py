@@ -12,6 +12,8 @@ Conventions:
 
 from fvcore.common.config import CfgNode
 
+from slowfast.config.keys import PYSLOWFAST_ONLY_KEYS
+
 _C = CfgNode()
 
 # ---------------------------------------------------------------------------------------------------
@@ -427,29 +429,6 @@ _C.TENSORBOARD = CfgNode()
 _C.TENSORBOARD.ENABLE = False
 # Event folder ("" = OUTPUT_DIR/tensorboard).
 _C.TENSORBOARD.LOG_DIR = ""
-
-# PySlowFast keys that its YAMLs may carry but that no code here reads, with the reason. "ignored": any value
-# loads; a run names the key when it differs from the default, and it keeps a scored run compliant. "fixed":
-# another value would change what is computed and is not supported, so it is a config error naming the key.
-PYSLOWFAST_ONLY_KEYS = {
-    "SOLVER.BASE_LR_SCALE_NUM_SHARDS": (
-        "ignored",
-        "TRAIN.BATCH_SIZE is the global batch here and "
-        "SOLVER.BASE_LR_BATCH_SIZE scales the learning rates under every launcher",
-    ),
-    "MODEL.ARCH": ("ignored", "MODEL.MODEL_NAME chooses the network"),
-    "RESNET.INPLACE_RELU": ("ignored", "X3D uses in-place ReLU; it changes memory, not results"),
-    "AUG.COLOR_JITTER": ("ignored", "PySlowFast's video loader does not use it either; RandAugment changes colours"),
-    "AUG.RE_SPLIT": ("ignored", "PySlowFast's video loader does not use it either"),
-    "TRAIN.CHECKPOINT_EPOCH_RESET": (
-        "fixed",
-        "TRAIN.CHECKPOINT_FILE_PATH initialises weights only; a run resumes from its own OUTPUT_DIR",
-    ),
-    "RESNET.TRANS_FUNC": ("fixed", "X3D's bottleneck is the only residual block"),
-    "RESNET.STRIDE_1X1": ("fixed", "X3D strides in the 3x3x3 convolution"),
-    "MVIT.PATCH_2D": ("fixed", "MViT embeds 3D patches of video"),
-    "MVIT.NORM": ("fixed", "MViT uses LayerNorm"),
-}
 
 
 def ignored_settings(cfg: CfgNode) -> list[str]:

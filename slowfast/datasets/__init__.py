@@ -1,7 +1,5 @@
-"""Video datasets and loaders: ``build_dataset(name, cfg, split)``, ``build_loader(cfg, split)``."""
+"""Video data sets: list files, decoding, sampling, augmentation, loaders.
 
-from slowfast.datasets import kinetics  # noqa: F401  (registers Kinetics)
-from slowfast.datasets.build import DATASET_REGISTRY, build_dataset
-from slowfast.datasets.loader import build_loader, set_loader_epoch
-
-__all__ = ["DATASET_REGISTRY", "build_dataset", "build_loader", "set_loader_epoch"]
+Import the modules themselves (``slowfast.datasets.build``, ``.loader``): this package face loads nothing, so
+the list-file format (``video_list``) and the synthetic-data rules are usable without torch.
+"""

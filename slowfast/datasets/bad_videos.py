@@ -26,6 +26,11 @@ class BadVideoTracker:
         self._paths = set()
         self._run_paths = set()
 
+    @classmethod
+    def for_loader(cls, loader, max_fraction, split):
+        """A tracker for ``loader``'s data set (``num_videos`` is the dataset registry's contract)."""
+        return cls(loader.dataset.num_videos, max_fraction, split)
+
     def update(self, meta):
         """Record the ``meta["bad_paths"]`` of one batch (a flat list of str)."""
         self._paths.update(meta.get("bad_paths", []))

@@ -1,5 +1,6 @@
 """Read PySlowFast's video list CSV files: ``<path><sep><label>`` per line, no header."""
 
+import hashlib
 import os
 
 # The splits of a data set, each listed in DATA.PATH_TO_DATA_DIR/<split>.csv.
@@ -52,3 +53,29 @@ def read_video_list(csv_path, path_prefix="", separator=" "):
     if not paths:
         raise VideoListError(f"{csv_path}: no videos listed")
     return paths, labels
+
+
+def count_videos(csv_path):
+    """Return the number of non-empty lines of a list file (its videos), without parsing them."""
+    with open(csv_path, "rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def dataset_fingerprint(data_dir, splits=SPLITS):
+    """Describe the data set a run used: videos per split and the SHA-256 of each split's list file.
+
+    Args:
+        data_dir (str): folder with ``<split>.csv`` files (DATA.PATH_TO_DATA_DIR).
+        splits (sequence of str): splits to look for; missing list files are left out.
+    Returns:
+        dict: {split: {"videos": int, "sha256": str}} for every list file found.
+    """
+    fingerprint = {}
+    for split in splits:
+        path = os.path.join(data_dir, f"{split}.csv")
+        if not os.path.isfile(path):
+            continue
+        with open(path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        fingerprint[split] = {"videos": count_videos(path), "sha256": digest}
+    return fingerprint

@@ -149,3 +149,18 @@ def initialise_model_from_file(model: nn.Module, path: str) -> None:
     """Load model weights from our checkpoint or a PySlowFast ``.pyth`` file (``module.`` prefixes allowed)."""
     load_model_state(model, load_checkpoint_file(path, allow_pickle=True))
     logger.info("initialised model weights from %s", path)
+
+
+def saved_evaluations(output_dir: str) -> list[dict[str, Any]] | None:
+    """The evaluations in the clock of ``output_dir``'s last checkpoint, or None without a readable one.
+
+    ``slowfast.benchmark.run_reader.read_run`` compares them with the log's (an edited log disagrees).
+    """
+    epoch = saved_epoch(output_dir)
+    if epoch == 0:
+        return None
+    try:
+        state = load_checkpoint_file(checkpoint_path(output_dir, epoch))
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return state.get("clock", {}).get("evals", [])

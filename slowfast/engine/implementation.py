@@ -32,31 +32,14 @@ from torch import nn
 
 from slowfast.benchmark.mllog import describe_implementation
 from slowfast.config.checks import config_value
+from slowfast.config.keys import CHANNELWISE_BACKWARD_KEYS, IMPLEMENTATION_OPTION_KEYS
 from slowfast.engine.launch import cpu_thread_setting, local_process_count
 from slowfast.models import build_model
 from slowfast.utils import distributed as du
+from slowfast.utils.env import library_versions
 
 logger = logging.getLogger(__name__)
 
-# Option name -> config key (fast_channelwise_backward's key depends on the architecture).
-_OPTION_KEYS = {
-    "channels_last": "MODEL.CHANNELS_LAST",
-    "fused_attention": "MVIT.FUSED_ATTENTION",
-    "cudnn_benchmark": "MODEL.CUDNN_BENCHMARK",
-    "compile": "MODEL.COMPILE",
-    "fast_channelwise_weight_grad": "X3D.FAST_CHANNELWISE_WEIGHT_GRAD",
-}
-_CHANNELWISE_KEYS = {"X3D": "X3D.FAST_CHANNELWISE_BACKWARD", "MViT": "MVIT.FAST_CHANNELWISE_BACKWARD"}
-# Every config key that only chooses an implementation: compliance allows changing them.
-IMPLEMENTATION_KEYS = frozenset(
-    {
-        *_OPTION_KEYS.values(),
-        *_CHANNELWISE_KEYS.values(),
-        "BENCHMARK.IMPLEMENTATION",
-        "BENCHMARK.AUTO_BUDGET_S",
-        "BENCHMARK.AUTO_STEPS",
-    }
-)
 # Options that change the model's modules (timed in every combination) vs the engine's (toggled one at a time).
 _MODEL_OPTIONS = ("channels_last", "fast_channelwise_backward", "fast_channelwise_weight_grad", "fused_attention")
 # torch.compile on the CPU: on the shared 2-core machine the X3D-M smoke run (32x32 clips) reached its second
@@ -112,27 +95,11 @@ class Implementation:
         return describe_implementation(self.event_value())
 
 
-def library_versions() -> dict[str, str | None]:
-    """torch, CUDA, cuDNN and NCCL versions (None where not built in or not available)."""
-    nccl = None
-    if torch.cuda.is_available() and hasattr(torch.cuda, "nccl"):
-        try:
-            nccl = ".".join(str(part) for part in torch.cuda.nccl.version())
-        except (RuntimeError, AttributeError):
-            nccl = None
-    return {
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
-        "nccl": nccl,
-    }
-
-
 def option_key(cfg: CfgNode, name: str) -> str:
     """The config key holding option ``name`` for this config's architecture."""
     if name == "fast_channelwise_backward":
-        return _CHANNELWISE_KEYS[cfg.MODEL.MODEL_NAME]
-    return _OPTION_KEYS[name]
+        return CHANNELWISE_BACKWARD_KEYS[cfg.MODEL.MODEL_NAME]
+    return IMPLEMENTATION_OPTION_KEYS[name]
 
 
 def applicable_options(cfg: CfgNode, device: torch.device) -> list[str]:

@@ -38,19 +38,14 @@ from slowfast.config.cli import DEFAULT_INIT_METHOD
 from slowfast.engine.checkpoint import saved_epoch
 from slowfast.utils.distributed import init_distributed, shutdown_distributed
 from slowfast.utils.errors import USER_ERROR_EXIT, RunInterrupted, UserError
+from slowfast.utils.torchrun import launched_by_torchrun, torchrun_rank, torchrun_world_size
 
-_TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR")
 # Seconds interrupted workers get to log their end before they are terminated.
 INTERRUPT_GRACE_S = 30.0
 
 
 class DeviceError(UserError, RuntimeError):
     """The config asks for devices this machine does not have."""
-
-
-def launched_by_torchrun() -> bool:
-    """True when torchrun (torch.distributed.run) started this process."""
-    return all(name in os.environ for name in _TORCHRUN_VARIABLES)
 
 
 def find_free_port() -> int:
@@ -250,7 +245,7 @@ def launch_job(cfg: CfgNode, init_method: str, func: Callable[..., object], *arg
     if launched_by_torchrun():
         local_rank = int(os.environ["LOCAL_RANK"])
         check_devices(cfg, local_rank + 1)
-        world_size, rank = int(os.environ["WORLD_SIZE"]), int(os.environ["RANK"])
+        world_size, rank = torchrun_world_size(), torchrun_rank()
         _run_in_this_process(cfg, func, args, backend, "env://", world_size, rank, local_rank, timeout_s)
         return
     per_machine = processes_per_machine(cfg)

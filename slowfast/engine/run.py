@@ -1,153 +1,168 @@
-"""One benchmark job, as run by every process: set-up, epochs under the benchmark clock, test, result.
+"""One benchmark run, as every process runs it: open, epochs under the clock, close.
 
-Timeline (MLPerf): init_start -> config saved, data set generated if a quick-start asks for it, model built,
-CSVs parsed, checkpoint restored -> init_stop, run_start and the clock starts -> epochs (train, precise BN,
-evaluation, checkpoint) -> run_stop at the end of training -> multi-view test (outside the clock) -> result.
+Timeline (MLPerf): ``open_run`` (init_start -> set-up, implementation choice, model, compliance, log header,
+loaders, restore -> init_stop, then run_start and the clock starts) -> ``train_epochs`` (train, precise BN,
+evaluation, checkpoint) -> ``close_run`` (run_stop, multi-view test outside the clock, result block).
+``test_job`` is the test-only job (TRAIN.ENABLE False). The caller writes the HTML report.
 """
 
 import hashlib
 import logging
 import os
-import random
 from collections.abc import Callable
+from dataclasses import dataclass
 
-import numpy as np
 import torch
 from fvcore.common.config import CfgNode
 from mlperf_logging.mllog import constants
 from torch import nn
 from torch.utils.data import DataLoader
 
-from slowfast.benchmark import compliance, result
+from slowfast.benchmark import compliance
 from slowfast.benchmark.clock import BenchmarkClock
 from slowfast.benchmark.mllog import IMPLEMENTATION, STATUS_ABORTED, STATUS_SUCCESS, MLLog, log_run_header, open_mllog
 from slowfast.benchmark.prediction import log_epoch_time, read_predicted_epoch_s
-from slowfast.benchmark.report import finish_run_report
-from slowfast.benchmark.score import RunResult
-from slowfast.config import ConfigError, save_config
+from slowfast.benchmark.result import format_result_block
+from slowfast.benchmark.run_result import RunResult
+from slowfast.config import ConfigError
 from slowfast.config.defaults import ignored_settings
-from slowfast.datasets import build_loader, set_loader_epoch
 from slowfast.datasets.bad_videos import BadVideoTracker
+from slowfast.datasets.loader import build_loader, set_loader_epoch
 from slowfast.datasets.mixup import MixUp
-from slowfast.datasets.synthetic import ensure_synthetic_data
+from slowfast.datasets.video_list import dataset_fingerprint
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.implementation import Implementation, choose_implementation, prepare_training_model
+from slowfast.engine.setup import default_setup, job_device, mixed_precision, place_model, seed_everything
 from slowfast.engine.trainer import LoopContext, evaluate, test, train_one_epoch, update_precise_bn
 from slowfast.models import build_model
 from slowfast.models.flops import model_stats
-from slowfast.solver import build_optimizer, get_loss_func
+from slowfast.solver.losses import get_loss_func
 from slowfast.solver.lr_policy import lr_scale_factor, scaled_lrs
+from slowfast.solver.optimizer import build_optimizer
 from slowfast.utils import distributed as du
-from slowfast.utils.env import environment_info, platform_name
+from slowfast.utils.env import platform_name
 from slowfast.utils.logging import setup_logging
 from slowfast.utils.metrics import MetricsWriter
 
 logger = logging.getLogger(__name__)
 
 
-def seed_everything(seed: int, epoch: int, rank: int) -> None:
-    """Seed Python, NumPy and torch from (seed, epoch, rank), so an epoch's randomness survives a resume."""
-    state = np.random.SeedSequence([seed, epoch, rank]).generate_state(2)
-    random.seed(int(state[0]))
-    np.random.seed(int(state[1]))
-    torch.manual_seed(int(state[0]) << 32 | int(state[1]))
+@dataclass
+class Run:
+    """What a run holds from ``open_run`` to ``close_run``."""
+
+    cfg: CfgNode
+    model_name: str
+    ctx: LoopContext
+    log: MLLog
+    clock: BenchmarkClock
+    train_loader: DataLoader
+    val_loader: DataLoader
+    bad_videos: dict[str, BadVideoTracker]
+    verdict: compliance.ComplianceVerdict
+    implementation: Implementation
+    start_epoch: int
 
 
-def _device(cfg: CfgNode) -> torch.device:
-    if cfg.NUM_GPUS > 0:
-        return torch.device("cuda", torch.cuda.current_device())
-    return torch.device("cpu")
+def run_job(cfg: CfgNode, cfg_file: str) -> RunResult:
+    """Train with evaluation every epoch under the benchmark clock, test, and print the result block.
 
-
-def _place_model(model: nn.Module, cfg: CfgNode, device: torch.device) -> tuple[nn.Module, nn.Module]:
-    """Move to the device, convert BN to SyncBN when asked; return (bare model, the model training calls: a DDP
-    wrapper when there are several processes, else the same model)."""
-    if cfg.BN.NORM_TYPE == "sync_batchnorm" and du.get_world_size() > 1:
-        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    model = model.to(device)
-    if du.get_world_size() == 1:
-        return model, model
-    device_ids = [device.index] if device.type == "cuda" else None
-    return model, torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
-
-
-def _mixed_precision(cfg: CfgNode, device: torch.device) -> tuple[torch.amp.GradScaler, torch.dtype | None]:
-    """GradScaler + fp16 autocast on CUDA, bf16 autocast on the CPU, or neither."""
-    enabled = cfg.TRAIN.MIXED_PRECISION
-    scaler = torch.amp.GradScaler(device.type, enabled=enabled and device.type == "cuda")
-    dtype = (torch.float16 if device.type == "cuda" else torch.bfloat16) if enabled else None
-    return scaler, dtype
-
-
-def _restore(cfg: CfgNode, ctx: LoopContext, clock: BenchmarkClock, bad_videos: dict[str, BadVideoTracker]) -> int:
-    """Resume from the run's last checkpoint (rank 0's choice), or initialise weights from a file.
-
+    Args:
+        cfg (CfgNode): the frozen run configuration (TRAIN.ENABLE True).
+        cfg_file (str): the --cfg file: names the model, and is the official config for the compliance check
+            unless BENCHMARK.OFFICIAL_CONFIG names another.
     Returns:
-        int: the epoch to start from.
+        RunResult
     """
-    resumed = ckpt.resume_state(cfg.OUTPUT_DIR) if cfg.TRAIN.AUTO_RESUME else None
-    if resumed is None:
-        if cfg.TRAIN.CHECKPOINT_FILE_PATH:
-            ckpt.initialise_model_from_file(ctx.model, cfg.TRAIN.CHECKPOINT_FILE_PATH)
-        return 0
-    path, state = resumed
-    ctx.model.load_state_dict(state["model_state"])
-    ctx.optimizer.load_state_dict(state["optimizer_state"])
-    ctx.scaler.load_state_dict(state["scaler_state"])
-    clock.load_state_dict(state["clock"])
-    for split, tracker in bad_videos.items():
-        tracker.restore_run_paths(state.get("bad_videos", {}).get(split, []))
-    logger.info(
-        "resumed from %s after epoch %d; clock continues at %.1f s", path, state["epoch"], state["clock"]["elapsed_s"]
+    run = open_run(cfg, cfg_file)
+    try:
+        train_epochs(run)
+        _check_replicas_identical(run.ctx.model_without_ddp)
+    except BaseException:  # an error or Ctrl-C
+        # The log must say how the run ended; the error itself propagates and fails the job.
+        run.log.run_stop(STATUS_ABORTED, run.clock.elapsed())
+        run.log.close()
+        raise
+    return close_run(run)
+
+
+def open_run(cfg: CfgNode, cfg_file: str) -> Run:
+    """Everything before the clock (init_start .. init_stop), then start the clock (run_start or run_resume)."""
+    log = open_mllog(cfg.OUTPUT_DIR, du.is_main_process())
+    log.start(constants.INIT_START)
+    info = default_setup(cfg)
+    device = job_device(cfg)
+    # Before seeding: timing auto's candidates must not change the initial weights.
+    impl = choose_implementation(cfg, device, mixed_precision(cfg, device)[1])
+    cfg = impl.apply(cfg)
+    logger.info("implementation: %s", impl.describe())
+    seed_everything(cfg.RNG_SEED, 0, 0)  # identical initial weights on every rank
+    clock = BenchmarkClock(
+        sync_fn=torch.cuda.synchronize if cfg.NUM_GPUS > 0 else None,
+        agree_fn=lambda seconds: max(du.all_gather_objects(seconds)),  # the slowest rank
     )
-    return state["epoch"]
+    ctx = build_loop_context(cfg, _metrics_writer(cfg), clock.elapsed, impl)
+    model_name = os.path.splitext(os.path.basename(cfg_file))[0]
+    verdict = _log_header(cfg, cfg_file, model_name, log, platform_name(info, cfg.NUM_GPUS))
+    log.event(IMPLEMENTATION, impl.event_value())
+    train_loader, val_loader = build_loader(cfg, "train"), build_loader(cfg, "val")
+    bad_videos = {
+        "train": BadVideoTracker.for_loader(train_loader, cfg.DATA.MAX_BAD_FRACTION, "train"),
+        "val": BadVideoTracker.for_loader(val_loader, cfg.DATA.MAX_BAD_FRACTION, "val"),
+    }
+    start_epoch = _restore(cfg, ctx, clock, bad_videos)
+    log.end(constants.INIT_STOP)
+    clock.start()
+    if start_epoch == 0:
+        log.run_start(clock.elapsed())
+    else:
+        log.run_resume(start_epoch, clock.elapsed())
+    return Run(cfg, model_name, ctx, log, clock, train_loader, val_loader, bad_videos, verdict, impl, start_epoch)
 
 
-def _save(
-    cfg: CfgNode, epoch: int, ctx: LoopContext, clock: BenchmarkClock, bad_videos: dict[str, BadVideoTracker]
-) -> None:
+def train_epochs(run: Run) -> None:
+    """The epoch loop: train, evaluate when due, checkpoint; stop early at the target if asked."""
+    cfg, ctx, clock = run.cfg, run.ctx, run.clock
+    predicted_epoch_s = read_predicted_epoch_s(cfg.OUTPUT_DIR)
+    for epoch in range(run.start_epoch, cfg.SOLVER.MAX_EPOCH):
+        seed_everything(cfg.RNG_SEED, epoch + 1, du.get_rank())
+        set_loader_epoch(run.train_loader, epoch)
+        epoch_started = clock.elapsed()
+        run.log.epoch_start(epoch, epoch_started)
+        stats = train_one_epoch(ctx, run.train_loader, epoch, run.bad_videos["train"])
+        stats["bad_videos"] = _bad_video_count(run.bad_videos["train"], epoch, run.log)
+        stats["time"] = clock.elapsed()
+        run.log.epoch_stop(epoch, stats["time"])
+        last = epoch + 1 == cfg.SOLVER.MAX_EPOCH
+        if (epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or last:
+            _evaluate_epoch(run, epoch)
+        epoch_s = clock.elapsed() - epoch_started  # train + evaluation, as tools/selfcheck.py predicts it
+        record = {"epoch": epoch, "epoch_s": epoch_s, "predicted_epoch_s": predicted_epoch_s, **stats}
+        ctx.metrics.write("train_epoch", record, step=epoch + 1)
+        log_epoch_time(epoch, epoch_s, predicted_epoch_s)
+        if (epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last:
+            _save(cfg, epoch + 1, ctx, clock, run.bad_videos)
+        if clock.reached and cfg.BENCHMARK.STOP_AT_TARGET:
+            logger.info("target reached and BENCHMARK.STOP_AT_TARGET: training ends after epoch %d", epoch + 1)
+            break
+
+
+def close_run(run: Run) -> RunResult:
+    """run_stop at the end of training, the multi-view test (outside the clock), the result block."""
+    cfg, clock = run.cfg, run.clock
+    status = STATUS_SUCCESS if clock.reached else STATUS_ABORTED
+    run.log.run_stop(status, clock.t_bench if clock.t_bench is not None else clock.elapsed(agree=True))
+    if cfg.TEST.ENABLE:
+        _multi_view_test(cfg, run.ctx, run.log)
+    totals = {split: len(tracker.run_paths()) for split, tracker in run.bad_videos.items()}
+    result = RunResult.from_live_run(
+        cfg, clock, du.get_world_size(), run.verdict, run.model_name, status, totals, run.implementation.event_value()
+    )
     if du.is_main_process():
-        state = {
-            "epoch": epoch,
-            "model_state": ctx.model.state_dict(),
-            "optimizer_state": ctx.optimizer.state_dict(),
-            "scaler_state": ctx.scaler.state_dict(),
-            "clock": clock.state_dict(),
-            "bad_videos": {split: tracker.run_paths() for split, tracker in bad_videos.items()},
-            "rng_state": {"torch": torch.get_rng_state()},
-            "cfg": cfg.dump(),
-        }
-        ckpt.save_checkpoint(cfg.OUTPUT_DIR, epoch, state)
-    du.synchronize()
-
-
-def _tracker(cfg: CfgNode, loader: DataLoader, split: str) -> BadVideoTracker:
-    # num_videos is the dataset registry's contract (datasets/build.py), not a torch Dataset attribute.
-    num_videos = loader.dataset.num_videos  # type: ignore[attr-defined]
-    return BadVideoTracker(num_videos, cfg.DATA.MAX_BAD_FRACTION, split)
-
-
-def _bad_video_count(tracker: BadVideoTracker, epoch: int, log: MLLog) -> int:
-    """Merge every process's bad videos of this epoch, log them, stop when too many; return the epoch's count."""
-    tracker.merge(du.all_gather_objects(tracker.state()))
-    summary = tracker.summary()
-    if summary["count"]:
-        logger.warning(
-            "epoch %d: %d %s video(s) could not be decoded (%d in the run): %s",
-            epoch + 1,
-            summary["count"],
-            tracker.split,
-            summary["run_total"],
-            ", ".join(summary["paths"][:10]),
-        )
-    tracker.check()
-    tracker.end_epoch()
-    log.bad_videos(epoch, tracker.split, summary["count"], summary["run_total"])
-    return summary["count"]
-
-
-def _model_name(cfg_file: str) -> str:
-    return os.path.splitext(os.path.basename(cfg_file))[0]
+        logger.info("\n%s", format_result_block(result))
+    run.ctx.metrics.close()
+    run.log.close()
+    return result
 
 
 def build_loop_context(
@@ -167,19 +182,19 @@ def build_loop_context(
     Returns:
         LoopContext
     """
-    device = _device(cfg)
+    device = job_device(cfg)
     model = build_model(cfg)
     if cfg.LOG_MODEL_INFO and du.is_main_process():
         logger.info("model %s: %s", cfg.MODEL.MODEL_NAME, model_stats(model, cfg))
-    model, train_model = _place_model(model, cfg, device)
+    model, model_without_ddp = place_model(model, cfg, device)
     if impl is not None:
-        train_model = prepare_training_model(train_model, impl)
-    scaler, amp_dtype = _mixed_precision(cfg, device)
+        model = prepare_training_model(model, impl)
+    scaler, amp_dtype = mixed_precision(cfg, device)
     return LoopContext(
         cfg=cfg,
-        train_model=train_model,
         model=model,
-        optimizer=build_optimizer(model, cfg),
+        model_without_ddp=model_without_ddp,
+        optimizer=build_optimizer(model_without_ddp, cfg),
         scaler=scaler,
         loss_fn=get_loss_func(cfg.MODEL.LOSS_FUNC)(reduction="mean"),
         mixup=MixUp.from_config(cfg) if cfg.MIXUP.ENABLE else None,
@@ -190,49 +205,20 @@ def build_loop_context(
     )
 
 
-def run_job(cfg: CfgNode, cfg_file: str) -> RunResult | dict[str, float]:
-    """Train with evaluation every epoch under the benchmark clock, test, and print the result block.
+def _metrics_writer(cfg: CfgNode) -> MetricsWriter:
+    tensorboard_dir = cfg.TENSORBOARD.LOG_DIR or os.path.join(cfg.OUTPUT_DIR, "tensorboard")
+    return MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(), tensorboard_dir if cfg.TENSORBOARD.ENABLE else None)
 
-    With TRAIN.ENABLE False only the multi-view test runs (``test_job``).
 
-    Args:
-        cfg (CfgNode): the frozen run configuration.
-        cfg_file (str): the --cfg file, the official config for the compliance check unless
-            BENCHMARK.OFFICIAL_CONFIG names another.
-    Returns:
-        RunResult, or the test's scores dict for a test-only job.
-    """
-    if not cfg.TRAIN.ENABLE:
-        return test_job(cfg)
-    rank, world = du.get_rank(), du.get_world_size()
-    setup_logging(cfg.OUTPUT_DIR, rank)
-    log = open_mllog(cfg.OUTPUT_DIR, du.is_main_process())
-    log.start(constants.INIT_START)
-    if du.is_main_process():
-        save_config(cfg, cfg.OUTPUT_DIR)
-    info = environment_info()
-    logger.info("environment: %s; %d process(es)", info, world)
-    ensure_synthetic_data(cfg)
-    # Before seeding: timing auto's candidates must not change the initial weights.
-    impl = choose_implementation(cfg, _device(cfg), _mixed_precision(cfg, _device(cfg))[1])
-    cfg = impl.apply(cfg)
-    logger.info("implementation: %s", impl.describe())
-    seed_everything(cfg.RNG_SEED, 0, 0)  # identical initial weights on every rank
-    clock = BenchmarkClock(
-        sync_fn=torch.cuda.synchronize if cfg.NUM_GPUS > 0 else None,
-        agree_fn=lambda seconds: max(du.all_gather_objects(seconds)),
-    )  # the slowest rank
-    metrics = MetricsWriter(
-        cfg.OUTPUT_DIR,
-        du.is_main_process(),
-        (cfg.TENSORBOARD.LOG_DIR or os.path.join(cfg.OUTPUT_DIR, "tensorboard")) if cfg.TENSORBOARD.ENABLE else None,
-    )
-    ctx = build_loop_context(cfg, metrics, clock.elapsed, impl)
+def _log_header(
+    cfg: CfgNode, cfg_file: str, model_name: str, log: MLLog, platform: str
+) -> compliance.ComplianceVerdict:
+    """Judge compliance, log the run's constants, and say what the run is; return the verdict."""
+    world = du.get_world_size()
     official = compliance.official_config_path(cfg, cfg_file)
     verdict = compliance.check_compliance(cfg, compliance.load_official_config(official), world)
-    fingerprint = compliance.dataset_fingerprint(cfg.DATA.PATH_TO_DATA_DIR)
-    log_run_header(log, cfg, _model_name(cfg_file), world, verdict, fingerprint, platform_name(info, cfg.NUM_GPUS))
-    log.event(IMPLEMENTATION, impl.event_value())
+    fingerprint = dataset_fingerprint(cfg.DATA.PATH_TO_DATA_DIR)
+    log_run_header(log, cfg, model_name, world, verdict, fingerprint, platform)
     logger.info("compliance: %s; dataset: %s", verdict.describe(), fingerprint)
     for line in ignored_settings(cfg):
         logger.warning("config: %s", line)
@@ -246,92 +232,93 @@ def run_job(cfg: CfgNode, cfg_file: str) -> RunResult | dict[str, float]:
         lr_scale_factor(cfg),
         cfg.TRAIN.BATCH_SIZE,
     )
-    train_loader, val_loader = build_loader(cfg, "train"), build_loader(cfg, "val")
-    bad_videos = {"train": _tracker(cfg, train_loader, "train"), "val": _tracker(cfg, val_loader, "val")}
-    start_epoch = _restore(cfg, ctx, clock, bad_videos)
-    log.end(constants.INIT_STOP)
-    clock.start()
-    if start_epoch == 0:
-        log.run_start(clock.elapsed())
-    else:
-        log.run_resume(start_epoch, clock.elapsed())
-    try:
-        _train_epochs(cfg, ctx, log, clock, (train_loader, val_loader), bad_videos, start_epoch)
-        _check_replicas_identical(ctx.model)
-    except BaseException:  # an error or Ctrl-C
-        # The log must say how the run ended; the error itself propagates and fails the job.
-        log.run_stop(STATUS_ABORTED, clock.elapsed())
-        log.close()
-        raise
-    status = STATUS_SUCCESS if clock.reached else STATUS_ABORTED
-    log.run_stop(status, clock.t_bench if clock.t_bench is not None else clock.elapsed(agree=True))
-    if cfg.TEST.ENABLE:
-        _multi_view_test(cfg, ctx, log)
-    totals = {split: len(tracker.run_paths()) for split, tracker in bad_videos.items()}
-    summary = RunResult.from_live_run(
-        cfg, clock, world, verdict, _model_name(cfg_file), status, totals, impl.event_value()
+    return verdict
+
+
+def _restore(cfg: CfgNode, ctx: LoopContext, clock: BenchmarkClock, bad_videos: dict[str, BadVideoTracker]) -> int:
+    """Resume from the run's last checkpoint (rank 0's choice), or initialise weights from a file.
+
+    Returns:
+        int: the epoch to start from.
+    """
+    resumed = ckpt.resume_state(cfg.OUTPUT_DIR) if cfg.TRAIN.AUTO_RESUME else None
+    if resumed is None:
+        if cfg.TRAIN.CHECKPOINT_FILE_PATH:
+            ckpt.initialise_model_from_file(ctx.model_without_ddp, cfg.TRAIN.CHECKPOINT_FILE_PATH)
+        return 0
+    path, state = resumed
+    ctx.model_without_ddp.load_state_dict(state["model_state"])
+    ctx.optimizer.load_state_dict(state["optimizer_state"])
+    ctx.scaler.load_state_dict(state["scaler_state"])
+    clock.load_state_dict(state["clock"])
+    for split, tracker in bad_videos.items():
+        tracker.restore_run_paths(state.get("bad_videos", {}).get(split, []))
+    logger.info(
+        "resumed from %s after epoch %d; clock continues at %.1f s", path, state["epoch"], state["clock"]["elapsed_s"]
     )
-    if du.is_main_process():
-        logger.info("\n%s", result.format_result_block(summary))
-    metrics.close()
-    log.close()
-    if du.is_main_process():
-        finish_run_report(cfg.OUTPUT_DIR)
-    return summary
+    return state["epoch"]
 
 
-def _train_epochs(
-    cfg: CfgNode,
-    ctx: LoopContext,
-    log: MLLog,
-    clock: BenchmarkClock,
-    loaders: tuple[DataLoader, DataLoader],
-    bad_videos: dict[str, BadVideoTracker],
-    start_epoch: int,
+def _save(
+    cfg: CfgNode, epoch: int, ctx: LoopContext, clock: BenchmarkClock, bad_videos: dict[str, BadVideoTracker]
 ) -> None:
-    """The epoch loop: train, precise BN, evaluate, checkpoint; stop early at the target if asked."""
-    (train_loader, val_loader), train_bad, val_bad = loaders, bad_videos["train"], bad_videos["val"]
-    predicted_epoch_s = read_predicted_epoch_s(cfg.OUTPUT_DIR)
-    for epoch in range(start_epoch, cfg.SOLVER.MAX_EPOCH):
-        seed_everything(cfg.RNG_SEED, epoch + 1, du.get_rank())
-        set_loader_epoch(train_loader, epoch)
-        epoch_started = clock.elapsed()
-        log.epoch_start(epoch, epoch_started)
-        stats = train_one_epoch(ctx, train_loader, epoch, train_bad)
-        stats["bad_videos"] = _bad_video_count(train_bad, epoch, log)
-        stats["time"] = clock.elapsed()
-        log.epoch_stop(epoch, stats["time"])
-        last = epoch + 1 == cfg.SOLVER.MAX_EPOCH
-        if (epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or last:
-            if cfg.BN.USE_PRECISE_STATS:
-                update_precise_bn(ctx, train_loader, cfg.BN.NUM_BATCHES_PRECISE)
-            log.eval_start(epoch, clock.elapsed())
-            scores = evaluate(ctx, val_loader, val_bad)
-            scores["bad_videos"] = _bad_video_count(val_bad, epoch, log)
-            reached = clock.record_eval(epoch, scores["top1"], cfg.BENCHMARK.TARGET_TOP1)
-            now = clock.evals[-1]["time_s"]
-            log.eval_accuracy(epoch, scores["top1"], now)
-            log.eval_stop(epoch, now)
-            ctx.metrics.write("eval", {"epoch": epoch, "time": now, **scores}, step=epoch + 1)
-            logger.info(
-                "epoch %d/%d eval: top1 %.2f top5 %.2f on %d videos at %.1f s%s",
-                epoch + 1,
-                cfg.SOLVER.MAX_EPOCH,
-                scores["top1"],
-                scores["top5"],
-                scores["num_videos"],
-                now,
-                " (target reached)" if reached and clock.epochs_to_target == epoch + 1 else "",
-            )
-        epoch_s = clock.elapsed() - epoch_started  # train + evaluation, as tools/selfcheck.py predicts it
-        record = {"epoch": epoch, "epoch_s": epoch_s, "predicted_epoch_s": predicted_epoch_s, **stats}
-        ctx.metrics.write("train_epoch", record, step=epoch + 1)
-        log_epoch_time(epoch, epoch_s, predicted_epoch_s)
-        if (epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last:
-            _save(cfg, epoch + 1, ctx, clock, bad_videos)
-        if clock.reached and cfg.BENCHMARK.STOP_AT_TARGET:
-            logger.info("target reached and BENCHMARK.STOP_AT_TARGET: training ends after epoch %d", epoch + 1)
-            break
+    if du.is_main_process():
+        state = {
+            "epoch": epoch,
+            "model_state": ctx.model_without_ddp.state_dict(),
+            "optimizer_state": ctx.optimizer.state_dict(),
+            "scaler_state": ctx.scaler.state_dict(),
+            "clock": clock.state_dict(),
+            "bad_videos": {split: tracker.run_paths() for split, tracker in bad_videos.items()},
+            "rng_state": {"torch": torch.get_rng_state()},
+            "cfg": cfg.dump(),
+        }
+        ckpt.save_checkpoint(cfg.OUTPUT_DIR, epoch, state)
+    du.synchronize()
+
+
+def _evaluate_epoch(run: Run, epoch: int) -> None:
+    """Precise BN (when configured), the evaluation, and its record on the clock, the log and the metrics."""
+    cfg, ctx, clock = run.cfg, run.ctx, run.clock
+    if cfg.BN.USE_PRECISE_STATS:
+        update_precise_bn(ctx, run.train_loader, cfg.BN.NUM_BATCHES_PRECISE)
+    run.log.eval_start(epoch, clock.elapsed())
+    scores = evaluate(ctx, run.val_loader, run.bad_videos["val"])
+    scores["bad_videos"] = _bad_video_count(run.bad_videos["val"], epoch, run.log)
+    reached = clock.record_eval(epoch, scores["top1"], cfg.BENCHMARK.TARGET_TOP1)
+    now = clock.evals[-1]["time_s"]
+    run.log.eval_accuracy(epoch, scores["top1"], now)
+    run.log.eval_stop(epoch, now)
+    ctx.metrics.write("eval", {"epoch": epoch, "time": now, **scores}, step=epoch + 1)
+    logger.info(
+        "epoch %d/%d eval: top1 %.2f top5 %.2f on %d videos at %.1f s%s",
+        epoch + 1,
+        cfg.SOLVER.MAX_EPOCH,
+        scores["top1"],
+        scores["top5"],
+        scores["num_videos"],
+        now,
+        " (target reached)" if reached and clock.epochs_to_target == epoch + 1 else "",
+    )
+
+
+def _bad_video_count(tracker: BadVideoTracker, epoch: int, log: MLLog) -> int:
+    """Merge every process's bad videos of this epoch, log them, stop when too many; return the epoch's count."""
+    tracker.merge(du.all_gather_objects(tracker.state()))
+    summary = tracker.summary()
+    if summary["count"]:
+        logger.warning(
+            "epoch %d: %d %s video(s) could not be decoded (%d in the run): %s",
+            epoch + 1,
+            summary["count"],
+            tracker.split,
+            summary["run_total"],
+            ", ".join(summary["paths"][:10]),
+        )
+    tracker.check()
+    tracker.end_epoch()
+    log.bad_videos(epoch, tracker.split, summary["count"], summary["run_total"])
+    return summary["count"]
 
 
 def _check_replicas_identical(module: nn.Module) -> None:
@@ -366,7 +353,7 @@ def test_job(cfg: CfgNode) -> dict[str, float]:
         )
     metrics = MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(), None)
     ctx = build_loop_context(cfg, metrics, clock_time=lambda: 0.0)
-    ckpt.initialise_model_from_file(ctx.model, path)
+    ckpt.initialise_model_from_file(ctx.model_without_ddp, path)
     scores = _multi_view_test(cfg, ctx, open_mllog(cfg.OUTPUT_DIR, is_main_process=False))  # no benchmark log
     metrics.close()
     return scores
@@ -378,9 +365,9 @@ def _multi_view_test(cfg: CfgNode, ctx: LoopContext, log: MLLog) -> dict[str, fl
     The weights are the final model's, or TEST.CHECKPOINT_FILE_PATH's when it is set (as in PySlowFast).
     """
     if cfg.TEST.CHECKPOINT_FILE_PATH:
-        ckpt.initialise_model_from_file(ctx.model, cfg.TEST.CHECKPOINT_FILE_PATH)
+        ckpt.initialise_model_from_file(ctx.model_without_ddp, cfg.TEST.CHECKPOINT_FILE_PATH)
     loader = build_loader(cfg, "test")
-    tracker = _tracker(cfg, loader, "test")
+    tracker = BadVideoTracker.for_loader(loader, cfg.DATA.MAX_BAD_FRACTION, "test")
     scores = test(ctx, loader, tracker)
     scores["bad_videos"] = _bad_video_count(tracker, cfg.SOLVER.MAX_EPOCH - 1, log)
     ctx.metrics.write("test", scores)

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from fvcore.common.config import CfgNode
 
 from slowfast.utils.errors import UserError
+from slowfast.utils.torchrun import launched_by_torchrun, torchrun_rank
 
 LOCK_FILENAME = "run.lock"
 
@@ -36,8 +37,8 @@ def owns_output_dir(cfg: CfgNode) -> bool:
     Returns:
         bool
     """
-    if "RANK" in os.environ:  # torchrun: every worker runs the entry point; global rank 0 owns the folder
-        return int(os.environ["RANK"]) == 0
+    if launched_by_torchrun():  # every worker runs the entry point; global rank 0 owns the folder
+        return torchrun_rank() == 0
     return cfg.SHARD_ID == 0
 
 

@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from slowfast.datasets.bad_videos import BadVideoTracker
 from slowfast.engine.meters import EpochStats, VideoScores, topk_correct
-from slowfast.solver import clip_gradients, get_lr_at_epoch, set_lr
+from slowfast.solver.lr_policy import get_lr_at_epoch
+from slowfast.solver.optimizer import clip_gradients, set_lr
 from slowfast.utils import distributed as du
 from slowfast.utils.metrics import MetricsWriter, TrainIterRecord
 
@@ -44,8 +45,8 @@ class LoopContext:
     """What every loop function needs."""
 
     cfg: CfgNode
-    train_model: torch.nn.Module  # what the training step calls: DDP-wrapped with several processes, maybe compiled
-    model: torch.nn.Module  # the bare model: evaluation, optimiser, checkpoints
+    model: torch.nn.Module  # what the training step calls: DDP-wrapped with several processes, maybe compiled
+    model_without_ddp: torch.nn.Module
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -91,7 +92,7 @@ def _train_step(
     targets = labels
     if ctx.mixup is not None:
         inputs, targets = ctx.mixup(inputs, labels)
-    logits = _forward(ctx, ctx.train_model, inputs)
+    logits = _forward(ctx, ctx.model, inputs)
     loss = ctx.loss_fn(logits.float(), targets)
     loss_value = loss.item()
     if not math.isfinite(loss_value):
@@ -99,7 +100,7 @@ def _train_step(
     ctx.optimizer.zero_grad(set_to_none=True)
     ctx.scaler.scale(loss).backward()
     ctx.scaler.unscale_(ctx.optimizer)
-    clip_gradients(ctx.model.parameters(), ctx.cfg)
+    clip_gradients(ctx.model_without_ddp.parameters(), ctx.cfg)
     ctx.scaler.step(ctx.optimizer)
     ctx.scaler.update()
     return loss_value, topk_correct(logits.detach(), labels, ks=(1,))[0]
@@ -117,7 +118,7 @@ def train_one_epoch(ctx: LoopContext, loader: Loader, epoch: int, bad_videos: Ba
         dict: loss, top1 (%), clips_per_s (all processes), data_wait_share, lr at the end of the epoch.
     """
     cfg, num_iters = ctx.cfg, len(loader)
-    ctx.train_model.train()
+    ctx.model.train()
     stats, lr = EpochStats(), 0.0
     batches = _progress(_device_batches(loader, ctx.device), num_iters, f"epoch {epoch + 1}")
     for it, (inputs, labels, _, meta, wait) in enumerate(batches):
@@ -211,11 +212,11 @@ def evaluate(ctx: LoopContext, loader: Loader, bad_videos: BadVideoTracker) -> d
     Returns:
         dict: top1, top5, num_videos (evaluated over all processes).
     """
-    ctx.model.eval()
+    ctx.model_without_ddp.eval()
     correct1 = correct5 = count = 0
     for inputs, labels, _, meta, _ in _progress(_device_batches(loader, ctx.device), len(loader), "eval"):
         valid = meta["valid"].to(ctx.device)
-        scores = _forward(ctx, ctx.model, inputs)
+        scores = _forward(ctx, ctx.model_without_ddp, inputs)
         hits1, hits5 = topk_correct(scores[valid], labels[valid])
         correct1, correct5, count = correct1 + hits1, correct5 + hits5, count + int(valid.sum())
         bad_videos.update(meta)
@@ -235,11 +236,11 @@ def test(ctx: LoopContext, loader: Loader, bad_videos: BadVideoTracker) -> dict[
         dict: top1, top5, num_videos, num_views (over all processes).
     """
     cfg = ctx.cfg
-    ctx.model.eval()
+    ctx.model_without_ddp.eval()
     scores = VideoScores(cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS, cfg.MODEL.NUM_CLASSES)
     for inputs, labels, index, meta, _ in _progress(_device_batches(loader, ctx.device), len(loader), "test"):
         valid = meta["valid"]
-        output = _forward(ctx, ctx.model, inputs).float().cpu()
+        output = _forward(ctx, ctx.model_without_ddp, inputs).float().cpu()
         scores.add(output[valid], labels.cpu()[valid], index[valid])
         bad_videos.update(meta)
     return scores.result()
@@ -247,9 +248,9 @@ def test(ctx: LoopContext, loader: Loader, bad_videos: BadVideoTracker) -> dict[
 
 def update_precise_bn(ctx: LoopContext, loader: Loader, num_batches: int) -> None:
     """Recompute BatchNorm statistics on ``num_batches`` training batches, then average them over processes."""
-    if not get_bn_modules(ctx.model):
+    if not get_bn_modules(ctx.model_without_ddp):
         return
     inputs_only = (inputs for inputs, *_ in _device_batches(loader, ctx.device))
-    update_bn_stats(ctx.model, inputs_only, min(num_batches, len(loader)))
-    for bn in get_bn_modules(ctx.model):
+    update_bn_stats(ctx.model_without_ddp, inputs_only, min(num_batches, len(loader)))
+    for bn in get_bn_modules(ctx.model_without_ddp):
         du.all_reduce_mean([bn.running_mean, bn.running_var])  # in place

@@ -30,15 +30,32 @@ def cpu_model():
     return platform.processor() or None
 
 
+def _nccl_version():
+    if not (torch.cuda.is_available() and hasattr(torch.cuda, "nccl")):
+        return None
+    try:
+        return ".".join(str(part) for part in torch.cuda.nccl.version())
+    except (RuntimeError, AttributeError):
+        return None
+
+
+def library_versions():
+    """torch, CUDA, cuDNN, NCCL, PyAV and torchcodec versions (None where not built in or not installed)."""
+    return {
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        "nccl": _nccl_version(),
+        "pyav": av.__version__,
+        "torchcodec": _package_version("torchcodec"),  # DATA.DECODING_BACKEND torchcodec (optional extra)
+    }
+
+
 def environment_info():
     """Return a dict of library versions and hardware facts of this machine."""
     info = {
         "python": platform.python_version(),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
-        "pyav": av.__version__,
-        "torchcodec": _package_version("torchcodec"),  # DATA.DECODING_BACKEND torchcodec (optional extra)
+        **library_versions(),
         "cpu_count": os.cpu_count(),
         # CPU numerics (and so a CPU quick-start's accuracy per epoch) follow the kernels this ISA selects.
         "cpu_model": cpu_model(),
@@ -98,13 +115,12 @@ def machine_facts(output_dir: str, data_dir: str) -> dict:
         output_dir (str): the run's OUTPUT_DIR (free disk is measured on its file system).
         data_dir (str): the data folder (its file system type tells a network disk).
     Returns:
-        dict: environment_info's keys plus nccl, driver, gpu_memory_gb (per GPU), shm_total_mb,
+        dict: environment_info's keys plus driver, gpu_memory_gb (per GPU), shm_total_mb,
         shm_free_mb (None without /dev/shm), output_free_gb, data_filesystem, load_1min (load average of the
         last minute), torch_threads (intra-op threads of this process).
     """
     facts = environment_info()
     cuda = torch.cuda.is_available()
-    facts["nccl"] = ".".join(map(str, torch.cuda.nccl.version())) if cuda else None
     facts["driver"] = _gpu_driver() if cuda else None
     facts["gpu_memory_gb"] = [
         round(torch.cuda.get_device_properties(i).total_memory / 2**30, 1) for i in range(torch.cuda.device_count())

@@ -1,12 +1,9 @@
-"""Compliance verdicts against an official config built from get_cfg() and a small YAML, and fingerprints."""
-
-import hashlib
+"""Compliance verdicts against an official config built from get_cfg() and a small YAML."""
 
 import pytest
 
 from slowfast.benchmark.compliance import (
     check_compliance,
-    dataset_fingerprint,
     load_official_config,
     official_config_path,
 )
@@ -148,13 +145,3 @@ def test_official_config_path_prefers_benchmark_key(official_path):
     cfg = load_config(official_path, ["BENCHMARK.OFFICIAL_CONFIG", "configs/X3D_M.yaml"])
     assert official_config_path(cfg, official_path) == "configs/X3D_M.yaml"
     assert official_config_path(load_config(official_path), official_path) == official_path
-
-
-def test_dataset_fingerprint(tmp_path):
-    train = b"a/1.mp4 0\nb/2.mp4 1\n\nc/3.mp4 2\n"
-    (tmp_path / "train.csv").write_bytes(train)
-    (tmp_path / "val.csv").write_bytes(b"d/4.mp4 0\n")
-    fingerprint = dataset_fingerprint(str(tmp_path))
-    assert set(fingerprint) == {"train", "val"}
-    assert fingerprint["train"] == {"videos": 3, "sha256": hashlib.sha256(train).hexdigest()}
-    assert fingerprint["val"]["videos"] == 1

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from slowfast.benchmark.log_check import check_mllog
-from slowfast.benchmark.score import read_run
-from slowfast.engine.checkpoint import save_checkpoint
+from slowfast.benchmark.run_reader import read_run
+from slowfast.engine.checkpoint import save_checkpoint, saved_evaluations
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOGS = os.path.join(REPO, "tests", "benchmark", "logs")
@@ -117,10 +117,11 @@ def test_eval_that_differs_from_the_checkpoint_clock_is_caught(tmp_path):
         {"epoch": 3, "top1": 18.9, "time_s": 2440.0},
     ]
     save_checkpoint(str(run_dir), 4, {"epoch": 4, "clock": {"elapsed_s": 2440.05, "evals": evals}})
-    assert read_run(str(run_dir)).problems == []
+    saved = saved_evaluations(str(run_dir))
+    assert read_run(str(run_dir), saved).problems == []
 
     _edit_line(run_dir, TARGET_EVAL_LINE, '"value": 16.80', '"value": 17.80')
-    assert _problems_of("eval_accuracy matches the checkpoint clock", read_run(str(run_dir))) == [
+    assert _problems_of("eval_accuracy matches the checkpoint clock", read_run(str(run_dir), saved)) == [
         f"eval_accuracy matches the checkpoint clock: line {TARGET_EVAL_LINE}: epoch 3 is top-1 16.8 at 1828.98 s "
         "in the checkpoint, the log has top-1 17.8 at 1828.98 s"
     ]

@@ -9,7 +9,8 @@ from slowfast.benchmark.compliance import ComplianceVerdict, KeyChange
 from slowfast.benchmark.log_check import check_mllog
 from slowfast.benchmark.mllog import IMPLEMENTATION, MLLog, log_run_header, open_mllog, read_mllog
 from slowfast.benchmark.result import QUICKSTART_LABEL, format_result_block
-from slowfast.benchmark.score import RunResult, read_run, summarize_runs
+from slowfast.benchmark.run_reader import read_run
+from slowfast.benchmark.run_result import RunResult, summarize_runs
 from slowfast.config import get_cfg
 
 

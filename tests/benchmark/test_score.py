@@ -12,14 +12,9 @@ from slowfast.benchmark.reference import (
     reference_for_kind,
     reference_for_name,
 )
-from slowfast.benchmark.score import (
-    benchmark_score,
-    olympic_mean,
-    read_run,
-    score,
-    spread,
-    summarize_runs,
-)
+from slowfast.benchmark.run_reader import read_run
+from slowfast.benchmark.run_result import summarize_runs
+from slowfast.benchmark.score import benchmark_score, olympic_mean, score, spread
 
 LOGS = os.path.join(os.path.dirname(__file__), "logs")
 

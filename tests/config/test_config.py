@@ -146,8 +146,8 @@ def test_integer_for_a_float_key_in_a_child_yaml_loads_as_the_official_config_to
     assert check_compliance(cfg, official).compliant
 
 
-def test_world_size_from_torchrun_environment(monkeypatch):
-    monkeypatch.setenv("WORLD_SIZE", "5")
+def test_world_size_from_torchrun_environment(torchrun_env):
+    torchrun_env(0, 5)
     with pytest.raises(ConfigError, match=r"multiple of the number of processes \(5\)"):
         load_config(X3D_M)
 

@@ -14,7 +14,8 @@ from fvcore.common.config import CfgNode
 
 from slowfast.benchmark.recipe import lr_landmarks
 from slowfast.config import load_config
-from slowfast.config.defaults import PYSLOWFAST_ONLY_KEYS, get_cfg, ignored_settings
+from slowfast.config.defaults import get_cfg, ignored_settings
+from slowfast.config.keys import PYSLOWFAST_ONLY_KEYS
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import run
 from slowfast.engine.implementation import choose_implementation

@@ -9,7 +9,7 @@ import torch
 from conftest import GOLDEN_DIR
 
 from slowfast.config import load_config
-from slowfast.datasets import build_dataset
+from slowfast.datasets.build import build_dataset
 from slowfast.datasets.mixup import MixUp
 from slowfast.datasets.rand_augment import _OPS, RandAugment, affine_warp, apply_op, op_argument
 from slowfast.datasets.random_erasing import random_erase

@@ -4,8 +4,9 @@ import pytest
 from conftest import small_cfg, write_csv
 
 from slowfast.config import load_config
-from slowfast.datasets import build_dataset, build_loader, set_loader_epoch
 from slowfast.datasets.bad_videos import BadVideoTracker, TooManyBadVideos
+from slowfast.datasets.build import build_dataset
+from slowfast.datasets.loader import build_loader, set_loader_epoch
 from slowfast.utils.errors import UserError
 
 

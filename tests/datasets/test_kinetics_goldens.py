@@ -12,8 +12,8 @@ import pytest
 from conftest import BACKENDS, GOLDEN_DIR
 
 from slowfast.config import load_config
-from slowfast.datasets import build_dataset
 from slowfast.datasets import temporal_sampling as ts
+from slowfast.datasets.build import build_dataset
 from slowfast.datasets.decoder import decode_clip
 from slowfast.datasets.kinetics import eval_pixels
 

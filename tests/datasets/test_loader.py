@@ -4,8 +4,15 @@ import pytest
 import torch
 from conftest import small_cfg, write_csv
 
-from slowfast.datasets import build_dataset, build_loader, set_loader_epoch
-from slowfast.datasets.loader import EpochSampler, EvalShardSampler, build_sampler, collate_clips
+from slowfast.datasets.build import build_dataset
+from slowfast.datasets.loader import (
+    EpochSampler,
+    EvalShardSampler,
+    build_loader,
+    build_sampler,
+    collate_clips,
+    set_loader_epoch,
+)
 
 
 @pytest.mark.parametrize("world_size", [1, 2, 3])

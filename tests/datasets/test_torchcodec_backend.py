@@ -15,8 +15,8 @@ import torch
 from conftest import GOLDEN_DIR, REPO, moving_frames, requires_torchcodec, small_cfg, write_csv
 
 from slowfast.config import ConfigError
-from slowfast.datasets import build_dataset
 from slowfast.datasets import torchcodec_reader as tcr
+from slowfast.datasets.build import build_dataset
 from slowfast.datasets.decoder import DecoderUnavailableError, VideoDecodeError, check_backend, decode_clip
 
 GOLDEN_VIDEOS = sorted(

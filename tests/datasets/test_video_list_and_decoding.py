@@ -4,8 +4,8 @@ import av
 import pytest
 from conftest import BACKENDS, moving_frames, small_cfg
 
-from slowfast.datasets import build_dataset
 from slowfast.datasets import temporal_sampling as ts
+from slowfast.datasets.build import build_dataset
 from slowfast.datasets.decoder import decode_clip
 from slowfast.datasets.video_list import VideoListError, read_video_list
 from slowfast.datasets.video_writer import write_mp4

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from slowfast.benchmark.score import read_run
+from slowfast.benchmark.run_reader import read_run
 from slowfast.config import load_config
 from slowfast.engine.run import run_job
 from slowfast.utils.metrics import read_metrics, records_of

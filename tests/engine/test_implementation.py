@@ -12,8 +12,9 @@ from mlperf_logging.mllog import constants
 from slowfast.benchmark.log_check import check_mllog
 from slowfast.benchmark.mllog import IMPLEMENTATION
 from slowfast.benchmark.result import format_result_block
-from slowfast.benchmark.score import read_run
+from slowfast.benchmark.run_reader import read_run
 from slowfast.config import ConfigError
+from slowfast.config.keys import IMPLEMENTATION_KEYS
 from slowfast.engine import implementation as impl_mod
 from slowfast.engine.run import run_job
 from slowfast.utils.metrics import read_metrics, records_of
@@ -139,7 +140,7 @@ def test_event_value_names_every_setting_threads_and_versions(smoke_config, tmp_
     assert names == X3D_OPTIONS + ["cpu_threads"]
     threads = value["settings"][-1]
     assert threads["value"] == torch.get_num_threads() and threads["chosen_by"]
-    assert set(value["versions"]) == {"torch", "cuda", "cudnn", "nccl"}
+    assert set(value["versions"]) == {"torch", "cuda", "cudnn", "nccl", "pyav", "torchcodec"}
     assert value["versions"]["torch"] == torch.__version__
 
 
@@ -172,7 +173,7 @@ def test_smoke_run_in_each_mode_trains_and_logs_its_implementation(smoke_config,
     assert (event["value"]["candidates"] != []) == (mode == "auto")
     assert check_mllog(mllog) == []
     # The smoke overrides (data, classes, epochs) are recipe changes; the implementation ones are not among them.
-    assert summary.changes and not any(key in line for line in summary.changes for key in impl_mod.IMPLEMENTATION_KEYS)
+    assert summary.changes and not any(key in line for line in summary.changes for key in IMPLEMENTATION_KEYS)
     assert read_run(str(tmp_path)).implementation == event["value"] == summary.implementation
     block = format_result_block(summary)
     assert f"implementation     {mode}: channels_last" in block and "torch " + torch.__version__ in block

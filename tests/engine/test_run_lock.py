@@ -72,12 +72,12 @@ def test_run_net_on_a_busy_output_dir_stops_before_logging_anything(capsys, tiny
     assert sorted(os.listdir(output_dir)) == [LOCK_FILENAME]  # no mllog.txt, log.txt or config.yaml touched
 
 
-def test_only_the_process_owning_output_dir_takes_the_lock(tmp_path, monkeypatch):
+def test_only_the_process_owning_output_dir_takes_the_lock(tmp_path, torchrun_env):
     cfg = load_config(None, ["OUTPUT_DIR", str(tmp_path), "NUM_SHARDS", "2"])
     assert owns_output_dir(cfg)
     other_machine = load_config(None, ["OUTPUT_DIR", str(tmp_path), "NUM_SHARDS", "2", "SHARD_ID", "1"])
     assert not owns_output_dir(other_machine)
-    monkeypatch.setenv("RANK", "1")  # a torchrun worker other than rank 0
+    torchrun_env(1, 2)  # a torchrun worker other than rank 0
     assert not owns_output_dir(cfg)
     with output_dir_lock(str(tmp_path)), run_lock(cfg):  # so it never waits for, or refuses on, the owner's lock
         pass

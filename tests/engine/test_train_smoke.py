@@ -14,9 +14,9 @@ import torch
 from mlperf_logging.mllog import constants
 
 from slowfast.benchmark.log_check import check_mllog
-from slowfast.benchmark.report import build_report
-from slowfast.benchmark.score import read_run
+from slowfast.benchmark.run_reader import read_run
 from slowfast.engine.run import run_job
+from slowfast.suite.report import build_report
 from slowfast.utils.metrics import read_metrics, records_of
 
 pytestmark = pytest.mark.slow  # end-to-end runs

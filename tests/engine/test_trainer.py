@@ -11,7 +11,8 @@ from slowfast.config import load_config
 from slowfast.engine.trainer import LoopContext, eta_text, train_one_epoch
 from slowfast.models import build_model
 from slowfast.models.channelwise_conv import ChannelwiseConv3d
-from slowfast.solver import build_optimizer, get_loss_func
+from slowfast.solver.losses import get_loss_func
+from slowfast.solver.optimizer import build_optimizer
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT = str(REPO)
@@ -61,8 +62,8 @@ def _cpu_loop_context(cfg, model, amp_dtype):
     """The train loop's context for ``model`` on the CPU: cross-entropy, no scaler, mixup or metrics."""
     return LoopContext(
         cfg=cfg,
-        train_model=model,
         model=model,
+        model_without_ddp=model,
         optimizer=build_optimizer(model, cfg),
         scaler=torch.amp.GradScaler("cpu", enabled=False),
         loss_fn=get_loss_func("cross_entropy")(reduction="mean"),
@@ -86,11 +87,11 @@ def test_non_finite_loss_stops_the_run_naming_epoch_and_iteration():
 
 def test_bf16_autocast_on_cpu_trains():
     ctx = _context(amp_dtype=torch.bfloat16)
-    before = ctx.model.fc.weight.detach().clone()
+    before = ctx.model_without_ddp.fc.weight.detach().clone()
     stats = train_one_epoch(ctx, _batches([0.1, 0.2, 0.3]), epoch=0, bad_videos=NoTracking())
     assert stats["clips_per_s"] > 0 and torch.isfinite(torch.tensor(stats["loss"]))
-    assert not torch.equal(before, ctx.model.fc.weight)
-    assert ctx.model.fc.weight.dtype == torch.float32  # autocast leaves the master weights in fp32
+    assert not torch.equal(before, ctx.model_without_ddp.fc.weight)
+    assert ctx.model_without_ddp.fc.weight.dtype == torch.float32  # autocast leaves the master weights in fp32
 
 
 def test_mixed_precision_trains_the_real_x3d_m_in_half_precision():

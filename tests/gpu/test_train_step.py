@@ -6,7 +6,8 @@ from gpu_cases import clip_batch, scored_config
 
 from slowfast.engine.trainer import LoopContext, train_one_epoch
 from slowfast.models import build_model
-from slowfast.solver import build_optimizer, get_loss_func
+from slowfast.solver.losses import get_loss_func
+from slowfast.solver.optimizer import build_optimizer
 
 pytestmark = pytest.mark.gpu
 
@@ -25,8 +26,8 @@ def _context(cfg, device):
     amp_dtype = (torch.float16 if device.type == "cuda" else torch.bfloat16) if mixed else None
     return LoopContext(
         cfg=cfg,
-        train_model=model,
         model=model,
+        model_without_ddp=model,
         optimizer=build_optimizer(model, cfg),
         scaler=torch.amp.GradScaler(device.type, enabled=mixed and device.type == "cuda"),
         loss_fn=get_loss_func(cfg.MODEL.LOSS_FUNC)(reduction="mean"),
@@ -64,16 +65,16 @@ def test_train_step_of_a_scored_model(device, name, precision, request):
     ctx = _context(cfg, device)
     x, labels = clip_batch(cfg, 2, device)
     meta = {"valid": torch.ones(2, dtype=torch.bool), "bad_paths": []}
-    before = [p.detach().clone() for p in ctx.model.parameters()]
+    before = [p.detach().clone() for p in ctx.model_without_ddp.parameters()]
     stats = train_one_epoch(ctx, [([x], labels, torch.arange(2), meta)], epoch=0, bad_videos=_Ignore())
     assert torch.isfinite(torch.tensor(stats["loss"])) and stats["loss"] > 0
-    params = list(ctx.model.parameters())
+    params = list(ctx.model_without_ddp.parameters())
     assert all(torch.isfinite(p.grad).all() for p in params if p.grad is not None)
     # The parameters with a gradient moved (X3D's zero-initialised final BNs leave their branches without one in
     # the first step; a gradient far below a weight's fp32 resolution may leave it unchanged), and the classifier
     # always has one.
     with_grad = [i for i, p in enumerate(params) if p.grad is not None and p.grad.abs().sum() > 0]
-    assert ctx.model.head.projection.weight.grad.abs().sum() > 0
+    assert ctx.model_without_ddp.head.projection.weight.grad.abs().sum() > 0
     moved = sum(not torch.equal(before[i], params[i].detach()) for i in with_grad)
     assert moved >= 0.9 * len(with_grad), (moved, len(with_grad))
-    assert all(p.dtype == torch.float32 for p in ctx.model.parameters())  # master weights stay fp32
+    assert all(p.dtype == torch.float32 for p in ctx.model_without_ddp.parameters())  # master weights stay fp32

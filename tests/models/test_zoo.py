@@ -8,7 +8,7 @@ from small_x3d import assert_same_step, small_x3d_step
 
 from slowfast.config import get_cfg
 from slowfast.config.checks import CHOICES
-from slowfast.datasets import DATASET_REGISTRY
+from slowfast.datasets.registry import DATASET_REGISTRY
 from slowfast.models import MODEL_REGISTRY, build_model
 from slowfast.models.flops import count_flops
 from slowfast.models.x3d import X3D

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from slowfast.benchmark.mllog import MLLog
-from slowfast.benchmark.suite import check_overrides, plan_runs, run_state
 from slowfast.config import ConfigError
+from slowfast.suite.runner import check_overrides, plan_runs, run_state
 from slowfast.utils.metrics import read_metrics, records_of
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -1,7 +1,7 @@
 """The machine self-check: is this machine set up for the configured run, and how long will the run take?
 
 ``run_selfcheck`` gathers the environment (slowfast.utils.env.machine_facts), launches the probes
-(slowfast.benchmark.probes) on every configured process with the run's own launcher, judges whether training
+(slowfast.selfcheck.probes) on every configured process with the run's own launcher, judges whether training
 is input-bound, predicts the run (slowfast.benchmark.prediction) and writes OUTPUT_DIR/selfcheck.json. Each
 finding that needs action says what to change.
 """
@@ -14,11 +14,11 @@ from typing import Any, TypedDict
 
 from fvcore.common.config import CfgNode
 
-from slowfast.benchmark import probes
 from slowfast.benchmark.prediction import predict_run, write_selfcheck
 from slowfast.config.checks import ConfigError, processes_per_machine
+from slowfast.datasets.synthetic import ensure_synthetic_data
 from slowfast.engine.launch import DEFAULT_INIT_METHOD, launch_job
-from slowfast.engine.run import ensure_synthetic_data
+from slowfast.selfcheck import probes
 from slowfast.utils.env import machine_facts
 
 # File systems reached over the network: a data set there is often what makes a run input-bound.

@@ -6,9 +6,9 @@ import os
 import pytest
 
 from slowfast.benchmark.prediction import predict_run, read_predicted_epoch_s, write_selfcheck
-from slowfast.benchmark.selfcheck import environment_findings, format_report, run_selfcheck, shm_need_mb
 from slowfast.config import load_config
 from slowfast.engine.run import run_job
+from slowfast.selfcheck.check import environment_findings, format_report, run_selfcheck, shm_need_mb
 from slowfast.utils.metrics import read_metrics, records_of
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

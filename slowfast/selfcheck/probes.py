@@ -8,7 +8,6 @@ Processes agree on every step count (rank 0 decides), because DDP steps are coll
 """
 
 import itertools
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -18,16 +17,19 @@ import torch
 from fvcore.common.config import CfgNode
 from torch.utils.data import DataLoader
 
-from slowfast.datasets import build_loader, set_loader_epoch
 from slowfast.datasets.bad_videos import BadVideoTracker
+from slowfast.datasets.loader import build_loader, set_loader_epoch
 from slowfast.engine.run import build_loop_context
 from slowfast.engine.trainer import LoopContext, evaluate, train_one_epoch, update_precise_bn
 from slowfast.utils import distributed as du
+from slowfast.utils.files import atomic_write_json
 from slowfast.utils.metrics import MetricsWriter
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# Probes collect bad videos without ever stopping (the run itself enforces DATA.MAX_BAD_FRACTION).
+_NEVER_STOP = 1.0
 
 
 class Batches:
@@ -92,17 +94,11 @@ def synthetic_batch(
     return inputs, labels, torch.arange(clips), meta
 
 
-def _tracker(loader: DataLoader, split: str) -> BadVideoTracker:
-    """Collects bad videos without ever stopping a probe (the run itself enforces DATA.MAX_BAD_FRACTION)."""
-    # num_videos is the dataset registry's contract (datasets/build.py), not a torch Dataset attribute.
-    return BadVideoTracker(loader.dataset.num_videos, 1.0, split)  # type: ignore[attr-defined]
-
-
 def compute_rate(ctx: LoopContext, cfg: CfgNode, budget_s: float) -> tuple[float, float]:
     """Train steps on in-memory clips (no loader): (clips/s per process, seconds per step)."""
     clips = cfg.TRAIN.BATCH_SIZE // du.get_world_size()
     batch = synthetic_batch(cfg, clips, ctx.device)
-    tracker = BadVideoTracker(1, 1.0, "train")
+    tracker = BadVideoTracker(1, _NEVER_STOP, "train")
     train_one_epoch(ctx, Batches(itertools.repeat(batch), 2), 0, tracker)  # warm-up: allocator, kernels
     _, first = _timed(lambda: train_one_epoch(ctx, Batches(itertools.repeat(batch), 1), 0, tracker))
     steps = _agreed_count(first, budget_s, 3, 200)
@@ -125,7 +121,7 @@ def loader_rate(loader: DataLoader, budget_s: float) -> float:
 def real_step_time(ctx: LoopContext, loader: DataLoader, budget_s: float, step_guess_s: float) -> tuple[float, float]:
     """Seconds per train step fed by the real loader, and that run's share of time waiting for data."""
     steps = _agreed_count(step_guess_s, budget_s, 5, len(loader))
-    tracker = _tracker(loader, "train")
+    tracker = BadVideoTracker.for_loader(loader, _NEVER_STOP, "train")
     stats, seconds = _timed(lambda: train_one_epoch(ctx, Batches(loader, steps), 1, tracker))
     return seconds / steps, stats["data_wait_share"]
 
@@ -133,7 +129,7 @@ def real_step_time(ctx: LoopContext, loader: DataLoader, budget_s: float, step_g
 def evaluation_time(ctx: LoopContext, cfg: CfgNode, train_loader: DataLoader, budget_s: float) -> tuple[float, float]:
     """Predicted seconds of one evaluation: precise BN (when on) plus the val split, from timed batches."""
     val_loader = build_loader(cfg, "val")
-    tracker = _tracker(val_loader, "val")
+    tracker = BadVideoTracker.for_loader(val_loader, _NEVER_STOP, "val")
     evaluate(ctx, Batches(val_loader, 1), tracker)  # warm-up: val workers start, as in a run's first epoch
     _, first = _timed(lambda: evaluate(ctx, Batches(val_loader, 1), tracker))
     batches = _agreed_count(first, budget_s, 1, len(val_loader))
@@ -149,7 +145,7 @@ def evaluation_time(ctx: LoopContext, cfg: CfgNode, train_loader: DataLoader, bu
 
 def checkpoint_bytes(ctx: LoopContext) -> int:
     """Bytes of a checkpoint's tensors: model state and optimiser state."""
-    tensors = list(ctx.model.state_dict().values())
+    tensors = list(ctx.model_without_ddp.state_dict().values())
     for state in ctx.optimizer.state_dict()["state"].values():
         tensors += [v for v in state.values() if torch.is_tensor(v)]
     return sum(t.numel() * t.element_size() for t in tensors)
@@ -205,5 +201,4 @@ def measure_job(cfg: CfgNode, result_path: str, budget_s: float) -> None:
         "checkpoint_bytes": checkpoint_bytes(ctx),
     }
     if du.is_main_process():
-        with open(result_path, "w") as f:
-            json.dump(results, f)
+        atomic_write_json(result_path, results)

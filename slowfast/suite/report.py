@@ -22,7 +22,10 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen befor
 from matplotlib.figure import Figure  # noqa: E402
 
 from slowfast.benchmark.mllog import describe_implementation, describe_versions  # noqa: E402
-from slowfast.benchmark.score import RunResult, read_run, summarize_runs  # noqa: E402
+from slowfast.benchmark.run_reader import read_run  # noqa: E402
+from slowfast.benchmark.run_result import RunResult, summarize_runs  # noqa: E402
+from slowfast.engine.checkpoint import saved_evaluations  # noqa: E402
+from slowfast.utils.files import atomic_write_text  # noqa: E402
 from slowfast.utils.metrics import read_metrics, records_of  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -291,10 +294,8 @@ def write_run_report(run_dir: str) -> str:
     Returns:
         str: the report's path.
     """
-    path = os.path.join(run_dir, REPORT_FILENAME)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(build_report([read_run(run_dir)]))
-    return path
+    report = build_report([read_run(run_dir, saved_evaluations(run_dir))])
+    return atomic_write_text(os.path.join(run_dir, REPORT_FILENAME), report)
 
 
 def closing_line(run_dir: str) -> str:

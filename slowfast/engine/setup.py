@@ -1,0 +1,75 @@
+"""Set-up shared by every job of a process, in one place (as detectron2's ``default_setup``).
+
+``default_setup`` prepares the process (logging, saved config, environment line, synthetic data); the other
+functions choose the device, seed the generators, place the model and pick the mixed-precision mode.
+"""
+
+import logging
+import random
+
+import numpy as np
+import torch
+from fvcore.common.config import CfgNode
+from torch import nn
+
+from slowfast.config import save_config
+from slowfast.datasets.synthetic import ensure_synthetic_data
+from slowfast.utils import distributed as du
+from slowfast.utils.env import environment_info
+from slowfast.utils.logging import setup_logging
+
+logger = logging.getLogger(__name__)
+
+
+def default_setup(cfg: CfgNode) -> dict[str, object]:
+    """Prepare this process for a job: logging to OUTPUT_DIR, the merged config saved (rank 0), the environment
+    logged, and the quick-start's synthetic data generated when it asks for it.
+
+    Returns:
+        dict: ``environment_info()`` of this machine.
+    """
+    setup_logging(cfg.OUTPUT_DIR, du.get_rank())
+    if du.is_main_process():
+        save_config(cfg, cfg.OUTPUT_DIR)
+    info = environment_info()
+    logger.info("environment: %s; %d process(es)", info, du.get_world_size())
+    ensure_synthetic_data(cfg)
+    return info
+
+
+def seed_everything(seed: int, epoch: int, rank: int) -> None:
+    """Seed Python, NumPy and torch from (seed, epoch, rank), so an epoch's randomness survives a resume."""
+    state = np.random.SeedSequence([seed, epoch, rank]).generate_state(2)
+    random.seed(int(state[0]))
+    np.random.seed(int(state[1]))
+    torch.manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+def job_device(cfg: CfgNode) -> torch.device:
+    """The device this process trains on: its CUDA device with NUM_GPUS > 0, else the CPU."""
+    if cfg.NUM_GPUS > 0:
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def place_model(model: nn.Module, cfg: CfgNode, device: torch.device) -> tuple[nn.Module, nn.Module]:
+    """Move to the device, convert BN to SyncBN when asked, wrap in DDP with several processes.
+
+    Returns:
+        tuple: (model, model_without_ddp); the same module twice in a single process.
+    """
+    if cfg.BN.NORM_TYPE == "sync_batchnorm" and du.get_world_size() > 1:
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    model = model.to(device)
+    if du.get_world_size() == 1:
+        return model, model
+    device_ids = [device.index] if device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids), model
+
+
+def mixed_precision(cfg: CfgNode, device: torch.device) -> tuple[torch.amp.GradScaler, torch.dtype | None]:
+    """TRAIN.MIXED_PRECISION: (GradScaler, autocast dtype): fp16 with a scaler on CUDA, bf16 on the CPU, or off."""
+    enabled = cfg.TRAIN.MIXED_PRECISION
+    scaler = torch.amp.GradScaler(device.type, enabled=enabled and device.type == "cuda")
+    dtype = (torch.float16 if device.type == "cuda" else torch.bfloat16) if enabled else None
+    return scaler, dtype
