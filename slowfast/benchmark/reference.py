@@ -5,7 +5,6 @@ on one deterministic centre view per validation video. The two scored rows defin
 single-GPU X3D-M rows are informational (whole-schedule times, not times to the target).
 """
 
-import os
 from dataclasses import dataclass
 
 
@@ -15,7 +14,6 @@ class ReferenceRun:
 
     Attributes:
         name: short model name used in logs and reports (``submission_benchmark`` in mllog.txt).
-        config_names: config paths relative to ``configs/`` that name this model.
         kind: "cnn" or "transformer" for the scored rows, "" for informational rows.
         target_top1: top-1 (percent) that defines reaching the target.
         time_to_target_s: wall seconds until the first evaluation reaching ``target_top1`` (None if unknown).
@@ -29,7 +27,6 @@ class ReferenceRun:
     """
 
     name: str
-    config_names: tuple[str, ...]
     kind: str
     target_top1: float
     time_to_target_s: float | None
@@ -47,20 +44,14 @@ class ReferenceRun:
         return self.batch_size // self.num_gpus
 
 
-_X3D_NAMES = ("X3D_M.yaml", "Kinetics/X3D_M.yaml")
-_MVIT_NAMES = ("MVIT_B_16x4.yaml", "Kinetics/MVIT_B_16x4.yaml")
-
 SCORED_RUNS = (
-    ReferenceRun("X3D_M", _X3D_NAMES, "cnn", 16.75, 3657.96, num_gpus=4, batch_size=64, epochs=20, num_workers=32),
-    ReferenceRun(
-        "MVIT_B_16x4", _MVIT_NAMES, "transformer", 34.70, 6682.53, num_gpus=4, batch_size=48, epochs=20, num_workers=32
-    ),
+    ReferenceRun("X3D_M", "cnn", 16.75, 3657.96, num_gpus=4, batch_size=64, epochs=20, num_workers=32),
+    ReferenceRun("MVIT_B_16x4", "transformer", 34.70, 6682.53, num_gpus=4, batch_size=48, epochs=20, num_workers=32),
 )
 
 INFORMATIONAL_RUNS = tuple(
     ReferenceRun(
         "X3D_M",
-        _X3D_NAMES,
         "",
         16.75,
         None,
@@ -75,40 +66,9 @@ INFORMATIONAL_RUNS = tuple(
 )
 
 
-def reference_for_kind(kind: str) -> ReferenceRun:
-    """Return the scored reference run of ``kind`` ("cnn" or "transformer").
-
-    Raises:
-        KeyError: for any other kind.
-    """
-    for run in SCORED_RUNS:
-        if run.kind == kind:
-            return run
-    raise KeyError(f"no scored reference of kind {kind!r}; kinds: {[r.kind for r in SCORED_RUNS]}")
-
-
 def reference_for_name(name: str) -> ReferenceRun | None:
     """Return the scored reference run whose model name is ``name`` (e.g. "X3D_M"), or None."""
     for run in SCORED_RUNS:
         if run.name == name:
             return run
-    return None
-
-
-def reference_for_config(config_path: str) -> ReferenceRun | None:
-    """Return the scored reference run for a config file path, or None when the path is not a scored config.
-
-    Matches the path's tail against the known names, so ``/abs/configs/Kinetics/X3D_M.yaml`` and
-    ``configs/X3D_M.yaml`` both find X3D-M.
-
-    Args:
-        config_path (str): path of a YAML config.
-    Returns:
-        ReferenceRun or None.
-    """
-    normalised = os.path.normpath(config_path).replace(os.sep, "/")
-    for run in SCORED_RUNS:
-        for name in run.config_names:
-            if normalised == name or normalised.endswith("/" + name):
-                return run
     return None

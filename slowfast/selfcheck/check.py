@@ -51,7 +51,7 @@ def shm_need_mb(cfg: CfgNode, local_processes: int) -> float:
 
 
 def environment_findings(cfg: CfgNode, facts: dict[str, Any]) -> list[Finding]:
-    """Judge /dev/shm, CPU cores and GPUs against what the config asks for.
+    """Judge /dev/shm, CPU cores, machine load and GPUs against what the config asks for.
 
     Args:
         cfg (CfgNode): the configuration (NUM_GPUS, NUM_CPU_PROCESSES, DATA_LOADER.*, batch and clip size).
@@ -59,42 +59,42 @@ def environment_findings(cfg: CfgNode, facts: dict[str, Any]) -> list[Finding]:
     Returns:
         list of dict: {"check", "ok", "message", "fix"}.
     """
-    findings: list[Finding] = []
+    findings = [_shm_finding(cfg, facts), _cores_finding(cfg, facts), _load_finding(facts), _gpu_finding(cfg, facts)]
+    return [finding for finding in findings if finding is not None]
+
+
+def _shm_finding(cfg: CfgNode, facts: dict[str, Any]) -> Finding | None:
     local = processes_per_machine(cfg)
-    workers = cfg.DATA_LOADER.NUM_WORKERS
     need = shm_need_mb(cfg, local)
-    if facts["shm_total_mb"] is not None and need > 0:
-        ok = facts["shm_total_mb"] >= SHM_MARGIN * need
-        size_gb = max(1, math.ceil(SHM_MARGIN * need / 1024))
-        fix = (
-            None
-            if ok
-            else (
-                f"give the container more shared memory: docker run --shm-size={size_gb}g (or --ipc=host); "
-                "or lower DATA_LOADER.NUM_WORKERS / DATA_LOADER.PREFETCH_FACTOR"
-            )
-        )
-        findings.append(
-            _finding(
-                "shared memory",
-                ok,
-                f"/dev/shm {facts['shm_total_mb']} MB for about {need:.0f} MB of batches in flight "
-                f"({local} process(es) x {workers} workers x prefetch {cfg.DATA_LOADER.PREFETCH_FACTOR}); too little "
-                "crashes loader workers with a bus error",
-                fix,
-            )
-        )
-    cores, needed = facts["cpu_count"] or 1, local * (workers + 1)
-    ok = cores >= needed
+    if facts["shm_total_mb"] is None or need == 0:
+        return None
+    ok = facts["shm_total_mb"] >= SHM_MARGIN * need
+    size_gb = max(1, math.ceil(SHM_MARGIN * need / 1024))
     fix = (
-        None
-        if ok
-        else (
-            f"use DATA_LOADER.NUM_WORKERS {max(0, cores // local - 1)} ({cores} cores / {local} "
-            "process(es), keeping one core per process for training)"
-        )
+        f"give the container more shared memory: docker run --shm-size={size_gb}g (or --ipc=host); "
+        "or lower DATA_LOADER.NUM_WORKERS / DATA_LOADER.PREFETCH_FACTOR"
     )
-    findings.append(_finding("cpu cores", ok, f"{cores} cores for {local} process(es) x ({workers} workers + 1)", fix))
+    message = (
+        f"/dev/shm {facts['shm_total_mb']} MB for about {need:.0f} MB of batches in flight ({local} process(es) x "
+        f"{cfg.DATA_LOADER.NUM_WORKERS} workers x prefetch {cfg.DATA_LOADER.PREFETCH_FACTOR}); too little crashes "
+        "loader workers with a bus error"
+    )
+    return _finding("shared memory", ok, message, None if ok else fix)
+
+
+def _cores_finding(cfg: CfgNode, facts: dict[str, Any]) -> Finding:
+    local, workers = processes_per_machine(cfg), cfg.DATA_LOADER.NUM_WORKERS
+    cores, needed = facts["cpu_count"] or 1, local * (workers + 1)
+    fix = (
+        f"use DATA_LOADER.NUM_WORKERS {max(0, cores // local - 1)} ({cores} cores / {local} "
+        "process(es), keeping one core per process for training)"
+    )
+    message = f"{cores} cores for {local} process(es) x ({workers} workers + 1)"
+    return _finding("cpu cores", cores >= needed, message, None if cores >= needed else fix)
+
+
+def _load_finding(facts: dict[str, Any]) -> Finding:
+    cores = facts["cpu_count"] or 1
     busy = facts["load_1min"] > cores
     fix = (
         "other processes compete for the cores: stop them before timing or running the benchmark (the "
@@ -105,25 +105,18 @@ def environment_findings(cfg: CfgNode, facts: dict[str, Any]) -> list[Finding]:
             f"; if they must run, OMP_NUM_THREADS=1 keeps the {facts['torch_threads']} threads of each step from "
             "waiting for one another"
         )
-    findings.append(
-        _finding(
-            "machine load",
-            not busy,
-            f"load average {facts['load_1min']} on {cores} cores before the check",
-            fix if busy else None,
-        )
+    message = f"load average {facts['load_1min']} on {cores} cores before the check"
+    return _finding("machine load", not busy, message, fix if busy else None)
+
+
+def _gpu_finding(cfg: CfgNode, facts: dict[str, Any]) -> Finding | None:
+    if cfg.NUM_GPUS == 0:
+        return None
+    gpus = len(facts["gpus"])
+    ok = gpus >= cfg.NUM_GPUS
+    return _finding(
+        "gpus", ok, f"{gpus} GPU(s) visible for NUM_GPUS {cfg.NUM_GPUS}", None if ok else f"use NUM_GPUS {gpus}"
     )
-    if cfg.NUM_GPUS > 0:
-        gpus = len(facts["gpus"])
-        findings.append(
-            _finding(
-                "gpus",
-                gpus >= cfg.NUM_GPUS,
-                f"{gpus} GPU(s) visible for NUM_GPUS {cfg.NUM_GPUS}",
-                None if gpus >= cfg.NUM_GPUS else f"use NUM_GPUS {gpus}",
-            )
-        )
-    return findings
 
 
 def measurement_findings(
@@ -152,31 +145,32 @@ def measurement_findings(
             f"{compute:.1f} ({loader / compute:.2f}x headroom)"
         )
     verdict += f"; with the real loader {100 * measured['data_wait_share']:.0f} % of the step time waited for data"
-    findings: list[Finding] = []
-    if input_bound:
-        local, cores = processes_per_machine(cfg), facts["cpu_count"] or 1
-        spare = cores // local - 1 - cfg.DATA_LOADER.NUM_WORKERS
-        fix = (
-            f"raise DATA_LOADER.NUM_WORKERS to {cfg.DATA_LOADER.NUM_WORKERS + spare} (cores allow it)"
-            if spare > 0
-            else "the cores are all in use: a machine with more cores per accelerator, or pre-decoded data"
-        )
-        if facts["data_filesystem"] in NETWORK_FILESYSTEMS:
-            fix = f"copy the data from the {facts['data_filesystem']} network file system to a local disk; " + fix
-        findings.append(_finding("input", False, verdict, fix))
+    findings = [_input_finding(cfg, facts, verdict)] if input_bound else []
+    return input_bound, verdict, findings + [_disk_finding(cfg, facts, measured)]
+
+
+def _input_finding(cfg: CfgNode, facts: dict[str, Any], verdict: str) -> Finding:
+    local, cores = processes_per_machine(cfg), facts["cpu_count"] or 1
+    spare = cores // local - 1 - cfg.DATA_LOADER.NUM_WORKERS
+    fix = (
+        f"raise DATA_LOADER.NUM_WORKERS to {cfg.DATA_LOADER.NUM_WORKERS + spare} (cores allow it)"
+        if spare > 0
+        else "the cores are all in use: a machine with more cores per accelerator, or pre-decoded data"
+    )
+    if facts["data_filesystem"] in NETWORK_FILESYSTEMS:
+        fix = f"copy the data from the {facts['data_filesystem']} network file system to a local disk; " + fix
+    return _finding("input", False, verdict, fix)
+
+
+def _disk_finding(cfg: CfgNode, facts: dict[str, Any], measured: dict[str, Any]) -> Finding:
     checkpoints = cfg.SOLVER.MAX_EPOCH // cfg.TRAIN.CHECKPOINT_PERIOD + 1
     need_gb = checkpoints * measured["checkpoint_bytes"] / 2**30
     ok = facts["output_free_gb"] >= need_gb
-    findings.append(
-        _finding(
-            "disk",
-            ok,
-            f"{facts['output_free_gb']} GB free under OUTPUT_DIR {cfg.OUTPUT_DIR} for about {need_gb:.1f} GB "
-            f"of checkpoints ({checkpoints} x {measured['checkpoint_bytes'] / 2**20:.0f} MB)",
-            None if ok else "point OUTPUT_DIR at a disk with more free space",
-        )
+    message = (
+        f"{facts['output_free_gb']} GB free under OUTPUT_DIR {cfg.OUTPUT_DIR} for about {need_gb:.1f} GB "
+        f"of checkpoints ({checkpoints} x {measured['checkpoint_bytes'] / 2**20:.0f} MB)"
     )
-    return input_bound, verdict, findings
+    return _finding("disk", ok, message, None if ok else "point OUTPUT_DIR at a disk with more free space")
 
 
 def run_selfcheck(cfg: CfgNode, init_method: str = DEFAULT_INIT_METHOD, budget_s: float = 20.0) -> dict[str, Any]:

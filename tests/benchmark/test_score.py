@@ -8,8 +8,7 @@ import pytest
 from slowfast.benchmark.log_check import check_mllog
 from slowfast.benchmark.reference import (
     INFORMATIONAL_RUNS,
-    reference_for_config,
-    reference_for_kind,
+    SCORED_RUNS,
     reference_for_name,
 )
 from slowfast.benchmark.run_reader import read_run
@@ -53,15 +52,12 @@ def test_spread():
 
 
 def test_reference_table():
-    x3d = reference_for_config("/somewhere/configs/Kinetics/X3D_M.yaml")
+    x3d = reference_for_name("X3D_M")
     assert (x3d.kind, x3d.target_top1, x3d.time_to_target_s, x3d.per_gpu_batch) == ("cnn", 16.75, 3657.96, 16)
-    assert reference_for_config("configs/MVIT_B_16x4.yaml") is reference_for_kind("transformer")
-    assert reference_for_kind("transformer").time_to_target_s == 6682.53
-    assert reference_for_config("configs/quickstart/x3d.yaml") is None
+    assert reference_for_name("MVIT_B_16x4").time_to_target_s == 6682.53
+    assert [run.kind for run in SCORED_RUNS] == ["cnn", "transformer"]
     assert reference_for_name("nope") is None
     assert [r.num_workers for r in INFORMATIONAL_RUNS] == [8, 16, 32]
-    with pytest.raises(KeyError):
-        reference_for_kind("rnn")
 
 
 def test_read_run_four_gpus():
