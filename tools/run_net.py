@@ -16,7 +16,7 @@ from slowfast.config.cli import parse_args  # noqa: E402
 from slowfast.datasets.decoder import check_backend  # noqa: E402
 from slowfast.engine.launch import launch_job  # noqa: E402
 from slowfast.engine.preflight import check_before_run  # noqa: E402
-from slowfast.engine.run import run_job, test_job  # noqa: E402
+from slowfast.engine.run import benchmark_job  # noqa: E402
 from slowfast.engine.run_lock import owns_output_dir, run_lock  # noqa: E402
 from slowfast.suite.report import finish_run_report  # noqa: E402
 from slowfast.utils.errors import run_reporting_errors  # noqa: E402
@@ -29,12 +29,9 @@ def run(args):
     check_backend(cfg.DATA.DECODING_BACKEND, cfg.DATA.DECODING_DEVICE)
     check_before_run(cfg)
     with run_lock(cfg):
-        if not cfg.TRAIN.ENABLE:
-            launch_job(cfg, args.init_method, test_job)
-            return
-        launch_job(cfg, args.init_method, run_job, args.cfg_file)
-    if owns_output_dir(cfg):
-        finish_run_report(cfg.OUTPUT_DIR)
+        launch_job(cfg, args.init_method, benchmark_job, args.cfg_file)
+    if cfg.TRAIN.ENABLE and owns_output_dir(cfg):
+        print(finish_run_report(cfg.OUTPUT_DIR), flush=True)
 
 
 def main(argv=None):

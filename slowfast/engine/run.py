@@ -3,7 +3,8 @@
 Timeline (MLPerf): ``open_run`` (init_start -> set-up, implementation choice, model, compliance, log header,
 loaders, restore -> init_stop, then run_start and the clock starts) -> ``train_epochs`` (train, precise BN,
 evaluation, checkpoint) -> ``close_run`` (run_stop, multi-view test outside the clock, result block).
-``test_job`` is the test-only job (TRAIN.ENABLE False). The caller writes the HTML report.
+``test_job`` is the test-only job (TRAIN.ENABLE False); ``benchmark_job`` picks one of them. The caller writes
+the HTML report.
 """
 
 import hashlib
@@ -62,6 +63,15 @@ class Run:
     verdict: compliance.ComplianceVerdict
     implementation: Implementation
     start_epoch: int
+
+
+def benchmark_job(cfg: CfgNode, cfg_file: str) -> None:
+    """What tools/run_net.py launches on every process: the benchmark run (``run_job``), or with TRAIN.ENABLE
+    False the multi-view test of trained weights (``test_job``)."""
+    if cfg.TRAIN.ENABLE:
+        run_job(cfg, cfg_file)
+    else:
+        test_job(cfg)
 
 
 def run_job(cfg: CfgNode, cfg_file: str) -> RunResult:

@@ -9,7 +9,6 @@ import base64
 import datetime
 import html
 import io
-import logging
 import numbers
 import os
 from collections.abc import Sequence
@@ -28,7 +27,6 @@ from slowfast.engine.checkpoint import saved_evaluations  # noqa: E402
 from slowfast.utils.files import atomic_write_text  # noqa: E402
 from slowfast.utils.metrics import read_metrics, records_of  # noqa: E402
 
-logger = logging.getLogger(__name__)
 REPORT_FILENAME = "report.html"
 
 
@@ -306,7 +304,6 @@ def closing_line(run_dir: str) -> str:
     )
 
 
-def finish_run_report(run_dir: str) -> None:
-    """At the end of a run (rank 0): write its report into ``run_dir`` and log the closing line."""
-    logger.info("report with plots: %s", write_run_report(run_dir))
-    logger.info(closing_line(run_dir))
+def finish_run_report(run_dir: str) -> str:
+    """At the end of a run: write its report into ``run_dir``; return the closing lines to print."""
+    return f"report with plots: {write_run_report(run_dir)}\n{closing_line(run_dir)}"

@@ -20,7 +20,8 @@ from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import run
 from slowfast.engine.implementation import choose_implementation
 from slowfast.engine.launch import DEFAULT_INIT_METHOD, global_rank, launch_job
-from slowfast.engine.run import run_job
+from slowfast.engine.run import benchmark_job
+from slowfast.utils.metrics import read_metrics, records_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -112,15 +113,16 @@ def test_every_default_key_is_read_by_some_code_path(tmp_path, monkeypatch):
         "BENCHMARK.AUTO_BUDGET_S",
         "5",
     )
-    launch_job(recording(x3d), DEFAULT_INIT_METHOD, run_job, cfg_file)
+    launch_job(recording(x3d), DEFAULT_INIT_METHOD, benchmark_job, cfg_file)
     mvit_file, mvit = smoke("MVIT_B_16x4", tmp_path / "mvit", *on_data)
-    launch_job(recording(mvit), DEFAULT_INIT_METHOD, run_job, mvit_file)
+    launch_job(recording(mvit), DEFAULT_INIT_METHOD, benchmark_job, mvit_file)
     # A test-only job of the X3D run's weights (also checks that it runs and scores every test video).
     weights = ckpt.find_resume_checkpoint(str(tmp_path / "x3d"))
     _, test_only = smoke(
         "X3D_M", tmp_path / "test_only", *on_data, "TRAIN.ENABLE", "False", "TEST.CHECKPOINT_FILE_PATH", weights
     )
-    scores = run_job(recording(test_only), cfg_file)
+    launch_job(recording(test_only), DEFAULT_INIT_METHOD, benchmark_job, cfg_file)
+    (scores,) = records_of(read_metrics(str(tmp_path / "test_only")), "test")
     assert scores["num_videos"] == 8 and 0.0 <= scores["top1"] <= 100.0
     # The config mode on a CUDA device reads the CUDA-only option too (no timing, nothing runs on the device).
     choose_implementation(recording(load_config(None, ["BENCHMARK.IMPLEMENTATION", "config"])), torch.device("cuda"))

@@ -52,7 +52,12 @@ def _final_state(output_dir, epoch):
 def test_kill_9_then_rerun_resumes_to_the_same_weights(smoke_config, tmp_path):
     opts_for = lambda out: smoke_config("MVIT_B_16x4", out, "LOG_PERIOD", "1", "TEST.ENABLE", "False")[:2]  # noqa: E731
     cfg_file, straight_opts = opts_for(tmp_path / "straight")
-    subprocess.run(_command(cfg_file, straight_opts, [sys.executable]), check=True, timeout=300, capture_output=True)
+    straight = subprocess.run(
+        _command(cfg_file, straight_opts, [sys.executable]), check=True, timeout=300, capture_output=True, text=True
+    )
+    # The launching process writes the report once the run's processes are done, and prints where it is.
+    assert (tmp_path / "straight" / "report.html").is_file()
+    assert "report with plots" in straight.stdout and "score: python tools/score.py" in straight.stdout
 
     _, killed_opts = opts_for(tmp_path / "killed")
     command = _command(cfg_file, killed_opts, [sys.executable])

@@ -94,4 +94,3 @@ def test_selfcheck_writes_its_prediction_and_a_later_run_logs_epoch_time_beside_
     with open(tmp_path / "run" / "log.txt") as f:
         log_text = f.read()
     assert f"selfcheck predicted {written['predicted_epoch_s']:.1f} s" in log_text
-    assert "report with plots" in log_text and "score: python tools/score.py" in log_text
