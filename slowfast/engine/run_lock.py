@@ -1,14 +1,26 @@
 """One run per OUTPUT_DIR: an OS-level lock held for the life of the run.
 
-The lock is ``flock`` on ``OUTPUT_DIR/run.lock``. The kernel releases it when the holding process ends in
-any way (exit, crash, kill -9), so a stale lock never blocks a rerun. The holder writes its host, pid and
-start time into the file, so a second run refuses at once with one line naming it.
+The lock is a POSIX record lock (``fcntl.lockf``, i.e. ``F_SETLK``) on ``OUTPUT_DIR/run.lock``. It belongs
+to the process that took it: a forked child, such as a data-loader worker, does not inherit it, and the
+kernel releases it when that process ends in any way (exit, crash, kill -9), even while its children live
+on. So the holder of a lock is always a live run, and a rerun right after kill -9 is never refused. The
+holder writes its host, pid and start time into the file, so a second run refuses at once with one line
+naming it.
+
+Why not ``flock``: its lock belongs to the open file description, which forked loader workers share, so a
+killed run's orphaned workers kept its lock until they noticed their parent was gone. Closing the
+descriptor in every forked child (``os.register_at_fork``) would fix that only for forks made through
+Python; a POSIX lock is dropped by the kernel whatever forked the children. Its one trap: a process loses
+its POSIX lock when it closes *any* descriptor of the file. So this module keeps the only descriptor, and
+a second ``output_dir_lock`` in the process holding the folder is refused from ``_held`` without opening
+the file.
 
 Only the process that owns OUTPUT_DIR takes the lock: the launcher (on machine 0), which then spawns the
 workers, or global rank 0 under torchrun. Spawned workers never touch it, so they cannot wait on their own
 parent's lock.
 """
 
+import errno
 import fcntl
 import json
 import os
@@ -23,6 +35,9 @@ from slowfast.utils.errors import UserError
 from slowfast.utils.torchrun import launched_by_torchrun, torchrun_rank
 
 LOCK_FILENAME = "run.lock"
+
+# Real path of each OUTPUT_DIR this process holds -> its holder text.
+_held: dict[str, str] = {}
 
 
 class OutputDirBusy(UserError):
@@ -42,12 +57,37 @@ def owns_output_dir(cfg: CfgNode) -> bool:
     return cfg.SHARD_ID == 0
 
 
+def _describe(holder: dict[str, object]) -> str:
+    return f"host {holder['host']}, pid {holder['pid']}, started {holder['started']}"
+
+
 def _holder_text(handle: int) -> str:
     try:
-        holder = json.loads(os.pread(handle, 4096, 0).decode() or "{}")
-        return f"host {holder['host']}, pid {holder['pid']}, started {holder['started']}"
+        return _describe(json.loads(os.pread(handle, 4096, 0).decode() or "{}"))
     except (OSError, ValueError, KeyError):
         return "holder unknown"
+
+
+def _busy(output_dir: str, holder_text: str) -> OutputDirBusy:
+    return OutputDirBusy(
+        f"OUTPUT_DIR {output_dir} is in use by another run ({holder_text}): wait for it to end, stop it, "
+        "or pass another OUTPUT_DIR"
+    )
+
+
+def _take(handle: int, output_dir: str) -> str:
+    """Lock the open file ``handle`` without waiting, write this process into it, and return its holder text."""
+    try:
+        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        if err.errno not in (errno.EACCES, errno.EAGAIN):  # the two ways F_SETLK reports a conflicting lock
+            raise
+        raise _busy(output_dir, _holder_text(handle)) from None
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime())
+    holder = {"host": socket.gethostname(), "pid": os.getpid(), "started": started}
+    os.ftruncate(handle, 0)
+    os.pwrite(handle, json.dumps(holder).encode(), 0)
+    return _describe(holder)
 
 
 @contextmanager
@@ -57,25 +97,21 @@ def output_dir_lock(output_dir: str) -> Iterator[None]:
     Args:
         output_dir (str): the run's OUTPUT_DIR (created if missing).
     Raises:
-        OutputDirBusy: another process holds it; the message names its host, pid and start time.
+        OutputDirBusy: another run holds it; the message names its host, pid and start time.
     """
     os.makedirs(output_dir, exist_ok=True)
+    key = os.path.realpath(output_dir)
+    if key in _held:  # held by this process: opening the file again would drop the lock when closed
+        raise _busy(output_dir, _held[key])
     handle = os.open(os.path.join(output_dir, LOCK_FILENAME), os.O_RDWR | os.O_CREAT, 0o644)
     try:
+        _held[key] = _take(handle, output_dir)
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutputDirBusy(
-                f"OUTPUT_DIR {output_dir} is in use by another run ({_holder_text(handle)}): wait for it to end, "
-                "stop it, or pass another OUTPUT_DIR"
-            ) from None
-        started = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime())
-        holder = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "started": started})
-        os.ftruncate(handle, 0)
-        os.pwrite(handle, holder.encode(), 0)
-        yield
+            yield
+        finally:
+            del _held[key]
     finally:
-        os.close(handle)  # closing the only descriptor releases the flock
+        os.close(handle)  # releases the lock
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """One run per OUTPUT_DIR: a second run is refused at once naming the holder; a killed run's lock is released."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -12,18 +13,40 @@ from run_net_tool import REPO, run_net
 
 from slowfast.config import load_config
 from slowfast.engine.run_lock import LOCK_FILENAME, OutputDirBusy, output_dir_lock, owns_output_dir, run_lock
+from slowfast.utils.metrics import read_metrics, records_of
 
 SMOKE_X3D = os.path.join(REPO, "configs", "smoke", "X3D_M.yaml")
-HOLD_LOCK = (
-    "import sys, time; from slowfast.engine.run_lock import output_dir_lock\n"
-    "with output_dir_lock(sys.argv[1]):\n    print('locked', flush=True); time.sleep(600)\n"
+# Holds the lock and forks a child (as a data-loader worker is forked) that outlives it; prints the child's pid.
+HOLD_LOCK_AND_FORK = (
+    "import os, sys, time; from slowfast.engine.run_lock import output_dir_lock\n"
+    "with output_dir_lock(sys.argv[1]):\n"
+    "    child = os.fork()\n"
+    "    if child == 0:\n        time.sleep(600); os._exit(0)\n"
+    "    print(child, flush=True); time.sleep(600)\n"
 )
+# Prints "free" when this process can take the lock, else the refusal.
+TRY_LOCK = (
+    "import sys; from slowfast.engine.run_lock import OutputDirBusy, output_dir_lock\n"
+    "try:\n    with output_dir_lock(sys.argv[1]): print('free')\n"
+    "except OutputDirBusy as busy:\n    print(busy)\n"
+)
+
+
+def _python(code, *args, **popen_args):
+    return subprocess.Popen([sys.executable, "-c", code, *args], env=dict(os.environ, PYTHONPATH=REPO), **popen_args)
+
+
+def _try_lock_in_another_process(output_dir):
+    process = _python(TRY_LOCK, str(output_dir), stdout=subprocess.PIPE, text=True)
+    return process.communicate(timeout=60)[0].strip()
 
 
 def test_second_run_on_the_same_output_dir_is_refused_naming_host_pid_and_start(tmp_path):
     with output_dir_lock(str(tmp_path)):
         with pytest.raises(OutputDirBusy) as refused, output_dir_lock(str(tmp_path)):
             pass
+        # The refused second try in this process left the lock held (a POSIX lock drops on any close).
+        assert _try_lock_in_another_process(tmp_path) == str(refused.value)
     message = str(refused.value)
     assert (
         f"OUTPUT_DIR {tmp_path} is in use by another run (host {socket.gethostname()}, pid {os.getpid()}, "
@@ -34,20 +57,22 @@ def test_second_run_on_the_same_output_dir_is_refused_naming_host_pid_and_start(
         pass
 
 
-def test_lock_of_a_killed_run_is_released(tmp_path):
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=REPO),
-    )
-    assert holder.stdout.readline().strip() == "locked"
-    with pytest.raises(OutputDirBusy, match=f"pid {holder.pid}"), output_dir_lock(str(tmp_path)):
-        pass
-    holder.send_signal(signal.SIGKILL)
-    holder.wait(timeout=60)
-    with output_dir_lock(str(tmp_path)):  # no stale lock after kill -9
-        assert (tmp_path / LOCK_FILENAME).exists()
+def test_lock_of_a_killed_run_is_released_at_once_though_its_forked_child_lives_on(tmp_path):
+    holder = _python(HOLD_LOCK_AND_FORK, str(tmp_path), stdout=subprocess.PIPE, text=True)
+    child = int(holder.stdout.readline())
+    try:
+        with pytest.raises(OutputDirBusy, match=f"pid {holder.pid}"), output_dir_lock(str(tmp_path)):
+            pass
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=60)
+        os.kill(child, 0)  # the orphaned child is still alive (this raises if it is gone)
+        with output_dir_lock(str(tmp_path)):  # no stale lock after kill -9
+            assert (tmp_path / LOCK_FILENAME).exists()
+    finally:
+        holder.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+        holder.stdout.close()
 
 
 def test_run_net_on_a_busy_output_dir_stops_before_logging_anything(capsys, tiny_kinetics, tmp_path):
@@ -81,3 +106,51 @@ def test_only_the_process_owning_output_dir_takes_the_lock(tmp_path, torchrun_en
     assert not owns_output_dir(cfg)
     with output_dir_lock(str(tmp_path)), run_lock(cfg):  # so it never waits for, or refuses on, the owner's lock
         pass
+
+
+def _children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(child) for child in f.read().split()]
+
+
+@pytest.mark.slow
+def test_rerun_right_after_kill_9_of_a_run_with_loader_workers_resumes(smoke_config, tmp_path):
+    output_dir = tmp_path / "run"
+    cfg_file, opts, _ = smoke_config(
+        "MVIT_B_16x4",
+        output_dir,
+        "DATA_LOADER.NUM_WORKERS",
+        "1",
+        "SOLVER.MAX_EPOCH",
+        "2",
+        "TEST.ENABLE",
+        "False",
+        "TRAIN.EVAL_PERIOD",
+        "2",
+        "LOG_PERIOD",
+        "1",
+    )
+    command = [sys.executable, os.path.join(REPO, "tools", "run_net.py"), "--cfg", cfg_file, *opts]
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    # The second epoch is training: the first checkpoint is saved and its loader worker is running.
+    while not any(r["epoch"] == 1 for r in records_of(read_metrics(str(output_dir)), "train_iter", "epoch")):
+        assert run.poll() is None and time.time() < deadline, "run ended before it could be killed"
+        time.sleep(0.01)
+    # Its loader worker lives on until it notices that its parent is gone (up to seconds): stopped, it cannot
+    # notice, so the rerun below meets it however long the rerun takes to start.
+    workers = _children(run.pid)
+    assert workers, "the run has no loader worker"
+    try:
+        for worker in workers:
+            os.kill(worker, signal.SIGSTOP)
+        run.send_signal(signal.SIGKILL)
+        assert run.wait(timeout=60) == -signal.SIGKILL
+
+        rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    finally:
+        for worker in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "resumed from" in rerun.stdout
