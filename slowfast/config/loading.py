@@ -143,3 +143,11 @@ def _check_override_keys(opts: Sequence[str], defaults: CfgNode) -> None:
 def _message(err: Exception) -> str:
     # yacs wraps messages of KeyError in quotes; show them plainly.
     return err.args[0] if err.args else str(err)
+
+
+def model_name_of(cfg_file: str) -> str:
+    """The model name a config file gives a run, its file name without the extension (e.g. "X3D_M").
+
+    It is the run's ``submission_benchmark`` in mllog.txt and the reference table's key.
+    """
+    return os.path.splitext(os.path.basename(cfg_file))[0]

@@ -27,6 +27,7 @@ from slowfast.benchmark.result import format_result_block
 from slowfast.benchmark.run_result import RunResult
 from slowfast.config import ConfigError
 from slowfast.config.defaults import ignored_settings
+from slowfast.config.loading import model_name_of
 from slowfast.datasets.bad_videos import BadVideoTracker
 from slowfast.datasets.loader import build_loader, set_loader_epoch
 from slowfast.datasets.mixup import MixUp
@@ -112,7 +113,7 @@ def open_run(cfg: CfgNode, cfg_file: str) -> Run:
         agree_fn=lambda seconds: max(du.all_gather_objects(seconds)),  # the slowest rank
     )
     ctx = build_loop_context(cfg, _metrics_writer(cfg), clock.elapsed, impl)
-    model_name = os.path.splitext(os.path.basename(cfg_file))[0]
+    model_name = model_name_of(cfg_file)
     verdict = _log_header(cfg, cfg_file, model_name, log, platform_name(info, cfg.NUM_GPUS))
     log.event(IMPLEMENTATION, impl.event_value())
     train_loader, val_loader = build_loader(cfg, "train"), build_loader(cfg, "val")

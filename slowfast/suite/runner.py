@@ -21,6 +21,7 @@ from slowfast.benchmark.recipe import compliant_batch_overrides
 from slowfast.benchmark.run_reader import read_run
 from slowfast.benchmark.run_result import summarize_runs
 from slowfast.config import ConfigError, load_config
+from slowfast.config.loading import model_name_of
 from slowfast.engine.checkpoint import saved_evaluations
 from slowfast.suite.report import REPORT_FILENAME, build_report
 from slowfast.utils.files import atomic_write_text
@@ -54,7 +55,7 @@ def plan_runs(cfg_files: Sequence[str], runs: int, out_dir: str) -> list[Planned
     """
     planned: list[PlannedRun] = []
     for cfg_file in cfg_files:
-        model = os.path.splitext(os.path.basename(cfg_file))[0]
+        model = model_name_of(cfg_file)
         for index in range(1, runs + 1):
             planned.append(PlannedRun(cfg_file, os.path.join(out_dir, model, f"run_{index}"), model, index))
     return planned
