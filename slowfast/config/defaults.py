@@ -2,8 +2,9 @@
 
 Conventions:
 - Key names are PySlowFast's, so its users' YAML files and command lines carry over.
-- Only keys that some code path reads live here; an unknown key in a YAML file or an override is an
-  error that names the key.
+- Only keys that some code path reads live here, plus the PySlowFast keys that its YAML files carry
+  (PYSLOWFAST_ONLY_KEYS in slowfast/config/keys.py: ignored, or fixed to their default); an unknown key in a
+  YAML file or an override is an error that names the key.
 - Sizes are in pixels, times in seconds, rates per second; "epoch" is a pass over the train split.
 - Batch sizes are global (summed over all processes), as in PySlowFast.
 - Nodes: run-wide keys, then BENCHMARK, TRAIN, TEST, DATA, DATA_LOADER, MODEL, X3D, RESNET, MVIT,
@@ -87,8 +88,8 @@ _C.TRAIN.CHECKPOINT_PERIOD = 1
 _C.TRAIN.AUTO_RESUME = True
 # Initialise the model from this file (ours or a PySlowFast .pyth) when not resuming.
 _C.TRAIN.CHECKPOINT_FILE_PATH = ""
-# PySlowFast's switch between resuming from CHECKPOINT_FILE_PATH and starting at epoch 0: only True (see
-# PYSLOWFAST_ONLY_KEYS).
+# PySlowFast's switch between resuming from CHECKPOINT_FILE_PATH and starting at epoch 0: fixed to True
+# (PYSLOWFAST_ONLY_KEYS in slowfast/config/keys.py).
 _C.TRAIN.CHECKPOINT_EPOCH_RESET = True
 # Autocast: fp16 with GradScaler on CUDA, bf16 on the CPU. Off in the scored configs.
 _C.TRAIN.MIXED_PRECISION = False
@@ -200,7 +201,8 @@ _C.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE = False
 # Model.
 # ---------------------------------------------------------------------------------------------------
 _C.MODEL = CfgNode()
-# Architecture family: "x3d" or "mvit".
+# PySlowFast's architecture family: accepted and ignored, MODEL.MODEL_NAME chooses the network
+# (PYSLOWFAST_ONLY_KEYS in slowfast/config/keys.py).
 _C.MODEL.ARCH = "x3d"
 # Name in the model registry.
 _C.MODEL.MODEL_NAME = "X3D"
@@ -256,11 +258,12 @@ _C.X3D.BN_MOMENTUM = 0.1
 # ResNet-style block options shared by X3D.
 # ---------------------------------------------------------------------------------------------------
 _C.RESNET = CfgNode()
-# Residual block type ("x3d_transform").
+# PySlowFast's residual block type: fixed to "x3d_transform", X3D's bottleneck (PYSLOWFAST_ONLY_KEYS).
 _C.RESNET.TRANS_FUNC = "x3d_transform"
-# Stride on the first 1x1 convolution of a bottleneck rather than the 3x3.
+# PySlowFast's stride on a bottleneck's first 1x1 convolution: fixed to False, X3D strides in the 3x3x3 one
+# (PYSLOWFAST_ONLY_KEYS).
 _C.RESNET.STRIDE_1X1 = False
-# In-place ReLU.
+# PySlowFast's in-place ReLU switch: accepted and ignored, X3D always uses in-place ReLU (PYSLOWFAST_ONLY_KEYS).
 _C.RESNET.INPLACE_RELU = True
 # Initialise the last BatchNorm of each residual branch to zero.
 _C.RESNET.ZERO_INIT_FINAL_BN = False
@@ -279,7 +282,7 @@ _C.MVIT.PATCH_KERNEL = [3, 7, 7]
 _C.MVIT.PATCH_STRIDE = [2, 4, 4]
 # Padding of the patch-embedding convolution (T, H, W).
 _C.MVIT.PATCH_PADDING = [2, 4, 4]
-# Embed 2D patches (images) instead of 3D.
+# PySlowFast's 2D (image) patch embedding: fixed to False, MViT embeds 3D patches (PYSLOWFAST_ONLY_KEYS).
 _C.MVIT.PATCH_2D = False
 # Token width of the first stage.
 _C.MVIT.EMBED_DIM = 96
@@ -293,7 +296,7 @@ _C.MVIT.QKV_BIAS = True
 _C.MVIT.DROPPATH_RATE = 0.1
 # Number of transformer blocks.
 _C.MVIT.DEPTH = 16
-# Normalisation layer: "layernorm".
+# PySlowFast's normalisation layer: fixed to "layernorm" (PYSLOWFAST_ONLY_KEYS).
 _C.MVIT.NORM = "layernorm"
 # [[block, multiplier], ...]: token width multipliers, applied at the given blocks.
 _C.MVIT.DIM_MUL = []
@@ -370,7 +373,8 @@ _C.SOLVER.WARMUP_EPOCHS = 0.0
 _C.SOLVER.WARMUP_START_LR = 0.01
 # "sgd" or "adamw".
 _C.SOLVER.OPTIMIZING_METHOD = "sgd"
-# PySlowFast's per-machine LR scaling: accepted so its YAMLs load, ignored (see IGNORED_KEYS).
+# PySlowFast's per-machine LR scaling: accepted so its YAMLs load, ignored; BASE_LR_BATCH_SIZE scales the rates
+# (PYSLOWFAST_ONLY_KEYS in slowfast/config/keys.py).
 _C.SOLVER.BASE_LR_SCALE_NUM_SHARDS = False
 # No weight decay on 1-D parameters (biases, norms) and position embeddings.
 _C.SOLVER.ZERO_WD_1D_PARAM = False
@@ -389,7 +393,8 @@ _C.AUG = CfgNode()
 _C.AUG.ENABLE = False
 # Augmented views per decoded clip (repeated augmentation).
 _C.AUG.NUM_SAMPLE = 1
-# Colour jitter strength (used only when AA_TYPE is empty).
+# PySlowFast's colour jitter strength: accepted and ignored, as its video loader ignores it too; RandAugment
+# changes colours (PYSLOWFAST_ONLY_KEYS).
 _C.AUG.COLOR_JITTER = 0.4
 # RandAugment policy in timm's notation, e.g. "rand-m7-n4-mstd0.5-inc1".
 _C.AUG.AA_TYPE = "rand-m7-n4-mstd0.5-inc1"
@@ -401,7 +406,8 @@ _C.AUG.RE_PROB = 0.25
 _C.AUG.RE_MODE = "pixel"
 # Boxes erased per clip.
 _C.AUG.RE_COUNT = 1
-# Do not erase the first split of a batch.
+# PySlowFast's random-erasing split: accepted and ignored, as its video loader ignores it too
+# (PYSLOWFAST_ONLY_KEYS).
 _C.AUG.RE_SPLIT = False
 
 # ---------------------------------------------------------------------------------------------------
