@@ -8,10 +8,10 @@ import yaml
 
 from slowfast.benchmark.compliance import check_compliance, load_official_config
 from slowfast.benchmark.reference import reference_for_name
-from slowfast.config.loading import model_name_of
 from slowfast.config import ConfigError, get_cfg, load_config, save_config
 from slowfast.config.cli import parse_args
 from slowfast.config.defaults import ignored_settings
+from slowfast.config.loading import model_name_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 X3D_M = os.path.join(ROOT, "configs", "X3D_M.yaml")
