@@ -18,12 +18,16 @@ The numbers are those of ``nn.Conv3d`` up to float rounding; the parameters and 
 so it is a drop-in replacement.
 """
 
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 
-def channelwise_weight_grad(grad_out, x, kernel_size, padding):
+def channelwise_weight_grad(grad_out: Tensor, x: Tensor, kernel_size: Sequence[int], padding: Sequence[int]) -> Tensor:
     """Weight gradient of a stride-1, dilation-1 depthwise 3D convolution, as per-sample depthwise convolutions.
 
     dW[c, 0, k] = sum over n and positions p of x_padded[n, c, p + k] * grad_out[n, c, p]: the correlation of the
@@ -46,7 +50,14 @@ def channelwise_weight_grad(grad_out, x, kernel_size, padding):
     return grad_w.reshape(channels, 1, *kernel_size)
 
 
-def zero_upsample(grad_out, input_shape, kernel_size, stride, padding):
+def zero_upsample(
+    grad_out: Tensor,
+    input_shape: Sequence[int],
+    *,
+    kernel_size: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+) -> Tensor:
     """The gradient of a strided convolution's output placed on its stride-1 output grid, zeros in between.
 
     Args:
@@ -70,14 +81,23 @@ def zero_upsample(grad_out, input_shape, kernel_size, stride, padding):
 
 class _ChannelwiseConvFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, stride, padding, dilation, flip_input_grad, conv_weight_grad):
+    def forward(
+        ctx: Any,
+        x: Tensor,
+        weight: Tensor,
+        stride: Sequence[int],
+        padding: Sequence[int],
+        dilation: Sequence[int],
+        flip_input_grad: bool,
+        conv_weight_grad: bool,
+    ) -> Tensor:
         ctx.save_for_backward(x, weight)
         ctx.conv_args = (stride, padding, dilation)
         ctx.flip_input_grad, ctx.conv_weight_grad = flip_input_grad, conv_weight_grad
         return F.conv3d(x, weight, None, stride, padding, dilation, groups=weight.shape[0])
 
     @staticmethod
-    def backward(ctx, grad_out):
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:
         x, weight = ctx.saved_tensors
         # Under autocast the forward convolved in grad_out's dtype (bf16/fp16): the backward does the same and
         # hands each gradient back in its input's dtype.
@@ -92,7 +112,7 @@ class _ChannelwiseConvFunction(torch.autograd.Function):
         if flip_x:
             # Full correlation with the flipped kernel; padding k-1-p keeps the input's size.
             flipped_padding = [k - 1 - p for k, p in zip(weight.shape[2:], padding)]
-            spread = zero_upsample(grad_out, x.shape[2:], weight.shape[2:], stride, padding)
+            spread = zero_upsample(grad_out, x.shape[2:], kernel_size=weight.shape[2:], stride=stride, padding=padding)
             grad_x = F.conv3d(spread, weight.flip([2, 3, 4]), None, 1, flipped_padding, 1, groups)
         if conv_w:
             grad_w = channelwise_weight_grad(grad_out, x, weight.shape[2:], padding)
@@ -124,7 +144,7 @@ class ChannelwiseConv3d(nn.Conv3d):
     Falls back to the plain convolution when no gradient is needed (inference, FLOP counting, tracing).
     """
 
-    def __init__(self, *args, flip_input_grad=True, conv_weight_grad=False, **kwargs):
+    def __init__(self, *args: Any, flip_input_grad: bool = True, conv_weight_grad: bool = False, **kwargs: Any) -> None:
         """
         Args:
             *args, **kwargs: ``nn.Conv3d``'s (``groups`` equal to the channels, no bias).
@@ -134,9 +154,34 @@ class ChannelwiseConv3d(nn.Conv3d):
         super().__init__(*args, **kwargs)
         self.flip_input_grad, self.conv_weight_grad = flip_input_grad, conv_weight_grad
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if not torch.is_grad_enabled() or torch.jit.is_tracing() or self.padding_mode != "zeros":
             return super().forward(x)
         return _ChannelwiseConvFunction.apply(
             x, self.weight, self.stride, self.padding, self.dilation, self.flip_input_grad, self.conv_weight_grad
         )
+
+
+def depthwise_conv3d(
+    channels: int,
+    kernel_size: Sequence[int] | int,
+    *,
+    stride: Sequence[int],
+    padding: Sequence[int] | int,
+    flip_input_grad: bool,
+    conv_weight_grad: bool,
+) -> nn.Conv3d:
+    """A depthwise 3D convolution without bias: ``ChannelwiseConv3d`` when a faster gradient is asked for,
+    else ``nn.Conv3d`` (same parameters either way).
+
+    Args:
+        channels (int): input and output channels (one group each).
+        kernel_size, stride, padding: the convolution's.
+        flip_input_grad (bool), conv_weight_grad (bool): see ``ChannelwiseConv3d``.
+    Returns:
+        nn.Conv3d: the convolution.
+    """
+    conv_class: Callable[..., nn.Conv3d] = nn.Conv3d
+    if flip_input_grad or conv_weight_grad:
+        conv_class = partial(ChannelwiseConv3d, flip_input_grad=flip_input_grad, conv_weight_grad=conv_weight_grad)
+    return conv_class(channels, channels, kernel_size, stride=stride, padding=padding, groups=channels, bias=False)

@@ -1,9 +1,14 @@
 """Load our checkpoints and PySlowFast ``.pyth`` files into our models through one key-mapping function."""
 
+from typing import Any
+
+import torch
+from torch import nn
+
 _WRAPPER_PREFIX = "module."
 
 
-def convert_state_dict(state):
+def convert_state_dict(state: dict[str, Any]) -> dict[str, torch.Tensor]:
     """Map any supported checkpoint layout to our state_dict keys.
 
     Accepts our own state_dict, a PySlowFast checkpoint dict (weights under ``"model_state"``) and keys
@@ -21,7 +26,7 @@ def convert_state_dict(state):
     }
 
 
-def load_model_state(model, state, strict=True):
+def load_model_state(model: nn.Module, state: dict[str, Any], strict: bool = True) -> tuple[list[str], list[str]]:
     """Copy the weights of ``state`` into ``model`` (unwrap DDP yourself or pass the wrapped model).
 
     Args:

@@ -6,13 +6,16 @@ total as PySlowFast's explicit matmuls.
 """
 
 import math
+from typing import Any
 
 import torch
+from fvcore.common.config import CfgNode
 from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
 from fvcore.nn.jit_handles import get_shape
+from torch import nn
 
 
-def sdpa_flop_handle(inputs, outputs):
+def sdpa_flop_handle(inputs: list[Any], outputs: list[Any]) -> int:
     """fvcore handle: flops of softmax(q k^T) v as two matmuls, (B*heads*Nq*Nk) * (Dqk + Dv).
 
     Args:
@@ -26,7 +29,11 @@ def sdpa_flop_handle(inputs, outputs):
     return scores * q_shape[-1] + scores * v_shape[-1]
 
 
-def _eval_analysis(analysis_class, model, inputs):
+def _eval_analysis(
+    analysis_class: type[FlopCountAnalysis] | type[ActivationCountAnalysis],
+    model: nn.Module,
+    inputs: list[torch.Tensor],
+) -> tuple[int, dict[str, int]]:
     was_training = model.training
     model.eval()
     try:
@@ -42,7 +49,7 @@ def _eval_analysis(analysis_class, model, inputs):
     return int(total), dict(by_operator)
 
 
-def count_flops(model, inputs):
+def count_flops(model: nn.Module, inputs: list[torch.Tensor]) -> tuple[int, dict[str, int]]:
     """Count the model's flops in eval mode for ``model(inputs)``.
 
     Args:
@@ -54,7 +61,7 @@ def count_flops(model, inputs):
     return _eval_analysis(FlopCountAnalysis, model, inputs)
 
 
-def model_stats(model, cfg):
+def model_stats(model: nn.Module, cfg: CfgNode) -> dict[str, float]:
     """Parameters, GFLOPs and activations (millions) for one clip of the configured training size.
 
     Args:

@@ -1,35 +1,36 @@
 """PySlowFast's weight initialisation: it shapes early training and hence time-to-accuracy."""
 
+from collections.abc import Collection
+
 from fvcore.nn.weight_init import c2_msra_fill
 from torch import nn
 
 
-def init_cnn_weights(model, fc_init_std, zero_init_final_bn):
+def init_cnn_weights(model: nn.Module, *, fc_init_std: float, zero_bns: Collection[nn.Module] = ()) -> None:
     """ResNet-style initialisation used for X3D.
 
     Convolutions get MSRA (He, fan-out) normal weights and zero bias; BatchNorm weight 1 and bias 0, except
-    BatchNorms flagged ``transform_final_bn`` (the last one of each residual branch), whose weight is 0 when
-    ``zero_init_final_bn`` so every block starts as the identity; Linear layers get N(0, fc_init_std) weights
+    the BatchNorms in ``zero_bns``, whose weight is 0 (with RESNET.ZERO_INIT_FINAL_BN the last BatchNorm of
+    every residual branch, so each block starts as the identity); Linear layers get N(0, fc_init_std) weights
     and zero bias.
 
     Args:
         model (nn.Module): the model, initialised in place.
         fc_init_std (float): standard deviation of the Linear weights.
-        zero_init_final_bn (bool): zero the final BatchNorm weight of each residual branch.
+        zero_bns (collection of nn.Module): BatchNorms of ``model`` whose weight starts at 0.
     """
     for module in model.modules():
         if isinstance(module, nn.Conv3d):
             c2_msra_fill(module)
         elif isinstance(module, nn.BatchNorm3d):
-            is_final = getattr(module, "transform_final_bn", False)
-            module.weight.data.fill_(0.0 if is_final and zero_init_final_bn else 1.0)
+            module.weight.data.fill_(0.0 if module in zero_bns else 1.0)
             module.bias.data.zero_()
         elif isinstance(module, nn.Linear):
             module.weight.data.normal_(mean=0.0, std=fc_init_std)
             module.bias.data.zero_()
 
 
-def init_transformer_weights(model, std=0.02):
+def init_transformer_weights(model: nn.Module, *, std: float = 0.02) -> None:
     """ViT-style initialisation used for MViT: truncated-normal Linear weights, zero bias, unit LayerNorm.
 
     Convolutions (patch embedding, attention pooling) keep PyTorch's default initialisation, as in

@@ -6,16 +6,19 @@ DEPTH_FACTOR the block counts and BOTTLENECK_FACTOR the inner (channel-wise 3x3x
 """
 
 import math
+from collections.abc import Callable
+from functools import partial
 
 import torch
-from torch import nn
+from fvcore.common.config import CfgNode
+from torch import Tensor, nn
 
-from slowfast.models.build import MODEL_REGISTRY
-from slowfast.models.channelwise_conv import ChannelwiseConv3d
-from slowfast.models.layers import SqueezeExcitation, head_activation, round_width
+from slowfast.models.build import MODEL_REGISTRY, clip_args
+from slowfast.models.channelwise_conv import depthwise_conv3d
+from slowfast.models.layers import NormLayer, SqueezeExcitation, head_activation, round_width
 from slowfast.models.weight_init import init_cnn_weights
 
-# Blocks and base width (before WIDTH_FACTOR) of res2..res5; every stage halves the spatial size.
+# Blocks of res2..res5 (before DEPTH_FACTOR); every stage halves the spatial size and doubles the base width.
 _STAGE_BLOCKS = (1, 2, 5, 3)
 # Squeeze-excitation width relative to the inner width, used on every other block.
 _SE_RATIO = 0.0625
@@ -24,7 +27,7 @@ _SE_RATIO = 0.0625
 class X3DStem(nn.Module):
     """Stem: a spatial 1x3x3 conv (stride 2) then a channel-wise temporal 5x1x1 conv, BN, ReLU."""
 
-    def __init__(self, dim_in, dim_out, temporal_kernel, bn_eps, bn_momentum):
+    def __init__(self, dim_in: int, dim_out: int, *, temporal_kernel: int, norm_layer: NormLayer) -> None:
         super().__init__()
         self.conv_xy = nn.Conv3d(dim_in, dim_out, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False)
         self.conv = nn.Conv3d(
@@ -35,55 +38,62 @@ class X3DStem(nn.Module):
             bias=False,
             groups=dim_out,
         )
-        self.bn = nn.BatchNorm3d(dim_out, eps=bn_eps, momentum=bn_momentum)
+        self.bn = norm_layer(dim_out)
         self.relu = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.relu(self.bn(self.conv(self.conv_xy(x))))
 
 
 class X3DTransform(nn.Module):
-    """Bottleneck: 1x1x1 conv, BN, ReLU; channel-wise 3x3x3 conv (strided), BN, [SE], Swish; 1x1x1 conv, BN."""
+    """Bottleneck: 1x1x1 conv, BN, ReLU; channel-wise 3x3x3 conv (strided), BN, [SE], Swish; 1x1x1 conv, BN.
+
+    Args:
+        dim_in (int), dim_out (int), dim_inner (int): input, output and inner (3x3x3) widths.
+        stride (int): spatial stride of the 3x3x3 conv.
+        channelwise (bool): the 3x3x3 conv is channel-wise (depthwise).
+        use_se (bool): squeeze-excitation after the 3x3x3 conv's BN.
+        norm_layer (callable): builds the BatchNorms.
+        fast_channelwise_backward (bool), fast_channelwise_weight_grad (bool): the channel-wise conv's gradients
+            through ``ChannelwiseConv3d`` (same numbers).
+    """
 
     def __init__(
         self,
-        dim_in,
-        dim_out,
-        dim_inner,
-        stride,
-        channelwise,
-        use_se,
-        bn_eps,
-        bn_momentum,
-        fast_channelwise_backward,
-        fast_channelwise_weight_grad,
-    ):
+        *,
+        dim_in: int,
+        dim_out: int,
+        dim_inner: int,
+        stride: int,
+        channelwise: bool,
+        use_se: bool,
+        norm_layer: NormLayer,
+        fast_channelwise_backward: bool,
+        fast_channelwise_weight_grad: bool,
+    ) -> None:
         super().__init__()
-        groups = dim_inner if channelwise else 1
         self.a = nn.Conv3d(dim_in, dim_inner, 1, bias=False)
-        self.a_bn = nn.BatchNorm3d(dim_inner, eps=bn_eps, momentum=bn_momentum)
+        self.a_bn = norm_layer(dim_inner)
         self.a_relu = nn.ReLU(inplace=True)
-        b_args = dict(kernel_size=3, stride=(1, stride, stride), padding=1, groups=groups, bias=False)
-        if channelwise and (fast_channelwise_backward or fast_channelwise_weight_grad):
-            self.b = ChannelwiseConv3d(
+        if channelwise:
+            self.b = depthwise_conv3d(
                 dim_inner,
-                dim_inner,
+                3,
+                stride=(1, stride, stride),
+                padding=1,
                 flip_input_grad=fast_channelwise_backward,
                 conv_weight_grad=fast_channelwise_weight_grad,
-                **b_args,
             )
         else:
-            self.b = nn.Conv3d(dim_inner, dim_inner, **b_args)
-        self.b_bn = nn.BatchNorm3d(dim_inner, eps=bn_eps, momentum=bn_momentum)
+            self.b = nn.Conv3d(dim_inner, dim_inner, 3, stride=(1, stride, stride), padding=1, bias=False)
+        self.b_bn = norm_layer(dim_inner)
         if use_se:
             self.se = SqueezeExcitation(dim_inner, _SE_RATIO)
         self.b_relu = nn.SiLU()  # Swish
         self.c = nn.Conv3d(dim_inner, dim_out, 1, bias=False)
-        self.c_bn = nn.BatchNorm3d(dim_out, eps=bn_eps, momentum=bn_momentum)
-        # Zero-initialised when RESNET.ZERO_INIT_FINAL_BN so the block starts as the identity.
-        self.c_bn.transform_final_bn = True
+        self.c_bn = norm_layer(dim_out)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.a_relu(self.a_bn(self.a(x)))
         x = self.b_bn(self.b(x))
         if hasattr(self, "se"):
@@ -92,45 +102,72 @@ class X3DTransform(nn.Module):
 
 
 class ResBlock(nn.Module):
-    """Residual block: ReLU(shortcut(x) + X3DTransform(x)); the shortcut projects when shape changes."""
+    """Residual block: ReLU(shortcut(x) + transform(x)); the shortcut projects when the shape changes.
 
-    def __init__(self, dim_in, dim_out, stride, bn_eps, bn_momentum, **transform_args):
+    Args:
+        dim_in (int), dim_out (int): input and output widths.
+        stride (int): spatial stride.
+        norm_layer (callable): builds the BatchNorms.
+        make_transform (callable): builds the residual branch from ``dim_in``, ``dim_out``, ``stride`` and
+            ``norm_layer`` keywords (an ``X3DTransform`` with its other arguments bound).
+    """
+
+    def __init__(
+        self, *, dim_in: int, dim_out: int, stride: int, norm_layer: NormLayer, make_transform: Callable[..., nn.Module]
+    ) -> None:
         super().__init__()
         if dim_in != dim_out or stride != 1:
             self.branch1 = nn.Conv3d(dim_in, dim_out, 1, stride=(1, stride, stride), bias=False)
-            self.branch1_bn = nn.BatchNorm3d(dim_out, eps=bn_eps, momentum=bn_momentum)
-        self.branch2 = X3DTransform(
-            dim_in, dim_out, stride=stride, bn_eps=bn_eps, bn_momentum=bn_momentum, **transform_args
-        )
+            self.branch1_bn = norm_layer(dim_out)
+        self.branch2 = make_transform(dim_in=dim_in, dim_out=dim_out, stride=stride, norm_layer=norm_layer)
         self.relu = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         shortcut = self.branch1_bn(self.branch1(x)) if hasattr(self, "branch1") else x
         return self.relu(shortcut + self.branch2(x))
 
 
 class X3DHead(nn.Module):
     """Head: 1x1x1 conv to the inner width, BN, ReLU, fixed average pool, 1x1x1 conv to DIM_C5, [BN], ReLU,
-    dropout, linear classifier applied at every pooled position; in eval, softmax then mean over positions."""
+    dropout, linear classifier applied at every pooled position; in eval, softmax then mean over positions.
+
+    Args:
+        dim_in (int), dim_inner (int), dim_out (int): input, conv_5 and lin_5 widths.
+        num_classes (int): classifier outputs.
+        pool_size (tuple[int, int, int]): average-pooling kernel (T, H, W) of the training clip's last stage.
+        dropout_rate (float), head_act (str): dropout before the classifier and eval activation.
+        bn_lin5 (bool): BatchNorm after lin_5.
+        norm_layer (callable): builds the BatchNorms.
+    """
 
     def __init__(
-        self, dim_in, dim_inner, dim_out, num_classes, pool_size, dropout_rate, head_act, bn_lin5, bn_eps, bn_momentum
-    ):
+        self,
+        *,
+        dim_in: int,
+        dim_inner: int,
+        dim_out: int,
+        num_classes: int,
+        pool_size: tuple[int, int, int],
+        dropout_rate: float,
+        head_act: str,
+        bn_lin5: bool,
+        norm_layer: NormLayer,
+    ) -> None:
         super().__init__()
         self.conv_5 = nn.Conv3d(dim_in, dim_inner, 1, bias=False)
-        self.conv_5_bn = nn.BatchNorm3d(dim_inner, eps=bn_eps, momentum=bn_momentum)
+        self.conv_5_bn = norm_layer(dim_inner)
         self.conv_5_relu = nn.ReLU(inplace=True)
         self.avg_pool = nn.AvgPool3d(pool_size, stride=1)
         self.lin_5 = nn.Conv3d(dim_inner, dim_out, 1, bias=False)
         if bn_lin5:
-            self.lin_5_bn = nn.BatchNorm3d(dim_out, eps=bn_eps, momentum=bn_momentum)
+            self.lin_5_bn = norm_layer(dim_out)
         self.lin_5_relu = nn.ReLU(inplace=True)
         if dropout_rate > 0.0:
             self.dropout = nn.Dropout(dropout_rate)
         self.projection = nn.Linear(dim_out, num_classes, bias=True)
         self.act = head_activation(head_act, dim=4)
 
-    def forward(self, x, return_logits=False):
+    def forward(self, x: Tensor, return_logits: bool = False) -> Tensor:
         x = self.conv_5_relu(self.conv_5_bn(self.conv_5(x)))
         x = self.lin_5(self.avg_pool(x))
         if hasattr(self, "lin_5_bn"):
@@ -146,103 +183,141 @@ class X3DHead(nn.Module):
         return x.reshape(x.shape[0], -1)
 
 
+def stage_widths(dim_c1: int, width_factor: float, scale_res2: bool) -> list[int]:
+    """Output widths of res2..res5: the base width (DIM_C1, doubled first when SCALE_RES2) doubles per stage,
+    each scaled by WIDTH_FACTOR (PySlowFast's rounding).
+
+    Args:
+        dim_c1 (int): base stem width.
+        width_factor (float): X3D width expansion.
+        scale_res2 (bool): double the res2 base width.
+    Returns:
+        list[int]: one width per stage.
+    """
+    base_width = round_width(dim_c1, 2.0, divisor=8) if scale_res2 else dim_c1
+    widths = []
+    for _ in _STAGE_BLOCKS:
+        widths.append(round_width(base_width, width_factor))
+        base_width = round_width(base_width, 2.0, divisor=8)
+    return widths
+
+
+def build_stage(
+    *, dim_in: int, dim_out: int, num_blocks: int, norm_layer: NormLayer, make_transform: Callable[..., nn.Module]
+) -> nn.Sequential:
+    """One residual stage: the first block halves the spatial size; every other block, from the first, has SE.
+
+    Args:
+        dim_in (int), dim_out (int): the stage's input and output widths.
+        num_blocks (int): residual blocks.
+        norm_layer (callable): builds the BatchNorms.
+        make_transform (callable): ``X3DTransform`` with the stage's ``dim_inner`` and the model's options bound.
+    Returns:
+        nn.Sequential: blocks named ``pathway0_res{i}`` (PySlowFast's names).
+    """
+    stage = nn.Sequential()
+    for index in range(num_blocks):
+        block = ResBlock(
+            dim_in=dim_in if index == 0 else dim_out,
+            dim_out=dim_out,
+            stride=2 if index == 0 else 1,
+            norm_layer=norm_layer,
+            make_transform=partial(make_transform, use_se=index % 2 == 0),
+        )
+        stage.add_module(f"pathway0_res{index}", block)
+    return stage
+
+
 @MODEL_REGISTRY.register()
 class X3D(nn.Module):
-    """X3D network: s1 (stem), s2..s5 (residual stages), head. Input: a list with one (N, C, T, H, W) tensor."""
+    """X3D network: s1 (stem), s2..s5 (residual stages), head. Input: a list with one (N, C, T, H, W) tensor.
+
+    Args:
+        num_classes (int): classifier outputs.
+        num_frames (int), crop_size (int): the training clip size; they fix the head's pooling kernel.
+        in_channels (int): input channels.
+        width_factor, depth_factor, bottleneck_factor (float): X3D expansion factors.
+        dim_c1 (int): base stem width (before width_factor); dim_c5 (int): head projection width.
+        scale_res2 (bool): also double the res2 base width.
+        bn_lin5 (bool): BatchNorm after the head's projection to dim_c5.
+        channelwise_3x3x3 (bool): channel-wise (depthwise) 3x3x3 convolutions in the bottlenecks.
+        dropout_rate (float), head_act (str): head dropout and eval activation.
+        bn_eps, bn_momentum (float): BatchNorm settings.
+        fc_init_std (float), zero_init_final_bn (bool): initialisation, see ``init_cnn_weights``.
+        channels_last (bool): run in channels_last_3d memory format (same numbers, faster on CPU/GPU).
+        fast_channelwise_backward (bool): channel-wise conv input gradient as a flipped-kernel convolution.
+        fast_channelwise_weight_grad (bool): channel-wise conv weight gradient as per-sample convolutions.
+    """
 
     def __init__(
         self,
-        num_classes=400,
-        num_frames=16,
-        crop_size=224,
-        in_channels=3,
-        width_factor=2.0,
-        depth_factor=2.2,
-        bottleneck_factor=2.25,
-        dim_c1=12,
-        dim_c5=2048,
-        scale_res2=False,
-        bn_lin5=False,
-        channelwise_3x3x3=True,
-        dropout_rate=0.5,
-        head_act="softmax",
-        bn_eps=1e-5,
-        bn_momentum=0.1,
-        fc_init_std=0.01,
-        zero_init_final_bn=True,
-        channels_last=False,
-        fast_channelwise_backward=False,
-        fast_channelwise_weight_grad=False,
-    ):
-        """
-        Args:
-            num_classes (int): classifier outputs.
-            num_frames (int), crop_size (int): the training clip size; they fix the head's pooling kernel.
-            in_channels (int): input channels.
-            width_factor, depth_factor, bottleneck_factor (float): X3D expansion factors.
-            dim_c1 (int): base stem width (before width_factor); dim_c5 (int): head projection width.
-            scale_res2 (bool): also double the res2 base width.
-            bn_lin5 (bool): BatchNorm after the head's projection to dim_c5.
-            channelwise_3x3x3 (bool): channel-wise (depthwise) 3x3x3 convolutions in the bottlenecks.
-            dropout_rate (float), head_act (str): head dropout and eval activation.
-            bn_eps, bn_momentum (float): BatchNorm settings.
-            fc_init_std (float), zero_init_final_bn (bool): initialisation, see ``init_cnn_weights``.
-            channels_last (bool): run in channels_last_3d memory format (same numbers, faster on CPU/GPU).
-            fast_channelwise_backward (bool): channel-wise conv input gradient as a flipped-kernel convolution.
-            fast_channelwise_weight_grad (bool): channel-wise conv weight gradient as per-sample convolutions.
-        """
+        *,
+        num_classes: int = 400,
+        num_frames: int = 16,
+        crop_size: int = 224,
+        in_channels: int = 3,
+        width_factor: float = 2.0,
+        depth_factor: float = 2.2,
+        bottleneck_factor: float = 2.25,
+        dim_c1: int = 12,
+        dim_c5: int = 2048,
+        scale_res2: bool = False,
+        bn_lin5: bool = False,
+        channelwise_3x3x3: bool = True,
+        dropout_rate: float = 0.5,
+        head_act: str = "softmax",
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+        fc_init_std: float = 0.01,
+        zero_init_final_bn: bool = True,
+        channels_last: bool = False,
+        fast_channelwise_backward: bool = False,
+        fast_channelwise_weight_grad: bool = False,
+    ) -> None:
         super().__init__()
         self.channels_last = channels_last
-        bn = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
-        stem_width = round_width(dim_c1, width_factor)
+        norm_layer = partial(nn.BatchNorm3d, eps=bn_eps, momentum=bn_momentum)
+        dim_in = round_width(dim_c1, width_factor)
         self.s1 = nn.Sequential()
-        self.s1.add_module("pathway0_stem", X3DStem(in_channels, stem_width, temporal_kernel=5, **bn))
-        base_width = round_width(dim_c1, 2.0, divisor=8) if scale_res2 else dim_c1
-        dim_in = stem_width
-        for stage, base_blocks in enumerate(_STAGE_BLOCKS):
-            dim_out = round_width(base_width, width_factor)
-            dim_inner = int(bottleneck_factor * dim_out)
-            stage_module = nn.Sequential()
-            for index in range(int(math.ceil(depth_factor * base_blocks))):
-                stage_module.add_module(
-                    f"pathway0_res{index}",
-                    ResBlock(
-                        dim_in if index == 0 else dim_out,
-                        dim_out,
-                        stride=2 if index == 0 else 1,
-                        dim_inner=dim_inner,
-                        channelwise=channelwise_3x3x3,
-                        use_se=index % 2 == 0,
-                        fast_channelwise_backward=fast_channelwise_backward,
-                        fast_channelwise_weight_grad=fast_channelwise_weight_grad,
-                        **bn,
-                    ),
-                )
-            self.add_module(f"s{stage + 2}", stage_module)
+        self.s1.add_module("pathway0_stem", X3DStem(in_channels, dim_in, temporal_kernel=5, norm_layer=norm_layer))
+        make_transform = partial(
+            X3DTransform,
+            channelwise=channelwise_3x3x3,
+            fast_channelwise_backward=fast_channelwise_backward,
+            fast_channelwise_weight_grad=fast_channelwise_weight_grad,
+        )
+        widths = stage_widths(dim_c1, width_factor, scale_res2)
+        for stage, (dim_out, base_blocks) in enumerate(zip(widths, _STAGE_BLOCKS)):
+            blocks = build_stage(
+                dim_in=dim_in,
+                dim_out=dim_out,
+                num_blocks=math.ceil(depth_factor * base_blocks),
+                norm_layer=norm_layer,
+                make_transform=partial(make_transform, dim_inner=int(bottleneck_factor * dim_out)),
+            )
+            self.add_module(f"s{stage + 2}", blocks)
             dim_in = dim_out
-            base_width = round_width(base_width, 2.0, divisor=8)
-        spatial = int(math.ceil(crop_size / 32.0))
+        spatial = math.ceil(crop_size / 32.0)
         self.head = X3DHead(
-            dim_out,
-            dim_inner,
-            dim_c5,
-            num_classes,
+            dim_in=dim_in,
+            dim_inner=int(bottleneck_factor * dim_in),
+            dim_out=dim_c5,
+            num_classes=num_classes,
             pool_size=(num_frames, spatial, spatial),
             dropout_rate=dropout_rate,
             head_act=head_act,
             bn_lin5=bn_lin5,
-            **bn,
+            norm_layer=norm_layer,
         )
-        init_cnn_weights(self, fc_init_std, zero_init_final_bn)
+        # With RESNET.ZERO_INIT_FINAL_BN every residual branch ends in a zero BatchNorm: blocks start as identities.
+        final_bns = {module.c_bn for module in self.modules() if isinstance(module, X3DTransform)}
+        init_cnn_weights(self, fc_init_std=fc_init_std, zero_bns=final_bns if zero_init_final_bn else ())
 
     @classmethod
-    def from_config(cls, cfg):
-        """Build from ``cfg.X3D``, ``cfg.MODEL``, ``cfg.DATA``, ``cfg.RESNET`` and ``cfg.BN`` keys."""
+    def from_config(cls, cfg: CfgNode) -> "X3D":
+        """Build from ``cfg.X3D``, ``cfg.MODEL``, ``cfg.DATA`` and ``cfg.RESNET`` keys."""
         return cls(
-            num_classes=cfg.MODEL.NUM_CLASSES,
-            num_frames=cfg.DATA.NUM_FRAMES,
-            crop_size=cfg.DATA.TRAIN_CROP_SIZE,
-            in_channels=cfg.DATA.INPUT_CHANNEL_NUM[0],
+            **clip_args(cfg),
             width_factor=cfg.X3D.WIDTH_FACTOR,
             depth_factor=cfg.X3D.DEPTH_FACTOR,
             bottleneck_factor=cfg.X3D.BOTTLENECK_FACTOR,
@@ -262,10 +337,10 @@ class X3D(nn.Module):
             fast_channelwise_weight_grad=cfg.X3D.FAST_CHANNELWISE_WEIGHT_GRAD,
         )
 
-    def forward(self, inputs, return_logits=False):
+    def forward(self, inputs: list[Tensor], return_logits: bool = False) -> Tensor:
         x = inputs[0]
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last_3d)
-        for stage in (self.s1, self.s2, self.s3, self.s4, self.s5):
-            x = stage(x)
+        for name in ("s1", "s2", "s3", "s4", "s5"):
+            x = getattr(self, name)(x)
         return self.head(x, return_logits=return_logits)

@@ -1,4 +1,5 @@
-"""Every registered model at a tiny size, other X3D/MViT sizes from config values alone, speed options."""
+"""Every registered model at a tiny size, other X3D/MViT sizes from config values alone, MViT pooling rules,
+X3D initialisation, speed options."""
 
 from pathlib import Path
 
@@ -10,7 +11,9 @@ from slowfast.config import get_cfg
 from slowfast.config.checks import CHOICES
 from slowfast.datasets.registry import DATASET_REGISTRY
 from slowfast.models import MODEL_REGISTRY, build_model
+from slowfast.models.attention import BlockPooling
 from slowfast.models.flops import count_flops
+from slowfast.models.mvit import MViT, pooling_schedule
 from slowfast.models.x3d import X3D
 
 TINY = {
@@ -131,6 +134,47 @@ def test_mvit_b_32x3_from_config_values():
     strides = [block.attn.pool_k.stride for block in model.blocks]
     assert strides[0] == (1, 8, 8) and strides[1] == (1, 4, 4) and strides[3] == (1, 2, 2)
     assert strides[14] == (1, 1, 1)
+
+
+def test_mvit_explicit_kv_strides_default_kernels_and_no_identity_pooling():
+    pooling = pooling_schedule(
+        depth=3,
+        pool_q_stride=[[1, 1, 2, 2]],
+        pool_kv_stride=[[0, 1, 4, 4], [2, 1, 1, 1]],
+        pool_kv_stride_adaptive=[],
+        pool_kvq_kernel=[],
+    )
+    assert pooling == [
+        BlockPooling(kernel_kv=(1, 5, 5), stride_kv=(1, 4, 4)),
+        BlockPooling(kernel_q=(1, 3, 3), stride_q=(1, 2, 2)),
+        BlockPooling(kernel_kv=(1, 1, 1), stride_kv=(1, 1, 1)),
+    ]
+    model = MViT(
+        num_classes=5,
+        num_frames=4,
+        crop_size=32,
+        embed_dim=16,
+        depth=3,
+        pool_q_stride=[[1, 1, 2, 2]],
+        pool_kv_stride=[[0, 1, 4, 4], [2, 1, 1, 1]],
+    )
+    first, second, third = (block.attn for block in model.blocks)
+    assert first.pool_q is None and first.pool_k.stride == (1, 4, 4) and first.pool_k.kernel_size == (1, 5, 5)
+    assert second.pool_q.stride == (1, 2, 2) and second.pool_k is None
+    assert third.pool_k is None and third.pool_v is None  # a 1x1x1 kernel with stride 1 pools nothing
+
+
+@pytest.mark.parametrize("zero_init_final_bn", [True, False])
+def test_x3d_zero_init_final_bn_zeroes_the_last_bn_of_every_residual_branch(zero_init_final_bn):
+    model = X3D(
+        num_classes=5, num_frames=4, crop_size=64, width_factor=1.0, dim_c5=32, zero_init_final_bn=zero_init_final_bn
+    )
+    bn_weights = {key: p for key, p in model.named_parameters() if key.endswith("bn.weight")}
+    final = {key for key in bn_weights if key.endswith("branch2.c_bn.weight")}
+    assert len(final) == 3 + 5 + 11 + 7  # ceil(2.2 * (1, 2, 5, 3)) blocks
+    for key, weight in bn_weights.items():
+        expected = 0.0 if zero_init_final_bn and key in final else 1.0
+        assert torch.all(weight == expected), key
 
 
 X3D_SPEED_OPTIONS = ("channels_last", "fast_channelwise_backward", "fast_channelwise_weight_grad")
