@@ -12,7 +12,6 @@ loader is far below workers x the raw rate, transforms or the loader cost time; 
 than the loader rate, training is input-bound: add workers.
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -22,13 +21,16 @@ import numpy as np
 import psutil
 import torch
 
+# Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from slowfast.config import load_config  # noqa: E402
-from slowfast.datasets import temporal_sampling as ts  # noqa: E402
-from slowfast.datasets.build import build_dataset  # noqa: E402
-from slowfast.datasets.decoder import DecoderUnavailableError, VideoDecodeError, check_backend, decode_clip  # noqa: E402
-from slowfast.datasets.loader import build_loader, set_loader_epoch  # noqa: E402
+from slowfast.config import load_config
+from slowfast.config.cli import ToolParser, run_tool
+from slowfast.datasets import temporal_sampling as ts
+from slowfast.datasets.build import build_dataset
+from slowfast.datasets.decoder import DecoderUnavailableError, VideoDecodeError, check_backend, decode_clip
+from slowfast.datasets.loader import build_loader, set_loader_epoch
+from slowfast.utils.errors import UserError
 
 
 def cpu_seconds_by_process():
@@ -100,8 +102,64 @@ def raw_decode_rate(cfg, paths, repeats=1):
     return clips / (time.process_time() - start)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def usable_backends(wanted, device):
+    """The backends of ``wanted`` that can decode on ``device`` here; prints why each other one is skipped.
+
+    Raises:
+        UserError: none can.
+    """
+    backends = []
+    for backend in wanted:
+        try:
+            check_backend(backend, device)
+            backends.append(backend)
+        except DecoderUnavailableError as error:
+            print(f"{backend}: skipped: {error}")
+    if not backends:
+        raise UserError("no backend of --backends can decode here (the reasons are printed above)")
+    return backends
+
+
+def print_worker_rates(cfg, args, backends, raw):
+    """Time ``args.epochs`` epochs per backend for each worker count (backends alternating epoch by epoch) and
+    print each backend's median rates next to its raw decode rate."""
+    views = cfg.AUG.NUM_SAMPLE if args.split == "train" else 1
+    for workers in args.workers:
+        rates = {backend: [] for backend in backends}
+        for epoch in range(args.epochs):
+            for backend in backends:
+                run_cfg = _with(cfg, DECODING_BACKEND=backend, NUM_WORKERS=workers)
+                rates[backend].append(loader_epoch_rate(run_cfg, args.split, epoch))
+        for backend in backends:
+            rate = statistics.median(r for r, _ in rates[backend])
+            cpu_rate = statistics.median(c for _, c in rates[backend])
+            print(
+                f"{backend:10s} raw decode {raw[backend]:5.1f} clips per CPU-second | NUM_WORKERS {workers:2d}: "
+                f"{rate:6.1f} videos/s ({rate * views:.1f} augmented clips/s); {cpu_rate:.1f} videos per "
+                f"CPU-second = {cpu_rate / raw[backend]:.0%} of the raw decode rate"
+            )
+
+
+def benchmark(args):
+    """Measure each backend's raw decode rate, then the loader's rates per worker count."""
+    cfg = load_config(args.cfg, args.opts, world_size=1)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    backends = usable_backends(args.backends, cfg.DATA.DECODING_DEVICE)
+    paths = build_dataset(cfg.TRAIN.DATASET, cfg, args.split).video_paths
+    print(
+        f"{len(paths)} videos, split {args.split}, batch {cfg.TRAIN.BATCH_SIZE}, "
+        f"multi-thread decode {cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE}, decoding device "
+        f"{cfg.DATA.DECODING_DEVICE}, main-process torch threads {torch.get_num_threads()}, "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    raw = {backend: raw_decode_rate(_with(cfg, DECODING_BACKEND=backend), paths) for backend in backends}
+    print_worker_rates(cfg, args, backends, raw)
+
+
+def main(argv=None):
+    """Time the loaders; return the exit status (1: a user error, printed as one line; 130: Ctrl-C)."""
+    parser = ToolParser(__doc__)
     parser.add_argument("--cfg", required=True, help="config YAML")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="NUM_WORKERS values to time")
     parser.add_argument(
@@ -119,44 +177,9 @@ def main():
         default=0,
         help="torch.set_num_threads in the main process (0 = leave torch's default)",
     )
-    parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
-    args = parser.parse_args()
-    cfg = load_config(args.cfg, args.opts, world_size=1)
-    if args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
-    backends = []
-    for backend in args.backends:
-        try:
-            check_backend(backend, cfg.DATA.DECODING_DEVICE)
-            backends.append(backend)
-        except DecoderUnavailableError as error:
-            print(f"{backend}: skipped: {error}")
-    if not backends:
-        sys.exit("error: no decoding backend can run here")
-    paths = build_dataset(cfg.TRAIN.DATASET, cfg, args.split).video_paths
-    print(
-        f"{len(paths)} videos, split {args.split}, batch {cfg.TRAIN.BATCH_SIZE}, "
-        f"multi-thread decode {cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE}, decoding device "
-        f"{cfg.DATA.DECODING_DEVICE}, main-process torch threads {torch.get_num_threads()}, "
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
-    )
-    raw = {backend: raw_decode_rate(_with(cfg, DECODING_BACKEND=backend), paths) for backend in backends}
-    views = cfg.AUG.NUM_SAMPLE if args.split == "train" else 1
-    for workers in args.workers:
-        rates = {backend: [] for backend in backends}
-        for epoch in range(args.epochs):  # alternate the backends epoch by epoch
-            for backend in backends:
-                run_cfg = _with(cfg, DECODING_BACKEND=backend, NUM_WORKERS=workers)
-                rates[backend].append(loader_epoch_rate(run_cfg, args.split, epoch))
-        for backend in backends:
-            rate = statistics.median(r for r, _ in rates[backend])
-            cpu_rate = statistics.median(c for _, c in rates[backend])
-            print(
-                f"{backend:10s} raw decode {raw[backend]:5.1f} clips per CPU-second | NUM_WORKERS {workers:2d}: "
-                f"{rate:6.1f} videos/s ({rate * views:.1f} augmented clips/s); {cpu_rate:.1f} videos per "
-                f"CPU-second = {cpu_rate / raw[backend]:.0%} of the raw decode rate"
-            )
+    parser.add_argument("opts", nargs="*", default=[], help="KEY VALUE config overrides")
+    return run_tool(parser, benchmark, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -19,13 +19,18 @@ line names the candidate with the lowest median train step, the rule auto applie
 second round around its own first-round winner, so on close calls the two may differ).
 """
 
-import argparse
+import os
 import statistics
+import sys
 import time
 
 import torch
 
+# Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 from slowfast.config import merge_config
+from slowfast.config.cli import ToolParser, run_tool
 from slowfast.engine.implementation import (
     Implementation,
     applicable_options,
@@ -35,6 +40,7 @@ from slowfast.engine.implementation import (
 )
 from slowfast.models import build_model
 from slowfast.models.flops import count_flops
+from slowfast.utils.errors import UserError
 
 
 def candidate_name(settings):
@@ -128,35 +134,21 @@ def median_ratio(reference, times):
     return statistics.median(ref / t for ref, t in zip(reference, times))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cfg", required=True, help="YAML config")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
-    parser.add_argument("--batch", type=int, default=2, help="clips per step (default: %(default)s)")
-    parser.add_argument("--crop", type=int, default=112, help="crop the model is built for (default: %(default)s)")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved timed rounds after one warm-up")
-    parser.add_argument("--variants", nargs="+", default=None, help="only these candidates (plain is always kept)")
-    parser.add_argument("--compile", action="store_true", help="add the all-on candidate with torch.compile on the CPU")
-    parser.add_argument("opts", nargs=argparse.REMAINDER, default=[], help="KEY VALUE overrides")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    base = merge_config(args.cfg, args.opts)
-    rate = matmul_rate(device)
-    print(
-        f"device {device}, threads {args.threads}, batch {args.batch}, clip {base.DATA.NUM_FRAMES}x{args.crop}^2;"
-        f" fp32 matmul rate {rate / 1e9:.1f} GMAC/s"
-    )
-    base.merge_from_list(["DATA.TRAIN_CROP_SIZE", str(args.crop), "DATA.TEST_CROP_SIZE", str(args.crop)])
-    variants = candidates(base, device, args.compile)
-    names = [name for name in variants if name == "plain" or not args.variants or name in args.variants]
-    train_steps, eval_steps, macs = {}, {}, None
-    for name in names:
-        train_steps[name], eval_steps[name], macs = build_steps(base, variants[name], args.batch, device)
-    print("train step (interleaved):")
-    train = interleaved_seconds(train_steps, device, args.rounds)
-    print("eval forward (interleaved):")
-    evals = interleaved_seconds(eval_steps, device, args.rounds)
+def chosen_names(variants, wanted):
+    """The candidates to time: "plain" and those of ``wanted`` (every candidate when ``wanted`` is None).
+
+    Raises:
+        UserError: a wanted name that is no candidate here, with the candidates.
+    """
+    unknown = [name for name in wanted or [] if name not in variants]
+    if unknown:
+        raise UserError(f"--variants {' '.join(unknown)}: no such candidate here; candidates: {', '.join(variants)}")
+    return [name for name in variants if name == "plain" or not wanted or name in wanted]
+
+
+def print_table(names, train, evals, macs, batch, rate):
+    """Print one row per candidate: median seconds, clips/s and MFU of a train step and an eval forward, and
+    the speed-ups over "plain"."""
     width = max(len(name) for name in names) + 2
     print(
         f"{'candidate':<{width}} {'train s':>8} {'train clips/s':>14} {'train MFU':>10} {'eval s':>8} "
@@ -164,16 +156,53 @@ def main():
     )
     for name in names:
         train_s, eval_s = statistics.median(train[name]), statistics.median(evals[name])
-        train_mfu = 3 * macs * args.batch / train_s / rate
-        eval_mfu = macs * args.batch / eval_s / rate
+        train_mfu = 3 * macs * batch / train_s / rate
+        eval_mfu = macs * batch / eval_s / rate
         print(
-            f"{name:<{width}} {train_s:>8.3f} {args.batch / train_s:>14.2f} {train_mfu:>10.1%} {eval_s:>8.3f} "
-            f"{args.batch / eval_s:>13.2f} {eval_mfu:>9.1%} {median_ratio(train['plain'], train[name]):>14.2f}x "
+            f"{name:<{width}} {train_s:>8.3f} {batch / train_s:>14.2f} {train_mfu:>10.1%} {eval_s:>8.3f} "
+            f"{batch / eval_s:>13.2f} {eval_mfu:>9.1%} {median_ratio(train['plain'], train[name]):>14.2f}x "
             f"{median_ratio(evals['plain'], evals[name]):>13.2f}x"
         )
     pick = min(names, key=lambda name: statistics.median(train[name]))
     print(f"auto's rule (lowest median train step) picks: {pick}")
 
 
+def benchmark(args):
+    """Build every candidate, time them in interleaved rounds and print the table."""
+    base = merge_config(args.cfg, args.opts)
+    torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    base.merge_from_list(["DATA.TRAIN_CROP_SIZE", str(args.crop), "DATA.TEST_CROP_SIZE", str(args.crop)])
+    variants = candidates(base, device, args.compile)
+    names = chosen_names(variants, args.variants)
+    rate = matmul_rate(device)
+    print(
+        f"device {device}, threads {args.threads}, batch {args.batch}, clip {base.DATA.NUM_FRAMES}x{args.crop}^2;"
+        f" fp32 matmul rate {rate / 1e9:.1f} GMAC/s"
+    )
+    train_steps, eval_steps, macs = {}, {}, None
+    for name in names:
+        train_steps[name], eval_steps[name], macs = build_steps(base, variants[name], args.batch, device)
+    print("train step (interleaved):")
+    train = interleaved_seconds(train_steps, device, args.rounds)
+    print("eval forward (interleaved):")
+    evals = interleaved_seconds(eval_steps, device, args.rounds)
+    print_table(names, train, evals, macs, args.batch, rate)
+
+
+def main(argv=None):
+    """Time the candidates; return the exit status (1: a user error, printed as one line; 130: Ctrl-C)."""
+    parser = ToolParser(__doc__)
+    parser.add_argument("--cfg", required=True, help="YAML config")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
+    parser.add_argument("--batch", type=int, default=2, help="clips per step (default: %(default)s)")
+    parser.add_argument("--crop", type=int, default=112, help="crop the model is built for (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved timed rounds after one warm-up")
+    parser.add_argument("--variants", nargs="+", default=None, help="only these candidates (plain is always kept)")
+    parser.add_argument("--compile", action="store_true", help="add the all-on candidate with torch.compile on the CPU")
+    parser.add_argument("opts", nargs="*", default=[], help="KEY VALUE overrides")
+    return run_tool(parser, benchmark, argv)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -13,22 +13,20 @@ their last frame, as PySlowFast does).
 Exit status 1 when any file is unreadable, or (with an ``error:`` line) when the folder or every list is missing.
 """
 
-import argparse
 import collections
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 
+# Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from slowfast.config import load_config  # noqa: E402
-from slowfast.datasets.decoder import VideoDecodeError, probe_video  # noqa: E402
-from slowfast.datasets.video_list import (
-    SPLITS,  # noqa: E402
-    read_video_list,  # noqa: E402
-)
-from slowfast.utils.errors import UserError, run_reporting_errors  # noqa: E402
-from slowfast.utils.files import atomic_write_lines  # noqa: E402
+from slowfast.config import load_config
+from slowfast.config.cli import ToolParser, run_tool
+from slowfast.datasets.decoder import VideoDecodeError, probe_video
+from slowfast.datasets.video_list import SPLITS, read_video_list
+from slowfast.utils.errors import UserError
+from slowfast.utils.files import atomic_write_lines
 
 
 def check_one(path):
@@ -88,9 +86,9 @@ def write_clean(out_dir, split, result):
     print(f"  wrote {path}")
 
 
-def parse_args(argv=None):
-    """Command line; the values --cfg gives fill in whatever was not passed explicitly."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    """The command line; what --cfg gives fills in whatever is not passed explicitly (see ``fill_in``)."""
+    parser = ToolParser(__doc__)
     parser.add_argument("data_dir", nargs="?", help="folder with train.csv, val.csv, test.csv (default: from --cfg)")
     parser.add_argument("--cfg", help="run config giving the data folder, prefix, clip span and coverage")
     parser.add_argument("--prefix", default=None, help="DATA.PATH_PREFIX (default: DATA_DIR)")
@@ -110,12 +108,19 @@ def parse_args(argv=None):
         "default: from --cfg, else 0.5)",
     )
     parser.add_argument("--write-clean", metavar="OUT_DIR", help="write CSVs without unreadable videos")
-    parser.add_argument("--debug", action="store_true", help="show the traceback of a user error too")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def fill_in(args):
+    """Set the options not passed from --cfg's DATA (else the defaults) in place.
+
+    Raises:
+        UserError: neither DATA_DIR nor --cfg is given.
+    """
     data = load_config(args.cfg).DATA if args.cfg else None
     if args.data_dir is None:
         if data is None:
-            parser.error("give DATA_DIR or --cfg")
+            raise UserError("give DATA_DIR or --cfg")
         args.data_dir, args.prefix = data.PATH_TO_DATA_DIR, data.PATH_PREFIX if args.prefix is None else args.prefix
     defaults = dict(prefix=args.data_dir, separator=" ", min_frames=80, min_coverage=0.5)
     if data is not None:
@@ -127,11 +132,11 @@ def parse_args(argv=None):
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    return args
 
 
 def check_dataset(args):
     """Check every split of ``args.data_dir``; return the exit status."""
+    fill_in(args)
     if not os.path.isdir(args.data_dir):
         raise UserError(
             f"data folder {args.data_dir} does not exist: pass the folder holding train.csv, val.csv "
@@ -156,9 +161,9 @@ def check_dataset(args):
 
 
 def main(argv=None):
-    """Parse the command line and check the data set; return the exit status."""
-    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
-    return run_reporting_errors(lambda: check_dataset(parse_args(argv)), debug=debug)
+    """Check the data set; return the exit status (1: an unreadable file, or a user error printed as one line;
+    130: Ctrl-C)."""
+    return run_tool(build_parser(), check_dataset, argv)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Write a synthetic Kinetics-format dataset (20 classes: 5 shapes x 4 motions) for quick-starts and CI.
 
 Example:
@@ -8,24 +9,27 @@ import argparse
 import os
 import sys
 
-# Lets the tool run from a plain checkout, without `pip install -e .`.
+# Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from slowfast.datasets.synthetic import make_synthetic_dataset  # noqa: E402
+from slowfast.config.cli import ToolParser, run_tool
+from slowfast.datasets.synthetic import class_names, make_synthetic_dataset
 
 
 def parse_size(text):
-    """Parse ``WxH`` into (width, height)."""
+    """Parse ``WxH`` into (width, height), both even and at least 16 (H.264 yuv420p)."""
     try:
         width, height = (int(part) for part in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--size must look like 128x96, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must look like 128x96, got {text!r}") from None
+    if width % 2 or height % 2 or min(width, height) < 16:
+        raise argparse.ArgumentTypeError(f"width and height must be even and >= 16, got {text}")
     return width, height
 
 
-def parse_args(argv=None):
+def build_parser():
     """Command-line options; defaults give the quick-start set (400 videos, 128x96, 15 fps, 3 s)."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ToolParser(__doc__)
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--size", type=parse_size, default=(128, 96), help="frame size WxH, even numbers")
     parser.add_argument("--fps", type=int, default=15, help="frame rate")
@@ -40,14 +44,20 @@ def parse_args(argv=None):
     )
     parser.add_argument("--gop", type=int, default=15, help="keyframe interval in frames")
     parser.add_argument("--seed", type=int, default=0, help="dataset seed (same seed, same bytes)")
-    parser.add_argument("--classes", type=int, default=20, help="number of classes, 1..20")
+    parser.add_argument(
+        "--classes",
+        type=int,
+        default=20,
+        choices=range(1, len(class_names()) + 1),
+        metavar="N",
+        help=f"number of classes, 1..{len(class_names())}",
+    )
     parser.add_argument("--workers", type=int, default=1, help="encoding processes")
-    return parser.parse_args(argv)
+    return parser
 
 
-def main(argv=None):
+def make_dataset(args):
     """Generate the dataset and print a one-line summary."""
-    args = parse_args(argv)
     width, height = args.size
     train, val, test = args.videos_per_class
     summary = make_synthetic_dataset(
@@ -71,5 +81,10 @@ def main(argv=None):
     )
 
 
+def main(argv=None):
+    """Write the dataset; return the exit status (1: a user error, printed as one line; 130: Ctrl-C)."""
+    return run_tool(build_parser(), make_dataset, argv)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

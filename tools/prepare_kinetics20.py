@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Build data/kinetics20 from a local Kinetics-400 copy (see data/README.md).
 
 Example:
@@ -6,20 +7,22 @@ Example:
         --out data/kinetics20 --reencode-short-side 320 --workers 8
 """
 
-import argparse
 import os
 import sys
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Lets the tool run from a plain checkout, without `pip install -e .`.
-sys.path.insert(0, REPO_ROOT)
+# Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from slowfast.datasets.kinetics20 import format_summary, prepare_kinetics20  # noqa: E402
+from slowfast.config.cli import ToolParser, run_tool
+from slowfast.datasets.kinetics20 import format_summary, prepare_kinetics20
+from slowfast.utils.errors import UserError
+
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "kinetics20")
 
 
-def parse_args(argv=None):
+def build_parser():
     """Command-line options."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ToolParser(__doc__)
     parser.add_argument("--videos", required=True, help="root folder of the Kinetics-400 videos")
     parser.add_argument(
         "--annotations",
@@ -27,10 +30,10 @@ def parse_args(argv=None):
         nargs="+",
         help="official annotation CSVs (label,youtube_id,time_start,time_end,split,...)",
     )
-    parser.add_argument("--out", default=os.path.join(REPO_ROOT, "data", "kinetics20"), help="output folder")
+    parser.add_argument("--out", default=DEFAULT_OUT, help="output folder")
     parser.add_argument(
         "--classes",
-        default=os.path.join(REPO_ROOT, "data", "kinetics20", "classes.txt"),
+        default=os.path.join(DEFAULT_OUT, "classes.txt"),
         help="class list, line i = label i",
     )
     parser.add_argument(
@@ -40,23 +43,44 @@ def parse_args(argv=None):
         help="re-encode to H.264 with this short side (e.g. 320); default: symlink the sources",
     )
     parser.add_argument("--workers", type=int, default=1, help="processes for checking or re-encoding")
-    return parser.parse_args(argv)
+    return parser
 
 
-def main(argv=None):
+def check_inputs(args):
+    """Refuse a missing videos folder, annotation file or class list before any work.
+
+    Raises:
+        UserError: naming the path and its option.
+    """
+    if not os.path.isdir(args.videos):
+        raise UserError(f"--videos {args.videos} is not a folder: pass the root of the Kinetics-400 videos")
+    for option, path in [("--annotations", path) for path in args.annotations] + [("--classes", args.classes)]:
+        if not os.path.isfile(path):
+            raise UserError(f"{option} {path}: no such file")
+
+
+def prepare(args):
     """Prepare the dataset and print the summary; the full report is in OUT/prepare_report.json."""
-    args = parse_args(argv)
-    report = prepare_kinetics20(
-        args.annotations,
-        args.videos,
-        args.out,
-        args.classes,
-        reencode_short_side=args.reencode_short_side,
-        workers=args.workers,
-    )
+    check_inputs(args)
+    try:
+        report = prepare_kinetics20(
+            args.annotations,
+            args.videos,
+            args.out,
+            args.classes,
+            reencode_short_side=args.reencode_short_side,
+            workers=args.workers,
+        )
+    except ValueError as err:  # a class list or annotation file it cannot use, named in the message
+        raise UserError(str(err)) from err
     print(format_summary(report))
     print(f"report: {os.path.join(args.out, 'prepare_report.json')}")
 
 
+def main(argv=None):
+    """Build the folder; return the exit status (1: a user error, printed as one line; 130: Ctrl-C)."""
+    return run_tool(build_parser(), prepare, argv)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

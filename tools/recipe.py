@@ -11,15 +11,18 @@ TEST.BATCH_SIZE become per-process x N unless given as overrides), as a complian
 several N the layouts are shown side by side (--json: a list of objects).
 """
 
-import argparse
 import json
+import os
 import sys
+
+# Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.benchmark.compliance import load_official_config, official_config_path
 from slowfast.benchmark.recipe import compliant_batch_overrides, effective_recipe, format_recipes
 from slowfast.config import load_config
 from slowfast.config.checks import world_size_of
-from slowfast.utils.errors import run_reporting_errors
+from slowfast.config.cli import ToolParser, run_tool
 
 
 def _layout(cfg_file, opts, world_size, train_videos):
@@ -33,7 +36,8 @@ def _layout(cfg_file, opts, world_size, train_videos):
     return cfg, effective_recipe(cfg, official, world_size or world_size_of(cfg), train_videos)
 
 
-def _print_recipes(args):
+def print_recipes(args):
+    """Print the recipe table of the layouts asked for (or JSON with --json)."""
     layouts = [_layout(args.cfg_file, list(args.opts), n, args.train_videos) for n in args.world_size]
     cfgs, recipes = [cfg for cfg, _ in layouts], [recipe for _, recipe in layouts]
     if args.json:
@@ -44,8 +48,9 @@ def _print_recipes(args):
 
 
 def main(argv=None):
-    """Parse the command line and print the recipe table (or JSON with --json); return the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """Print the recipe table (or JSON with --json); return the exit status (1: a user error, printed as one
+    line; 130: Ctrl-C)."""
+    parser = ToolParser(__doc__)
     parser.add_argument("--cfg", dest="cfg_file", required=True, help="path to the YAML config file")
     parser.add_argument("--world-size", type=int, nargs="+", default=[None], help="training processes of the layout(s)")
     parser.add_argument(
@@ -56,8 +61,7 @@ def main(argv=None):
     )
     parser.add_argument("--json", action="store_true", help="print JSON: one object, or a list for several layouts")
     parser.add_argument("opts", nargs="*", default=[], help="KEY VALUE overrides")
-    args = parser.parse_args(argv)
-    return run_reporting_errors(lambda: _print_recipes(args))
+    return run_tool(parser, print_recipes, argv)
 
 
 if __name__ == "__main__":

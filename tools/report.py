@@ -6,29 +6,30 @@
 Each RUN_DIR is a run's OUTPUT_DIR with mllog.txt (required) and metrics.jsonl (curves; optional).
 """
 
-import argparse
+import os
 import sys
 
-from slowfast.benchmark.run_reader import read_run
-from slowfast.engine.checkpoint import saved_evaluations
-from slowfast.suite.report import build_report
+# Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from slowfast.config.cli import ToolParser, run_tool
+from slowfast.suite.report import build_report, read_runs
 from slowfast.utils.files import atomic_write_text
 
 
-def main(argv=None):
-    """Build the report; return the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dirs", nargs="+", help="run OUTPUT_DIRs holding mllog.txt and metrics.jsonl")
-    parser.add_argument("-o", "--output", default="report.html", help="HTML file to write (%(default)s)")
-    args = parser.parse_args(argv)
-    try:
-        results = [read_run(run_dir, saved_evaluations(run_dir)) for run_dir in args.run_dirs]
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+def write_report(args):
+    """Read the runs and write the HTML report."""
+    results = read_runs(args.run_dirs)
     atomic_write_text(args.output, build_report(results))
     print(f"wrote {args.output} ({len(results)} run(s))")
-    return 0
+
+
+def main(argv=None):
+    """Build the report; return the exit status (1: a user error, printed as one line; 130: Ctrl-C)."""
+    parser = ToolParser(__doc__)
+    parser.add_argument("run_dirs", nargs="+", help="run OUTPUT_DIRs holding mllog.txt and metrics.jsonl")
+    parser.add_argument("-o", "--output", default="report.html", help="HTML file to write (%(default)s)")
+    return run_tool(parser, write_report, argv)
 
 
 if __name__ == "__main__":

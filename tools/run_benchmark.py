@@ -12,55 +12,54 @@ checkpoint. The end prints each model's score, benchmark_score (for --quickstart
 the CPU references, labelled as such) and the path of the report, all recomputed from the runs' logs.
 """
 
-import argparse
 import os
 import sys
 
-from slowfast.config import ConfigError
+# Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from slowfast.config.cli import ToolParser, run_tool
 from slowfast.suite.runner import QUICKSTART_CONFIGS, SCORED_CONFIGS, check_overrides, finish, plan_runs, run_all
+from slowfast.utils.errors import RunInterrupted
 
 
-def parse_args(argv=None):
-    """Command line: overrides, --runs, --out, --quickstart (and --configs for other configs)."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=1, help="runs per model (default: %(default)s)")
-    parser.add_argument("--out", default=None, help="benchmark folder holding every run's OUTPUT_DIR")
-    parser.add_argument("--quickstart", action="store_true", help="the two CPU quick-start configs instead")
-    parser.add_argument(
-        "--configs",
-        nargs=2,
-        metavar=("CNN_CFG", "TRANSFORMER_CFG"),
-        default=None,
-        help="run these two configs instead (e.g. your own variants; the tests use smoke configs)",
-    )
-    args, args.opts = parser.parse_known_args(argv)  # what is left are the KEY VALUE overrides
-    unknown = [item for item in args.opts if item.startswith("--")]
-    if unknown:
-        parser.error(f"unknown option(s) {' '.join(unknown)}; overrides are KEY VALUE pairs")
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    return args
+class BenchmarkParser(ToolParser):
+    """The command line: --runs, --out, --quickstart (and --configs for other configs); every other argument
+    is a KEY VALUE override, wherever it stands."""
+
+    def __init__(self):
+        super().__init__(__doc__)
+        self.add_argument("--runs", type=int, default=1, help="runs per model (default: %(default)s)")
+        self.add_argument("--out", default=None, help="benchmark folder holding every run's OUTPUT_DIR")
+        self.add_argument("--quickstart", action="store_true", help="the two CPU quick-start configs instead")
+        self.add_argument(
+            "--configs",
+            nargs=2,
+            metavar=("CNN_CFG", "TRANSFORMER_CFG"),
+            default=None,
+            help="run these two configs instead (e.g. your own variants; the tests use smoke configs)",
+        )
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, overrides = self.parse_known_args(args, namespace)
+        parsed.opts = overrides
+        unknown = [item for item in parsed.opts if item.startswith("--")]
+        if unknown:
+            self.error(f"unknown option(s) {' '.join(unknown)}; overrides are KEY VALUE pairs")
+        if parsed.runs < 1:
+            self.error("--runs must be at least 1")
+        return parsed
 
 
-def main(argv=None):
-    """Run what is left of the benchmark, then print the final block; return the exit status."""
-    args = parse_args(argv)
+def run_benchmark(args):
+    """Run what is left of the benchmark, then print the final block; return 1 when a run failed, else 0."""
     configs = args.configs or (QUICKSTART_CONFIGS if args.quickstart else SCORED_CONFIGS)
     out = args.out or os.path.join("output", "quickstart_benchmark" if args.quickstart else "benchmark")
-    try:
-        check_overrides(configs, args.opts)
-    except (ConfigError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    check_overrides(configs, args.opts)
     try:
         outcomes = run_all(configs, args.runs, out, args.opts)
     except KeyboardInterrupt:
-        print(
-            "\n[run_benchmark] interrupted: run the same command again to continue (finished runs are kept, "
-            "the interrupted one resumes from its last checkpoint)",
-            file=sys.stderr,
-        )
-        return 130
+        raise RunInterrupted() from None  # finished runs are kept; the interrupted one resumes from its checkpoint
     run_dirs = [run.output_dir for run in plan_runs(configs, args.runs, out)]
     print(finish(out, run_dirs))
     failed = [run.output_dir for run, status in outcomes if status not in (None, 0)]
@@ -71,6 +70,12 @@ def main(argv=None):
             file=sys.stderr,
         )
     return 1 if failed else 0
+
+
+def main(argv=None):
+    """Run the benchmark; return the exit status (1: a run failed, or a user error printed as one line; 130:
+    Ctrl-C)."""
+    return run_tool(BenchmarkParser(), run_benchmark, argv)
 
 
 if __name__ == "__main__":

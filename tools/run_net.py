@@ -11,15 +11,14 @@ import sys
 # Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from slowfast.config import load_config  # noqa: E402
-from slowfast.config.cli import parse_args  # noqa: E402
-from slowfast.datasets.decoder import check_backend  # noqa: E402
-from slowfast.engine.launch import launch_job  # noqa: E402
-from slowfast.engine.preflight import check_before_run  # noqa: E402
-from slowfast.engine.run import benchmark_job  # noqa: E402
-from slowfast.engine.run_lock import owns_output_dir, run_lock  # noqa: E402
-from slowfast.suite.report import finish_run_report  # noqa: E402
-from slowfast.utils.errors import run_reporting_errors  # noqa: E402
+from slowfast.config import load_config
+from slowfast.config.cli import build_parser, run_tool
+from slowfast.datasets.decoder import check_backend
+from slowfast.engine.launch import launch_job
+from slowfast.engine.preflight import check_before_run
+from slowfast.engine.run import benchmark_job
+from slowfast.engine.run_lock import owns_output_dir, run_lock
+from slowfast.suite.report import finish_run_report
 
 
 def run(args):
@@ -36,8 +35,7 @@ def run(args):
 
 def main(argv=None):
     """Run the benchmark; return the exit status (1: a user error, printed as one line; 130: Ctrl-C)."""
-    args = parse_args(__doc__, argv)
-    return run_reporting_errors(lambda: run(args), debug=args.debug)
+    return run_tool(build_parser(__doc__), run, argv)
 
 
 if __name__ == "__main__":

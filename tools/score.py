@@ -8,18 +8,22 @@ the olympic mean (drop fastest and slowest, with 3 runs or more), then benchmark
 a transformer run are given. Each mllog.txt is also run through mlperf-logging's parser and compliance
 checker with this benchmark's rules (slowfast/benchmark/mllog_rules.yaml) and checked for integrity (one run
 per log, a clock that never runs backwards, evaluations matching metrics.jsonl and the checkpoints: see
-slowfast/benchmark/log_check.py). Exit status 1 when a log has problems, each named with its line number.
+slowfast/benchmark/log_check.py). Exit status 1 when a log has problems, each named with its line number, or
+(with one ``error:`` line) when a folder has no mllog.txt.
 """
 
-import argparse
 import json
+import os
 import sys
+
+# Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.benchmark.log_check import check_mllog
 from slowfast.benchmark.mllog import MLLOG_FILENAME
-from slowfast.benchmark.run_reader import read_run
 from slowfast.benchmark.run_result import summarize_runs
-from slowfast.engine.checkpoint import saved_evaluations
+from slowfast.config.cli import ToolParser, run_tool
+from slowfast.suite.report import read_runs
 
 
 def _number(value, fmt):
@@ -84,39 +88,35 @@ def print_summary(summary):
             )
 
 
-def main(argv=None):
-    """Score the given run folders; return the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dirs", nargs="+", help=f"run OUTPUT_DIRs holding {MLLOG_FILENAME}")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON instead")
-    args = parser.parse_args(argv)
-    results, any_problem = [], False
-    for run_dir in args.run_dirs:
-        try:
-            result = read_run(run_dir, saved_evaluations(run_dir))
-        except FileNotFoundError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        log_problems = check_mllog(f"{run_dir}/{MLLOG_FILENAME}")
+def print_json(results, summary):
+    """Print the runs' key figures and the summary as one JSON object."""
+    runs = [
+        {
+            "run_dir": r.run_dir,
+            "model": r.model,
+            "score": r.score,
+            "t_bench_s": r.t_bench_s,
+            "n_gpu": r.n_gpu,
+            "division": r.division,
+            "problems": r.problems,
+        }
+        for r in results
+    ]
+    print(json.dumps({"runs": runs, **summary}, indent=2))
+
+
+def score(args):
+    """Score the run folders; return 1 when a log has problems, else 0."""
+    results = read_runs(args.run_dirs)
+    any_problem = False
+    for run_dir, result in zip(args.run_dirs, results):
+        log_problems = check_mllog(os.path.join(run_dir, MLLOG_FILENAME))
         any_problem = any_problem or bool(log_problems or result.problems)
-        results.append(result)
         if not args.json:
             print_run(result, log_problems)
     summary = summarize_runs(results)
     if args.json:
-        runs = [
-            {
-                "run_dir": r.run_dir,
-                "model": r.model,
-                "score": r.score,
-                "t_bench_s": r.t_bench_s,
-                "n_gpu": r.n_gpu,
-                "division": r.division,
-                "problems": r.problems,
-            }
-            for r in results
-        ]
-        print(json.dumps({"runs": runs, **summary}, indent=2))
+        print_json(results, summary)
     else:
         print_summary(summary)
         print(
@@ -128,6 +128,15 @@ def main(argv=None):
             "(slowfast/benchmark/log_check.py)."
         )
     return 1 if any_problem else 0
+
+
+def main(argv=None):
+    """Score the given run folders; return the exit status (1: a log has problems, or a user error printed as
+    one line; 130: Ctrl-C)."""
+    parser = ToolParser(__doc__)
+    parser.add_argument("run_dirs", nargs="+", help=f"run OUTPUT_DIRs holding {MLLOG_FILENAME}")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON instead")
+    return run_tool(parser, score, argv)
 
 
 if __name__ == "__main__":

@@ -12,34 +12,33 @@ prediction. Lines marked ACTION say what to change.
 """
 
 import logging
+import os
 import sys
 
-from slowfast.config import ConfigError, load_config
-from slowfast.config.cli import build_parser
+# Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from slowfast.config import load_config
+from slowfast.config.cli import build_parser, run_tool
 from slowfast.selfcheck.check import format_report, run_selfcheck
 
 
-def main(argv=None):
-    """Parse the command line, run the self-check and print its report."""
-    parser = build_parser(__doc__)
-    parser.add_argument("--budget", type=float, default=20.0, help="seconds per timed probe (%(default)s)")
-    args = parser.parse_args(argv)
-    try:
-        cfg = load_config(
-            args.cfg_file, list(args.opts) + list(args.flag_opts), num_shards=args.num_shards, shard_id=args.shard_id
-        )
-    except (ConfigError, FileNotFoundError) as err:
-        sys.exit(f"error: {err}")
+def selfcheck(args):
+    """Load the configuration, run the self-check and print its report."""
+    cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
     logging.basicConfig(
         level=logging.INFO, format="[selfcheck %(asctime)s] %(message)s", datefmt="%H:%M:%S", stream=sys.stdout
     )
     logging.getLogger("slowfast.engine.trainer").setLevel(logging.WARNING)  # the probes' iteration lines
-    try:
-        record = run_selfcheck(cfg, args.init_method, args.budget)
-    except ConfigError as err:
-        sys.exit(f"error: {err}")
-    print(format_report(cfg, record))
+    print(format_report(cfg, run_selfcheck(cfg, args.init_method, args.budget)))
+
+
+def main(argv=None):
+    """Run the self-check; return the exit status (1: a user error, printed as one line; 130: Ctrl-C)."""
+    parser = build_parser(__doc__)
+    parser.add_argument("--budget", type=float, default=20.0, help="seconds per timed probe (%(default)s)")
+    return run_tool(parser, selfcheck, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -20,10 +20,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot is imported)
 from matplotlib.figure import Figure  # noqa: E402
 
-from slowfast.benchmark.mllog import describe_implementation, describe_versions  # noqa: E402
+from slowfast.benchmark.mllog import MLLOG_FILENAME, describe_implementation, describe_versions  # noqa: E402
 from slowfast.benchmark.run_reader import read_run  # noqa: E402
 from slowfast.benchmark.run_result import RunResult, summarize_runs  # noqa: E402
 from slowfast.engine.checkpoint import saved_evaluations  # noqa: E402
+from slowfast.utils.errors import UserError  # noqa: E402
 from slowfast.utils.files import atomic_write_text  # noqa: E402
 from slowfast.utils.metrics import read_metrics, records_of  # noqa: E402
 
@@ -284,6 +285,22 @@ def build_report(results: Sequence[RunResult]) -> str:
     )
 
 
+def read_runs(run_dirs: Sequence[str]) -> list[RunResult]:
+    """Read each run's results from its logs (mllog.txt, metrics.jsonl) and checkpoints.
+
+    Args:
+        run_dirs (sequence of str): run OUTPUT_DIRs.
+    Returns:
+        list of RunResult: one per folder, in order.
+    Raises:
+        UserError: a folder without mllog.txt, named.
+    """
+    for run_dir in run_dirs:
+        if not os.path.isfile(os.path.join(run_dir, MLLOG_FILENAME)):
+            raise UserError(f"no {MLLOG_FILENAME} in {run_dir}: pass a run's OUTPUT_DIR")
+    return [read_run(run_dir, saved_evaluations(run_dir)) for run_dir in run_dirs]
+
+
 def write_run_report(run_dir: str) -> str:
     """Write ``run_dir/report.html`` for one run, recomputed from its logs.
 
@@ -292,7 +309,7 @@ def write_run_report(run_dir: str) -> str:
     Returns:
         str: the report's path.
     """
-    report = build_report([read_run(run_dir, saved_evaluations(run_dir))])
+    report = build_report(read_runs([run_dir]))
     return atomic_write_text(os.path.join(run_dir, REPORT_FILENAME), report)
 
 

@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from slowfast.benchmark import mllog as keys
 from slowfast.benchmark.mllog import read_mllog
 from slowfast.benchmark.recipe import compliant_batch_overrides
-from slowfast.benchmark.run_reader import read_run
 from slowfast.benchmark.run_result import summarize_runs
 from slowfast.config import ConfigError, load_config
 from slowfast.config.loading import model_name_of
-from slowfast.engine.checkpoint import saved_evaluations
-from slowfast.suite.report import REPORT_FILENAME, build_report
+from slowfast.suite.report import REPORT_FILENAME, build_report, read_runs
 from slowfast.utils.files import atomic_write_text
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -169,7 +167,7 @@ def finish(out_dir: str, run_dirs: Sequence[str]) -> str:
         str: the block to print.
     """
     present = [d for d in run_dirs if os.path.isfile(os.path.join(d, keys.MLLOG_FILENAME))]
-    results = [read_run(d, saved_evaluations(d)) for d in present]
+    results = read_runs(present)
     report = atomic_write_text(os.path.join(out_dir, REPORT_FILENAME), build_report(results))
     summary = summarize_runs(results)
     quickstart = bool(results) and all(r.quickstart for r in results)

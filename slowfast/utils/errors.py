@@ -3,7 +3,8 @@
 A ``UserError`` (bad config, command line, path, device, permission, data) is printed by the entry points
 as ``error: <message>`` with no traceback and exit status 1; anything else is a bug and keeps its
 traceback. ``--debug`` shows the traceback of a user error too. Ctrl-C ends a run with one line and exit
-status 130 (128 + SIGINT, the shell's convention).
+status 130 (128 + SIGINT, the shell's convention): ``RunInterrupted``'s line says where a rerun resumes, any
+other Ctrl-C prints ``interrupted``. The tools reach this through ``slowfast.config.cli.run_tool``.
 """
 
 import sys
@@ -37,26 +38,38 @@ class RunInterrupted(KeyboardInterrupt):
         return f"interrupted after epoch {self.epochs_saved}; rerun the same command to resume"
 
 
+def report_user_error(err: UserError, debug: bool = False) -> int:
+    """Print ``err`` as ``error: <line>`` on stderr (after its traceback with ``debug``).
+
+    Args:
+        err (UserError): the mistake, raised and caught by the caller.
+        debug (bool): also print the traceback.
+    Returns:
+        int: ``USER_ERROR_EXIT``.
+    """
+    if debug:
+        traceback.print_exception(type(err), err, err.__traceback__)
+    for line in str(err).splitlines():
+        print(f"error: {line}", file=sys.stderr)
+    return USER_ERROR_EXIT
+
+
 def run_reporting_errors(main: Callable[[], object], debug: bool = False) -> int:
     """Call ``main()`` and turn a user error or Ctrl-C into ``error:`` line(s) on stderr and an exit status.
 
     Args:
         main (callable): the entry point's work.
-        debug (bool): also print the traceback of a user error.
+        debug (bool): also print the traceback of a user error or Ctrl-C.
     Returns:
         int: 0, ``USER_ERROR_EXIT`` or ``INTERRUPTED_EXIT`` (or ``main()``'s integer result).
     """
     try:
         status = main()
     except UserError as err:
-        if debug:
-            traceback.print_exc()
-        for line in str(err).splitlines():
-            print(f"error: {line}", file=sys.stderr)
-        return USER_ERROR_EXIT
+        return report_user_error(err, debug)
     except KeyboardInterrupt as err:
         if debug:
             traceback.print_exc()
-        print(err if isinstance(err, RunInterrupted) else RunInterrupted(), file=sys.stderr)
+        print(err if isinstance(err, RunInterrupted) else "interrupted", file=sys.stderr)
         return INTERRUPTED_EXIT
     return status if isinstance(status, int) else 0

@@ -11,6 +11,8 @@ import sys
 import matplotlib.image
 import pytest
 
+from slowfast.utils.errors import USER_ERROR_EXIT
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOGS = os.path.join(REPO, "tests", "benchmark", "logs")
 RUNS = ["x3d_4gpu_a", "x3d_1gpu", "x3d_4gpu_b", "mvit_4gpu", "x3d_open", "x3d_aborted"]
@@ -46,7 +48,9 @@ def test_score_tool_json_and_problem_exit_status(tmp_path):
     assert summary["benchmark_score"] is None
     (tmp_path / "mllog.txt").write_text(':::MLLOG {"broken json\n')
     assert run_tool("score.py", str(tmp_path)).returncode == 1
-    assert run_tool("score.py", str(tmp_path / "missing")).returncode == 2
+    missing = run_tool("score.py", str(tmp_path / "missing"))
+    assert missing.returncode == USER_ERROR_EXIT
+    assert missing.stderr.splitlines() == [f"error: no mllog.txt in {tmp_path / 'missing'}: pass a run's OUTPUT_DIR"]
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ import yaml
 from slowfast.benchmark.compliance import check_compliance, load_official_config
 from slowfast.benchmark.reference import reference_for_name
 from slowfast.config import ConfigError, get_cfg, load_config, save_config
-from slowfast.config.cli import parse_args
+from slowfast.config.cli import build_parser
 from slowfast.config.defaults import ignored_settings
 from slowfast.config.loading import model_name_of
 
@@ -66,8 +66,8 @@ def test_base_inheritance_and_override(tmp_path):
 
 
 def test_positional_and_opts_forms_give_the_same_config():
-    positional = parse_args("t", ["--cfg", X3D_M, "NUM_GPUS", "2", "SOLVER.BASE_LR", "0.3"])
-    flagged = parse_args("t", ["--cfg", X3D_M, "--opts", "NUM_GPUS", "2", "SOLVER.BASE_LR", "0.3"])
+    positional = build_parser("t").parse_args(["--cfg", X3D_M, "NUM_GPUS", "2", "SOLVER.BASE_LR", "0.3"])
+    flagged = build_parser("t").parse_args(["--cfg", X3D_M, "--opts", "NUM_GPUS", "2", "SOLVER.BASE_LR", "0.3"])
     assert positional.opts == flagged.opts == ["NUM_GPUS", "2", "SOLVER.BASE_LR", "0.3"]
     assert (
         load_config(positional.cfg_file, positional.opts).dump() == load_config(flagged.cfg_file, flagged.opts).dump()
@@ -75,8 +75,8 @@ def test_positional_and_opts_forms_give_the_same_config():
 
 
 def test_multi_node_flags_set_shards():
-    args = parse_args(
-        "t", ["--cfg", X3D_M, "--num_shards", "2", "--shard_id", "1", "--init_method", "tcp://10.0.0.1:9999"]
+    args = build_parser("t").parse_args(
+        ["--cfg", X3D_M, "--num_shards", "2", "--shard_id", "1", "--init_method", "tcp://10.0.0.1:9999"]
     )
     cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
     assert (cfg.NUM_SHARDS, cfg.SHARD_ID, args.init_method) == (2, 1, "tcp://10.0.0.1:9999")

@@ -71,18 +71,21 @@ def load_tool():
 def test_fake_tree_gives_right_csvs_and_report(tmp_path, capsys):
     videos = build_fake_kinetics(tmp_path)
     out = tmp_path / "kinetics20"
-    load_tool().main(
-        [
-            "--videos",
-            str(videos),
-            "--annotations",
-            str(tmp_path / "train.csv"),
-            str(tmp_path / "validate.csv"),
-            "--out",
-            str(out),
-            "--classes",
-            str(tmp_path / "classes.txt"),
-        ]
+    assert (
+        load_tool().main(
+            [
+                "--videos",
+                str(videos),
+                "--annotations",
+                str(tmp_path / "train.csv"),
+                str(tmp_path / "validate.csv"),
+                "--out",
+                str(out),
+                "--classes",
+                str(tmp_path / "classes.txt"),
+            ]
+        )
+        == 0
     )
     assert (out / "train.csv").read_text().splitlines() == [
         "videos/abseiling/aaaaaaaaaaa_000010_000020.mp4 0",

@@ -165,25 +165,28 @@ def test_command_line_tool(tmp_path, capsys):
     )
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    tool.main(
-        [
-            "--out",
-            str(tmp_path),
-            "--size",
-            "32x16",
-            "--fps",
-            "4",
-            "--seconds",
-            "1",
-            "--videos-per-class",
-            "1",
-            "1",
-            "0",
-            "--classes",
-            "2",
-            "--seed",
-            "5",
-        ]
+    assert (
+        tool.main(
+            [
+                "--out",
+                str(tmp_path),
+                "--size",
+                "32x16",
+                "--fps",
+                "4",
+                "--seconds",
+                "1",
+                "--videos-per-class",
+                "1",
+                "1",
+                "0",
+                "--classes",
+                "2",
+                "--seed",
+                "5",
+            ]
+        )
+        == 0
     )
     assert "wrote 4 videos" in capsys.readouterr().out
     assert read_csv(tmp_path / "train.csv") == [
