@@ -27,7 +27,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from slowfast.config import load_config  # noqa: E402
 from slowfast.datasets import build_dataset, build_loader, set_loader_epoch  # noqa: E402
 from slowfast.datasets import temporal_sampling as ts  # noqa: E402
-from slowfast.datasets.decoder import DecoderUnavailableError, VideoDecodeError, check_backend, decode_clip  # noqa: E402
+from slowfast.datasets.decoder import check_backend, decode_clip  # noqa: E402
+from slowfast.datasets.video_reader import DecoderUnavailableError, VideoDecodeError  # noqa: E402
 
 
 def cpu_seconds_by_process():

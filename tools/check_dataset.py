@@ -22,11 +22,12 @@ from concurrent.futures import ProcessPoolExecutor
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config import load_config  # noqa: E402
-from slowfast.datasets.decoder import VideoDecodeError, probe_video  # noqa: E402
+from slowfast.datasets.pyav_reader import probe_video  # noqa: E402
 from slowfast.datasets.video_list import (
     SPLITS,  # noqa: E402
     read_video_list,  # noqa: E402
 )
+from slowfast.datasets.video_reader import VideoDecodeError  # noqa: E402
 from slowfast.utils.errors import UserError, run_reporting_errors  # noqa: E402
 from slowfast.utils.files import atomic_write_lines  # noqa: E402
 

@@ -22,10 +22,11 @@ from torch.utils.data import Dataset
 from slowfast.datasets import spatial_transforms as st
 from slowfast.datasets import temporal_sampling as ts
 from slowfast.datasets.build import DATASET_REGISTRY
-from slowfast.datasets.decoder import VideoDecodeError, check_backend, decode_clip
+from slowfast.datasets.decoder import check_backend, decode_clip
 from slowfast.datasets.rand_augment import RandAugment
 from slowfast.datasets.random_erasing import random_erase
 from slowfast.datasets.video_list import SPLITS, read_video_list
+from slowfast.datasets.video_reader import VideoDecodeError
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from fractions import Fraction
 
 import av
 
-from slowfast.datasets.decoder import stream_rate
+from slowfast.datasets.pyav_reader import stream_rate
 from slowfast.datasets.video_list import SPLITS
 from slowfast.utils.files import atomic_write, atomic_write_json, atomic_write_lines
 from slowfast.utils.process_pool import map_with_progress

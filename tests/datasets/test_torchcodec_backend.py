@@ -17,7 +17,8 @@ from conftest import GOLDEN_DIR, REPO, moving_frames, requires_torchcodec, small
 from slowfast.config import ConfigError
 from slowfast.datasets import build_dataset
 from slowfast.datasets import torchcodec_reader as tcr
-from slowfast.datasets.decoder import DecoderUnavailableError, VideoDecodeError, check_backend, decode_clip
+from slowfast.datasets.decoder import check_backend, decode_clip
+from slowfast.datasets.video_reader import DecoderUnavailableError, VideoDecodeError
 
 GOLDEN_VIDEOS = sorted(
     glob.glob(os.path.join(GOLDEN_DIR, "videos", "*.mp4"))
