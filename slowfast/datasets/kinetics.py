@@ -13,7 +13,6 @@ Evaluation never substitutes: a bad video gives a zero clip with meta["valid"] F
 """
 
 import logging
-import os
 
 import numpy as np
 import torch
@@ -25,7 +24,7 @@ from slowfast.datasets.build import DATASET_REGISTRY
 from slowfast.datasets.decoder import check_backend, decode_clip
 from slowfast.datasets.rand_augment import RandAugment
 from slowfast.datasets.random_erasing import random_erase
-from slowfast.datasets.video_list import SPLITS, read_video_list
+from slowfast.datasets.video_list import SPLITS, list_path, read_video_list
 from slowfast.datasets.video_reader import VideoDecodeError
 
 logger = logging.getLogger(__name__)
@@ -55,8 +54,9 @@ class Kinetics(Dataset):
             raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
         check_backend(cfg.DATA.DECODING_BACKEND, cfg.DATA.DECODING_DEVICE)
         self.cfg, self.split = cfg, split
-        csv_path = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")
-        self.video_paths, self.labels = read_video_list(csv_path, cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR)
+        self.video_paths, self.labels = read_video_list(
+            list_path(cfg.DATA.PATH_TO_DATA_DIR, split), cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR
+        )
         test_views = cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS
         self.views_per_video = test_views if split == "test" else 1
         use_rand_augment = split == "train" and cfg.AUG.ENABLE and cfg.AUG.AA_TYPE

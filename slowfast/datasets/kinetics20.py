@@ -22,7 +22,7 @@ from fractions import Fraction
 import av
 
 from slowfast.datasets.pyav_reader import stream_rate
-from slowfast.datasets.video_list import SPLITS
+from slowfast.datasets.video_list import SPLITS, list_path
 from slowfast.utils.files import atomic_write, atomic_write_json, atomic_write_lines
 from slowfast.utils.process_pool import map_with_progress
 
@@ -308,7 +308,7 @@ def prepare_kinetics20(
     test_source = "test" if lines["test"] else "val"
     lines["test"] = lines[test_source]
     for split in SPLITS:
-        atomic_write_lines(os.path.join(out_dir, f"{split}.csv"), [f"{path} {label}" for path, label in lines[split]])
+        atomic_write_lines(list_path(out_dir, split), [f"{path} {label}" for path, label in lines[split]])
     atomic_write_lines(os.path.join(out_dir, "classes.txt"), classes)
     counts = {split: {name: 0 for name in classes} for split in SPLITS}
     for split in SPLITS:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from fvcore.common.config import CfgNode
 
-from slowfast.datasets.video_list import SPLITS
+from slowfast.datasets.video_list import SPLITS, list_path
 from slowfast.datasets.video_writer import write_mp4
 from slowfast.utils import distributed as du
 from slowfast.utils.errors import UserError
@@ -404,7 +404,7 @@ def _write_dataset(out_dir, settings, workers, progress):
     if settings["videos_per_class"]["test"] == 0:
         csv_lines["test"] = csv_lines["val"]
     for split in SPLITS:
-        atomic_write_lines(os.path.join(out_dir, f"{split}.csv"), csv_lines[split])
+        atomic_write_lines(list_path(out_dir, split), csv_lines[split])
     atomic_write_lines(os.path.join(out_dir, "classes.txt"), names)
     counts = {split: _count_labels(csv_lines[split], num_classes) for split in SPLITS}
     record = dict(settings, classes=names, counts=counts, num_videos=len(tasks))
