@@ -47,10 +47,10 @@ def main(argv=None):
     """Prepare the dataset and print the summary; the full report is in OUT/prepare_report.json."""
     args = parse_args(argv)
     report = prepare_kinetics20(
-        args.annotations,
-        args.videos,
-        args.out,
-        args.classes,
+        annotation_csvs=args.annotations,
+        videos_dir=args.videos,
+        out_dir=args.out,
+        classes_file=args.classes,
         reencode_short_side=args.reencode_short_side,
         workers=args.workers,
     )
