@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from slowfast.config import load_config  # noqa: E402
 from slowfast.datasets import build_dataset, build_loader, set_loader_epoch  # noqa: E402
 from slowfast.datasets import temporal_sampling as ts  # noqa: E402
-from slowfast.datasets.decoder import check_backend, decode_clip  # noqa: E402
+from slowfast.datasets.decoder import check_backend, decode_config_clip  # noqa: E402
 from slowfast.datasets.video_reader import DecoderUnavailableError, VideoDecodeError  # noqa: E402
 
 
@@ -76,31 +76,21 @@ def loader_epoch_rate(cfg, split, epoch):
 
 
 def raw_decode_rate(cfg, paths, repeats=1):
-    """Clips per CPU-second of ``decode_clip`` alone with cfg's backend (random starts, uint8 RGB of T frames)."""
+    """Clips per CPU-second of decoding alone with cfg's backend (random starts, uint8 RGB of T frames)."""
     rng = np.random.default_rng(0)
-    data = cfg.DATA
     start, clips = time.process_time(), 0
     for _ in range(repeats):
         for path in paths:
             try:
-                decode_clip(
-                    path,
-                    data.NUM_FRAMES,
-                    data.SAMPLING_RATE,
-                    data.TARGET_FPS,
-                    lambda n, span: ts.random_clip_start(n, span, rng),
-                    data.MIN_CLIP_COVERAGE,
-                    cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE,
-                    backend=data.DECODING_BACKEND,
-                    device=data.DECODING_DEVICE,
-                )
+                decode_config_clip(cfg, path, lambda n, span: ts.random_clip_start(n, span, rng))
                 clips += 1
             except VideoDecodeError:
                 pass
     return clips / (time.process_time() - start)
 
 
-def main():
+def parse_args(argv=None):
+    """Command line: --cfg, the worker counts and backends to time, epochs, split, torch threads, overrides."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cfg", required=True, help="config YAML")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="NUM_WORKERS values to time")
@@ -120,17 +110,46 @@ def main():
         help="torch.set_num_threads in the main process (0 = leave torch's default)",
     )
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
-    args = parser.parse_args()
-    cfg = load_config(args.cfg, args.opts, world_size=1)
-    if args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
+    return parser.parse_args(argv)
+
+
+def runnable_backends(names, device):
+    """The backends of ``names`` that can decode on ``device`` here; prints why each other one is skipped."""
     backends = []
-    for backend in args.backends:
+    for backend in names:
         try:
-            check_backend(backend, cfg.DATA.DECODING_DEVICE)
+            check_backend(backend, device)
             backends.append(backend)
         except DecoderUnavailableError as error:
             print(f"{backend}: skipped: {error}")
+    return backends
+
+
+def time_workers(cfg, backends, raw, workers, args):
+    """Time ``args.epochs`` loader epochs per backend with ``workers`` workers and print one line per backend."""
+    views = cfg.AUG.NUM_SAMPLE if args.split == "train" else 1
+    rates = {backend: [] for backend in backends}
+    for epoch in range(args.epochs):  # alternate the backends epoch by epoch
+        for backend in backends:
+            run_cfg = _with(cfg, DECODING_BACKEND=backend, NUM_WORKERS=workers)
+            rates[backend].append(loader_epoch_rate(run_cfg, args.split, epoch))
+    for backend in backends:
+        rate = statistics.median(r for r, _ in rates[backend])
+        cpu_rate = statistics.median(c for _, c in rates[backend])
+        print(
+            f"{backend:10s} raw decode {raw[backend]:5.1f} clips per CPU-second | NUM_WORKERS {workers:2d}: "
+            f"{rate:6.1f} videos/s ({rate * views:.1f} augmented clips/s); {cpu_rate:.1f} videos per "
+            f"CPU-second = {cpu_rate / raw[backend]:.0%} of the raw decode rate"
+        )
+
+
+def main(argv=None):
+    """Print the raw decode rate per backend, then the loader's rates per worker count."""
+    args = parse_args(argv)
+    cfg = load_config(args.cfg, args.opts, world_size=1)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    backends = runnable_backends(args.backends, cfg.DATA.DECODING_DEVICE)
     if not backends:
         sys.exit("error: no decoding backend can run here")
     paths = build_dataset(cfg.TRAIN.DATASET, cfg, args.split).video_paths
@@ -141,21 +160,8 @@ def main():
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     raw = {backend: raw_decode_rate(_with(cfg, DECODING_BACKEND=backend), paths) for backend in backends}
-    views = cfg.AUG.NUM_SAMPLE if args.split == "train" else 1
     for workers in args.workers:
-        rates = {backend: [] for backend in backends}
-        for epoch in range(args.epochs):  # alternate the backends epoch by epoch
-            for backend in backends:
-                run_cfg = _with(cfg, DECODING_BACKEND=backend, NUM_WORKERS=workers)
-                rates[backend].append(loader_epoch_rate(run_cfg, args.split, epoch))
-        for backend in backends:
-            rate = statistics.median(r for r, _ in rates[backend])
-            cpu_rate = statistics.median(c for _, c in rates[backend])
-            print(
-                f"{backend:10s} raw decode {raw[backend]:5.1f} clips per CPU-second | NUM_WORKERS {workers:2d}: "
-                f"{rate:6.1f} videos/s ({rate * views:.1f} augmented clips/s); {cpu_rate:.1f} videos per "
-                f"CPU-second = {cpu_rate / raw[backend]:.0%} of the raw decode rate"
-            )
+        time_workers(cfg, backends, raw, workers, args)
 
 
 if __name__ == "__main__":

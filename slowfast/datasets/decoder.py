@@ -6,9 +6,11 @@ backend-specific frame reader (the contract in video_reader.py): PyAV (pyav_read
 failure is raised as ``VideoDecodeError`` so callers can count the file as bad instead of losing a worker.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from fvcore.common.config import CfgNode
 
 from slowfast.datasets import temporal_sampling, torchcodec_reader
 from slowfast.datasets.pyav_reader import PyAVReader
@@ -56,16 +58,17 @@ def open_reader(path: str, backend: str = "pyav", multi_thread: bool = False, de
 
 
 def decode_clip(
-    path,
-    num_frames,
-    sampling_rate,
-    target_fps,
-    choose_start,
-    min_coverage=0.0,
-    multi_thread=False,
-    backend="pyav",
-    device="cpu",
-):
+    path: str,
+    *,
+    num_frames: int,
+    sampling_rate: int,
+    target_fps: float,
+    choose_start: Callable[[int, float], float],
+    min_coverage: float = 0.0,
+    multi_thread: bool = False,
+    backend: str = "pyav",
+    device: str = "cpu",
+) -> DecodedClip:
     """Decode the T frames of one clip; the sampling is the same for every backend.
 
     With header metadata (n frames, duration D), the clip's window runs from s * D / n to
@@ -97,6 +100,33 @@ def decode_clip(
         raise VideoDecodeError(f"cannot decode {path}: {type(error).__name__}: {error}") from error
     finally:
         reader.close()
+
+
+def decode_config_clip(cfg: CfgNode, path: str, choose_start: Callable[[int, float], float]) -> DecodedClip:
+    """``decode_clip`` with a config's clip, coverage and decoding settings.
+
+    Args:
+        cfg (CfgNode): reads DATA.NUM_FRAMES, SAMPLING_RATE, TARGET_FPS, MIN_CLIP_COVERAGE, DECODING_BACKEND,
+            DECODING_DEVICE and DATA_LOADER.ENABLE_MULTI_THREAD_DECODE.
+        path (str): video file.
+        choose_start (callable): ``(n, L) -> s``, the clip start in source frames.
+    Returns:
+        DecodedClip
+    Raises:
+        VideoDecodeError, DecoderUnavailableError: as decode_clip.
+    """
+    data = cfg.DATA
+    return decode_clip(
+        path,
+        num_frames=data.NUM_FRAMES,
+        sampling_rate=data.SAMPLING_RATE,
+        target_fps=data.TARGET_FPS,
+        choose_start=choose_start,
+        min_coverage=data.MIN_CLIP_COVERAGE,
+        multi_thread=cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE,
+        backend=data.DECODING_BACKEND,
+        device=data.DECODING_DEVICE,
+    )
 
 
 def _decode_open_clip(reader: FrameReader, path, num_frames, sampling_rate, target_fps, choose_start, min_coverage):

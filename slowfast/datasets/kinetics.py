@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 from slowfast.datasets import spatial_transforms as st
 from slowfast.datasets import temporal_sampling as ts
 from slowfast.datasets.build import DATASET_REGISTRY
-from slowfast.datasets.decoder import check_backend, decode_clip
+from slowfast.datasets.decoder import check_backend, decode_config_clip
 from slowfast.datasets.rand_augment import RandAugment
 from slowfast.datasets.random_erasing import random_erase
 from slowfast.datasets.video_list import SPLITS, list_path, read_video_list
@@ -84,19 +84,8 @@ class Kinetics(Dataset):
     def _decode(self, path, choose_start):
         if path in self._known_bad:
             raise VideoDecodeError(f"{path} failed earlier in this process")
-        data = self.cfg.DATA
         try:
-            return decode_clip(
-                path,
-                data.NUM_FRAMES,
-                data.SAMPLING_RATE,
-                data.TARGET_FPS,
-                choose_start,
-                data.MIN_CLIP_COVERAGE,
-                self.cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE,
-                backend=data.DECODING_BACKEND,
-                device=data.DECODING_DEVICE,
-            )
+            return decode_config_clip(self.cfg, path, choose_start)
         except VideoDecodeError as error:
             self._known_bad.add(path)
             logger.warning("bad video: %s", error)

@@ -86,8 +86,9 @@ def test_video_without_frame_count_in_header_is_a_good_video(tmp_path, ext, back
         def start(n, span, i=clip_idx):
             return ts.uniform_clip_start(n, span, i, 4, False)
 
-        reference = decode_clip(mp4, 4, 4, 30, start)
-        clip = decode_clip(other, 4, 4, 30, start, backend=backend)
+        clip_of = dict(num_frames=4, sampling_rate=4, target_fps=30, choose_start=start)
+        reference = decode_clip(mp4, **clip_of)
+        clip = decode_clip(other, **clip_of, backend=backend)
         assert clip.num_video_frames == 60 and clip.frame_numbers == reference.frame_numbers
         if ext == "mkv":
             assert (clip.frames == reference.frames).all()
