@@ -16,7 +16,7 @@ setup(
         "torchvision==0.29.1",
         "fvcore",
         "iopath",
-        "av>=17",  # VideoFrame.reformat(threads=...) (decoder.py)
+        "av>=17",  # VideoFrame.reformat(threads=...) (pyav_reader.py)
         "numpy",
         "simplejson",
         "psutil",

@@ -15,7 +15,18 @@ def tiny_kinetics(tmp_path_factory):
     """4 classes x (6 train, 2 val) videos of 64x48 pixels, 2 s at 15 fps: real H.264 mp4 files."""
     out = tmp_path_factory.mktemp("tiny_kinetics")
     make_synthetic_dataset(
-        str(out), 6, 2, 0, width=64, height=48, fps=15, seconds=2.0, gop=15, seed=0, num_classes=4, progress=False
+        out_dir=str(out),
+        num_train_per_class=6,
+        num_val_per_class=2,
+        num_test_per_class=0,
+        width=64,
+        height=48,
+        fps=15,
+        seconds=2.0,
+        gop=15,
+        seed=0,
+        num_classes=4,
+        progress=False,
     )
     return str(out)
 

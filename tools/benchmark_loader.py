@@ -28,8 +28,9 @@ from slowfast.config import load_config
 from slowfast.config.cli import ToolParser, run_tool
 from slowfast.datasets import temporal_sampling as ts
 from slowfast.datasets.build import build_dataset
-from slowfast.datasets.decoder import DecoderUnavailableError, VideoDecodeError, check_backend, decode_clip
+from slowfast.datasets.decoder import check_backend, decode_config_clip
 from slowfast.datasets.loader import build_loader, set_loader_epoch
+from slowfast.datasets.video_reader import DecoderUnavailableError, VideoDecodeError
 from slowfast.utils.errors import UserError
 
 
@@ -78,24 +79,13 @@ def loader_epoch_rate(cfg, split, epoch):
 
 
 def raw_decode_rate(cfg, paths, repeats=1):
-    """Clips per CPU-second of ``decode_clip`` alone with cfg's backend (random starts, uint8 RGB of T frames)."""
+    """Clips per CPU-second of decoding alone with cfg's backend (random starts, uint8 RGB of T frames)."""
     rng = np.random.default_rng(0)
-    data = cfg.DATA
     start, clips = time.process_time(), 0
     for _ in range(repeats):
         for path in paths:
             try:
-                decode_clip(
-                    path,
-                    data.NUM_FRAMES,
-                    data.SAMPLING_RATE,
-                    data.TARGET_FPS,
-                    lambda n, span: ts.random_clip_start(n, span, rng),
-                    data.MIN_CLIP_COVERAGE,
-                    cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE,
-                    backend=data.DECODING_BACKEND,
-                    device=data.DECODING_DEVICE,
-                )
+                decode_config_clip(cfg, path, lambda n, span: ts.random_clip_start(n, span, rng))
                 clips += 1
             except VideoDecodeError:
                 pass

@@ -23,8 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config import load_config
 from slowfast.config.cli import ToolParser, run_tool
-from slowfast.datasets.decoder import VideoDecodeError, probe_video
-from slowfast.datasets.video_list import SPLITS, read_video_list
+from slowfast.datasets.pyav_reader import probe_video
+from slowfast.datasets.video_list import list_path, read_split_lists
+from slowfast.datasets.video_reader import VideoDecodeError
 from slowfast.utils.errors import UserError
 from slowfast.utils.files import atomic_write_lines
 
@@ -37,14 +38,20 @@ def check_one(path):
         return path, None, str(error)
 
 
-def check_split(csv_path, prefix, separator, pool, min_frames, min_coverage):
+def check_split(csv_path, videos, pool, min_frames, min_coverage):
     """Probe every video of one list file.
+
+    Args:
+        csv_path (str): the list file.
+        videos (tuple): its (paths, labels), as read_video_list reads them.
+        pool (Executor): the decoding processes.
+        min_frames (int), min_coverage (float): as the command-line options.
 
     Returns:
         dict: rows (list of (raw line, path, label)), bad (path -> reason), short (path -> frames),
         classes (Counter of labels of readable videos).
     """
-    paths, labels = read_video_list(csv_path, prefix, separator)
+    paths, labels = videos
     with open(csv_path) as f:
         lines = [line.rstrip("\r\n") for line in f if line.strip()]
     results = {path: (info, error) for path, info, error in pool.map(check_one, paths, chunksize=4)}
@@ -81,7 +88,7 @@ def report(split, result):
 def write_clean(out_dir, split, result):
     """Write ``out_dir/split.csv`` with the original lines of the readable videos."""
     path = atomic_write_lines(
-        os.path.join(out_dir, f"{split}.csv"), [line for line, video, _ in result["rows"] if video not in result["bad"]]
+        list_path(out_dir, split), [line for line, video, _ in result["rows"] if video not in result["bad"]]
     )
     print(f"  wrote {path}")
 
@@ -137,22 +144,18 @@ def fill_in(args):
 def check_dataset(args):
     """Check every split of ``args.data_dir``; return the exit status."""
     fill_in(args)
-    if not os.path.isdir(args.data_dir):
-        raise UserError(
-            f"data folder {args.data_dir} does not exist: pass the folder holding train.csv, val.csv "
-            "and test.csv (or fix DATA.PATH_TO_DATA_DIR in the config)"
-        )
-    csv_paths = {split: os.path.join(args.data_dir, f"{split}.csv") for split in SPLITS}
-    if not any(os.path.isfile(path) for path in csv_paths.values()):
+    lists = read_split_lists(args.data_dir, path_prefix=args.prefix, separator=args.separator)
+    if lists.problems:
+        raise UserError("\n".join(lists.problems))
+    if not lists.videos:
         raise UserError(f"{args.data_dir} has none of train.csv, val.csv, test.csv: pass the data folder itself")
     print(f"clip span {args.min_frames} frames (files under {args.min_coverage:.0%} of it are unusable)")
     any_bad = False
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        for split, csv_path in csv_paths.items():
-            if not os.path.isfile(csv_path):
-                print(f"[{split}] no {csv_path}")
-                continue
-            result = check_split(csv_path, args.prefix, args.separator, pool, args.min_frames, args.min_coverage)
+        for split, csv_path in lists.missing.items():
+            print(f"[{split}] no {csv_path}")
+        for split, videos in lists.videos.items():
+            result = check_split(list_path(args.data_dir, split), videos, pool, args.min_frames, args.min_coverage)
             report(split, result)
             any_bad |= bool(result["bad"])
             if args.write_clean:

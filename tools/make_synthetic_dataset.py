@@ -61,16 +61,16 @@ def make_dataset(args):
     width, height = args.size
     train, val, test = args.videos_per_class
     summary = make_synthetic_dataset(
-        args.out,
-        train,
-        val,
-        test,
-        width,
-        height,
-        args.fps,
-        args.seconds,
-        args.gop,
-        args.seed,
+        out_dir=args.out,
+        num_train_per_class=train,
+        num_val_per_class=val,
+        num_test_per_class=test,
+        width=width,
+        height=height,
+        fps=args.fps,
+        seconds=args.seconds,
+        gop=args.gop,
+        seed=args.seed,
         num_classes=args.classes,
         workers=args.workers,
     )

@@ -64,10 +64,10 @@ def prepare(args):
     check_inputs(args)
     try:
         report = prepare_kinetics20(
-            args.annotations,
-            args.videos,
-            args.out,
-            args.classes,
+            annotation_csvs=args.annotations,
+            videos_dir=args.videos,
+            out_dir=args.out,
+            classes_file=args.classes,
             reencode_short_side=args.reencode_short_side,
             workers=args.workers,
         )

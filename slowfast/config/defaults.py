@@ -161,9 +161,10 @@ _C.DATA.MAX_BAD_FRACTION = 0.01
 _C.DATA.MIN_CLIP_COVERAGE = 0.0
 
 # Quick-start only: generate a synthetic Kinetics-format data set (slowfast/datasets/synthetic.py) in
-# PATH_TO_DATA_DIR before the clock starts when that folder has no train.csv.
+# PATH_TO_DATA_DIR before the clock starts, unless that folder's dataset.json records these settings.
 _C.DATA.SYNTHETIC = CfgNode()
-# Generate the data set when it is missing.
+# Generate the data set unless it is there: a folder the generator made with other settings (or an older
+# generator version) is replaced; one holding files it did not make is refused.
 _C.DATA.SYNTHETIC.ENABLE = False
 # Videos per class in the train split.
 _C.DATA.SYNTHETIC.TRAIN_PER_CLASS = 12

@@ -13,7 +13,6 @@ Evaluation never substitutes: a bad video gives a zero clip with meta["valid"] F
 """
 
 import logging
-import os
 
 import numpy as np
 import torch
@@ -21,11 +20,12 @@ from torch.utils.data import Dataset
 
 from slowfast.datasets import spatial_transforms as st
 from slowfast.datasets import temporal_sampling as ts
-from slowfast.datasets.decoder import VideoDecodeError, check_backend, decode_clip
+from slowfast.datasets.decoder import check_backend, decode_config_clip
 from slowfast.datasets.rand_augment import RandAugment
 from slowfast.datasets.random_erasing import random_erase
 from slowfast.datasets.registry import DATASET_REGISTRY
-from slowfast.datasets.video_list import SPLITS, read_video_list
+from slowfast.datasets.video_list import SPLITS, list_path, read_video_list
+from slowfast.datasets.video_reader import VideoDecodeError
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +54,9 @@ class Kinetics(Dataset):
             raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
         check_backend(cfg.DATA.DECODING_BACKEND, cfg.DATA.DECODING_DEVICE)
         self.cfg, self.split = cfg, split
-        csv_path = os.path.join(cfg.DATA.PATH_TO_DATA_DIR, f"{split}.csv")
-        self.video_paths, self.labels = read_video_list(csv_path, cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR)
+        self.video_paths, self.labels = read_video_list(
+            list_path(cfg.DATA.PATH_TO_DATA_DIR, split), cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR
+        )
         test_views = cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS
         self.views_per_video = test_views if split == "test" else 1
         use_rand_augment = split == "train" and cfg.AUG.ENABLE and cfg.AUG.AA_TYPE
@@ -83,19 +84,8 @@ class Kinetics(Dataset):
     def _decode(self, path, choose_start):
         if path in self._known_bad:
             raise VideoDecodeError(f"{path} failed earlier in this process")
-        data = self.cfg.DATA
         try:
-            return decode_clip(
-                path,
-                data.NUM_FRAMES,
-                data.SAMPLING_RATE,
-                data.TARGET_FPS,
-                choose_start,
-                data.MIN_CLIP_COVERAGE,
-                self.cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE,
-                backend=data.DECODING_BACKEND,
-                device=data.DECODING_DEVICE,
-            )
+            return decode_config_clip(self.cfg, path, choose_start)
         except VideoDecodeError as error:
             self._known_bad.add(path)
             logger.warning("bad video: %s", error)

@@ -13,16 +13,18 @@ Labels are 0..19 in classes.txt order. test.csv lists the labelled test clips wh
 some, otherwise it repeats val.csv (the Kinetics convention).
 """
 
+import collections
 import csv
 import os
 import re
 from dataclasses import asdict, dataclass
 from fractions import Fraction
+from typing import Any
 
 import av
 
-from slowfast.datasets.decoder import stream_rate
-from slowfast.datasets.video_list import SPLITS
+from slowfast.datasets.pyav_reader import stream_rate
+from slowfast.datasets.video_list import SPLITS, list_path
 from slowfast.utils.files import atomic_write, atomic_write_json, atomic_write_lines
 from slowfast.utils.process_pool import map_with_progress
 
@@ -266,8 +268,15 @@ def _materialize(task):
 
 
 def prepare_kinetics20(
-    annotation_csvs, videos_dir, out_dir, classes_file, reencode_short_side=None, workers=1, progress=True
-):
+    *,
+    annotation_csvs: list[str],
+    videos_dir: str,
+    out_dir: str,
+    classes_file: str,
+    reencode_short_side: int | None = None,
+    workers: int = 1,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Select the classes of ``classes_file`` from a Kinetics copy and write a Kinetics20 folder.
 
     Args:
@@ -288,6 +297,29 @@ def prepare_kinetics20(
     if absent:
         raise ValueError(f"classes not in the annotations (check the spelling): {absent}")
     matched, problems = match_clips(clips, classes, *index_video_files(videos_dir))
+    relatives, errors = _materialize_all(matched, out_dir, reencode_short_side, workers, progress)
+    lines, problems["unreadable"] = _split_lines(matched, relatives, errors, classes)
+    test_source = "test" if lines["test"] else "val"
+    lines["test"] = lines[test_source]
+    for split in SPLITS:
+        atomic_write_lines(list_path(out_dir, split), [f"{path} {label}" for path, label in lines[split]])
+    atomic_write_lines(os.path.join(out_dir, "classes.txt"), classes)
+    report = dict(
+        classes=classes,
+        annotation_files=list(annotation_csvs),
+        videos_dir=videos_dir,
+        reencode_short_side=reencode_short_side,
+        test_source=test_source,
+        num_selected_annotations=sum(clip.label in classes for clip in clips),
+        counts={split: _class_counts(lines[split], classes) for split in SPLITS},
+        **problems,
+    )
+    atomic_write_json(os.path.join(out_dir, "prepare_report.json"), report)
+    return report
+
+
+def _materialize_all(matched, out_dir, reencode_short_side, workers, progress):
+    """Re-encode or link every matched clip under ``out_dir/videos``; returns (relative paths, error or None each)."""
     tasks, relatives = [], []
     for clip, source in matched:
         extension = ".mp4" if reencode_short_side else os.path.splitext(source)[1].lower()
@@ -298,34 +330,24 @@ def prepare_kinetics20(
     errors = map_with_progress(
         _materialize, tasks, workers=workers, desc="kinetics20 videos", unit="video", progress=progress
     )
-    lines = {split: [] for split in SPLITS}
-    problems["unreadable"] = []
+    return relatives, errors
+
+
+def _class_counts(rows, classes):
+    """Videos per class name among (path, label) rows, every class included."""
+    counts = collections.Counter(label for _, label in rows)
+    return {name: counts[label] for label, name in enumerate(classes)}
+
+
+def _split_lines(matched, relatives, errors, classes):
+    """The (relative path, label) rows of each split, and the unreadable clips left out of them."""
+    lines, unreadable = {split: [] for split in SPLITS}, []
     for (clip, source), relative, error in zip(matched, relatives, errors):
         if error is None:
             lines[clip.split].append((relative, classes.index(clip.label)))
         else:
-            problems["unreadable"].append({**asdict(clip), "path": source, "error": error})
-    test_source = "test" if lines["test"] else "val"
-    lines["test"] = lines[test_source]
-    for split in SPLITS:
-        atomic_write_lines(os.path.join(out_dir, f"{split}.csv"), [f"{path} {label}" for path, label in lines[split]])
-    atomic_write_lines(os.path.join(out_dir, "classes.txt"), classes)
-    counts = {split: {name: 0 for name in classes} for split in SPLITS}
-    for split in SPLITS:
-        for _, label in lines[split]:
-            counts[split][classes[label]] += 1
-    report = dict(
-        classes=classes,
-        annotation_files=list(annotation_csvs),
-        videos_dir=videos_dir,
-        reencode_short_side=reencode_short_side,
-        test_source=test_source,
-        num_selected_annotations=sum(clip.label in classes for clip in clips),
-        counts=counts,
-        **problems,
-    )
-    atomic_write_json(os.path.join(out_dir, "prepare_report.json"), report)
-    return report
+            unreadable.append({**asdict(clip), "path": source, "error": error})
+    return lines, unreadable
 
 
 def format_summary(report):

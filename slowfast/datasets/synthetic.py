@@ -26,10 +26,12 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from fvcore.common.config import CfgNode
 
-from slowfast.datasets.video_list import SPLITS
+from slowfast.datasets.video_list import SPLITS, list_path
 from slowfast.datasets.video_writer import write_mp4
 from slowfast.utils import distributed as du
 from slowfast.utils.errors import UserError
@@ -279,71 +281,92 @@ def refusal_to_write(folder):
 
 
 def make_synthetic_dataset(
-    out_dir,
-    num_train_per_class,
-    num_val_per_class,
-    num_test_per_class,
-    width,
-    height,
-    fps,
-    seconds,
-    gop,
-    seed,
-    num_classes=20,
-    workers=1,
-    progress=True,
-):
+    *,
+    out_dir: str,
+    num_train_per_class: int,
+    num_val_per_class: int,
+    num_test_per_class: int,
+    width: int,
+    height: int,
+    fps: int,
+    seconds: float,
+    gop: int,
+    seed: int,
+    num_classes: int = 20,
+    workers: int = 1,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Write a synthetic Kinetics-format dataset folder (see the module docstring for the layout).
-
-    When ``num_test_per_class`` is 0, test.csv repeats val.csv (the Kinetics convention).
 
     Args:
         out_dir (str): output folder: new, empty, or made by this generator (then replaced as a whole).
-        num_train_per_class, num_val_per_class, num_test_per_class (int): videos per class and split.
+        num_train_per_class, num_val_per_class, num_test_per_class (int): videos per class and split
+            (test 0: test.csv repeats val.csv, the Kinetics convention).
         width, height (int): frame size, both even (H.264 yuv420p).
-        fps (int): frame rate.
-        seconds (float): duration of each video.
-        gop (int): keyframe interval in frames.
+        fps (int), seconds (float), gop (int): frame rate, duration and keyframe interval (frames) of a video.
         seed (int): dataset seed; the same arguments give the same bytes.
         num_classes (int): 1..20.
         workers (int): encoding processes (1 = in this process).
         progress (bool): show a tqdm bar on stderr when it is a terminal.
     Returns:
-        dict: arguments, ``classes``, ``counts`` {split: per-label list}, ``num_videos``, ``total_bytes``
-        and ``elapsed_seconds``.
+        dict: the settings of dataset.json, ``classes``, ``counts`` {split: per-label list}, ``num_videos``,
+        ``out_dir``, ``total_bytes`` and ``elapsed_seconds``.
     Raises:
+        ValueError: an odd or tiny frame size, or fewer than 2 frames per video.
         DataFolderError: ``out_dir`` holds files the generator did not make.
     """
-    if width % 2 or height % 2 or width < 16 or height < 16:
-        raise ValueError(f"width and height must be even and >= 16, got {width}x{height}")
-    num_frames = int(round(fps * seconds))
-    if num_frames < 2:
-        raise ValueError(f"fps * seconds must give at least 2 frames, got {fps} * {seconds}")
+    _check_video_size(width, height, fps, seconds)
     problem = refusal_to_write(out_dir)
     if problem:
         raise DataFolderError(problem)
-    started = time.perf_counter()
-    per_split = {"train": num_train_per_class, "val": num_val_per_class, "test": num_test_per_class}
-    settings = dict(
-        generator_version=GENERATOR_VERSION,
+    settings = _record_settings(
+        num_train_per_class=num_train_per_class,
+        num_val_per_class=num_val_per_class,
+        num_test_per_class=num_test_per_class,
         width=width,
         height=height,
         fps=fps,
         seconds=seconds,
-        num_frames=num_frames,
         gop=gop,
         seed=seed,
         num_classes=num_classes,
-        videos_per_class=per_split,
     )
+    started = time.perf_counter()
+    record, total_bytes = _build_then_move(out_dir, settings, max(1, workers), progress)
+    return dict(record, out_dir=out_dir, total_bytes=total_bytes, elapsed_seconds=time.perf_counter() - started)
+
+
+def _check_video_size(width, height, fps, seconds):
+    """Raise ValueError unless the frames are even and >= 16 pixels and a video has at least 2 frames."""
+    if width % 2 or height % 2 or width < 16 or height < 16:
+        raise ValueError(f"width and height must be even and >= 16, got {width}x{height}")
+    if int(round(fps * seconds)) < 2:
+        raise ValueError(f"fps * seconds must give at least 2 frames, got {fps} * {seconds}")
+
+
+def _record_settings(**arguments: Any) -> dict[str, Any]:
+    """The settings dataset.json records, from make_synthetic_dataset's data arguments (see synthetic_arguments).
+
+    A folder whose record holds other values is not the data set those arguments ask for.
+    """
+    per_class = {split: arguments.pop(f"num_{split}_per_class") for split in SPLITS}
+    num_frames = int(round(arguments["fps"] * arguments["seconds"]))
+    return dict(generator_version=GENERATOR_VERSION, **arguments, num_frames=num_frames, videos_per_class=per_class)
+
+
+def _build_then_move(out_dir, settings, workers, progress):
+    """Build the data set in a staging folder, then rename it to ``out_dir``; returns (record, total bytes).
+
+    An interrupted build removes the staging folder and leaves ``out_dir`` as it was.
+    """
     staging = _staging_folder(out_dir)
     try:
-        record, total_bytes = _write_dataset(staging, settings, max(1, workers), progress)
+        record, total_bytes = _write_dataset(staging, settings, workers, progress)
         _move_into_place(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return dict(record, out_dir=out_dir, total_bytes=total_bytes, elapsed_seconds=time.perf_counter() - started)
+    return record, total_bytes
 
 
 def _staging_folder(out_dir):
@@ -381,7 +404,7 @@ def _write_dataset(out_dir, settings, workers, progress):
     if settings["videos_per_class"]["test"] == 0:
         csv_lines["test"] = csv_lines["val"]
     for split in SPLITS:
-        atomic_write_lines(os.path.join(out_dir, f"{split}.csv"), csv_lines[split])
+        atomic_write_lines(list_path(out_dir, split), csv_lines[split])
     atomic_write_lines(os.path.join(out_dir, "classes.txt"), names)
     counts = {split: _count_labels(csv_lines[split], num_classes) for split in SPLITS}
     record = dict(settings, classes=names, counts=counts, num_videos=len(tasks))
@@ -397,8 +420,8 @@ def _count_labels(lines, num_classes):
     return counts
 
 
-def synthetic_settings(cfg):
-    """The generator settings a config asks for, in the fields of the generator's dataset.json.
+def synthetic_arguments(cfg: CfgNode) -> dict[str, Any]:
+    """The arguments of ``make_synthetic_dataset`` that a config asks for (all but out_dir, workers, progress).
 
     Args:
         cfg (CfgNode): reads DATA.SYNTHETIC.* and MODEL.NUM_CLASSES.
@@ -406,21 +429,24 @@ def synthetic_settings(cfg):
         dict
     """
     syn = cfg.DATA.SYNTHETIC
-    return {
-        "generator_version": GENERATOR_VERSION,
-        "width": syn.WIDTH,
-        "height": syn.HEIGHT,
-        "fps": syn.FPS,
-        "seconds": syn.SECONDS,
-        "gop": syn.GOP,
-        "seed": syn.SEED,
-        "num_classes": cfg.MODEL.NUM_CLASSES,
-        "videos_per_class": {"train": syn.TRAIN_PER_CLASS, "val": syn.VAL_PER_CLASS, "test": syn.TEST_PER_CLASS},
-    }
+    return dict(
+        num_train_per_class=syn.TRAIN_PER_CLASS,
+        num_val_per_class=syn.VAL_PER_CLASS,
+        num_test_per_class=syn.TEST_PER_CLASS,
+        width=syn.WIDTH,
+        height=syn.HEIGHT,
+        fps=syn.FPS,
+        seconds=syn.SECONDS,
+        gop=syn.GOP,
+        seed=syn.SEED,
+        num_classes=cfg.MODEL.NUM_CLASSES,
+    )
 
 
-def synthetic_data_ready(cfg):
-    """True when DATA.PATH_TO_DATA_DIR holds a data set made by this generator version with the config's settings.
+def synthetic_data_ready(cfg: CfgNode) -> bool:
+    """Whether DATA.PATH_TO_DATA_DIR holds the data set the config asks for, so it is used as it is.
+
+    It does when the folder's dataset.json was written by this generator version with the config's settings.
 
     Args:
         cfg (CfgNode): the run configuration.
@@ -428,34 +454,25 @@ def synthetic_data_ready(cfg):
         bool
     """
     record = read_generator_record(cfg.DATA.PATH_TO_DATA_DIR) or {}
-    return all(record.get(key) == value for key, value in synthetic_settings(cfg).items())
+    return all(record.get(key) == value for key, value in _record_settings(**synthetic_arguments(cfg)).items())
 
 
-def ensure_synthetic_data(cfg):
+def ensure_synthetic_data(cfg: CfgNode) -> None:
     """Quick-start: generate the synthetic data set (main process, before the clock) unless it is ready.
 
-    Other processes wait for it. A folder with other settings or made by an older generator version is
-    replaced; a folder holding anything the generator did not make is refused (``DataFolderError``).
+    Ready means ``synthetic_data_ready``: the folder's dataset.json records this generator version and the
+    config's settings. Otherwise a folder made by the generator (with other settings, or by an older version)
+    is replaced as a whole, a new or empty one is filled, and a folder holding anything the generator did not
+    make, or no dataset.json of its own, is refused (``DataFolderError``). Other processes wait for it.
 
     Args:
         cfg (CfgNode): reads DATA.SYNTHETIC.ENABLE, DATA.PATH_TO_DATA_DIR and the generator settings.
     """
-    syn, folder = cfg.DATA.SYNTHETIC, cfg.DATA.PATH_TO_DATA_DIR
-    if syn.ENABLE and du.is_main_process() and not synthetic_data_ready(cfg):
+    folder = cfg.DATA.PATH_TO_DATA_DIR
+    if cfg.DATA.SYNTHETIC.ENABLE and du.is_main_process() and not synthetic_data_ready(cfg):
         logger.info("generating the synthetic data set in %s (before the clock starts)", folder)
         summary = make_synthetic_dataset(
-            folder,
-            syn.TRAIN_PER_CLASS,
-            syn.VAL_PER_CLASS,
-            syn.TEST_PER_CLASS,
-            syn.WIDTH,
-            syn.HEIGHT,
-            syn.FPS,
-            syn.SECONDS,
-            syn.GOP,
-            syn.SEED,
-            num_classes=cfg.MODEL.NUM_CLASSES,
-            workers=max(1, min(4, os.cpu_count() or 1)),
+            out_dir=folder, **synthetic_arguments(cfg), workers=max(1, min(4, os.cpu_count() or 1))
         )
         logger.info("generated %d videos in %.1f s", summary["num_videos"], summary["elapsed_seconds"])
     du.synchronize()

@@ -1,16 +1,16 @@
-"""The torchcodec frame-reading layer of decoder.py (DATA.DECODING_BACKEND torchcodec), and its preconditions.
+"""The torchcodec frame reader (DATA.DECODING_BACKEND torchcodec), and its preconditions.
 
 torchcodec (``pip install -e ".[torchcodec]"``) decodes with the system's FFmpeg shared libraries, which pip
 cannot install; ``check_available`` names the missing library and the apt-get line that installs it.
 
-The sampling is decoder.py's; this module only answers its questions: the header (read with PyAV's demuxer,
-as the PyAV backend reads it), which frames fall in a clip's pts window (plus the first one after it), and
-the RGB pixels of the few frames a clip uses, which torchcodec fetches by frame index, decoding from the
-keyframe before them and converting only those frames. A window's frame indices come from the header's frame
-grid (frame k at start + k * duration / n ticks) and are verified on the timestamp of every decoded frame; a
-video whose timestamps leave that grid (variable frame rate) falls back to
-decoding the whole video and selecting the window by timestamp, which is exact but slower. torchcodec scans
-the file when opening it ("exact" mode), so frame k is the k-th in timestamp order.
+The sampling is decoder.py's; this module only answers its questions (video_reader.FrameReader): the header
+(read with PyAV's demuxer, as the PyAV backend reads it), which frames fall in a clip's pts window (plus the
+first one after it), and the RGB pixels of the few frames a clip uses, which torchcodec fetches by frame index,
+decoding from the keyframe before them and converting only those frames. A window's frame indices come from the
+header's frame grid (frame k at start + k * duration / n ticks) and are verified on the timestamp of every
+decoded frame; a video whose timestamps leave that grid (variable frame rate) falls back to decoding the whole
+video and selecting the window by timestamp, which is exact but slower. torchcodec scans the file when opening
+it ("exact" mode), so frame k is the k-th in timestamp order.
 """
 
 import ctypes
@@ -19,7 +19,8 @@ import math
 
 import torch
 
-from slowfast.datasets.decoder import DecoderUnavailableError, PyAVReader, VideoDecodeError
+from slowfast.datasets.pyav_reader import PyAVReader
+from slowfast.datasets.video_reader import DecoderUnavailableError, VideoDecodeError, frame_number
 
 # FFmpeg libraries torchcodec links, and their shared-library major versions for each FFmpeg major
 # version torchcodec 0.17 ships a build for (its libtorchcodec_core4.so ... libtorchcodec_core9.so).
@@ -139,7 +140,7 @@ class _Frames:
         return max(self._stop - self._first, 0)
 
     def select(self, positions_of, fps):
-        """RGB frames and source frame numbers at ``positions_of(len(self))``; see decoder._PyAVFrames."""
+        """RGB frames and source frame numbers at ``positions_of(len(self))``; see video_reader.Frames.select."""
         reader = self._reader
         indices = [self._first + p for p in positions_of(len(self))]
         unique = sorted(set(indices))
@@ -174,7 +175,7 @@ class _DecodedFrames:
 
 
 class TorchCodecReader:
-    """decoder.py's reader interface (``fps``, ``header``, ``window``, ``whole``) decoding with torchcodec.
+    """A video_reader.FrameReader (``fps``, ``header``, ``window``, ``whole``) decoding with torchcodec.
 
     The header (frame count, duration and time base in pts ticks, frame rate) is read with PyAV's demuxer,
     exactly as the PyAV backend reads it: torchcodec 0.17 reports these in seconds only, and the window's
@@ -224,7 +225,7 @@ class TorchCodecReader:
 
     def frame_numbers(self, seconds, fps):
         """Source frame numbers of timestamps, computed from whole ticks as the PyAV backend does."""
-        return [int(round(float(self._ticks(t) * self._time_base) * fps)) for t in seconds]
+        return [frame_number(self._ticks(t), self._time_base, fps) for t in seconds]
 
     def start_is_near_a_frame(self, first, start_pts):
         """Whether the grid's frame before ``first`` lies within the grid's tolerance of ``start_pts``.

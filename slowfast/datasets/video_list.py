@@ -1,32 +1,42 @@
-"""Read PySlowFast's video list CSV files: ``<path><sep><label>`` per line, no header."""
+"""Read PySlowFast's video list CSV files (``<path><sep><label>`` per line, no header) and a data folder's lists."""
 
 import hashlib
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from slowfast.utils.errors import UserError
 
 # The splits of a data set, each listed in DATA.PATH_TO_DATA_DIR/<split>.csv.
 SPLITS = ("train", "val", "test")
 
 
-class VideoListError(ValueError):
-    """A malformed list file; the message names the file and the line number."""
+class VideoListError(UserError, ValueError):
+    """A malformed or empty list file; the message names the file, the line number and the fix."""
+
+
+def list_path(data_dir: str, split: str) -> str:
+    """The list file of ``split`` in a data folder: ``data_dir/<split>.csv``."""
+    return os.path.join(data_dir, f"{split}.csv")
 
 
 def _parse_line(fields, csv_path, line_number, line):
     """PySlowFast's field rules: 1 field = path (label 0), 2 = path label, 3 = path ignored label."""
+    where = f"{csv_path}:{line_number}"
     if len(fields) not in (1, 2, 3) or not fields[0]:
-        raise VideoListError(f"{csv_path}:{line_number}: expected 'path label' (1 to 3 fields), got {line!r}")
+        raise VideoListError(f"{where}: expected 'path label' (1 to 3 fields), got {line!r}: fix that line")
     if len(fields) == 1:
         return fields[0], 0
     try:
         label = int(fields[-1])
     except ValueError:
-        raise VideoListError(f"{csv_path}:{line_number}: label {fields[-1]!r} is not an integer") from None
+        raise VideoListError(f"{where}: label {fields[-1]!r} is not an integer: fix that line") from None
     if label < 0:
-        raise VideoListError(f"{csv_path}:{line_number}: negative label {label}")
+        raise VideoListError(f"{where}: negative label {label}: fix that line")
     return fields[0], label
 
 
-def read_video_list(csv_path, path_prefix="", separator=" "):
+def read_video_list(csv_path: str, path_prefix: str = "", separator: str = " ") -> tuple[list[str], list[int]]:
     """Parse a list file.
 
     Args:
@@ -51,8 +61,55 @@ def read_video_list(csv_path, path_prefix="", separator=" "):
             paths.append(os.path.join(path_prefix, path))
             labels.append(label)
     if not paths:
-        raise VideoListError(f"{csv_path}: no videos listed")
+        raise VideoListError(f"{csv_path} lists no videos: add 'path label' lines or remove the file")
     return paths, labels
+
+
+@dataclass
+class SplitLists:
+    """The split lists of a data folder, read as far as they exist and parse.
+
+    Attributes:
+        videos (dict): split -> (paths, labels) of each list that exists and parses.
+        missing (dict): split -> list file, for each list that does not exist.
+        problems (list of str): one line each, naming the folder or file and the fix: the folder does not
+            exist (then nothing else is read), or a list is malformed or empty.
+    """
+
+    videos: dict[str, tuple[list[str], list[int]]] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def read_split_lists(
+    data_dir: str, *, splits: Sequence[str] = SPLITS, path_prefix: str = "", separator: str = " "
+) -> SplitLists:
+    """Check that a data folder exists and read the list of each split in it (files are not opened).
+
+    Args:
+        data_dir (str): DATA.PATH_TO_DATA_DIR.
+        splits (sequence of str): the splits to read.
+        path_prefix (str): DATA.PATH_PREFIX, joined in front of every listed path.
+        separator (str): DATA.PATH_LABEL_SEPARATOR.
+    Returns:
+        SplitLists
+    """
+    lists = SplitLists()
+    if not os.path.isdir(data_dir):
+        lists.problems.append(
+            f"data folder {data_dir} does not exist: pass the folder holding train.csv, val.csv and test.csv "
+            "(DATA.PATH_TO_DATA_DIR)"
+        )
+        return lists
+    for split in splits:
+        csv_path = list_path(data_dir, split)
+        try:
+            lists.videos[split] = read_video_list(csv_path, path_prefix, separator)
+        except FileNotFoundError:
+            lists.missing[split] = csv_path
+        except VideoListError as err:
+            lists.problems.append(str(err))
+    return lists
 
 
 def count_videos(csv_path):
@@ -72,7 +129,7 @@ def dataset_fingerprint(data_dir, splits=SPLITS):
     """
     fingerprint = {}
     for split in splits:
-        path = os.path.join(data_dir, f"{split}.csv")
+        path = list_path(data_dir, split)
         if not os.path.isfile(path):
             continue
         with open(path, "rb") as f:

@@ -13,7 +13,7 @@ from fvcore.common.config import CfgNode
 
 from slowfast.config.checks import processes_per_machine
 from slowfast.datasets.synthetic import refusal_to_write, synthetic_data_ready
-from slowfast.datasets.video_list import SPLITS, VideoListError, read_video_list
+from slowfast.datasets.video_list import SPLITS, list_path, read_split_lists
 from slowfast.engine.launch import DeviceError, check_devices
 from slowfast.utils.errors import UserError
 
@@ -60,13 +60,8 @@ def device_problems(cfg: CfgNode) -> list[str]:
     return []
 
 
-def _split_problems(csv_path: str, prefix: str, separator: str, split: str) -> list[str]:
-    try:
-        paths, _ = read_video_list(csv_path, prefix, separator)
-    except FileNotFoundError:
-        return [f"{csv_path} does not exist: the {split} split needs it (see data/README.md for the layout)"]
-    except VideoListError as err:
-        return [f"{err}: fix that line"]
+def _listed_file_problems(csv_path: str, paths: list[str]) -> list[str]:
+    """Listed files that do not exist or are empty (0 bytes), one line per kind."""
     missing: list[str] = []
     empty: list[str] = []
     for path in paths:
@@ -103,15 +98,18 @@ def data_problems(cfg: CfgNode) -> list[str]:
     if cfg.DATA.SYNTHETIC.ENABLE and not synthetic_data_ready(cfg):
         refusal = refusal_to_write(folder)
         return [refusal] if refusal else []
-    if not os.path.isdir(folder):
-        return [
-            f"data folder DATA.PATH_TO_DATA_DIR = {folder!r} does not exist: pass DATA.PATH_TO_DATA_DIR with "
-            "the folder holding train.csv, val.csv and test.csv"
-        ]
-    problems = []
-    for split in SPLITS if cfg.TEST.ENABLE else SPLITS[:2]:
-        csv_path = os.path.join(folder, f"{split}.csv")
-        problems += _split_problems(csv_path, cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR, split)
+    splits = SPLITS if cfg.TEST.ENABLE else SPLITS[:2]
+    lists = read_split_lists(
+        folder, splits=splits, path_prefix=cfg.DATA.PATH_PREFIX, separator=cfg.DATA.PATH_LABEL_SEPARATOR
+    )
+    problems = list(lists.problems)
+    for split in splits:
+        if split in lists.missing:
+            problems.append(
+                f"{lists.missing[split]} does not exist: the {split} split needs it (see data/README.md for the layout)"
+            )
+        elif split in lists.videos:
+            problems += _listed_file_problems(list_path(folder, split), lists.videos[split][0])
     return problems
 
 

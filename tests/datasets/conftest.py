@@ -99,7 +99,8 @@ def write_csv(folder, split, names, labels=None):
 
 
 def _torchcodec_missing_reason():
-    from slowfast.datasets.decoder import DecoderUnavailableError, check_backend
+    from slowfast.datasets.decoder import check_backend
+    from slowfast.datasets.video_reader import DecoderUnavailableError
 
     try:
         check_backend("torchcodec")

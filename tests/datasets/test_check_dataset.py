@@ -84,7 +84,15 @@ def test_check_dataset_on_a_missing_folder_exits_non_zero(tmp_path):
     proc = _check_dataset(str(tmp_path / "typo"))
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [
-        f"error: data folder {tmp_path / 'typo'} does not exist: pass the folder "
-        "holding train.csv, val.csv and test.csv (or fix DATA.PATH_TO_DATA_DIR in "
-        "the config)"
+        f"error: data folder {tmp_path / 'typo'} does not exist: pass the folder holding train.csv, val.csv and "
+        "test.csv (DATA.PATH_TO_DATA_DIR)"
+    ]
+
+
+def test_check_dataset_on_a_malformed_list_names_the_line_before_decoding(tmp_path):
+    (tmp_path / "train.csv").write_text("a.mp4 0\nb.mp4 zero\n")
+    proc = _check_dataset(str(tmp_path))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        f"error: {tmp_path / 'train.csv'}:2: label 'zero' is not an integer: fix that line"
     ]

@@ -85,10 +85,10 @@ def test_decoded_frames_and_uint8_clip_equal_goldens(entry, backend):
     path = os.path.join(cfg.DATA.PATH_PREFIX, entry["video"])
     clip = decode_clip(
         path,
-        cfg.DATA.NUM_FRAMES,
-        cfg.DATA.SAMPLING_RATE,
-        cfg.DATA.TARGET_FPS,
-        lambda n, span: ts.uniform_clip_start(
+        num_frames=cfg.DATA.NUM_FRAMES,
+        sampling_rate=cfg.DATA.SAMPLING_RATE,
+        target_fps=cfg.DATA.TARGET_FPS,
+        choose_start=lambda n, span: ts.uniform_clip_start(
             n, span, entry["temporal_clip"], cfg.TEST.NUM_ENSEMBLE_VIEWS, cfg.DATA.USE_OFFSET_SAMPLING
         ),
         backend=backend,
@@ -121,7 +121,11 @@ def test_random_val_mode_replaying_pyslowfast_draws(entry):
     cfg = _cfg(entry)
     path = os.path.join(cfg.DATA.PATH_PREFIX, entry["video"])
     clip = decode_clip(
-        path, cfg.DATA.NUM_FRAMES, cfg.DATA.SAMPLING_RATE, cfg.DATA.TARGET_FPS, lambda n, span: entry["time_idx"][0]
+        path,
+        num_frames=cfg.DATA.NUM_FRAMES,
+        sampling_rate=cfg.DATA.SAMPLING_RATE,
+        target_fps=cfg.DATA.TARGET_FPS,
+        choose_start=lambda n, span: entry["time_idx"][0],
     )
     assert clip.frame_numbers == entry["temporal"]["frame_indices"]
     out_h, out_w = entry["spatial"]["resize"][0]["out_hw"]
@@ -161,7 +165,7 @@ def test_center_val_mode_is_the_centre_clip_and_crop_in_every_epoch():
     frames, label, index, meta = dataset[(0, 2)]
     assert meta["time_idx"] == [110.0, 189.0, 0.0] and label == 3 and index == 2
     path = os.path.join(GOLDEN_DIR, "videos/val_c03_0.mp4")
-    clip = decode_clip(path, 16, 5, 30, lambda n, span: 110.0)
+    clip = decode_clip(path, num_frames=16, sampling_rate=5, target_fps=30, choose_start=lambda n, span: 110.0)
     expected = eval_pixels(clip.frames, 256, 224, 1, cfg.DATA.MEAN, cfg.DATA.STD)
     assert frames[0].equal(expected) and frames[0].shape == (3, 16, 224, 224)
     assert dataset[(7, 2)][0][0].equal(frames[0])

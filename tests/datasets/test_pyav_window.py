@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import GOLDEN_DIR, moving_frames
 
-from slowfast.datasets.decoder import PyAVReader
+from slowfast.datasets.pyav_reader import PyAVReader
 from slowfast.datasets.video_writer import write_mp4
 
 

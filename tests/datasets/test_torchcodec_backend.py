@@ -17,7 +17,8 @@ from conftest import GOLDEN_DIR, REPO, moving_frames, requires_torchcodec, small
 from slowfast.config import ConfigError
 from slowfast.datasets import torchcodec_reader as tcr
 from slowfast.datasets.build import build_dataset
-from slowfast.datasets.decoder import DecoderUnavailableError, VideoDecodeError, check_backend, decode_clip
+from slowfast.datasets.decoder import check_backend, decode_clip
+from slowfast.datasets.video_reader import DecoderUnavailableError, VideoDecodeError
 
 GOLDEN_VIDEOS = sorted(
     glob.glob(os.path.join(GOLDEN_DIR, "videos", "*.mp4"))
@@ -28,8 +29,9 @@ GOLDEN_VIDEOS = sorted(
 def _assert_same_clip(path, start, num_frames=16, sampling_rate=5):
     """Both backends decode the clip starting at ``start(n, L)`` (or at the number ``start``) alike."""
     choose = start if callable(start) else lambda n, span: start
-    reference = decode_clip(path, num_frames, sampling_rate, 30, choose)
-    clip = decode_clip(path, num_frames, sampling_rate, 30, choose, backend="torchcodec")
+    clip_of = dict(num_frames=num_frames, sampling_rate=sampling_rate, target_fps=30, choose_start=choose)
+    reference = decode_clip(path, **clip_of)
+    clip = decode_clip(path, **clip_of, backend="torchcodec")
     assert clip.frame_numbers == reference.frame_numbers, (path, start)
     assert clip.frames.shape == reference.frames.shape and (clip.frames == reference.frames).all(), (path, start)
     assert (clip.start, clip.end, clip.num_video_frames, clip.short) == (
@@ -38,6 +40,18 @@ def _assert_same_clip(path, start, num_frames=16, sampling_rate=5):
         reference.num_video_frames,
         reference.short,
     )
+
+
+def _record_fallbacks(monkeypatch):
+    """From now on, the bounds of each window the torchcodec reader finds by timestamps (decoding every frame)."""
+    fallbacks = []
+    by_timestamps = tcr.TorchCodecReader.window_by_timestamps
+    monkeypatch.setattr(
+        tcr.TorchCodecReader,
+        "window_by_timestamps",
+        lambda self, *bounds: fallbacks.append(bounds) or by_timestamps(self, *bounds),
+    )
+    return fallbacks
 
 
 @requires_torchcodec
@@ -56,13 +70,7 @@ def test_starts_just_past_a_frame_decode_the_window_not_the_whole_video(monkeypa
     # 44.01 and 44.04 truncate to 5 and 20 ticks past frame 44, within the grid's tolerance (25.6 ticks): the
     # frame before the window is decoded to check its timestamp instead of decoding the whole video.
     path = os.path.join(GOLDEN_DIR, "videos", "val_c00_0.mp4")
-    fallbacks = []
-    by_timestamps = tcr.TorchCodecReader.window_by_timestamps
-    monkeypatch.setattr(
-        tcr.TorchCodecReader,
-        "window_by_timestamps",
-        lambda self, *bounds: fallbacks.append(bounds) or by_timestamps(self, *bounds),
-    )
+    fallbacks = _record_fallbacks(monkeypatch)
     for start in (44.0, 44.01, 44.04, 44.06, 100.9999, 0.01):
         _assert_same_clip(path, start)
     assert fallbacks == []
@@ -93,13 +101,7 @@ def test_timestamps_off_the_frame_grid_give_the_pyav_clip(tmp_path, monkeypatch,
     steps = [20 if (i // 10) % 2 else 50 for i in range(90)] if kind == "variable" else None
     timestamps = [sum(steps[:i]) for i in range(90)] if steps else [round(i * 1000 / 30) for i in range(90)]
     path = _write_mp4_with_timestamps(str(tmp_path / f"{kind}.mp4"), timestamps)
-    fallbacks = []
-    by_timestamps = tcr.TorchCodecReader.window_by_timestamps
-    monkeypatch.setattr(
-        tcr.TorchCodecReader,
-        "window_by_timestamps",
-        lambda self, *bounds: fallbacks.append(bounds) or by_timestamps(self, *bounds),
-    )
+    fallbacks = _record_fallbacks(monkeypatch)
     for start in (0.0, 10.3, 40.7, 55.5):
         _assert_same_clip(path, start, num_frames=4, sampling_rate=4)
     assert len(fallbacks) == expected_fallbacks
@@ -111,7 +113,13 @@ def test_broken_files_are_decode_errors_and_invalid_eval_items(tiny_dataset):
     for name in broken:
         with pytest.raises(VideoDecodeError):
             decode_clip(
-                os.path.join(folder, name), 4, 2, 30, lambda n, span: 0.0, min_coverage=0.5, backend="torchcodec"
+                os.path.join(folder, name),
+                num_frames=4,
+                sampling_rate=2,
+                target_fps=30,
+                choose_start=lambda n, span: 0.0,
+                min_coverage=0.5,
+                backend="torchcodec",
             )
     write_csv(folder, "val", good[:1] + broken)
     dataset = build_dataset(
@@ -190,8 +198,9 @@ def test_config_rejects_unknown_backends_and_cuda_with_pyav(tmp_path, opts, key)
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU decoding needs CUDA (NVDEC)")
 def test_cuda_decoding_gives_the_cpu_frames_within_colour_conversion_rounding():
     path = os.path.join(GOLDEN_DIR, "videos", "val_c00_0.mp4")
-    cpu = decode_clip(path, 16, 5, 30, lambda n, span: 44.0, backend="torchcodec")
-    gpu = decode_clip(path, 16, 5, 30, lambda n, span: 44.0, backend="torchcodec", device="cuda")
+    clip_of = dict(num_frames=16, sampling_rate=5, target_fps=30, choose_start=lambda n, span: 44.0)
+    cpu = decode_clip(path, **clip_of, backend="torchcodec")
+    gpu = decode_clip(path, **clip_of, backend="torchcodec", device="cuda")
     assert gpu.frame_numbers == cpu.frame_numbers
     # NVDEC converts YUV to RGB with its own kernels: equal up to rounding, not bit for bit.
     assert np.abs(gpu.frames.astype(int) - cpu.frames).mean() < 1.0

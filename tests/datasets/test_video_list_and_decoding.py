@@ -1,4 +1,4 @@
-"""CSV parsing in PySlowFast's format and decoding of videos whose header lacks length metadata."""
+"""CSV parsing in PySlowFast's format, a data folder's split lists, decoding videos without length metadata."""
 
 import av
 import pytest
@@ -7,7 +7,7 @@ from conftest import BACKENDS, moving_frames, small_cfg
 from slowfast.datasets import temporal_sampling as ts
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.decoder import decode_clip
-from slowfast.datasets.video_list import VideoListError, read_video_list
+from slowfast.datasets.video_list import VideoListError, read_split_lists, read_video_list
 from slowfast.datasets.video_writer import write_mp4
 
 
@@ -34,6 +34,25 @@ def test_dataset_fails_at_construction_on_a_malformed_list(tmp_path):
     (tmp_path / "train.csv").write_text("a.mp4 0\nb.mp4 zero\n")
     with pytest.raises(VideoListError, match="train.csv:2"):
         build_dataset("kinetics", small_cfg(str(tmp_path)), "train")
+
+
+def test_split_lists_of_a_folder_name_what_is_missing_or_malformed(tmp_path):
+    lists = read_split_lists(str(tmp_path / "typo"))
+    assert (lists.videos, lists.missing) == ({}, {})
+    assert lists.problems == [
+        f"data folder {tmp_path / 'typo'} does not exist: pass the folder holding train.csv, val.csv and test.csv "
+        "(DATA.PATH_TO_DATA_DIR)"
+    ]
+    (tmp_path / "train.csv").write_text("a.mp4 0\nb.mp4 1\n")
+    (tmp_path / "val.csv").write_text("a.mp4 zero\n")
+    lists = read_split_lists(str(tmp_path), path_prefix="/data")
+    assert lists.videos == {"train": (["/data/a.mp4", "/data/b.mp4"], [0, 1])}
+    assert lists.missing == {"test": str(tmp_path / "test.csv")}
+    assert lists.problems == [f"{tmp_path / 'val.csv'}:1: label 'zero' is not an integer: fix that line"]
+    (tmp_path / "val.csv").write_text("\n")
+    assert read_split_lists(str(tmp_path), splits=["val"]).problems == [
+        f"{tmp_path / 'val.csv'} lists no videos: add 'path label' lines or remove the file"
+    ]
 
 
 def _remux(src, dst):
@@ -67,8 +86,9 @@ def test_video_without_frame_count_in_header_is_a_good_video(tmp_path, ext, back
         def start(n, span, i=clip_idx):
             return ts.uniform_clip_start(n, span, i, 4, False)
 
-        reference = decode_clip(mp4, 4, 4, 30, start)
-        clip = decode_clip(other, 4, 4, 30, start, backend=backend)
+        clip_of = dict(num_frames=4, sampling_rate=4, target_fps=30, choose_start=start)
+        reference = decode_clip(mp4, **clip_of)
+        clip = decode_clip(other, **clip_of, backend=backend)
         assert clip.num_video_frames == 60 and clip.frame_numbers == reference.frame_numbers
         if ext == "mkv":
             assert (clip.frames == reference.frames).all()

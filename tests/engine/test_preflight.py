@@ -33,8 +33,8 @@ def test_missing_data_folder_is_one_line_before_anything_is_logged(capsys, tmp_p
     status = run_net.main(_argv(tmp_path / "typo", tmp_path / "run"))
     assert status == 1
     assert capsys.readouterr().err.splitlines() == [
-        f"error: data folder DATA.PATH_TO_DATA_DIR = '{tmp_path / 'typo'}' does not exist: pass "
-        "DATA.PATH_TO_DATA_DIR with the folder holding train.csv, val.csv and test.csv"
+        f"error: data folder {tmp_path / 'typo'} does not exist: pass the folder holding train.csv, val.csv and "
+        "test.csv (DATA.PATH_TO_DATA_DIR)"
     ]
     assert not (tmp_path / "run" / "mllog.txt").exists() and not (tmp_path / "run" / "log.txt").exists()
 

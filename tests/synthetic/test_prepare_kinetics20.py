@@ -128,10 +128,10 @@ def test_reencode_to_short_side_and_labelled_test_split(tmp_path):
     (tmp_path / "classes.txt").write_text("abseiling\n")
     out = tmp_path / "out"
     report = prepare_kinetics20(
-        [str(tmp_path / "all.csv")],
-        str(videos),
-        str(out),
-        str(tmp_path / "classes.txt"),
+        annotation_csvs=[str(tmp_path / "all.csv")],
+        videos_dir=str(videos),
+        out_dir=str(out),
+        classes_file=str(tmp_path / "classes.txt"),
         reencode_short_side=16,
         progress=False,
     )
@@ -152,10 +152,10 @@ def test_unknown_class_is_an_error(tmp_path):
     (tmp_path / "classes.txt").write_text("abseiling\nabsieling\n")
     with pytest.raises(ValueError, match="absieling"):
         prepare_kinetics20(
-            [str(tmp_path / "a.csv")],
-            str(tmp_path),
-            str(tmp_path / "out"),
-            str(tmp_path / "classes.txt"),
+            annotation_csvs=[str(tmp_path / "a.csv")],
+            videos_dir=str(tmp_path),
+            out_dir=str(tmp_path / "out"),
+            classes_file=str(tmp_path / "classes.txt"),
             progress=False,
         )
 

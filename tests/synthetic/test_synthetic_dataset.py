@@ -48,20 +48,16 @@ def folder_hashes(folder):
     return hashes
 
 
-def tiny_dataset(out_dir, seed=0, workers=1, num_classes=4, counts=(2, 1, 1)):
-    """A very small dataset: 48x32, 8 frames."""
+def tiny_dataset(out_dir, counts=(2, 1, 1), **overrides):
+    """A very small dataset (4 classes, 48x32, 8 frames); ``overrides``: other make_synthetic_dataset arguments."""
+    train, val, test = counts
+    arguments = dict(width=48, height=32, fps=8, seconds=1.0, gop=4, seed=0, num_classes=4, progress=False)
     return make_synthetic_dataset(
-        str(out_dir),
-        *counts,
-        width=48,
-        height=32,
-        fps=8,
-        seconds=1.0,
-        gop=4,
-        seed=seed,
-        num_classes=num_classes,
-        workers=workers,
-        progress=False,
+        out_dir=str(out_dir),
+        num_train_per_class=train,
+        num_val_per_class=val,
+        num_test_per_class=test,
+        **dict(arguments, **overrides),
     )
 
 
@@ -129,7 +125,9 @@ def object_mask(frames, background):
 def test_decoded_videos_show_each_class_motion(tmp_path):
     """Measure the object's centroid and area in the decoded mp4 of every class; check the class motion."""
     width, height, fps, seconds = 96, 72, 8, 2.0
-    make_synthetic_dataset(str(tmp_path), 1, 0, 0, width, height, fps, seconds, gop=8, seed=11, progress=False)
+    tiny_dataset(
+        tmp_path, (1, 0, 0), width=width, height=height, fps=fps, seconds=seconds, gop=8, seed=11, num_classes=20
+    )
     for label, name in enumerate(class_names(20)):
         decoded = decode_rgb(str(tmp_path / "videos" / f"train_{name}_000.mp4"))
         spec = sample_video_spec(video_rng(11, "train", label, 0), label, width, height, len(decoded))
@@ -156,7 +154,7 @@ def test_decoded_videos_show_each_class_motion(tmp_path):
 
 def test_rejects_odd_sizes(tmp_path):
     with pytest.raises(ValueError, match="even"):
-        make_synthetic_dataset(str(tmp_path), 1, 0, 0, 47, 32, 8, 1.0, 4, 0, progress=False)
+        tiny_dataset(tmp_path, width=47)
 
 
 def test_command_line_tool(tmp_path, capsys):
