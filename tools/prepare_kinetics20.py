@@ -7,6 +7,7 @@ Example:
 """
 
 import argparse
+import hashlib
 import os
 import sys
 
@@ -15,6 +16,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 from slowfast.datasets.kinetics20 import format_summary, prepare_kinetics20  # noqa: E402
+from slowfast.datasets.video_list import PREPARE_OPTIONS_FILENAME  # noqa: E402
+from slowfast.utils.files import atomic_write_json  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -43,6 +46,31 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def _sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def record_options(args):
+    """Write OUT/prepare_options.json: the options (the fingerprint's encoding summary) and the source.
+
+    Returns:
+        str: the file's path.
+    """
+    record = {
+        "options": {
+            "reencode_short_side": args.reencode_short_side,
+            "encoding": "H.264 re-encoded" if args.reencode_short_side else "source files linked as they are",
+            "classes_sha256": _sha256(args.classes),
+        },
+        "source": {
+            "videos": os.path.abspath(args.videos),
+            "annotations": {os.path.abspath(p): _sha256(p) for p in args.annotations},
+        },
+    }
+    return atomic_write_json(os.path.join(args.out, PREPARE_OPTIONS_FILENAME), record)
+
+
 def main(argv=None):
     """Prepare the dataset and print the summary; the full report is in OUT/prepare_report.json."""
     args = parse_args(argv)
@@ -54,6 +82,7 @@ def main(argv=None):
         reencode_short_side=args.reencode_short_side,
         workers=args.workers,
     )
+    record_options(args)
     print(format_summary(report))
     print(f"report: {os.path.join(args.out, 'prepare_report.json')}")
 
