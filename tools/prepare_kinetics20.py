@@ -7,6 +7,7 @@ Example:
         --out data/kinetics20 --reencode-short-side 320 --workers 8
 """
 
+import hashlib
 import os
 import sys
 
@@ -15,7 +16,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config.cli import ToolParser, run_tool
 from slowfast.datasets.kinetics20 import format_summary, prepare_kinetics20
+from slowfast.datasets.video_list import PREPARE_OPTIONS_FILENAME
 from slowfast.utils.errors import UserError
+from slowfast.utils.files import atomic_write_json
 
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "kinetics20")
 
@@ -46,6 +49,31 @@ def build_parser():
     return parser
 
 
+def _sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def record_options(args):
+    """Write OUT/prepare_options.json: the options (the fingerprint's encoding summary) and the source.
+
+    Returns:
+        str: the file's path.
+    """
+    record = {
+        "options": {
+            "reencode_short_side": args.reencode_short_side,
+            "encoding": "H.264 re-encoded" if args.reencode_short_side else "source files linked as they are",
+            "classes_sha256": _sha256(args.classes),
+        },
+        "source": {
+            "videos": os.path.abspath(args.videos),
+            "annotations": {os.path.abspath(p): _sha256(p) for p in args.annotations},
+        },
+    }
+    return atomic_write_json(os.path.join(args.out, PREPARE_OPTIONS_FILENAME), record)
+
+
 def check_inputs(args):
     """Refuse a missing videos folder, annotation file or class list before any work.
 
@@ -73,6 +101,7 @@ def prepare(args):
         )
     except ValueError as err:  # a class list or annotation file it cannot use, named in the message
         raise UserError(str(err)) from err
+    record_options(args)
     print(format_summary(report))
     print(f"report: {os.path.join(args.out, 'prepare_report.json')}")
 

@@ -2,6 +2,7 @@
 """Recompute benchmark results from run logs alone (OUTPUT_DIR/mllog.txt), never from printed lines.
 
     python tools/score.py output/X3D_M_run1 output/X3D_M_run2 output/X3D_M_run3 output/MVIT_B_16x4
+    python tools/score.py output/benchmark/bundle          # verify a results bundle
 
 Prints each run (time to target, epochs, accelerators, score, compliance), then per model the spread and
 the olympic mean (drop fastest and slowest, with 3 runs or more), then benchmark_score when both a CNN and
@@ -10,6 +11,11 @@ checker with this benchmark's rules (slowfast/benchmark/mllog_rules.yaml) and ch
 per log, a clock that never runs backwards, evaluations matching metrics.jsonl and the checkpoints: see
 slowfast/benchmark/log_check.py). Exit status 1 when a log has problems, each named with its line number, or
 (with one ``error:`` line) when a folder has no mllog.txt.
+
+A results bundle (a folder with systems/, written by tools/run_benchmark.py) is verified as a whole: every
+log as above, compliance, the number of runs per model (MLPerf's rule: at most one run that did not reach the
+target), the system description against every log (GPU count, world size), the dataset fingerprint and
+scores.json against the scores recomputed from the logs (slowfast/benchmark/bundle.py).
 """
 
 import json
@@ -19,6 +25,7 @@ import sys
 # Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from slowfast.benchmark.bundle import SYSTEMS_DIR, read_bundle
 from slowfast.benchmark.log_check import check_mllog
 from slowfast.benchmark.mllog import MLLOG_FILENAME
 from slowfast.benchmark.run_result import summarize_runs
@@ -105,8 +112,26 @@ def print_json(results, summary):
     print(json.dumps({"runs": runs, **summary}, indent=2))
 
 
+def score_bundle(path):
+    """Verify a results bundle, print its scores and problems; return the exit status."""
+    bundle = read_bundle(path)
+    print(f"{path}: system {bundle.system.get('system_name', '?')}, division {bundle.scores.get('division', '?')}")
+    for model, entry in bundle.scores.get("models", {}).items():
+        value = _number(entry["score"], ".4f")
+        note = "" if entry["comparable"] else " (not comparable: fewer than 3 runs)"
+        print(f"  {model}: score {value} over {entry['runs']} run(s), {entry['not_converged']} not converged{note}")
+    combined = bundle.scores.get("benchmark_score")
+    print(f"  benchmark_score {_number(combined and combined['arithmetic'], '.4f')}")
+    for problem in bundle.problems:
+        print("  problem: " + problem.replace("\n", "\n    "))
+    print("  verified" if not bundle.problems else f"  FAILED: {len(bundle.problems)} problem(s)")
+    return 1 if bundle.problems else 0
+
+
 def score(args):
-    """Score the run folders; return 1 when a log has problems, else 0."""
+    """Score the run folders, or verify the results bundles; return 1 when a log has problems, else 0."""
+    if all(os.path.isdir(os.path.join(d, SYSTEMS_DIR)) for d in args.run_dirs):
+        return max(score_bundle(d) for d in args.run_dirs)
     results = read_runs(args.run_dirs)
     any_problem = False
     for run_dir, result in zip(args.run_dirs, results):
@@ -134,7 +159,7 @@ def main(argv=None):
     """Score the given run folders; return the exit status (1: a log has problems, or a user error printed as
     one line; 130: Ctrl-C)."""
     parser = ToolParser(__doc__)
-    parser.add_argument("run_dirs", nargs="+", help=f"run OUTPUT_DIRs holding {MLLOG_FILENAME}")
+    parser.add_argument("run_dirs", nargs="+", help=f"run OUTPUT_DIRs holding {MLLOG_FILENAME}, or results bundles")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON instead")
     return run_tool(parser, score, argv)
 

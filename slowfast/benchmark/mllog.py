@@ -18,7 +18,8 @@ Units and conventions, so that tools/score.py can recompute the result from this
   dataset_fingerprint, global_batch_videos, lr_factor, bad_videos (per split and epoch, with run totals),
   run_resume,
   implementation (value: {"mode", "settings": [{"name", "value", "chosen_by"}], "candidates": auto's timings,
-  "versions": torch/CUDA/cuDNN/NCCL}; see slowfast/engine/implementation.py).
+  "versions": torch/CUDA/cuDNN/NCCL}; see slowfast/engine/implementation.py),
+  system (value: the system description of slowfast/utils/system.py, also in OUTPUT_DIR/system.json).
 """
 
 import dataclasses
@@ -52,6 +53,9 @@ GLOBAL_BATCH_VIDEOS = "global_batch_videos"
 LR_FACTOR = "lr_factor"
 BAD_VIDEOS = "bad_videos"
 IMPLEMENTATION = "implementation"
+SYSTEM = "system"
+# The run's system description (slowfast/utils/system.py), beside mllog.txt; also logged as the ``system`` event.
+SYSTEM_FILENAME = "system.json"
 STATUS_SUCCESS = constants.SUCCESS
 STATUS_ABORTED = constants.ABORTED
 

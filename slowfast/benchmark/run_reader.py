@@ -34,13 +34,29 @@ def read_run(run_dir: str, checkpoint_evals: list[dict[str, Any]] | None = None)
     path = os.path.join(run_dir, keys.MLLOG_FILENAME)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no {keys.MLLOG_FILENAME} in {run_dir}")
+    return read_log(path, read_metrics(run_dir), checkpoint_evals, run_dir)
+
+
+def read_log(
+    path: str, metrics: list[dict[str, Any]], checkpoint_evals: list[dict[str, Any]] | None, run_dir: str
+) -> RunResult:
+    """``read_run`` for a log file anywhere (e.g. a results bundle's ``result_<i>.txt``).
+
+    Args:
+        path (str): the mllog file.
+        metrics (list of dict): the run's metrics.jsonl records ([] skips that comparison).
+        checkpoint_evals (list or None): as for ``read_run``.
+        run_dir (str): what the result names as its run folder.
+    Returns:
+        RunResult
+    """
     lines, errors = read_mllog(path)
     problems = [f"unparsable line: {line[:80]} ({error})" for line, error in errors]
     header = _LogValues(lines, problems)
     result = _result_from_log(header, _evaluations(lines, problems), problems, run_dir)
     result.bad_videos = _bad_video_totals(lines)
     _check_consistency(result, header.first)
-    result.problems += integrity_problems(lines, result, read_metrics(run_dir), checkpoint_evals)
+    result.problems += integrity_problems(lines, result, metrics, checkpoint_evals)
     return result
 
 

@@ -77,3 +77,34 @@ def spread(values: Iterable[float]) -> dict[str, float]:
         "std": statistics.stdev(values) if len(values) > 1 else 0.0,
         "relative": (max(values) - min(values)) / mean if mean else 0.0,
     }
+
+
+# A result needs this many runs per model to be called comparable (the olympic mean needs 3 to drop two).
+COMPARABLE_RUNS = 3
+
+
+def runs_score(scores: Sequence[float | None]) -> dict[str, object]:
+    """Score a model's repeated runs as MLPerf does: a run that did not reach the target counts as the slowest.
+
+    At most one such run is allowed (with 3 runs or more it is the one the olympic mean drops); more make the
+    result invalid. Below ``COMPARABLE_RUNS`` runs the plain mean of the converged runs is given, not comparable.
+
+    Args:
+        scores (sequence of float or None): one per run; None for a run that did not reach the target.
+    Returns:
+        dict: runs, not_converged, valid (bool), reason ("" when valid), comparable (bool), score (olympic
+        mean, or mean below COMPARABLE_RUNS; None when invalid) and spread (of the converged runs, or None).
+    """
+    reached = [s for s in scores if s is not None]
+    failed = len(scores) - len(reached)
+    result: dict[str, object] = {"runs": len(scores), "not_converged": failed, "valid": True, "reason": ""}
+    result["spread"] = spread(reached) if reached else None
+    result["comparable"] = len(scores) >= COMPARABLE_RUNS
+    if failed > 1 or not reached or (failed and len(scores) < COMPARABLE_RUNS):
+        result.update(valid=False, comparable=False, score=None)
+        allowed = "at most 1 allowed" + (f", with {COMPARABLE_RUNS} runs or more" if failed <= 1 else "")
+        result["reason"] = f"{failed} of {len(scores)} run(s) did not reach the target ({allowed})"
+        return result
+    # The non-converged run is the slowest, i.e. the lowest score: it is the one the olympic mean drops.
+    result["score"] = olympic_mean([0.0] * failed + reached) if result["comparable"] else spread(reached)["mean"]
+    return result

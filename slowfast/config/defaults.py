@@ -69,6 +69,10 @@ _C.BENCHMARK.IMPLEMENTATION = "auto"
 _C.BENCHMARK.AUTO_BUDGET_S = 60.0
 # "auto": timed train steps per candidate (after one warm-up step).
 _C.BENCHMARK.AUTO_STEPS = 3
+# Name of the system in system.json and the leaderboard ("" = "<GPUs>x<GPU model>", or "<CPU model> (CPU)").
+_C.BENCHMARK.SYSTEM_NAME = ""
+# Who ran the benchmark (person or organisation), as MLPerf's "submitter" ("" = "unknown").
+_C.BENCHMARK.SUBMITTER = ""
 
 # ---------------------------------------------------------------------------------------------------
 # Training.

@@ -1,6 +1,7 @@
 """Read PySlowFast's video list CSV files (``<path><sep><label>`` per line, no header) and a data folder's lists."""
 
 import hashlib
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -118,14 +119,48 @@ def count_videos(csv_path):
         return sum(1 for line in f if line.strip())
 
 
-def dataset_fingerprint(data_dir, splits=SPLITS):
-    """Describe the data set a run used: videos per split and the SHA-256 of each split's list file.
+# Written by tools/prepare_kinetics20.py into the data folder: its options and source (the encoding summary).
+PREPARE_OPTIONS_FILENAME = "prepare_options.json"
+FINGERPRINT_COVERS = (
+    "per split: the list file's SHA-256 (every video path and its label, in order: the video list and labels), "
+    "its video count, and the total bytes of the listed videos found on disk (differs when re-encoded or at "
+    "another resolution); "
+    "encoding: the options prepare_kinetics20.py recorded in the data folder; digest: SHA-256 of all of it"
+)
+
+
+def _split_bytes(paths):
+    """(total bytes of the listed videos that exist, how many are missing)."""
+    total, missing = 0, 0
+    for path in paths:
+        try:
+            total += os.path.getsize(path)
+        except OSError:
+            missing += 1
+    return total, missing
+
+
+def _encoding(data_dir):
+    """The options prepare_kinetics20.py recorded in ``data_dir`` (None for data it did not prepare)."""
+    path = os.path.join(data_dir, PREPARE_OPTIONS_FILENAME)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f).get("options")
+
+
+def dataset_fingerprint(data_dir, path_prefix="", separator=" ", splits=SPLITS):
+    """Describe the data set a run used, so that two copies that differ have different fingerprints.
 
     Args:
         data_dir (str): folder with ``<split>.csv`` files (DATA.PATH_TO_DATA_DIR).
+        path_prefix (str): DATA.PATH_PREFIX, joined in front of the listed paths to find the videos.
+        separator (str): DATA.PATH_LABEL_SEPARATOR.
         splits (sequence of str): splits to look for; missing list files are left out.
     Returns:
-        dict: {split: {"videos": int, "sha256": str}} for every list file found.
+        dict: {split: {"videos", "sha256" (of the list file), "bytes" (listed videos found), "missing" (listed
+        but not on disk)}} for every list file found, plus "encoding" (prepare options or None), "covers"
+        (what the fingerprint covers, FINGERPRINT_COVERS) and "digest" (SHA-256 over all of the above).
     """
     fingerprint = {}
     for split in splits:
@@ -134,5 +169,10 @@ def dataset_fingerprint(data_dir, splits=SPLITS):
             continue
         with open(path, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()
-        fingerprint[split] = {"videos": count_videos(path), "sha256": digest}
+        videos, _ = read_video_list(path, path_prefix, separator)
+        total, missing = _split_bytes(videos)
+        fingerprint[split] = {"videos": len(videos), "sha256": digest, "bytes": total, "missing": missing}
+    fingerprint["encoding"] = _encoding(data_dir)
+    fingerprint["covers"] = FINGERPRINT_COVERS
+    fingerprint["digest"] = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
     return fingerprint

@@ -21,7 +21,16 @@ from torch.utils.data import DataLoader
 
 from slowfast.benchmark import compliance
 from slowfast.benchmark.clock import BenchmarkClock
-from slowfast.benchmark.mllog import IMPLEMENTATION, STATUS_ABORTED, STATUS_SUCCESS, MLLog, log_run_header, open_mllog
+from slowfast.benchmark.mllog import (
+    IMPLEMENTATION,
+    STATUS_ABORTED,
+    STATUS_SUCCESS,
+    SYSTEM,
+    SYSTEM_FILENAME,
+    MLLog,
+    log_run_header,
+    open_mllog,
+)
 from slowfast.benchmark.prediction import log_epoch_time, read_predicted_epoch_s
 from slowfast.benchmark.result import format_result_block
 from slowfast.benchmark.run_result import RunResult
@@ -43,8 +52,10 @@ from slowfast.solver.lr_policy import lr_scale_factor, scaled_lrs
 from slowfast.solver.optimizer import build_optimizer
 from slowfast.utils import distributed as du
 from slowfast.utils.env import platform_name
+from slowfast.utils.files import atomic_write_json
 from slowfast.utils.logging import setup_logging
 from slowfast.utils.metrics import MetricsWriter
+from slowfast.utils.system import node_summary, system_description
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +127,7 @@ def open_run(cfg: CfgNode, cfg_file: str) -> Run:
     model_name = model_name_of(cfg_file)
     verdict = _log_header(cfg, cfg_file, model_name, log, platform_name(info, cfg.NUM_GPUS))
     log.event(IMPLEMENTATION, impl.event_value())
+    _describe_system(cfg, log)
     train_loader, val_loader = build_loader(cfg, "train"), build_loader(cfg, "val")
     bad_videos = {
         "train": BadVideoTracker.for_loader(train_loader, cfg.DATA.MAX_BAD_FRACTION, "train"),
@@ -221,6 +233,22 @@ def _metrics_writer(cfg: CfgNode) -> MetricsWriter:
     return MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(), tensorboard_dir if cfg.TENSORBOARD.ENABLE else None)
 
 
+def _describe_system(cfg: CfgNode, log: MLLog) -> None:
+    """Every node's summary (from its local rank 0) into rank 0's OUTPUT_DIR/system.json and the ``system`` event."""
+    summary = node_summary(cfg.DATA.PATH_TO_DATA_DIR) if du.get_local_rank() == 0 else None
+    nodes = [node for node in du.all_gather_objects(summary) if node is not None]
+    if not du.is_main_process():
+        return
+    system = system_description(
+        nodes=nodes,
+        system_name=cfg.BENCHMARK.SYSTEM_NAME,
+        submitter=cfg.BENCHMARK.SUBMITTER,
+        world_size=du.get_world_size(),
+    )
+    atomic_write_json(os.path.join(cfg.OUTPUT_DIR, SYSTEM_FILENAME), system)
+    log.event(SYSTEM, system)
+
+
 def _log_header(
     cfg: CfgNode, cfg_file: str, model_name: str, log: MLLog, platform: str
 ) -> compliance.ComplianceVerdict:
@@ -228,9 +256,11 @@ def _log_header(
     world = du.get_world_size()
     official = compliance.official_config_path(cfg, cfg_file)
     verdict = compliance.check_compliance(cfg, compliance.load_official_config(official), world)
-    fingerprint = dataset_fingerprint(cfg.DATA.PATH_TO_DATA_DIR)
+    fingerprint = dataset_fingerprint(cfg.DATA.PATH_TO_DATA_DIR, cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR)
     log_run_header(log, cfg, model_name, world, verdict, fingerprint, platform)
-    logger.info("compliance: %s; dataset: %s", verdict.describe(), fingerprint)
+    logger.info(
+        "compliance: %s; dataset: %s", verdict.describe(), {k: v for k, v in fingerprint.items() if k != "covers"}
+    )
     for line in ignored_settings(cfg):
         logger.warning("config: %s", line)
     logger.info(

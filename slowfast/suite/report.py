@@ -57,7 +57,8 @@ def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _png(figure: Figure) -> str:
+def png_data(figure: Figure) -> str:
+    """The figure as base64 PNG text for an ``<img src="data:image/png;base64,...">``; closes the figure."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(figure)
@@ -93,7 +94,7 @@ def accuracy_figure(model: str, results: Sequence[RunResult]) -> str:
     axis.set(xlabel=f"benchmark clock ({unit})", ylabel="top-1 (%)", title=f"{model}: top-1 against wall time")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7)
-    return _png(figure)
+    return png_data(figure)
 
 
 def curve_figure(
@@ -117,7 +118,7 @@ def curve_figure(
     axis.set(xlabel=f"benchmark clock ({unit})", ylabel=ylabel, title=f"{ylabel} during training")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7)
-    return _png(figure)
+    return png_data(figure)
 
 
 def throughput_figure(results: Sequence[RunResult], metrics: Sequence[list[dict[str, Any]]]) -> str | None:
@@ -142,7 +143,7 @@ def throughput_figure(results: Sequence[RunResult], metrics: Sequence[list[dict[
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=7)
-    return _png(figure)
+    return png_data(figure)
 
 
 def _cell(value: object, fmt: str = "") -> str:

@@ -21,6 +21,7 @@ from slowfast.benchmark.recipe import compliant_batch_overrides
 from slowfast.benchmark.run_result import summarize_runs
 from slowfast.config import ConfigError, load_config
 from slowfast.config.loading import model_name_of
+from slowfast.suite.bundle import BUNDLE_DIRNAME, BundleError, write_bundle
 from slowfast.suite.report import REPORT_FILENAME, build_report, read_runs
 from slowfast.utils.files import atomic_write_text
 
@@ -155,8 +156,18 @@ def run_all(
     return outcomes
 
 
+def _bundle_line(out_dir: str, run_dirs: Sequence[str]) -> str:
+    """Write ``out_dir/bundle`` (every run ran); return its path, or why there is none."""
+    if not run_dirs:
+        return "none: no run logged anything"
+    try:
+        return write_bundle(os.path.join(out_dir, BUNDLE_DIRNAME), run_dirs, os.path.join(out_dir, REPORT_FILENAME))
+    except BundleError as err:
+        return f"none: {err}"
+
+
 def finish(out_dir: str, run_dirs: Sequence[str]) -> str:
-    """Score the runs from their logs, write ``out_dir/report.html`` and return the final block.
+    """Score the runs from their logs, write ``out_dir/report.html`` and the results bundle, return the final block.
 
     Quick-start runs are scored against their CPU references and the block is labelled as such.
 
@@ -191,6 +202,7 @@ def finish(out_dir: str, run_dirs: Sequence[str]) -> str:
         )
     )
     lines.append(f"{'report':<18} {report}")
+    lines.append(f"{'results bundle':<18} {_bundle_line(out_dir, present)}")
     rule = "=" * 78
     title = QUICKSTART_TITLE if quickstart else "BENCHMARK (scored configs; score = t_ref / t_bench x n_ref / n)"
     return "\n".join([rule, title, rule, *lines, rule])

@@ -81,15 +81,20 @@ def _existing_parent(path):
     return path
 
 
-def filesystem_type(path):
-    """Type of the file system holding ``path`` (e.g. "ext4", "nfs4", "overlay"), "" when unknown."""
+def mount_of(path):
+    """(device, file system type, mount point) of the mount holding ``path``; ("", "", "") when unknown."""
     path = _existing_parent(path)
-    best_mount, best_type = "", ""
+    best = ("", "", "")
     for part in psutil.disk_partitions(all=True):
         inside = path == part.mountpoint or path.startswith(part.mountpoint.rstrip("/") + "/")
-        if inside and len(part.mountpoint) > len(best_mount):
-            best_mount, best_type = part.mountpoint, part.fstype
-    return best_type
+        if inside and len(part.mountpoint) > len(best[2]):
+            best = (part.device, part.fstype, part.mountpoint)
+    return best
+
+
+def filesystem_type(path):
+    """Type of the file system holding ``path`` (e.g. "ext4", "nfs4", "overlay"), "" when unknown."""
+    return mount_of(path)[1]
 
 
 def _gpu_driver():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from slowfast.datasets.kinetics20 import prepare_kinetics20, read_class_list, scaled_size
+from slowfast.datasets.video_list import dataset_fingerprint
 from slowfast.datasets.video_writer import write_mp4
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -114,6 +115,11 @@ def test_fake_tree_gives_right_csvs_and_report(tmp_path, capsys):
     assert [item["youtube_id"] for item in duplicate] == ["hhhhhhhhhhh"] and len(duplicate[0]["ignored"]) == 1
     assert report["counts"]["train"] == {"abseiling": 2, "riding a bike": 2, "tai chi": 1}
     assert report["test_source"] == "val" and report["num_selected_annotations"] == 10
+    recorded = json.loads((out / "prepare_options.json").read_text())
+    assert recorded["options"]["reencode_short_side"] is None and recorded["source"]["videos"] == str(videos)
+    assert sorted(recorded["source"]["annotations"]) == [str(tmp_path / "train.csv"), str(tmp_path / "validate.csv")]
+    fingerprint = dataset_fingerprint(str(out), str(out))
+    assert fingerprint["encoding"] == recorded["options"] and fingerprint["train"]["missing"] == 0
     printed = capsys.readouterr().out
     assert "train 5, val 2, test 2 videos" in printed and "missing: 1" in printed and "unreadable: 1" in printed
 

@@ -1,0 +1,99 @@
+"""Results bundles from real quick-start-like benchmarks: verified, ranked, rejected with a reason, kept apart."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from slowfast.benchmark.bundle import read_bundle
+from slowfast.datasets.synthetic import make_synthetic_dataset
+from slowfast.suite.browser import check_page, find_browser
+from slowfast.suite.leaderboard import load_bundles, rank, to_csv, to_html, to_markdown
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SMOKE = [os.path.join(REPO, "configs", "smoke", f"{name}.yaml") for name in ("X3D_M", "MVIT_B_16x4")]
+ENV = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def _benchmark(out, data, *extra):
+    """One epoch of each smoke config on ``data``; a target every evaluation reaches, so each run converges."""
+    command = [sys.executable, os.path.join(REPO, "tools", "run_benchmark.py"), "--configs", *SMOKE]
+    command += ["--out", str(out), "DATA.PATH_TO_DATA_DIR", data, "DATA.PATH_PREFIX", data, "MODEL.NUM_CLASSES"]
+    command += ["4", "SOLVER.MAX_EPOCH", "1", "TEST.ENABLE", "False", "BENCHMARK.TARGET_TOP1", "0.01", *extra]
+    done = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return str(out / "bundle")
+
+
+@pytest.fixture(scope="module")
+def bundles(tiny_kinetics, tmp_path_factory):
+    """Four bundles: a run, the same machine under another system name, an edited log, another data set."""
+    root = tmp_path_factory.mktemp("bundles")
+    other_data = str(root / "other_data")
+    make_synthetic_dataset(
+        other_data, 5, 2, 0, width=64, height=48, fps=15, seconds=2.0, gop=15, seed=1, num_classes=4, progress=False
+    )
+    good = _benchmark(root / "a", tiny_kinetics, "BENCHMARK.SUBMITTER", "tests")
+    renamed = _benchmark(root / "b", tiny_kinetics, "BENCHMARK.SYSTEM_NAME", "second box")
+    other = _benchmark(root / "c", other_data)
+    edited = str(root / "edited")
+    shutil.copytree(good, edited)
+    log = next(os.path.join(d, f) for d, _, fs in os.walk(edited) for f in fs if f == "result_1.txt")
+    with open(log) as f:
+        text = f.read()
+    # Claim a better evaluation than the run measured (the metrics still hold the real one).
+    head, tail = text.split('"key": "eval_accuracy", "value": ', 1)
+    with open(log, "w") as f:
+        f.write(head + '"key": "eval_accuracy", "value": 99.5' + tail[tail.index(",") :])
+    return {"good": good, "renamed": renamed, "edited": edited, "other": other}
+
+
+@pytest.mark.slow
+def test_bundle_layout_and_verification(bundles):
+    good = read_bundle(bundles["good"])
+    assert good.problems == []
+    assert good.system["submitter"] == "tests" and good.system["world_size"] == 1
+    assert good.system["accelerators_per_node"] in (0, good.system["world_size"])
+    assert sorted(r.model for r in good.results) == ["MVIT_B_16x4", "X3D_M"]
+    assert good.fingerprint["train"]["videos"] == 24 and good.scores["benchmark_score"] is not None
+    edited = read_bundle(bundles["edited"])
+    assert any("metrics.jsonl" in p and "99.5" in p for p in edited.problems), edited.problems
+    score = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", "score.py"), bundles["edited"]], env=ENV, capture_output=True
+    )
+    assert score.returncode == 1 and b"FAILED" in score.stdout
+
+
+@pytest.mark.slow
+def test_leaderboard_ranks_good_bundles_rejects_edited_and_separates_data(bundles, tmp_path):
+    groups, rejected = rank(load_bundles(list(bundles.values())))
+    assert [b.path for b in rejected] == [bundles["edited"]]
+    assert len(groups) == 2  # the other data set is a group of its own
+    systems = sorted(sorted(r.values["system"] for r in rows) for rows in groups.values())
+    assert len(systems[1]) == 2 and "second box" in systems[1] and len(systems[0]) == 1
+    assert to_csv(groups).count("\n") == 4 and "rejected `" + bundles["edited"] in to_markdown(groups, rejected)
+    page = tmp_path / "leaderboard.html"
+    done = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", "compare.py"), *bundles.values(), "-o", str(page)],
+        env=ENV,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "rejected " + bundles["edited"] in done.stderr
+    html = page.read_text()
+    assert html.count("data:image/png;base64,") == 4 and "second box" in html and "Rejected" in html
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(find_browser() is None, reason="chromium is not installed (.ci/run installs it with apt)")
+def test_leaderboard_renders_in_chromium_without_console_errors(bundles, tmp_path):
+    groups, rejected = rank(load_bundles(list(bundles.values())))
+    page, shot = tmp_path / "board.html", tmp_path / "board.png"
+    page.write_text(to_html(groups, rejected))
+    assert check_page(str(page), str(shot), find_browser()) == []
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    broken = tmp_path / "broken.html"
+    broken.write_text("<html><body><script>undefined_function()</script></body></html>")
+    assert check_page(str(broken), str(tmp_path / "broken.png"), find_browser()) != []
