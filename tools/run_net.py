@@ -3,6 +3,7 @@
 
 python tools/run_net.py --cfg configs/X3D_M.yaml NUM_GPUS 4
 python tools/run_net.py --cfg configs/quickstart/X3D_M.yaml          # CPU quick-start, synthetic data
+python tools/run_net.py --nnodes 2 --nproc-per-node 8 --rdzv-endpoint HOST:PORT --cfg ...  # on each machine
 """
 
 import os
@@ -12,8 +13,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config import load_config  # noqa: E402
-from slowfast.config.cli import parse_args  # noqa: E402
+from slowfast.config.cli import parse_args, worker_argv  # noqa: E402
 from slowfast.datasets.decoder import check_backend  # noqa: E402
+from slowfast.engine.agent import run_agent  # noqa: E402
 from slowfast.engine.launch import launch_job  # noqa: E402
 from slowfast.engine.preflight import check_before_run  # noqa: E402
 from slowfast.engine.run import run_job, test_job  # noqa: E402
@@ -39,7 +41,11 @@ def run(args):
 
 def main(argv=None):
     """Run the benchmark; return the exit status (1: a user error, printed as one line; 130: Ctrl-C)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(__doc__, argv)
+    if args.nnodes is not None:  # this process is the machine's agent; its workers run this script
+        agent = {"nproc_per_node": args.nproc_per_node, "rdzv_endpoint": args.rdzv_endpoint, "rdzv_id": args.rdzv_id}
+        return run_agent([__file__, *worker_argv(argv)], nnodes=args.nnodes, **agent)
     return run_reporting_errors(lambda: run(args), debug=args.debug)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 # The default rendezvous; on one machine the launcher replaces its port by a free one so that two jobs on the
 # same host do not collide.
 DEFAULT_INIT_METHOD = "tcp://localhost:9999"
+AGENT_FLAGS = ("--nnodes", "--nproc-per-node", "--rdzv-endpoint", "--rdzv-id")
 
 
 def build_parser(description: str) -> argparse.ArgumentParser:
@@ -29,6 +30,13 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--num_shards", type=int, default=None, help="number of machines (NUM_SHARDS)")
     parser.add_argument("--shard_id", type=int, default=None, help="index of this machine (SHARD_ID)")
+    agent = parser.add_argument_group(
+        "machine agent (torchrun's flags: this process becomes the machine's elastic agent, c10d rendezvous)"
+    )
+    agent.add_argument("--nnodes", type=int, default=None, help="machines in the job")
+    agent.add_argument("--nproc-per-node", type=int, default=1, help="workers on this machine (one per GPU)")
+    agent.add_argument("--rdzv-endpoint", default="localhost:29400", help="HOST:PORT of the rendezvous")
+    agent.add_argument("--rdzv-id", default="slowfast", help="the job's id, the same on every machine")
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of a user error (config, path, device, data) too"
     )
@@ -41,6 +49,19 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("opts", nargs=argparse.REMAINDER, default=[], help="KEY VALUE overrides")
     return parser
+
+
+def worker_argv(argv: Sequence[str]) -> list[str]:
+    """``argv`` without the machine-agent flags: the command line of the agent's workers."""
+    workers, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg.split("=", 1)[0] in AGENT_FLAGS:
+            skip = "=" not in arg
+        else:
+            workers.append(arg)
+    return workers
 
 
 def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
