@@ -3,6 +3,7 @@
 
 python tools/run_net.py --cfg configs/X3D_M.yaml NUM_GPUS 4
 python tools/run_net.py --cfg configs/quickstart/X3D_M.yaml          # CPU quick-start, synthetic data
+python tools/run_net.py --nnodes 2 --nproc-per-node 8 --rdzv-endpoint HOST:PORT --cfg ...  # on each machine
 """
 
 import os
@@ -12,8 +13,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config import load_config
-from slowfast.config.cli import build_parser, run_tool
+from slowfast.config.cli import build_parser, run_tool, worker_argv
 from slowfast.datasets.decoder import check_backend
+from slowfast.engine.agent import run_agent
 from slowfast.engine.launch import launch_job
 from slowfast.engine.preflight import check_before_run
 from slowfast.engine.run import benchmark_job
@@ -35,7 +37,16 @@ def run(args):
 
 def main(argv=None):
     """Run the benchmark; return the exit status (1: a user error, printed as one line; 130: Ctrl-C)."""
-    return run_tool(build_parser(__doc__), run, argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return run_tool(build_parser(__doc__), lambda args: run_or_start_agent(args, argv), argv)
+
+
+def run_or_start_agent(args, argv):
+    """With --nnodes this process is the machine's elastic agent and its workers run this script; else run."""
+    if args.nnodes is None:
+        return run(args)
+    agent = {"nproc_per_node": args.nproc_per_node, "rdzv_endpoint": args.rdzv_endpoint, "rdzv_id": args.rdzv_id}
+    return run_agent([__file__, *worker_argv(argv)], nnodes=args.nnodes, **agent)
 
 
 if __name__ == "__main__":

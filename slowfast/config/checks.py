@@ -114,6 +114,8 @@ def _check_layout(cfg: CfgNode, world: int) -> None:
         _fail("DIST_BACKEND", cfg.DIST_BACKEND, "'gloo' or 'auto' with NUM_GPUS = 0 (nccl needs GPUs)")
     if cfg.DIST_TIMEOUT_S <= 0:
         _fail("DIST_TIMEOUT_S", cfg.DIST_TIMEOUT_S, "a number of seconds > 0")
+    if cfg.DIST_HEARTBEAT_S <= 0:
+        _fail("DIST_HEARTBEAT_S", cfg.DIST_HEARTBEAT_S, "a number of seconds > 0")
     for key in ("TRAIN.BATCH_SIZE", "TEST.BATCH_SIZE"):
         if config_value(cfg, key) % world:
             _fail(key, config_value(cfg, key), f"a multiple of the number of processes ({world})")

@@ -16,6 +16,7 @@ from slowfast.utils.errors import UserError, report_user_error, run_reporting_er
 # The default rendezvous; on one machine the launcher replaces its port by a free one so that two jobs on the
 # same host do not collide.
 DEFAULT_INIT_METHOD = "tcp://localhost:9999"
+AGENT_FLAGS = ("--nnodes", "--nproc-per-node", "--rdzv-endpoint", "--rdzv-id")
 
 
 class ToolParser(argparse.ArgumentParser):
@@ -55,6 +56,13 @@ class _ConfigToolParser(ToolParser):
         )
         self.add_argument("--num_shards", type=int, default=None, help="number of machines (NUM_SHARDS)")
         self.add_argument("--shard_id", type=int, default=None, help="index of this machine (SHARD_ID)")
+        agent = self.add_argument_group(
+            "machine agent (torchrun's flags: this process becomes the machine's elastic agent, c10d rendezvous)"
+        )
+        agent.add_argument("--nnodes", type=int, default=None, help="machines in the job")
+        agent.add_argument("--nproc-per-node", type=int, default=1, help="workers on this machine (one per GPU)")
+        agent.add_argument("--rdzv-endpoint", default="localhost:29400", help="HOST:PORT of the rendezvous")
+        agent.add_argument("--rdzv-id", default="slowfast", help="the job's id, the same on every machine")
         self.add_argument(
             "--opts",
             dest="flag_opts",
@@ -96,3 +104,16 @@ def run_tool(
     except UserError as err:
         return report_user_error(err)
     return run_reporting_errors(lambda: work(args), debug=args.debug)
+
+
+def worker_argv(argv: Sequence[str]) -> list[str]:
+    """``argv`` without the machine-agent flags: the command line of the agent's workers."""
+    workers, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg.split("=", 1)[0] in AGENT_FLAGS:
+            skip = "=" not in arg
+        else:
+            workers.append(arg)
+    return workers

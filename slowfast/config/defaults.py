@@ -32,6 +32,9 @@ _C.NUM_CPU_PROCESSES = 1
 _C.DIST_BACKEND = "auto"
 # Seconds a collective may wait for a peer before the job fails (a dead process must not hang the others).
 _C.DIST_TIMEOUT_S = 1800
+# Seconds a peer process may go without a heartbeat (through the job's c10d store) before the job ends with an
+# error naming its rank and host: how fast a dead machine is noticed, whatever DIST_TIMEOUT_S is.
+_C.DIST_HEARTBEAT_S = 30.0
 # Seed for Python, NumPy and torch; each rank and data-loader worker derives its own from it.
 _C.RNG_SEED = 0
 # Where config.yaml, logs, metrics.jsonl, mllog.txt and checkpoints are written.

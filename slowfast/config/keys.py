@@ -14,6 +14,7 @@ RESOURCE_KEYS = frozenset(
         "SHARD_ID",
         "NUM_CPU_PROCESSES",
         "DIST_BACKEND",
+        "DIST_HEARTBEAT_S",
         "RNG_SEED",
         "OUTPUT_DIR",
         "LOG_PERIOD",

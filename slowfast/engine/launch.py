@@ -36,8 +36,9 @@ from torch.multiprocessing import ProcessContext, ProcessExitedException
 from slowfast.config.checks import ConfigError, configured_processes, processes_per_machine
 from slowfast.config.cli import DEFAULT_INIT_METHOD
 from slowfast.engine.checkpoint import saved_epoch
-from slowfast.utils.distributed import init_distributed, shutdown_distributed
-from slowfast.utils.errors import USER_ERROR_EXIT, RunInterrupted, UserError
+from slowfast.utils.distributed import init_distributed, shutdown_distributed, synchronize
+from slowfast.utils.errors import USER_ERROR_EXIT, RunInterrupted, UserError, interrupt_on_signals
+from slowfast.utils.peer_watch import PeerWatch
 from slowfast.utils.torchrun import launched_by_torchrun, torchrun_rank, torchrun_world_size
 
 # Seconds interrupted workers get to log their end before they are terminated.
@@ -153,9 +154,21 @@ def _run_worker(
     torch.set_num_threads(cpu_thread_setting(local_process_count(cfg))[0])
     if cfg.NUM_GPUS > 0:
         torch.cuda.set_device(local_rank)
-    if world_size > 1:
-        init_distributed(backend, init_method, world_size, rank, timeout_s)
-    func(cfg, *args)
+    if world_size == 1:
+        interrupt_on_signals()
+        func(cfg, *args)
+        return
+    assert init_method is not None
+    init_distributed(backend, init_method, world_size, rank, timeout_s)
+    watch = PeerWatch.start(init_method, rank=rank, world_size=world_size, silence_s=float(cfg.DIST_HEARTBEAT_S))
+    interrupt_on_signals(watch.interrupted.set)
+    try:
+        func(cfg, *args)
+    except BaseException as err:
+        watch.report_failure(err)  # ends the process with a dead peer's error line when one caused this
+        raise
+    synchronize()  # every rank is done before any stops answering its watcher
+    watch.stop()
     # Only on success: after a failure the process exits, and tearing down a group whose peers
     # may be gone could block.
     shutdown_distributed()
@@ -213,6 +226,7 @@ def _join_spawned(context: ProcessContext, output_dir: str) -> None:
 def _stop_after_interrupt(processes: Sequence[BaseProcess]) -> None:
     """Forward Ctrl-C to workers (a signal sent to this process alone does not reach them), wait, then stop them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the workers' clean-up short
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for process in processes:
         if process.is_alive() and process.pid is not None:
             os.kill(process.pid, signal.SIGINT)

@@ -7,9 +7,11 @@ status 130 (128 + SIGINT, the shell's convention): ``RunInterrupted``'s line say
 other Ctrl-C prints ``interrupted``. The tools reach this through ``slowfast.config.cli.run_tool``.
 """
 
+import signal
 import sys
 import traceback
 from collections.abc import Callable
+from types import FrameType
 
 USER_ERROR_EXIT = 1
 INTERRUPTED_EXIT = 130
@@ -54,6 +56,27 @@ def report_user_error(err: UserError, debug: bool = False) -> int:
     return USER_ERROR_EXIT
 
 
+def interrupt_on_signals(on_signal: Callable[[], None] | None = None) -> None:
+    """Make SIGTERM (SLURM's time limit and scancel, ``docker stop``, ``kill``) end a run like Ctrl-C.
+
+    Both raise ``KeyboardInterrupt`` in the main thread once; later signals are ignored so that the clean-up
+    (an aborted run_stop, stopping workers) is not cut short. Call from the main thread.
+
+    Args:
+        on_signal (callable or None): called first, e.g. to tell a watcher thread that this process is ending.
+    """
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if on_signal is not None:
+            on_signal()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
 def run_reporting_errors(main: Callable[[], object], debug: bool = False) -> int:
     """Call ``main()`` and turn a user error or Ctrl-C into ``error:`` line(s) on stderr and an exit status.
 
@@ -63,6 +86,7 @@ def run_reporting_errors(main: Callable[[], object], debug: bool = False) -> int
     Returns:
         int: 0, ``USER_ERROR_EXIT`` or ``INTERRUPTED_EXIT`` (or ``main()``'s integer result).
     """
+    interrupt_on_signals()
     try:
         status = main()
     except UserError as err:

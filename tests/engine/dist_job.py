@@ -10,12 +10,16 @@ that do not share OUTPUT_DIR; every rank reports which checkpoint state it resum
 MODE "user_error": rank 1 raises a UserError while rank 0 waits in a collective; the job must end with one
 ``error:`` line and exit status 1.
 MODE "threads": every rank writes its torch intra-op thread count to OUT_DIR/threads<R>.json.
+MODE "peer_dies" / "peer_frozen": after one all_reduce rank 1 kills itself (SIGKILL: gloo sees the connection
+reset) or freezes (SIGSTOP: no reset, as NCCL on real machines) while rank 0 keeps reducing; rank 0's heartbeat
+watcher must end it with one ``error:`` line naming rank 1 and its host.
 MODE "peer_stuck": rank 1 sleeps (alive but silent, like a hung peer on another machine) while rank 0
 waits in an all_reduce; the process-group timeout (STUCK_TIMEOUT_S) must make rank 0 fail.
 """
 
 import json
 import os
+import signal
 import sys
 import time
 
@@ -81,6 +85,22 @@ def peer_stuck(cfg, out_dir):
     du.all_reduce_sum(torch.ones(1))
 
 
+def peer_dies(cfg, out_dir):
+    du.all_reduce_sum(torch.ones(1))
+    if du.get_rank() == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    for _ in range(SIBLING_SLEEP_S):
+        du.all_reduce_sum(torch.ones(1))
+        time.sleep(1)
+
+
+def peer_frozen(cfg, out_dir):
+    du.all_reduce_sum(torch.ones(1))
+    if du.get_rank() == 1:
+        os.kill(os.getpid(), signal.SIGSTOP)
+    du.all_reduce_sum(torch.ones(1))
+
+
 def resume_choice(cfg, out_dir):
     rank = du.get_rank()
     os.chdir(os.path.join(out_dir, f"rank{rank}"))
@@ -99,6 +119,8 @@ def main(argv):
         "user_error": user_error,
         "threads": threads,
         "peer_stuck": peer_stuck,
+        "peer_dies": peer_dies,
+        "peer_frozen": peer_frozen,
         "resume_choice": resume_choice,
     }[mode]
     launch_job(cfg, DEFAULT_INIT_METHOD, job, out_dir)

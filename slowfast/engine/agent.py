@@ -1,0 +1,58 @@
+"""This process as one machine's torchrun agent (torch's elastic launch API), ending with one line at most.
+
+``python tools/run_net.py --nnodes 2 --nproc-per-node 8 --rdzv-endpoint HOST:PORT --cfg ...`` on every machine
+is ``torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HOST:PORT tools/run_net.py
+--cfg ...``, except for how it ends: torchrun adds a ChildFailedError traceback to a worker's error line (and a
+SignalException traceback to Ctrl-C or SIGTERM), while this agent leaves the workers' lines alone and adds a
+line only for a worker that died without one (killed by a signal).
+"""
+
+import socket
+import sys
+from collections.abc import Sequence
+
+from torch.distributed.elastic.multiprocessing.api import SignalException
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+from slowfast.utils.errors import INTERRUPTED_EXIT, USER_ERROR_EXIT
+from slowfast.utils.peer_watch import RESUME_HINT
+
+# Exit statuses of a worker that printed its own line (error, or interrupted).
+_REPORTED_EXITS = (USER_ERROR_EXIT, INTERRUPTED_EXIT)
+
+
+def run_agent(worker_argv: Sequence[str], *, nnodes: int, nproc_per_node: int, rdzv_endpoint: str, rdzv_id: str) -> int:
+    """Start this machine's workers (``python worker_argv...``) and wait for the job to end.
+
+    Args:
+        worker_argv (sequence of str): the worker's script and arguments, run with this Python.
+        nnodes (int): machines in the job.
+        nproc_per_node (int): workers on this machine.
+        rdzv_endpoint (str): HOST:PORT of the c10d rendezvous, the same on every machine.
+        rdzv_id (str): the job's id, the same on every machine.
+    Returns:
+        int: 0, ``USER_ERROR_EXIT`` or ``INTERRUPTED_EXIT``.
+    """
+    config = LaunchConfig(
+        min_nodes=nnodes,
+        max_nodes=nnodes,
+        nproc_per_node=nproc_per_node,
+        run_id=rdzv_id,
+        rdzv_endpoint=rdzv_endpoint,
+        rdzv_backend="c10d",
+        max_restarts=0,  # a rerun of the same command resumes from the checkpoint instead
+        monitor_interval=1.0,
+    )
+    try:
+        elastic_launch(config, sys.executable)(*worker_argv)
+    except ChildFailedError as err:
+        rank, failure = err.get_first_failure()
+        if failure.exitcode in _REPORTED_EXITS:
+            return failure.exitcode
+        how = failure.signal_name() if failure.exitcode < 0 else f"exit status {failure.exitcode}"
+        print(f"error: rank {rank} on host {socket.gethostname()} died ({how}); {RESUME_HINT}", file=sys.stderr)
+        return USER_ERROR_EXIT
+    except SignalException:
+        return INTERRUPTED_EXIT  # the agent stopped the workers on the signal; each printed its line
+    return 0
