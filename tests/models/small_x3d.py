@@ -5,19 +5,20 @@ import torch
 from slowfast.models.x3d import X3D
 
 
-def small_x3d_step(x, compiled=False, **options):
+def small_x3d_step(x, compiled=False, depth_factor=1.0, **options):
     """Loss and gradients of one train-mode forward and backward of a small X3D built after seeding 0.
 
     Args:
         x (Tensor): (N, 3, 4, 64, 64) clips.
         compiled (bool): run the step through ``torch.compile``.
+        depth_factor (float): X3D depth factor: 1.0 gives stages of 1, 2, 5 and 3 blocks.
         **options: further X3D arguments (channels_last, fast_channelwise_backward, fast_channelwise_weight_grad,
             dropout_rate).
     Returns:
         tuple: (loss, {parameter name: gradient}).
     """
     torch.manual_seed(0)
-    model = X3D(num_classes=5, num_frames=4, crop_size=64, width_factor=1.0, depth_factor=1.0, dim_c5=64, **options)
+    model = X3D(num_classes=5, num_frames=4, crop_size=64, width_factor=1.0, depth_factor=depth_factor, dim_c5=64, **options)
     model.train()
     runner = torch.compile(model) if compiled else model
     loss = runner([x]).square().sum()

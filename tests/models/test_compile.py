@@ -37,6 +37,8 @@ def test_compiled_model_meets_the_golden_outputs(name):
 def test_compiled_train_step_matches_eager_gradients():
     torch.manual_seed(1)
     x = torch.randn(2, 3, 4, 64, 64)
-    options = dict(dropout_rate=0.0, channels_last=True, fast_channelwise_backward=True)
+    # Stages of 1, 1, 2 and 2 blocks: every kind of block (strided with a projection, identity shortcut) at less
+    # than half the compile time of the full small X3D on the CPU.
+    options = dict(dropout_rate=0.0, channels_last=True, fast_channelwise_backward=True, depth_factor=0.4)
     eager = small_x3d_step(x, **options)
     assert_same_step(small_x3d_step(x, compiled=True, **options), eager)
