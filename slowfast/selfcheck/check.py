@@ -20,6 +20,7 @@ from slowfast.datasets.synthetic import ensure_synthetic_data
 from slowfast.engine.launch import DEFAULT_INIT_METHOD, launch_job
 from slowfast.selfcheck import probes
 from slowfast.utils.env import machine_facts
+from slowfast.utils.machine_load import busy_machine_advice
 
 # File systems reached over the network: a data set there is often what makes a run input-bound.
 NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "fuse.sshfs", "ceph", "lustre", "glusterfs", "9p", "fuse.s3fs")
@@ -95,18 +96,9 @@ def _cores_finding(cfg: CfgNode, facts: dict[str, Any]) -> Finding:
 
 def _load_finding(facts: dict[str, Any]) -> Finding:
     cores = facts["cpu_count"] or 1
-    busy = facts["load_1min"] > cores
-    fix = (
-        "other processes compete for the cores: stop them before timing or running the benchmark (the "
-        "measurements below are slowed down too)"
-    )
-    if facts["torch_threads"] > 1:
-        fix += (
-            f"; if they must run, OMP_NUM_THREADS=1 keeps the {facts['torch_threads']} threads of each step from "
-            "waiting for one another"
-        )
+    advice = busy_machine_advice(facts["load_1min"], cores)
     message = f"load average {facts['load_1min']} on {cores} cores before the check"
-    return _finding("machine load", not busy, message, fix if busy else None)
+    return _finding("machine load", advice is None, message, advice)
 
 
 def _gpu_finding(cfg: CfgNode, facts: dict[str, Any]) -> Finding | None:
