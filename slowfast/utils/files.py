@@ -25,6 +25,7 @@ def atomic_write(path: str, write_fn: Callable[[IO[bytes]], Any]) -> str:
     os.makedirs(folder, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would hide config.yaml and checkpoints from the group
         with os.fdopen(fd, "wb") as f:
             write_fn(f)
             f.flush()
@@ -40,6 +41,13 @@ def atomic_write(path: str, write_fn: Callable[[IO[bytes]], Any]) -> str:
     finally:
         os.close(dir_fd)
     return path
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str, text: str) -> str:
