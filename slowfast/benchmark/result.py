@@ -1,6 +1,6 @@
 """The one block printed at the end of a run (from a live run's RunResult or one read back from its logs)."""
 
-from slowfast.benchmark.mllog import describe_implementation, describe_versions
+from slowfast.benchmark.mllog import STATUS_ABORTED, describe_implementation, describe_versions
 from slowfast.benchmark.run_result import RunResult
 
 QUICKSTART_LABEL = "QUICK-START (synthetic data, not a Kinetics20 score)"
@@ -42,10 +42,17 @@ def format_result_block(result: RunResult) -> str:
         lines.append(f"implementation     {describe_implementation(result.implementation)}")
         lines.append(f"  versions         {describe_versions(result.implementation)}")
     if result.status:
-        lines.append(f"run status         {result.status}")
+        lines.append(f"run status         {_status_text(result.status)}")
     lines += [f"problem            {p}" for p in result.problems]
     rule = "=" * 78
     return "\n".join([rule, title, rule, *lines, rule])
+
+
+def _status_text(status: str) -> str:
+    # MLPerf's run_stop says "aborted" for any run that ends short of the target: finished epochs or Ctrl-C alike.
+    if status == STATUS_ABORTED:
+        return f'did not reach the target (mllog.txt run_stop status "{STATUS_ABORTED}")'
+    return status
 
 
 def _seconds(value: float | None) -> str:

@@ -43,6 +43,25 @@ def atomic_write(path: str, write_fn: Callable[[IO[bytes]], Any]) -> str:
     return path
 
 
+def set_aside(path: str, label: str) -> str | None:
+    """Rename ``path`` to a free name beside it, ``stem.LABEL-N.ext`` (N = 1, 2, ...), if it exists.
+
+    Args:
+        path (str): the file to move out of the way, e.g. "out/mllog.txt".
+        label (str): what the kept copy is, e.g. "previous" gives "out/mllog.previous-1.txt".
+    Returns:
+        str or None: the new path, or None when there was no file.
+    """
+    if not os.path.exists(path):
+        return None
+    stem, ext = os.path.splitext(path)
+    number = 1
+    while os.path.exists(f"{stem}.{label}-{number}{ext}"):
+        number += 1
+    os.replace(path, f"{stem}.{label}-{number}{ext}")
+    return f"{stem}.{label}-{number}{ext}"
+
+
 def _umask() -> int:
     """The process's umask (reading it means setting it: set it straight back)."""
     mask = os.umask(0o022)
