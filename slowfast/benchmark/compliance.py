@@ -41,9 +41,18 @@ class KeyChange:
         """Return a JSON-friendly dict (for mllog.txt)."""
         return {"key": self.key, "official": self.official, "run": self.run, "reason": self.reason}
 
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> "KeyChange":
+        """The change ``as_dict`` wrote (read back from mllog.txt)."""
+        return cls(record.get("key", "?"), record.get("official"), record.get("run"), record.get("reason", ""))
+
     def line(self) -> str:
-        """Return "KEY: official -> run (reason)"."""
-        text = f"{self.key}: {self.official!r} -> {self.run!r}"
+        """Return "KEY: official -> run (reason)", or "KEY: value unchanged (reason)" for a value kept where the
+        run's layout changed what it means (the batch per process)."""
+        if self.official == self.run:
+            text = f"{self.key}: {self.run!r} unchanged"
+        else:
+            text = f"{self.key}: {self.official!r} -> {self.run!r}"
         return f"{text} ({self.reason})" if self.reason else text
 
 

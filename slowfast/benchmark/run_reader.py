@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from slowfast.benchmark import mllog as keys
+from slowfast.benchmark.compliance import KeyChange
 from slowfast.benchmark.log_check import integrity_problems
 from slowfast.benchmark.mllog import LogLine, read_mllog
 from slowfast.benchmark.reference import reference_for_name
@@ -148,7 +149,7 @@ def _bad_video_totals(lines: list[LogLine]) -> dict[str, int]:
 def _change_line(change: object) -> str:
     if not isinstance(change, dict):
         return str(change)
-    return f"{change.get('key')}: {change.get('official')!r} -> {change.get('run')!r}"
+    return KeyChange.from_dict(change).line()
 
 
 def _check_consistency(result: RunResult, first: dict[str, LogLine]) -> None:

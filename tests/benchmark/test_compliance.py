@@ -3,6 +3,7 @@
 import pytest
 
 from slowfast.benchmark.compliance import (
+    KeyChange,
     check_compliance,
     load_official_config,
     official_config_path,
@@ -127,6 +128,9 @@ def test_global_batch_kept_on_fewer_gpus_is_open_division_and_names_the_fix(offi
     assert not verdict.compliant
     (change,) = verdict.disallowed
     assert change.key == "TRAIN.BATCH_SIZE" and "set TRAIN.BATCH_SIZE 16" in change.line()
+    # The value itself did not change: the text must not read as a change of it.
+    assert change.line().startswith("TRAIN.BATCH_SIZE: 64 unchanged (64 videos per process on 1 process(es)")
+    assert KeyChange.from_dict(change.as_dict()).line() == change.line()  # as score.py reads it back from the log
 
 
 def test_global_batch_kept_on_more_gpus_is_open_division(official_path):
