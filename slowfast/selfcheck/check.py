@@ -26,6 +26,9 @@ from slowfast.utils.machine_load import busy_machine_advice
 NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "fuse.sshfs", "ceph", "lustre", "glusterfs", "9p", "fuse.s3fs")
 # Safety factor on the estimated /dev/shm need: collation copies, pinned-memory staging, other processes.
 SHM_MARGIN = 2.0
+# Steps fed by the loader below this share of the in-memory speed, without waiting for data, mean the loader's
+# workers and the training threads competed for the cores.
+CONTENTION_SHARE = 0.8
 
 
 class Finding(TypedDict):
@@ -137,6 +140,13 @@ def measurement_findings(
             f"{compute:.1f} ({loader / compute:.2f}x headroom)"
         )
     verdict += f"; with the real loader {100 * measured['data_wait_share']:.0f} % of the step time waited for data"
+    fed = measured["clips_per_step"] / measured["step_s"]
+    if fed < CONTENTION_SHARE * compute and measured["data_wait_share"] < 1 - CONTENTION_SHARE:
+        # Slower steps that did not wait: the loader's workers took CPU time from the training threads.
+        verdict += (
+            f", yet fed by the loader the model trained {fed:.1f} clips/s, not {compute:.1f}: its "
+            f"{cfg.DATA_LOADER.NUM_WORKERS} loader worker(s) shared the {facts['cpu_count']} cores with training"
+        )
     findings = [_input_finding(cfg, facts, verdict)] if input_bound else []
     return input_bound, verdict, findings + [_disk_finding(cfg, facts, measured)]
 
