@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from slowfast.benchmark.compliance import check_compliance, load_official_config
-from slowfast.benchmark.reference import reference_for_config
+from slowfast.benchmark.reference import reference_for_name
 from slowfast.config import ConfigError, get_cfg, load_config, save_config
 from slowfast.config.cli import parse_args
 from slowfast.config.defaults import ignored_settings
@@ -29,7 +29,7 @@ def test_yaml_then_overrides_merge():
 
 @pytest.mark.parametrize("path", [X3D_M, MVIT_B])
 def test_scored_configs_match_reference_table(path):
-    cfg, ref = load_config(path), reference_for_config(path)
+    cfg, ref = load_config(path), reference_for_name(os.path.splitext(os.path.basename(path))[0])
     bench = cfg.BENCHMARK
     assert (bench.KIND, bench.TARGET_TOP1, bench.REFERENCE_TIME_S) == (ref.kind, ref.target_top1, ref.time_to_target_s)
     assert (bench.REFERENCE_NUM_GPUS, bench.REFERENCE_EPOCHS) == (ref.num_gpus, ref.epochs)
@@ -125,6 +125,20 @@ def test_unknown_key_in_yaml_names_file_and_key(tmp_path):
 def test_bad_values_are_named(opts, pattern):
     with pytest.raises(ConfigError, match=pattern):
         load_config(X3D_M, opts)
+
+
+def test_every_problem_of_a_config_is_listed_at_once():
+    opts = ["NUM_GPUS", "3", "SHARD_ID", "1", "DATA.MAX_BAD_FRACTION", "1.5", "SOLVER.BASE_LR", "0.1"]
+    with pytest.raises(ConfigError) as raised:
+        load_config(X3D_M, [*opts, "SOLVER.COSINE_END_LR", "0.2"])
+    lines = str(raised.value).splitlines()
+    assert [line.split(" = ")[0] for line in lines] == [
+        "config key SHARD_ID",
+        "config key TRAIN.BATCH_SIZE",
+        "config key TEST.BATCH_SIZE",
+        "config key DATA.MAX_BAD_FRACTION",
+        "config key SOLVER.COSINE_END_LR",
+    ]
 
 
 def test_ignored_pyslowfast_keys_load_and_are_named():
