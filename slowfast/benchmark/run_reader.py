@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from slowfast.benchmark import mllog as keys
+from slowfast.benchmark.clock import reaches_target
 from slowfast.benchmark.compliance import KeyChange
 from slowfast.benchmark.log_check import integrity_problems
 from slowfast.benchmark.mllog import LogLine, read_mllog
@@ -76,7 +77,7 @@ def _result_from_log(log: _LogValues, evals: list[dict[str, Any]], problems: lis
     n_gpu = max(log.all.get(keys.NUM_ACCELERATORS, [None]), key=lambda n: n or 0)
     if n_gpu is None:
         problems.append(f"no {keys.NUM_ACCELERATORS} in the log: no score")
-    reaching = next((e for e in evals if e["top1"] >= target), None)
+    reaching = next((e for e in evals if reaches_target(e["top1"], target)), None)
     return RunResult(
         model=model,
         kind=log.get(keys.BENCHMARK_KIND, reference.kind if reference else ""),
