@@ -24,15 +24,15 @@ from slowfast.utils.machine_load import busy_machine_warning  # noqa: E402
 
 
 def run(args):
-    """Build the configuration, check data, devices and OUTPUT_DIR, warn about a busy machine, lock OUTPUT_DIR,
+    """Build the configuration, check data, devices and OUTPUT_DIR, lock OUTPUT_DIR, warn about a busy machine,
     launch the processes; the process owning OUTPUT_DIR writes the report of a training run."""
     cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
     check_backend(cfg.DATA.DECODING_BACKEND, cfg.DATA.DECODING_DEVICE)
     check_before_run(cfg)
-    warning = busy_machine_warning()
-    if warning:
-        print(warning, file=sys.stderr, flush=True)
     with run_lock(cfg):
+        warning = busy_machine_warning()
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
         launch_job(cfg, args.init_method, benchmark_job, args.cfg_file)
     if cfg.TRAIN.ENABLE and owns_output_dir(cfg):
         print(finish_run_report(cfg.OUTPUT_DIR), flush=True)

@@ -60,13 +60,15 @@ def device_problems(cfg: CfgNode) -> list[str]:
     return []
 
 
-def _split_problems(csv_path: str, prefix: str, separator: str, split: str) -> list[str]:
+def _split_problems(csv_path: str, prefix: str, separator: str, split: str, labels: list[int]) -> list[str]:
+    """Problems of one split's list and files; its labels are added to ``labels``."""
     try:
-        paths, _ = read_video_list(csv_path, prefix, separator)
+        paths, split_labels = read_video_list(csv_path, prefix, separator)
     except FileNotFoundError:
         return [f"{csv_path} does not exist: the {split} split needs it (see data/README.md for the layout)"]
     except VideoListError as err:
         return [f"{err}: fix that line"]
+    labels += split_labels
     missing: list[str] = []
     empty: list[str] = []
     for path in paths:
@@ -108,11 +110,31 @@ def data_problems(cfg: CfgNode) -> list[str]:
             f"data folder DATA.PATH_TO_DATA_DIR = {folder!r} does not exist: pass DATA.PATH_TO_DATA_DIR with "
             "the folder holding train.csv, val.csv and test.csv"
         ]
-    problems = []
+    problems: list[str] = []
+    labels: list[int] = []
     for split in SPLITS if cfg.TEST.ENABLE else SPLITS[:2]:
         csv_path = os.path.join(folder, f"{split}.csv")
-        problems += _split_problems(csv_path, cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR, split)
-    return problems
+        problems += _split_problems(csv_path, cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR, split, labels)
+    return problems + class_count_problems(cfg.MODEL.NUM_CLASSES, labels, folder)
+
+
+def class_count_problems(num_classes: int, labels: list[int], folder: str) -> list[str]:
+    """Whether the data set's labels fit MODEL.NUM_CLASSES (a PySlowFast Kinetics-400 YAML on Kinetics20 would
+    train 400 outputs of which 380 never occur, and score that).
+
+    Args:
+        num_classes (int): MODEL.NUM_CLASSES.
+        labels (list of int): every label of the split lists.
+        folder (str): the data folder, to name it.
+    Returns:
+        list of str: one problem line, or none.
+    """
+    if not labels or max(labels) + 1 == num_classes:
+        return []
+    return [
+        f"config key MODEL.NUM_CLASSES = {num_classes} does not fit the data set in {folder}: its labels run "
+        f"{min(labels)}..{max(labels)} ({max(labels) + 1} classes): pass MODEL.NUM_CLASSES {max(labels) + 1}"
+    ]
 
 
 def check_before_run(cfg: CfgNode) -> None:

@@ -48,6 +48,8 @@ def test_gpus_asked_for_on_a_machine_without_them_is_one_line_with_the_cpu_fix(c
         SMOKE_X3D,
         "NUM_GPUS",
         "4",
+        "MODEL.NUM_CLASSES",
+        "4",
         "DATA.PATH_TO_DATA_DIR",
         tiny_kinetics,
         "DATA.PATH_PREFIX",
@@ -89,7 +91,7 @@ def test_run_net_warns_on_a_busy_machine(capsys, monkeypatch, tiny_kinetics, tmp
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     launched = []
     monkeypatch.setattr(run_net, "launch_job", lambda *args: launched.append(args))
-    data = ["DATA.PATH_TO_DATA_DIR", tiny_kinetics, "DATA.PATH_PREFIX", tiny_kinetics]
+    data = ["DATA.PATH_TO_DATA_DIR", tiny_kinetics, "DATA.PATH_PREFIX", tiny_kinetics, "MODEL.NUM_CLASSES", "4"]
     status = run_net.main(["--cfg", SMOKE_X3D, *data, "TRAIN.ENABLE", "False", "OUTPUT_DIR", str(tmp_path / "run")])
     assert status == 0 and len(launched) == 1
     assert "warning: load average 9.0 on 2 cores: other processes compete" in capsys.readouterr().err
