@@ -21,15 +21,19 @@ from slowfast.engine.preflight import check_before_run
 from slowfast.engine.run import benchmark_job
 from slowfast.engine.run_lock import owns_output_dir, run_lock
 from slowfast.suite.report import finish_run_report
+from slowfast.utils.machine_load import busy_machine_warning
 
 
 def run(args):
-    """Build the configuration, check data, devices and OUTPUT_DIR, lock OUTPUT_DIR, launch the processes; the
-    process owning OUTPUT_DIR writes the report of a training run."""
+    """Build the configuration, check data, devices and OUTPUT_DIR, lock OUTPUT_DIR, warn about a busy machine,
+    launch the processes; the process owning OUTPUT_DIR writes the report of a training run."""
     cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
     check_backend(cfg.DATA.DECODING_BACKEND, cfg.DATA.DECODING_DEVICE)
     check_before_run(cfg)
     with run_lock(cfg):
+        warning = busy_machine_warning()
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
         launch_job(cfg, args.init_method, benchmark_job, args.cfg_file)
     if cfg.TRAIN.ENABLE and owns_output_dir(cfg):
         print(finish_run_report(cfg.OUTPUT_DIR), flush=True)

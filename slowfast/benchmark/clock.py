@@ -22,6 +22,15 @@ from collections.abc import Callable
 from typing import Any
 
 
+def reaches_target(top1: float, target: float) -> bool:
+    """Whether an evaluation's top-1 reaches ``target`` (percent); a target of 0 or less is no target at all.
+
+    A PySlowFast YAML sets no BENCHMARK.TARGET_TOP1 (0.0): its run is timed but never reaches a target, so it
+    gets no t_bench and no score instead of "reached" at its first evaluation.
+    """
+    return target > 0 and top1 >= target
+
+
 class BenchmarkClock:
     """Wall clock of one benchmark run; see the module docstring for the start and stop rules.
 
@@ -102,7 +111,7 @@ class BenchmarkClock:
             raise RuntimeError("record_eval() before start(): the clock must run during training")
         now = self.elapsed(agree=True)
         self.evals.append({"epoch": int(epoch), "top1": float(top1), "time_s": now})
-        if not self.reached and top1 >= target:
+        if not self.reached and reaches_target(top1, target):
             self.t_bench = now
             # Epochs are 0-based; epoch e being evaluated means e + 1 epochs were trained.
             self.epochs_to_target = int(epoch) + 1

@@ -12,6 +12,9 @@ same. The key sets live in slowfast/config/keys.py; README's list of allowed cha
   (tests compare outputs and gradients with the plain implementation); the run logs its choice.
 - TRAIN.BATCH_SIZE (the global batch): must give the official videos per process on the run's layout, so
   scaling out keeps each GPU's work as in the reference; the learning rates follow the global batch.
+- Keys that define the benchmark (``BENCHMARK_RULE_KEYS``: TRAIN.EVAL_PERIOD, TRAIN.CHECKPOINT_FILE_PATH) are
+  judged against the benchmark's value, not the official config's, so a PySlowFast YAML run as its own official
+  config is still named for them.
 - PySlowFast keys that no code here reads (``PYSLOWFAST_ONLY_KEYS``): allowed, named as ignored.
 
 Any other change makes the run "open division": it still runs and reports its time, but its score is not
@@ -25,7 +28,13 @@ from fvcore.common.config import CfgNode
 
 from slowfast.config import merge_config
 from slowfast.config.checks import configured_processes
-from slowfast.config.keys import IMPLEMENTATION_KEYS, PYSLOWFAST_ONLY_KEYS, RESOURCE_KEYS, RESOURCE_PREFIXES
+from slowfast.config.keys import (
+    BENCHMARK_RULE_KEYS,
+    IMPLEMENTATION_KEYS,
+    PYSLOWFAST_ONLY_KEYS,
+    RESOURCE_KEYS,
+    RESOURCE_PREFIXES,
+)
 
 
 @dataclass(frozen=True)
@@ -41,9 +50,18 @@ class KeyChange:
         """Return a JSON-friendly dict (for mllog.txt)."""
         return {"key": self.key, "official": self.official, "run": self.run, "reason": self.reason}
 
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> "KeyChange":
+        """The change ``as_dict`` wrote (read back from mllog.txt)."""
+        return cls(record.get("key", "?"), record.get("official"), record.get("run"), record.get("reason", ""))
+
     def line(self) -> str:
-        """Return "KEY: official -> run (reason)"."""
-        text = f"{self.key}: {self.official!r} -> {self.run!r}"
+        """Return "KEY: official -> run (reason)", or "KEY: value unchanged (reason)" for a value kept where the
+        run's layout changed what it means (the batch per process)."""
+        if self.official == self.run:
+            text = f"{self.key}: {self.run!r} unchanged"
+        else:
+            text = f"{self.key}: {self.official!r} -> {self.run!r}"
         return f"{text} ({self.reason})" if self.reason else text
 
 
@@ -124,9 +142,13 @@ def check_compliance(run_cfg: CfgNode, official_cfg: CfgNode, world_size: int | 
     verdict = ComplianceVerdict()
     for key in sorted(set(run_flat) | set(official_flat)):
         official, run = official_flat.get(key), run_flat.get(key)
-        if official == run:
+        if key in BENCHMARK_RULE_KEYS:
+            official, reason = BENCHMARK_RULE_KEYS[key]
+            if run != official:
+                verdict.disallowed.append(KeyChange(key, official, run, reason))
+        elif official == run:
             continue
-        if key in RESOURCE_KEYS or key.startswith(RESOURCE_PREFIXES):
+        elif key in RESOURCE_KEYS or key.startswith(RESOURCE_PREFIXES):
             verdict.allowed.append(KeyChange(key, official, run))
         elif key in PYSLOWFAST_ONLY_KEYS:  # "fixed" ones cannot differ: the config checks refuse them
             verdict.allowed.append(KeyChange(key, official, run, f"ignored: {PYSLOWFAST_ONLY_KEYS[key][1]}"))

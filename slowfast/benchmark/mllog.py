@@ -253,11 +253,26 @@ def describe_implementation(value: dict[str, Any] | None) -> str:
     settings = value.get("settings", [])
     options = [s for s in settings if s["name"] != "cpu_threads"]
     text = f"{value.get('mode', '?')}: " + ", ".join(f"{s['name']} {'on' if s['value'] else 'off'}" for s in options)
-    timed = [c for c in value.get("candidates", []) if "median_s" in c]
-    if timed:
-        text += f" (fastest of {len(timed)} timed candidates)"
+    if any("median_s" in c for c in value.get("candidates", [])):
+        text += f" (fastest of {describe_search(value['candidates'])})"
     threads = next((s["value"] for s in settings if s["name"] == "cpu_threads"), None)
     return text + (f"; {threads} CPU thread(s) per process" if threads is not None else "")
+
+
+def describe_search(candidates: list[dict[str, Any]]) -> str:
+    """ "N timed candidates" and how many the time budget skipped: auto's search in words, said the same way in
+    the run's log and in the result block.
+
+    Args:
+        candidates (list of dict): the ``implementation`` event's candidates ("median_s" when timed, "skipped"
+            when the budget was spent).
+    Returns:
+        str: e.g. "3 timed candidates, 5 skipped (time budget spent)".
+    """
+    timed = sum("median_s" in c for c in candidates)
+    skipped = sum("skipped" in c for c in candidates)
+    text = f"{timed} timed candidate{'s' if timed != 1 else ''}"
+    return text + (f", {skipped} skipped (time budget spent)" if skipped else "")
 
 
 def describe_versions(value: dict[str, Any] | None) -> str:

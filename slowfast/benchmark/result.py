@@ -1,6 +1,6 @@
 """The one block printed at the end of a run (from a live run's RunResult or one read back from its logs)."""
 
-from slowfast.benchmark.mllog import describe_implementation, describe_versions
+from slowfast.benchmark.mllog import STATUS_ABORTED, describe_implementation, describe_versions
 from slowfast.benchmark.run_result import RunResult
 
 QUICKSTART_LABEL = "QUICK-START (synthetic data, not a Kinetics20 score)"
@@ -18,7 +18,7 @@ def format_result_block(result: RunResult) -> str:
     best = max((e["top1"] for e in result.evals), default=None)
     lines = [
         f"model              {result.model} ({result.kind or 'not scored'})",
-        f"target top-1       {result.target_top1:.2f} %",
+        f"target top-1       {_target_text(result.target_top1)}",
         f"reached            {'yes' if result.reached else 'no'}"
         + ("" if best is None else f" (best top-1 {best:.2f} % over {len(result.evals)} evaluations)"),
         f"t_bench            {_seconds(result.t_bench_s)}",
@@ -42,17 +42,36 @@ def format_result_block(result: RunResult) -> str:
         lines.append(f"implementation     {describe_implementation(result.implementation)}")
         lines.append(f"  versions         {describe_versions(result.implementation)}")
     if result.status:
-        lines.append(f"run status         {result.status}")
+        lines.append(f"run status         {_status_text(result)}")
     lines += [f"problem            {p}" for p in result.problems]
     rule = "=" * 78
     return "\n".join([rule, title, rule, *lines, rule])
+
+
+def _status_text(result: RunResult) -> str:
+    # MLPerf's run_stop says "aborted" for any run that ends short of the target: finished epochs or Ctrl-C alike.
+    if result.status != STATUS_ABORTED:
+        return result.status
+    ended = "did not reach the target" if result.target_top1 > 0 else "ended without a target"
+    return f'{ended} (mllog.txt run_stop status "{STATUS_ABORTED}")'
 
 
 def _seconds(value: float | None) -> str:
     return "-" if not value else f"{value:.2f} s ({value / 3600:.3f} h)"
 
 
+def _target_text(target_top1: float) -> str:
+    if target_top1 > 0:
+        return f"{target_top1:.2f} %"
+    return (
+        "none: BENCHMARK.TARGET_TOP1 is not set, so the run is timed but not scored (a PySlowFast YAML? start "
+        "from configs/X3D_M.yaml or configs/MVIT_B_16x4.yaml, or set BENCHMARK.TARGET_TOP1)"
+    )
+
+
 def _score_text(result: RunResult) -> str:
+    if result.target_top1 <= 0:
+        return "none (no target set: not scored)"
     if result.quickstart:
         # Against the quick-start's own reference (a 2-core CPU): compares machines, never a Kinetics20 score.
         if result.score is None:

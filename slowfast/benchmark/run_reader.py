@@ -5,6 +5,8 @@ import os
 from typing import Any
 
 from slowfast.benchmark import mllog as keys
+from slowfast.benchmark.clock import reaches_target
+from slowfast.benchmark.compliance import KeyChange
 from slowfast.benchmark.log_check import integrity_problems
 from slowfast.benchmark.mllog import LogLine, read_mllog
 from slowfast.benchmark.reference import reference_for_name
@@ -91,7 +93,7 @@ def _result_from_log(log: _LogValues, evals: list[dict[str, Any]], problems: lis
     n_gpu = max(log.all.get(keys.NUM_ACCELERATORS, [None]), key=lambda n: n or 0)
     if n_gpu is None:
         problems.append(f"no {keys.NUM_ACCELERATORS} in the log: no score")
-    reaching = next((e for e in evals if e["top1"] >= target), None)
+    reaching = next((e for e in evals if reaches_target(e["top1"], target)), None)
     return RunResult(
         model=model,
         kind=log.get(keys.BENCHMARK_KIND, reference.kind if reference else ""),
@@ -164,7 +166,7 @@ def _bad_video_totals(lines: list[LogLine]) -> dict[str, int]:
 def _change_line(change: object) -> str:
     if not isinstance(change, dict):
         return str(change)
-    return f"{change.get('key')}: {change.get('official')!r} -> {change.get('run')!r}"
+    return KeyChange.from_dict(change).line()
 
 
 def _check_consistency(result: RunResult, first: dict[str, LogLine]) -> None:

@@ -5,7 +5,8 @@ allowed. The modules that use the values (optimizer, losses, models, loaders, la
 and do not repeat them.
 """
 
-from typing import Any, NoReturn
+from collections.abc import Iterator
+from typing import Any
 
 from fvcore.common.config import CfgNode
 
@@ -68,8 +69,8 @@ def config_value(cfg: CfgNode, key: str) -> Any:
     return node
 
 
-def _fail(key: str, value: object, allowed: str) -> NoReturn:
-    raise ConfigError(f"config key {key} = {value!r} is not allowed: {allowed}")
+def _problem(key: str, value: object, allowed: str) -> str:
+    return f"config key {key} = {value!r} is not allowed: {allowed}"
 
 
 def processes_per_machine(cfg: CfgNode) -> int:
@@ -89,111 +90,117 @@ def world_size_of(cfg: CfgNode) -> int:
     return configured_processes(cfg)
 
 
-def _check_values(cfg: CfgNode) -> None:
+def _check_values(cfg: CfgNode) -> Iterator[str]:
     """Choices, counts, and PySlowFast keys that only accept their default."""
     for key, allowed in CHOICES.items():
         if config_value(cfg, key) not in allowed:
-            _fail(key, config_value(cfg, key), f"one of {list(allowed)}")
+            yield _problem(key, config_value(cfg, key), f"one of {list(allowed)}")
     for key in ("NUM_GPUS", "SHARD_ID"):
         if config_value(cfg, key) < 0:
-            _fail(key, config_value(cfg, key), "an integer >= 0")
+            yield _problem(key, config_value(cfg, key), "an integer >= 0")
     for key in _AT_LEAST_ONE:
         if config_value(cfg, key) < 1:
-            _fail(key, config_value(cfg, key), "an integer >= 1")
+            yield _problem(key, config_value(cfg, key), "an integer >= 1")
     defaults = get_cfg()
     for key, (kind, reason) in PYSLOWFAST_ONLY_KEYS.items():
         if kind == "fixed" and config_value(cfg, key) != config_value(defaults, key):
-            _fail(key, config_value(cfg, key), f"only {config_value(defaults, key)!r} ({reason})")
+            yield _problem(key, config_value(cfg, key), f"only {config_value(defaults, key)!r} ({reason})")
 
 
-def _check_layout(cfg: CfgNode, world: int) -> None:
+def _check_layout(cfg: CfgNode, world: int) -> Iterator[str]:
     """Machines, processes, devices and batches that must divide among the processes."""
     if cfg.SHARD_ID >= cfg.NUM_SHARDS:
-        _fail("SHARD_ID", cfg.SHARD_ID, f"an index below NUM_SHARDS = {cfg.NUM_SHARDS}")
+        yield _problem("SHARD_ID", cfg.SHARD_ID, f"an index below NUM_SHARDS = {cfg.NUM_SHARDS}")
     if cfg.DIST_BACKEND == "nccl" and cfg.NUM_GPUS == 0:
-        _fail("DIST_BACKEND", cfg.DIST_BACKEND, "'gloo' or 'auto' with NUM_GPUS = 0 (nccl needs GPUs)")
+        yield _problem("DIST_BACKEND", cfg.DIST_BACKEND, "'gloo' or 'auto' with NUM_GPUS = 0 (nccl needs GPUs)")
     if cfg.DIST_TIMEOUT_S <= 0:
-        _fail("DIST_TIMEOUT_S", cfg.DIST_TIMEOUT_S, "a number of seconds > 0")
+        yield _problem("DIST_TIMEOUT_S", cfg.DIST_TIMEOUT_S, "a number of seconds > 0")
     if cfg.DIST_HEARTBEAT_S <= 0:
-        _fail("DIST_HEARTBEAT_S", cfg.DIST_HEARTBEAT_S, "a number of seconds > 0")
+        yield _problem("DIST_HEARTBEAT_S", cfg.DIST_HEARTBEAT_S, "a number of seconds > 0")
     for key in ("TRAIN.BATCH_SIZE", "TEST.BATCH_SIZE"):
         if config_value(cfg, key) % world:
-            _fail(key, config_value(cfg, key), f"a multiple of the number of processes ({world})")
+            yield _problem(key, config_value(cfg, key), f"a multiple of the number of processes ({world})")
     if not cfg.TRAIN.ENABLE and not cfg.TEST.ENABLE:
-        _fail("TRAIN.ENABLE/TEST.ENABLE", (False, False), "at least one of them True: the job would do nothing")
+        yield _problem(
+            "TRAIN.ENABLE/TEST.ENABLE", (False, False), "at least one of them True: the job would do nothing"
+        )
 
 
-def _check_data(cfg: CfgNode) -> None:
+def _check_data(cfg: CfgNode) -> Iterator[str]:
     """Clip sampling, crops, normalisation and bad-video limits."""
     data = cfg.DATA
     scales = list(data.TRAIN_JITTER_SCALES)
     if len(scales) != 2 or scales[0] > scales[1]:
-        _fail("DATA.TRAIN_JITTER_SCALES", scales, "[min, max] with min <= max")
+        yield _problem("DATA.TRAIN_JITTER_SCALES", scales, "[min, max] with min <= max")
     for key in ("DATA.TRAIN_JITTER_SCALES_RELATIVE", "DATA.TRAIN_JITTER_ASPECT_RELATIVE"):
         rng = list(config_value(cfg, key))
         if rng and (len(rng) != 2 or rng[0] > rng[1]):
-            _fail(key, rng, "[] or [min, max] with min <= max")
+            yield _problem(key, rng, "[] or [min, max] with min <= max")
     for key in ("DATA.MAX_BAD_FRACTION", "DATA.MIN_CLIP_COVERAGE"):
         if not 0.0 <= config_value(cfg, key) <= 1.0:
-            _fail(key, config_value(cfg, key), "a fraction in [0, 1]")
+            yield _problem(key, config_value(cfg, key), "a fraction in [0, 1]")
     if data.DECODING_DEVICE == "cuda" and data.DECODING_BACKEND != "torchcodec":
-        _fail("DATA.DECODING_DEVICE", "cuda", "cpu unless DATA.DECODING_BACKEND is torchcodec (PyAV is CPU only)")
+        yield _problem(
+            "DATA.DECODING_DEVICE", "cuda", "cpu unless DATA.DECODING_BACKEND is torchcodec (PyAV is CPU only)"
+        )
     if len(data.MEAN) != 3 or len(data.STD) != 3 or min(data.STD) <= 0:
-        _fail("DATA.MEAN/DATA.STD", (data.MEAN, data.STD), "three values each, STD > 0")
+        yield _problem("DATA.MEAN/DATA.STD", (data.MEAN, data.STD), "three values each, STD > 0")
     if cfg.AUG.ENABLE and cfg.AUG.AA_TYPE:
         from slowfast.datasets.rand_augment import RandAugment  # torchvision: imported only when needed
 
         try:
             RandAugment.from_policy(cfg.AUG.AA_TYPE)
         except ValueError as err:
-            raise ConfigError(f"config key {err}") from err
+            yield f"config key {err}"
 
 
-def _check_model(cfg: CfgNode) -> None:
+def _check_model(cfg: CfgNode) -> Iterator[str]:
     """Combinations the networks and losses need."""
     if cfg.MIXUP.ENABLE and cfg.MODEL.LOSS_FUNC != "soft_cross_entropy":
-        _fail("MODEL.LOSS_FUNC", cfg.MODEL.LOSS_FUNC, "soft_cross_entropy when MIXUP.ENABLE is True")
+        yield _problem("MODEL.LOSS_FUNC", cfg.MODEL.LOSS_FUNC, "soft_cross_entropy when MIXUP.ENABLE is True")
     if cfg.MODEL.MODEL_NAME == "MViT" and cfg.DATA.TRAIN_CROP_SIZE != cfg.DATA.TEST_CROP_SIZE:
-        _fail(
+        yield _problem(
             "DATA.TEST_CROP_SIZE",
             cfg.DATA.TEST_CROP_SIZE,
             f"DATA.TRAIN_CROP_SIZE = {cfg.DATA.TRAIN_CROP_SIZE}: MViT's position embeddings fix one input size",
         )
 
 
-def _check_solver(cfg: CfgNode) -> None:
+def _check_solver(cfg: CfgNode) -> Iterator[str]:
     """Learning-rate schedule and its scaling."""
     solver = cfg.SOLVER
     if solver.LR_POLICY == "steps_with_relative_lrs":
         steps, lrs = list(solver.STEPS), list(solver.LRS)
         if not steps or steps[0] != 0 or len(steps) != len(lrs) or steps != sorted(steps):
-            _fail("SOLVER.STEPS", steps, "increasing epochs starting at 0, one per SOLVER.LRS entry")
+            yield _problem("SOLVER.STEPS", steps, "increasing epochs starting at 0, one per SOLVER.LRS entry")
     if solver.WARMUP_EPOCHS < 0 or solver.WARMUP_EPOCHS > solver.MAX_EPOCH:
-        _fail("SOLVER.WARMUP_EPOCHS", solver.WARMUP_EPOCHS, f"in [0, SOLVER.MAX_EPOCH = {solver.MAX_EPOCH}]")
+        yield _problem("SOLVER.WARMUP_EPOCHS", solver.WARMUP_EPOCHS, f"in [0, SOLVER.MAX_EPOCH = {solver.MAX_EPOCH}]")
     if solver.LR_POLICY == "cosine":
         if solver.COSINE_AFTER_WARMUP and solver.WARMUP_EPOCHS >= solver.MAX_EPOCH:
-            _fail(
+            yield _problem(
                 "SOLVER.WARMUP_EPOCHS",
                 solver.WARMUP_EPOCHS,
                 f"below SOLVER.MAX_EPOCH = {solver.MAX_EPOCH} when SOLVER.COSINE_AFTER_WARMUP is True",
             )
         if solver.COSINE_END_LR > solver.BASE_LR:
-            _fail("SOLVER.COSINE_END_LR", solver.COSINE_END_LR, f"at most SOLVER.BASE_LR = {solver.BASE_LR}")
+            yield _problem("SOLVER.COSINE_END_LR", solver.COSINE_END_LR, f"at most SOLVER.BASE_LR = {solver.BASE_LR}")
     if solver.BASE_LR_BATCH_SIZE < 0:
-        _fail("SOLVER.BASE_LR_BATCH_SIZE", solver.BASE_LR_BATCH_SIZE, "a global batch >= 1, or 0 for no scaling")
+        yield _problem(
+            "SOLVER.BASE_LR_BATCH_SIZE", solver.BASE_LR_BATCH_SIZE, "a global batch >= 1, or 0 for no scaling"
+        )
 
 
-def _check_benchmark(cfg: CfgNode) -> None:
+def _check_benchmark(cfg: CfgNode) -> Iterator[str]:
     """A scored config needs its target and reference; the implementation search needs a budget."""
     bench = cfg.BENCHMARK
     if bench.AUTO_BUDGET_S <= 0 or bench.AUTO_STEPS < 1:
-        _fail(
+        yield _problem(
             "BENCHMARK.AUTO_BUDGET_S/AUTO_STEPS",
             (bench.AUTO_BUDGET_S, bench.AUTO_STEPS),
             "seconds > 0 and at least 1 step",
         )
     if bench.KIND and (bench.TARGET_TOP1 <= 0 or bench.REFERENCE_TIME_S <= 0):
-        _fail(
+        yield _problem(
             "BENCHMARK.TARGET_TOP1/REFERENCE_TIME_S",
             (bench.TARGET_TOP1, bench.REFERENCE_TIME_S),
             "both > 0 for a scored config",
@@ -201,17 +208,21 @@ def _check_benchmark(cfg: CfgNode) -> None:
 
 
 def check_config(cfg: CfgNode, world_size: int | None = None) -> None:
-    """Validate value ranges and combinations of ``cfg`` (it stays mutable).
+    """Validate value ranges and combinations of ``cfg`` (it stays mutable); every problem is reported at once.
 
     Args:
         cfg (CfgNode): merged configuration.
         world_size (int or None): processes of the job (default: ``world_size_of(cfg)``).
     Raises:
-        ConfigError: naming the key, the value and what is allowed.
+        ConfigError: one line per problem, each naming the key, the value and what is allowed.
     """
-    _check_values(cfg)
-    _check_layout(cfg, world_size or world_size_of(cfg))
-    _check_data(cfg)
-    _check_model(cfg)
-    _check_solver(cfg)
-    _check_benchmark(cfg)
+    problems = [
+        *_check_values(cfg),
+        *_check_layout(cfg, world_size or world_size_of(cfg)),
+        *_check_data(cfg),
+        *_check_model(cfg),
+        *_check_solver(cfg),
+        *_check_benchmark(cfg),
+    ]
+    if problems:
+        raise ConfigError("\n".join(problems))

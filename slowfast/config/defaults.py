@@ -48,7 +48,8 @@ _C.LOG_MODEL_INFO = True
 # Time-to-accuracy benchmark.
 # ---------------------------------------------------------------------------------------------------
 _C.BENCHMARK = CfgNode()
-# Top-1 (percent, single deterministic view per video) at which the clock stops.
+# Top-1 (percent, single deterministic view per video) at which the clock stops; 0 = no target (a PySlowFast
+# YAML): the run is timed but not scored.
 _C.BENCHMARK.TARGET_TOP1 = 0.0
 # Reference wall time (s) to reach TARGET_TOP1 on REFERENCE_NUM_GPUS reference GPUs.
 _C.BENCHMARK.REFERENCE_TIME_S = 0.0

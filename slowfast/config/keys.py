@@ -33,6 +33,21 @@ RESOURCE_KEYS = frozenset(
 )
 RESOURCE_PREFIXES = ("DATA_LOADER.", "TENSORBOARD.")
 
+# Keys whose value is part of the benchmark's definition, whatever YAML a run starts from (a PySlowFast YAML
+# judged against itself would pass anything): key -> (the benchmark's value, what another value changes). A run
+# with another value is open division and its result names the key.
+BENCHMARK_RULE_KEYS = {
+    "TRAIN.EVAL_PERIOD": (
+        1,
+        "the clock stops only at an evaluation: evaluating every Nth epoch adds up to N - 1 epochs to the time "
+        "to target, and skips their evaluation time",
+    ),
+    "TRAIN.CHECKPOINT_FILE_PATH": (
+        "",
+        "training starts from these weights, not from scratch: the time to target is not the benchmark's",
+    ),
+}
+
 # Implementation option name -> config key (fast_channelwise_backward's key depends on the architecture:
 # CHANNELWISE_BACKWARD_KEYS, by MODEL.MODEL_NAME).
 IMPLEMENTATION_OPTION_KEYS = {

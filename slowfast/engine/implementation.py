@@ -30,7 +30,7 @@ import torch
 from fvcore.common.config import CfgNode
 from torch import nn
 
-from slowfast.benchmark.mllog import describe_implementation
+from slowfast.benchmark.mllog import describe_implementation, describe_search
 from slowfast.config.checks import config_value
 from slowfast.config.keys import CHANNELWISE_BACKWARD_KEYS, IMPLEMENTATION_OPTION_KEYS
 from slowfast.engine.launch import cpu_thread_setting, local_process_count
@@ -192,7 +192,7 @@ def _auto_search(
     _time_all(cfg, device, amp_dtype, second, candidates, start, budget)
     best = _fastest(candidates)
     logger.info(
-        "implementation auto: %d candidates in %.1f s; fastest %s", len(candidates), time.perf_counter() - start, best
+        "implementation auto: %s in %.1f s; fastest %s", describe_search(candidates), time.perf_counter() - start, best
     )
     return best, candidates
 

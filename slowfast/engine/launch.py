@@ -7,9 +7,10 @@
   joining NUM_SHARDS machines through ``init_method`` (``tcp://HOST:PORT``).
 - A job of one process runs in this process without torch.distributed.
 
-CPU threads: every process gets cores / processes-on-this-machine intra-op threads unless the user set
+CPU threads: every process gets free cores / processes-on-this-machine intra-op threads unless the user set
 OMP_NUM_THREADS (torch's default, all cores in every process, oversubscribes the machine: 2 processes on
-2 cores ran 4 compute threads and trained 10x slower).
+2 cores ran 4 compute threads and trained 10x slower). Cores other jobs keep busy are left to them, measured
+once before spawning (slowfast.utils.machine_load).
 
 Backend: DIST_BACKEND "auto" is nccl with GPUs and gloo on the CPU. Failure handling: when a spawned
 process fails, torch's ProcessContext terminates its siblings (SIGTERM, then SIGKILL) and raises in the
@@ -38,6 +39,7 @@ from slowfast.config.cli import DEFAULT_INIT_METHOD
 from slowfast.engine.checkpoint import saved_epoch
 from slowfast.utils.distributed import init_distributed, shutdown_distributed, synchronize
 from slowfast.utils.errors import USER_ERROR_EXIT, RunInterrupted, UserError, interrupt_on_signals
+from slowfast.utils.machine_load import available_cores, busy_cores, share_busy_cores
 from slowfast.utils.peer_watch import PeerWatch
 from slowfast.utils.torchrun import launched_by_torchrun, torchrun_rank, torchrun_world_size
 
@@ -110,26 +112,23 @@ def check_devices(cfg: CfgNode, local_processes: int) -> None:
         )
 
 
-def available_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the platform has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 def cpu_thread_setting(local_processes: int) -> tuple[int, str]:
     """Intra-op threads for each of ``local_processes`` processes on this machine, and why.
+
+    Cores other processes keep busy are left to them: a step's threads wait for the slowest, so one thread
+    more than the free cores makes every step wait for a descheduled one (slowfast.utils.machine_load).
 
     Args:
         local_processes (int): training processes sharing this machine's cores.
     Returns:
         tuple(int, str): the thread count and how it was chosen ("OMP_NUM_THREADS" when the user set it,
-        else "cores / local processes").
+        else "free cores / local processes").
     """
     user_value = os.environ.get("OMP_NUM_THREADS", "").strip()
     if user_value.isdigit() and int(user_value) > 0:
         return int(user_value), "OMP_NUM_THREADS"
-    return max(1, available_cores() // max(1, local_processes)), "cores / local processes"
+    free = available_cores() - round(busy_cores())
+    return max(1, min(available_cores(), free) // max(1, local_processes)), "free cores / local processes"
 
 
 def local_process_count(cfg: CfgNode) -> int:
@@ -268,6 +267,7 @@ def launch_job(cfg: CfgNode, init_method: str, func: Callable[..., object], *arg
         _run_in_this_process(cfg, func, args, backend, None, 1, 0, 0, timeout_s)
         return
     init_method = resolve_init_method(init_method, cfg.NUM_SHARDS)
+    share_busy_cores()  # measured before the workers start, so that they do not count one another
     # spawn (not fork) keeps CUDA usable in the children; non-daemonic so they may start data-loader
     # workers. Joining raises here after stopping the siblings when one process fails.
     context = torch.multiprocessing.start_processes(

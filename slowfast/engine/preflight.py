@@ -103,14 +103,36 @@ def data_problems(cfg: CfgNode) -> list[str]:
         folder, splits=splits, path_prefix=cfg.DATA.PATH_PREFIX, separator=cfg.DATA.PATH_LABEL_SEPARATOR
     )
     problems = list(lists.problems)
+    labels: list[int] = []
     for split in splits:
         if split in lists.missing:
             problems.append(
                 f"{lists.missing[split]} does not exist: the {split} split needs it (see data/README.md for the layout)"
             )
         elif split in lists.videos:
-            problems += _listed_file_problems(list_path(folder, split), lists.videos[split][0])
-    return problems
+            paths, split_labels = lists.videos[split]
+            problems += _listed_file_problems(list_path(folder, split), paths)
+            labels += split_labels
+    return problems + class_count_problems(cfg.MODEL.NUM_CLASSES, labels, folder)
+
+
+def class_count_problems(num_classes: int, labels: list[int], folder: str) -> list[str]:
+    """Whether the data set's labels fit MODEL.NUM_CLASSES (a PySlowFast Kinetics-400 YAML on Kinetics20 would
+    train 400 outputs of which 380 never occur, and score that).
+
+    Args:
+        num_classes (int): MODEL.NUM_CLASSES.
+        labels (list of int): every label of the split lists.
+        folder (str): the data folder, to name it.
+    Returns:
+        list of str: one problem line, or none.
+    """
+    if not labels or max(labels) + 1 == num_classes:
+        return []
+    return [
+        f"config key MODEL.NUM_CLASSES = {num_classes} does not fit the data set in {folder}: its labels run "
+        f"{min(labels)}..{max(labels)} ({max(labels) + 1} classes): pass MODEL.NUM_CLASSES {max(labels) + 1}"
+    ]
 
 
 def check_before_run(cfg: CfgNode) -> None:

@@ -23,6 +23,7 @@ from slowfast.benchmark import compliance
 from slowfast.benchmark.clock import BenchmarkClock
 from slowfast.benchmark.mllog import (
     IMPLEMENTATION,
+    MLLOG_FILENAME,
     STATUS_ABORTED,
     STATUS_SUCCESS,
     SYSTEM,
@@ -52,9 +53,9 @@ from slowfast.solver.lr_policy import lr_scale_factor, scaled_lrs
 from slowfast.solver.optimizer import build_optimizer
 from slowfast.utils import distributed as du
 from slowfast.utils.env import platform_name
-from slowfast.utils.files import atomic_write_json
+from slowfast.utils.files import atomic_write_json, set_aside
 from slowfast.utils.logging import setup_logging
-from slowfast.utils.metrics import MetricsWriter
+from slowfast.utils.metrics import METRICS_FILENAME, MetricsWriter
 from slowfast.utils.system import node_summary, system_description
 
 logger = logging.getLogger(__name__)
@@ -110,9 +111,12 @@ def run_job(cfg: CfgNode, cfg_file: str) -> RunResult:
 
 def open_run(cfg: CfgNode, cfg_file: str) -> Run:
     """Everything before the clock (init_start .. init_stop), then start the clock (run_start or run_resume)."""
+    earlier_logs = _set_aside_earlier_logs(cfg)
     log = open_mllog(cfg.OUTPUT_DIR, du.is_main_process())
     log.start(constants.INIT_START)
     info = default_setup(cfg)
+    for path in earlier_logs:
+        logger.info("no checkpoint to resume from: this run starts afresh; the earlier run's log is kept as %s", path)
     device = job_device(cfg)
     # Before seeding: timing auto's candidates must not change the initial weights.
     impl = choose_implementation(cfg, device, mixed_precision(cfg, device)[1])
@@ -141,6 +145,18 @@ def open_run(cfg: CfgNode, cfg_file: str) -> Run:
     else:
         log.run_resume(start_epoch, clock.elapsed())
     return Run(cfg, model_name, ctx, log, clock, train_loader, val_loader, bad_videos, verdict, impl, start_epoch)
+
+
+def _set_aside_earlier_logs(cfg: CfgNode) -> list[str]:
+    """On rank 0 of a run starting from scratch, move an earlier run's mllog.txt and metrics.jsonl aside.
+
+    A run stopped before its first checkpoint (Ctrl-C) restarts from scratch; appending to its log would put two
+    run_starts in one mllog.txt, which scoring refuses. Returns the new paths of the files moved.
+    """
+    if not du.is_main_process() or (cfg.TRAIN.AUTO_RESUME and ckpt.find_resume_checkpoint(cfg.OUTPUT_DIR)):
+        return []
+    moved = [set_aside(os.path.join(cfg.OUTPUT_DIR, name), "previous") for name in (MLLOG_FILENAME, METRICS_FILENAME)]
+    return [path for path in moved if path]
 
 
 def train_epochs(run: Run) -> None:

@@ -20,11 +20,15 @@ from slowfast.datasets.synthetic import ensure_synthetic_data
 from slowfast.engine.launch import DEFAULT_INIT_METHOD, launch_job
 from slowfast.selfcheck import probes
 from slowfast.utils.env import machine_facts
+from slowfast.utils.machine_load import busy_machine_advice
 
 # File systems reached over the network: a data set there is often what makes a run input-bound.
 NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "fuse.sshfs", "ceph", "lustre", "glusterfs", "9p", "fuse.s3fs")
 # Safety factor on the estimated /dev/shm need: collation copies, pinned-memory staging, other processes.
 SHM_MARGIN = 2.0
+# Steps fed by the loader below this share of the in-memory speed, without waiting for data, mean the loader's
+# workers and the training threads competed for the cores.
+CONTENTION_SHARE = 0.8
 
 
 class Finding(TypedDict):
@@ -95,18 +99,9 @@ def _cores_finding(cfg: CfgNode, facts: dict[str, Any]) -> Finding:
 
 def _load_finding(facts: dict[str, Any]) -> Finding:
     cores = facts["cpu_count"] or 1
-    busy = facts["load_1min"] > cores
-    fix = (
-        "other processes compete for the cores: stop them before timing or running the benchmark (the "
-        "measurements below are slowed down too)"
-    )
-    if facts["torch_threads"] > 1:
-        fix += (
-            f"; if they must run, OMP_NUM_THREADS=1 keeps the {facts['torch_threads']} threads of each step from "
-            "waiting for one another"
-        )
+    advice = busy_machine_advice(facts["load_1min"], cores)
     message = f"load average {facts['load_1min']} on {cores} cores before the check"
-    return _finding("machine load", not busy, message, fix if busy else None)
+    return _finding("machine load", advice is None, message, advice)
 
 
 def _gpu_finding(cfg: CfgNode, facts: dict[str, Any]) -> Finding | None:
@@ -145,6 +140,13 @@ def measurement_findings(
             f"{compute:.1f} ({loader / compute:.2f}x headroom)"
         )
     verdict += f"; with the real loader {100 * measured['data_wait_share']:.0f} % of the step time waited for data"
+    fed = measured["clips_per_step"] / measured["step_s"]
+    if fed < CONTENTION_SHARE * compute and measured["data_wait_share"] < 1 - CONTENTION_SHARE:
+        # Slower steps that did not wait: the loader's workers took CPU time from the training threads.
+        verdict += (
+            f", yet fed by the loader the model trained {fed:.1f} clips/s, not {compute:.1f}: its "
+            f"{cfg.DATA_LOADER.NUM_WORKERS} loader worker(s) shared the {facts['cpu_count']} cores with training"
+        )
     findings = [_input_finding(cfg, facts, verdict)] if input_bound else []
     return input_bound, verdict, findings + [_disk_finding(cfg, facts, measured)]
 

@@ -87,14 +87,37 @@ def accuracy_figure(model: str, results: Sequence[RunResult]) -> str:
             axis.plot([result.t_bench_s / divisor], [result.target_top1], marker="*", markersize=14, color="k")
     first = results[0]
     axis.axhline(first.target_top1, color="r", linestyle="--", label=f"target {first.target_top1:.2f} %")
-    if first.t_ref_s:
-        axis.axvline(
-            first.t_ref_s / divisor, color="g", linestyle=":", label=f"reference time ({first.n_gpu_ref} GPUs)"
-        )
+    for seconds, label in reference_marks(results):
+        axis.axvline(seconds / divisor, color="g", linestyle=":", label=label)
     axis.set(xlabel=f"benchmark clock ({unit})", ylabel="top-1 (%)", title=f"{model}: top-1 against wall time")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7)
     return png_data(figure)
+
+
+def reference_marks(results: Sequence[RunResult]) -> list[tuple[float, str]]:
+    """Where a run scores 1 on the time axis, one mark per process count: the reference time x n_ref / n.
+
+    Args:
+        results (sequence of RunResult): runs of one model (the first one's reference is used).
+    Returns:
+        list of (seconds, legend label); empty without a reference time.
+    """
+    first = results[0]
+    if not first.t_ref_s:
+        return []
+    marks = []
+    for n in sorted({r.n_gpu for r in results}):
+        seconds = first.t_ref_s * first.n_gpu_ref / n
+        label = f"reference time ({_processes(first.n_gpu_ref)})"
+        if n != first.n_gpu_ref:
+            label = f"score 1 on {_processes(n)}: reference {first.t_ref_s:.0f} s x {first.n_gpu_ref}/{n}"
+        marks.append((seconds, label))
+    return marks
+
+
+def _processes(count: int) -> str:
+    return f"{count} process" if count == 1 else f"{count} processes"
 
 
 def curve_figure(
@@ -137,9 +160,11 @@ def throughput_figure(results: Sequence[RunResult], metrics: Sequence[list[dict[
         return None
     speed.set(xlabel="epoch (from 1, as in the logs)", ylabel="clips / s", title="training throughput")
     wait.set(xlabel="epoch (from 1, as in the logs)", ylabel="share of step time", title="time waiting for data")
+    # From zero: a zoomed axis makes noise between epochs look like swings.
+    speed.set_ylim(bottom=0)
+    wait.set_ylim(0, max(1.0, wait.get_ylim()[1]))
     for axis in (speed, wait):
         axis.xaxis.get_major_locator().set_params(integer=True)
-    for axis in (speed, wait):
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=7)

@@ -25,6 +25,7 @@ def atomic_write(path: str, write_fn: Callable[[IO[bytes]], Any]) -> str:
     os.makedirs(folder, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would hide config.yaml and checkpoints from the group
         with os.fdopen(fd, "wb") as f:
             write_fn(f)
             f.flush()
@@ -40,6 +41,32 @@ def atomic_write(path: str, write_fn: Callable[[IO[bytes]], Any]) -> str:
     finally:
         os.close(dir_fd)
     return path
+
+
+def set_aside(path: str, label: str) -> str | None:
+    """Rename ``path`` to a free name beside it, ``stem.LABEL-N.ext`` (N = 1, 2, ...), if it exists.
+
+    Args:
+        path (str): the file to move out of the way, e.g. "out/mllog.txt".
+        label (str): what the kept copy is, e.g. "previous" gives "out/mllog.previous-1.txt".
+    Returns:
+        str or None: the new path, or None when there was no file.
+    """
+    if not os.path.exists(path):
+        return None
+    stem, ext = os.path.splitext(path)
+    number = 1
+    while os.path.exists(f"{stem}.{label}-{number}{ext}"):
+        number += 1
+    os.replace(path, f"{stem}.{label}-{number}{ext}")
+    return f"{stem}.{label}-{number}{ext}"
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str, text: str) -> str:

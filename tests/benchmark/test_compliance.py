@@ -3,6 +3,7 @@
 import pytest
 
 from slowfast.benchmark.compliance import (
+    KeyChange,
     check_compliance,
     load_official_config,
     official_config_path,
@@ -127,6 +128,9 @@ def test_global_batch_kept_on_fewer_gpus_is_open_division_and_names_the_fix(offi
     assert not verdict.compliant
     (change,) = verdict.disallowed
     assert change.key == "TRAIN.BATCH_SIZE" and "set TRAIN.BATCH_SIZE 16" in change.line()
+    # The value itself did not change: the text must not read as a change of it.
+    assert change.line().startswith("TRAIN.BATCH_SIZE: 64 unchanged (64 videos per process on 1 process(es)")
+    assert KeyChange.from_dict(change.as_dict()).line() == change.line()  # as score.py reads it back from the log
 
 
 def test_global_batch_kept_on_more_gpus_is_open_division(official_path):
@@ -145,3 +149,14 @@ def test_official_config_path_prefers_benchmark_key(official_path):
     cfg = load_config(official_path, ["BENCHMARK.OFFICIAL_CONFIG", "configs/X3D_M.yaml"])
     assert official_config_path(cfg, official_path) == "configs/X3D_M.yaml"
     assert official_config_path(load_config(official_path), official_path) == official_path
+
+
+def test_keys_that_define_the_benchmark_are_named_even_when_the_yaml_itself_sets_them(tmp_path):
+    # A PySlowFast YAML run as its own official config: evaluating every 10th epoch and starting from weights.
+    pyslowfast = tmp_path / "X3D_M.yaml"
+    extra = "TRAIN:\n  EVAL_PERIOD: 10\n  CHECKPOINT_FILE_PATH: x3d_m.pyth\n"
+    pyslowfast.write_text(OFFICIAL_YAML.replace("TRAIN:\n", extra, 1))
+    verdict = verdict_for(str(pyslowfast), [])
+    assert not verdict.compliant
+    assert [c.key for c in verdict.disallowed] == ["TRAIN.CHECKPOINT_FILE_PATH", "TRAIN.EVAL_PERIOD"]
+    assert verdict.disallowed[1].line().startswith("TRAIN.EVAL_PERIOD: 1 -> 10 (the clock stops only at an evaluation")

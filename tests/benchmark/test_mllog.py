@@ -242,3 +242,18 @@ def test_implementation_event_without_how_chosen_fails_the_checker(tmp_path):
     event = {**IMPLEMENTATION_EVENT, "settings": [{"name": "channels_last", "value": True}]}
     problems = check_mllog(_run_with_implementation_event(tmp_path, event))
     assert any("implementation" in p for p in problems), problems
+
+
+def test_a_run_without_a_target_is_timed_but_not_scored(tmp_path):
+    # A PySlowFast YAML sets no BENCHMARK.TARGET_TOP1: 5 % top-1 must not count as reaching a 0 % target.
+    cfg = get_cfg()
+    cfg.OUTPUT_DIR = str(tmp_path)
+    clock = write_run(cfg, [5.0, 7.0])
+    assert not clock.reached and clock.t_bench is None
+    result = read_run(str(tmp_path))
+    assert not result.reached and result.score is None and result.t_bench_s is None and result.problems == []
+    block = format_result_block(result).splitlines()
+    assert block[4].startswith("target top-1       none: BENCHMARK.TARGET_TOP1 is not set, so the run is timed but")
+    assert "reached            no (best top-1 7.00 % over 2 evaluations)" in block
+    assert "score              none (no target set: not scored)" in block
+    assert 'run status         ended without a target (mllog.txt run_stop status "aborted")' in block

@@ -11,6 +11,7 @@ from slowfast.benchmark.reference import (
     SCORED_RUNS,
     reference_for_name,
 )
+from slowfast.benchmark.result import format_result_block
 from slowfast.benchmark.run_reader import read_run
 from slowfast.benchmark.run_result import summarize_runs
 from slowfast.benchmark.score import benchmark_score, olympic_mean, score, spread
@@ -90,6 +91,9 @@ def test_open_division_and_not_reached():
     assert opened.changes == ["SOLVER.BASE_LR: 0.05 -> 0.1"]
     aborted = read_run(run_dir("x3d_aborted"))
     assert not aborted.reached and aborted.score is None and aborted.status == "aborted"
+    # MLPerf's word stays in the log; the person reads what it means.
+    block = format_result_block(aborted).splitlines()
+    assert 'run status         did not reach the target (mllog.txt run_stop status "aborted")' in block
 
 
 def test_missing_keys_are_reported(tmp_path):

@@ -128,6 +128,20 @@ def test_bad_values_are_named(opts, pattern):
         load_config(X3D_M, opts)
 
 
+def test_every_problem_of_a_config_is_listed_at_once():
+    opts = ["NUM_GPUS", "3", "SHARD_ID", "1", "DATA.MAX_BAD_FRACTION", "1.5", "SOLVER.BASE_LR", "0.1"]
+    with pytest.raises(ConfigError) as raised:
+        load_config(X3D_M, [*opts, "SOLVER.COSINE_END_LR", "0.2"])
+    lines = str(raised.value).splitlines()
+    assert [line.split(" = ")[0] for line in lines] == [
+        "config key SHARD_ID",
+        "config key TRAIN.BATCH_SIZE",
+        "config key TEST.BATCH_SIZE",
+        "config key DATA.MAX_BAD_FRACTION",
+        "config key SOLVER.COSINE_END_LR",
+    ]
+
+
 def test_ignored_pyslowfast_keys_load_and_are_named():
     cfg = load_config(X3D_M, ["SOLVER.BASE_LR_SCALE_NUM_SHARDS", "True", "MODEL.ARCH", "slowfast"])
     lines = ignored_settings(cfg)

@@ -3,6 +3,7 @@ result block of a smoke run in every mode."""
 
 import itertools
 import json
+import logging
 import os
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 from mlperf_logging.mllog import constants
 
 from slowfast.benchmark.log_check import check_mllog
-from slowfast.benchmark.mllog import IMPLEMENTATION
+from slowfast.benchmark.mllog import IMPLEMENTATION, describe_implementation
 from slowfast.benchmark.result import format_result_block
 from slowfast.benchmark.run_reader import read_run
 from slowfast.config import ConfigError
@@ -114,7 +115,7 @@ def test_auto_times_every_candidate_and_keeps_the_fastest(smoke_config, tmp_path
     assert set(impl.chosen_by) == set(X3D_OPTIONS)
 
 
-def test_auto_starts_no_candidate_after_its_budget(smoke_config, tmp_path):
+def test_auto_starts_no_candidate_after_its_budget(smoke_config, tmp_path, caplog):
     cfg = _cfg(
         smoke_config,
         tmp_path,
@@ -127,10 +128,15 @@ def test_auto_starts_no_candidate_after_its_budget(smoke_config, tmp_path):
         "1e-6",
         *SMALL_X3D,
     )
+    caplog.set_level(logging.INFO, logger=impl_mod.__name__)
     impl = impl_mod.choose_implementation(cfg, CPU)
     assert "median_s" in impl.candidates[0]  # the first candidate is always timed
     assert all("skipped" in c for c in impl.candidates[1:]) and len(impl.candidates) == 8
     assert impl.settings == impl.candidates[0]["settings"]
+    # The run's log and the result block count the same search the same way.
+    search = "1 timed candidate, 7 skipped (time budget spent)"
+    assert f"implementation auto: {search} in " in caplog.text
+    assert f"(fastest of {search})" in describe_implementation(impl.event_value())
 
 
 def test_event_value_names_every_setting_threads_and_versions(smoke_config, tmp_path):

@@ -13,6 +13,7 @@ from slowfast.config import ConfigError, load_config
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import launch
 from slowfast.utils import distributed as du
+from slowfast.utils.machine_load import BUSY_CORES_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("dist_job.py")
@@ -130,7 +131,8 @@ def test_a_silent_peer_fails_the_job_through_the_process_group_timeout(tmp_path)
 @pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
 @pytest.mark.parametrize("omp_threads", [None, "3"])
-def test_spawned_processes_share_the_cores_unless_omp_num_threads_is_set(tmp_path, omp_threads):
+def test_spawned_processes_share_the_cores_unless_omp_num_threads_is_set(tmp_path, monkeypatch, omp_threads):
+    monkeypatch.setenv(BUSY_CORES_ENV, "0")  # an idle machine, whatever else runs beside the test
     result = run_script([sys.executable, str(SCRIPT), "threads", str(tmp_path), *CPU_2], tmp_path, omp_threads)
     assert result.returncode == 0, result.stderr
     counts = [json.loads((tmp_path / f"threads{r}.json").read_text())["threads"] for r in range(2)]
@@ -142,8 +144,9 @@ def test_thread_setting_names_its_source(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "5")
     assert launch.cpu_thread_setting(4) == (5, "OMP_NUM_THREADS")
     monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setattr(launch, "busy_cores", lambda: 0.0)
     threads, source = launch.cpu_thread_setting(2 * launch.available_cores())
-    assert (threads, source) == (1, "cores / local processes")
+    assert (threads, source) == (1, "free cores / local processes")
     assert launch.cpu_thread_setting(1)[0] == launch.available_cores()
 
 

@@ -68,7 +68,10 @@ def test_malformed_list_line_is_named_with_its_line_number(tiny_kinetics, tmp_pa
         f.write("videos/extra.mp4 seven\n")
     cfg = load_config(
         SMOKE_X3D,
-        ["DATA.PATH_TO_DATA_DIR", str(data), "DATA.PATH_PREFIX", str(data), "OUTPUT_DIR", str(tmp_path / "run")],
+        [
+            *("DATA.PATH_TO_DATA_DIR", str(data), "DATA.PATH_PREFIX", str(data), "MODEL.NUM_CLASSES", "4"),
+            *("OUTPUT_DIR", str(tmp_path / "run")),
+        ],
     )
     with pytest.raises(PreflightError) as found:
         check_before_run(cfg)
@@ -98,3 +101,15 @@ def test_synthetic_quickstart_refuses_a_folder_holding_the_users_data(capsys, tm
         "DATA.SYNTHETIC.ENABLE False to train on the data in that folder"
     ]
     assert os.listdir(data) == ["train.csv"] and (data / "train.csv").read_text() == "clips/a.mp4 0\n"
+
+
+def test_labels_that_do_not_fit_num_classes_are_named(capsys, tiny_kinetics, tmp_path):
+    # A PySlowFast Kinetics-400 YAML on a smaller data set: 400 outputs for 4 classes.
+    status = run_net.main(_argv(tiny_kinetics, tmp_path / "run", "MODEL.NUM_CLASSES", "400"))
+    assert status == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: config key MODEL.NUM_CLASSES = 400 does not fit the data set in {tiny_kinetics}: its labels run "
+        "0..3 (4 classes): pass MODEL.NUM_CLASSES 4"
+    ]
+    status = run_net.main(_argv(tiny_kinetics, tmp_path / "run", "MODEL.NUM_CLASSES", "3"))
+    assert status == 1 and "pass MODEL.NUM_CLASSES 4" in capsys.readouterr().err

@@ -90,3 +90,20 @@ def test_run_reaching_its_target_stops_and_its_score_is_recomputed_from_the_log(
     printed = (tmp_path / "log.txt").read_text()  # what rank 0 printed
     assert f"score              {recomputed.score:.4f}" in printed
     assert f"x epochs         {cfg.BENCHMARK.REFERENCE_EPOCHS / 1:.4f}" in printed
+
+
+def test_rerun_after_a_run_stopped_before_its_first_checkpoint_starts_a_clean_scorable_log(smoke_config, tmp_path):
+    # What Ctrl-C before the first checkpoint leaves: a log with run_start and an aborted run_stop, no checkpoint.
+    aborted = os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmark", "logs", "x3d_aborted", "mllog.txt")
+    earlier = open(aborted).read()
+    (tmp_path / "mllog.txt").write_text(earlier)
+    (tmp_path / "metrics.jsonl").write_text("")
+    cfg_file, _, cfg = smoke_config(
+        "X3D_M", tmp_path, "BENCHMARK.TARGET_TOP1", "0.01", "BENCHMARK.STOP_AT_TARGET", "True", "TEST.ENABLE", "False"
+    )
+    summary = run_job(cfg, cfg_file)
+    assert (tmp_path / "mllog.previous-1.txt").read_text() == earlier
+    assert (tmp_path / "metrics.previous-1.jsonl").exists()
+    recomputed = read_run(str(tmp_path))
+    assert recomputed.problems == [] and recomputed.score == summary.score
+    assert "the earlier run's log is kept as" in (tmp_path / "log.txt").read_text()

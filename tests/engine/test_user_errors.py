@@ -48,6 +48,8 @@ def test_gpus_asked_for_on_a_machine_without_them_is_one_line_with_the_cpu_fix(c
         SMOKE_X3D,
         "NUM_GPUS",
         "4",
+        "MODEL.NUM_CLASSES",
+        "4",
         "DATA.PATH_TO_DATA_DIR",
         tiny_kinetics,
         "DATA.PATH_PREFIX",
@@ -82,3 +84,14 @@ def test_user_error_inside_a_spawned_worker_is_one_line_without_traceback(tmp_pa
     assert [line for line in done.stderr.splitlines() if line.startswith("error:")] == [
         "error: rank 1 found a problem the user can fix"
     ]
+
+
+def test_run_net_warns_on_a_busy_machine(capsys, monkeypatch, tiny_kinetics, tmp_path):
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    launched = []
+    monkeypatch.setattr(run_net, "launch_job", lambda *args: launched.append(args))
+    data = ["DATA.PATH_TO_DATA_DIR", tiny_kinetics, "DATA.PATH_PREFIX", tiny_kinetics, "MODEL.NUM_CLASSES", "4"]
+    status = run_net.main(["--cfg", SMOKE_X3D, *data, "TRAIN.ENABLE", "False", "OUTPUT_DIR", str(tmp_path / "run")])
+    assert status == 0 and len(launched) == 1
+    assert "warning: load average 9.0 on 2 cores: other processes compete" in capsys.readouterr().err

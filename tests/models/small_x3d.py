@@ -18,7 +18,9 @@ def small_x3d_step(x, compiled=False, depth_factor=1.0, **options):
         tuple: (loss, {parameter name: gradient}).
     """
     torch.manual_seed(0)
-    model = X3D(num_classes=5, num_frames=4, crop_size=64, width_factor=1.0, depth_factor=depth_factor, dim_c5=64, **options)
+    model = X3D(
+        num_classes=5, num_frames=4, crop_size=64, width_factor=1.0, depth_factor=depth_factor, dim_c5=64, **options
+    )
     model.train()
     runner = torch.compile(model) if compiled else model
     loss = runner([x]).square().sum()
