@@ -127,26 +127,31 @@ def to_markdown(groups: dict[str, list[Row]], rejected: Sequence[Bundle]) -> str
 
 
 def _curves_figure(rows: Sequence[Row]) -> str:
-    """Time-to-accuracy curves of every run, one colour per system."""
+    """Time-to-accuracy curves of every run, one colour per system, one marker per model."""
     figure, axis = plt.subplots(figsize=(7, 4))
     longest = max((e["time_s"] for r in rows for res in r.bundle.results for e in res.evals), default=1.0)
     scale, unit = time_unit(longest)
     for index, row in enumerate(rows):
-        for n, result in enumerate(row.bundle.results):
+        labelled: set[str] = set()
+        for result in row.bundle.results:
             xs = [e["time_s"] / scale for e in result.evals]
-            label = row.values["system"] if n == 0 else None
-            axis.plot(xs, [e["top1"] for e in result.evals], marker="o", color=f"C{index}", label=label)
+            label = None if result.model in labelled else f"{row.values['system']}: {result.model}"
+            labelled.add(result.model)
+            marker = "s" if result.kind == "transformer" else "o"
+            axis.plot(xs, [e["top1"] for e in result.evals], marker=marker, color=f"C{index}", label=label)
     axis.set(xlabel=f"benchmark clock ({unit})", ylabel="top-1 (%)", title="time to accuracy")
     axis.legend(fontsize="small")
     return png_data(figure)
 
 
 def _gpu_figure(rows: Sequence[Row]) -> str:
-    """benchmark_score against the GPU count (CPU systems at 0)."""
+    """benchmark_score against the GPU count (CPU systems at 0; rows without a benchmark_score are left out)."""
     figure, axis = plt.subplots(figsize=(5, 4))
     for index, row in enumerate(rows):
-        axis.scatter([row.values["gpus"]], [row.values["benchmark_score"] or 0.0], color=f"C{index}")
-        axis.annotate(row.values["system"], (row.values["gpus"], row.values["benchmark_score"] or 0.0), fontsize=8)
+        point = (row.values["gpus"], row.values["benchmark_score"])
+        if point[1] is not None:
+            axis.scatter([point[0]], [point[1]], color=f"C{index}")
+            axis.annotate(row.values["system"], point, fontsize=8)
     axis.set(xlabel="GPUs", ylabel="benchmark_score", title="score against GPU count")
     return png_data(figure)
 
