@@ -87,7 +87,18 @@ def bundles(tiny_kinetics, tmp_path_factory):
     root = tmp_path_factory.mktemp("bundles")
     other_data = str(root / "other_data")
     make_synthetic_dataset(
-        other_data, 5, 2, 0, width=64, height=48, fps=15, seconds=2.0, gop=15, seed=1, num_classes=4, progress=False
+        out_dir=other_data,
+        num_train_per_class=5,
+        num_val_per_class=2,
+        num_test_per_class=0,
+        width=64,
+        height=48,
+        fps=15,
+        seconds=2.0,
+        gop=15,
+        seed=1,
+        num_classes=4,
+        progress=False,
     )
     good = _benchmark(root / "a", tiny_kinetics, "BENCHMARK.SUBMITTER", "tests")
     renamed = _benchmark(root / "b", tiny_kinetics, "BENCHMARK.SYSTEM_NAME", "second box")
