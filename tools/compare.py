@@ -3,8 +3,9 @@
 
     python tools/compare.py output/benchmark other_machine/bundle -o leaderboard.html --csv board.csv --markdown
 
-Each argument is a results bundle or a tools/run_benchmark.py folder holding one (``bundle/``). Every bundle is
-verified as tools/score.py does; one that fails is listed with its reasons and never ranked. Bundles are
+Each argument is a results bundle, a tools/run_benchmark.py folder holding one (``bundle/``), or a plain run
+folder (a run's OUTPUT_DIR with mllog.txt and system.json, read as a one-run bundle). Every bundle is verified
+as tools/score.py does; one that fails is listed with its reasons and never ranked. Bundles are
 ranked only against bundles on the same dataset fingerprint, division and kind (quick-start or Kinetics20).
 --screenshot PNG opens the page in headless Chromium and fails on console errors.
 """
@@ -26,7 +27,7 @@ def compare(args):
     """Write the leaderboard; return 1 when a bundle was rejected or the page has console errors."""
     missing = [path for path in args.bundles if not os.path.isdir(path)]
     if missing:
-        raise UserError(f"no such folder: {', '.join(missing)} (pass results bundles or run_benchmark folders)")
+        raise UserError(f"no such folder: {', '.join(missing)} (pass results bundles, run_benchmark or run folders)")
     if args.screenshot and find_browser() is None:
         raise UserError("--screenshot needs chromium on PATH (apt-get install chromium)")
     groups, rejected = rank(load_bundles(args.bundles))
@@ -47,7 +48,7 @@ def compare(args):
 def main(argv=None):
     """Compare bundles; return the exit status (1: a rejected bundle, console errors or a user error; 130: Ctrl-C)."""
     parser = ToolParser(__doc__)
-    parser.add_argument("bundles", nargs="+", help="results bundles or run_benchmark folders")
+    parser.add_argument("bundles", nargs="+", help="results bundles, run_benchmark folders or run folders")
     parser.add_argument("-o", "--output", default="leaderboard.html", help="HTML page (default: %(default)s)")
     parser.add_argument("--csv", default=None, help="also write the rows as CSV here")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")

@@ -10,6 +10,9 @@ Layout, modelled on an MLPerf Training submission (one system per bundle)::
       scores.json                                the scores recomputed from the logs (``bundle_scores``)
       report.html                                the runs' report
 
+A plain run folder (a run's OUTPUT_DIR with mllog.txt and system.json) is read as a one-run bundle built in
+memory (``read_run_folder``) and verified the same way, except for the stored scores it does not have.
+
 MLPerf's package checker and results summarizer are not used on the folder itself: they require MLPerf's
 benchmark names, its ``<division>/<submitter>/...`` tree and its rulesets' keys (cache_clear, ...). Every log is
 checked by mlperf-logging's parser and compliance checker with this benchmark's rules instead
@@ -28,7 +31,7 @@ from slowfast.benchmark.mllog import read_mllog
 from slowfast.benchmark.run_reader import read_log
 from slowfast.benchmark.run_result import RunResult
 from slowfast.benchmark.score import benchmark_score, runs_score
-from slowfast.utils.metrics import read_metrics
+from slowfast.utils.metrics import mean_data_wait_share, read_metrics
 
 SYSTEMS_DIR = "systems"
 RESULTS_DIR = "results"
@@ -42,6 +45,12 @@ HARDWARE_FIELDS = ("system_name", "number_of_nodes", "accelerators_per_node", "a
 def system_key(system_name: str) -> str:
     """The system's file and folder name: its name with anything but letters, digits, ``.-_`` as ``_``."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", system_name).strip("_") or "system"
+
+
+def logged_values(path: str) -> dict[str, Any]:
+    """The first logged value of every key of an mllog file (resumes repeat the run constants)."""
+    lines, _ = read_mllog(path)
+    return {line.key: line.value["value"] for line in reversed(lines)}
 
 
 def bundle_scores(results: list[RunResult]) -> dict[str, Any]:
@@ -84,6 +93,8 @@ class Bundle:
     fingerprint: dict[str, Any] = field(default_factory=dict)
     scores: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # Per result: the mean share of its train epochs spent waiting for input (None when its metrics lack it).
+    data_wait_shares: list[float | None] = field(default_factory=list)
 
 
 def _load_json(path: str, problems: list[str]) -> Any:
@@ -107,7 +118,7 @@ def result_files(bundle_dir: str, system: str) -> list[str]:
 
 
 def read_bundle(bundle_dir: str) -> Bundle:
-    """Read a bundle and verify it (the checks of ``verify_result`` and ``_check_scores``).
+    """Read a bundle and verify it (the checks of ``verify_result``, ``_check_stored_scores``, ``_check_validity``).
 
     Args:
         bundle_dir (str): a folder in the layout of this module's docstring.
@@ -126,31 +137,65 @@ def read_bundle(bundle_dir: str) -> Bundle:
     if not files:
         bundle.problems.append(f"no {RESULTS_DIR}/{os.path.splitext(systems[0])[0]}/<model>/result_<i>.txt")
     for path in files:
-        name = os.path.relpath(path, bundle_dir)
-        result, problems = verify_result(path, bundle.system, bundle.fingerprint)
-        bundle.results.append(result)
-        bundle.problems += [f"{name}: {p}" for p in problems]
+        _add_result(bundle, path, path[: -len(".txt")], os.path.relpath(path, bundle_dir))
     bundle.scores = bundle_scores(bundle.results)
-    _check_scores(bundle)
+    _check_stored_scores(bundle)
+    _check_validity(bundle)
     return bundle
 
 
-def verify_result(path: str, system: dict[str, Any], fingerprint: dict[str, Any]) -> tuple[RunResult, list[str]]:
+def read_run_folder(run_dir: str) -> Bundle:
+    """A run's OUTPUT_DIR as a one-run bundle built in memory, verified as ``read_bundle`` verifies a bundle.
+
+    Its system description is the folder's system.json and its dataset fingerprint the one its log records;
+    its scores are computed from the log (there is no stored scores.json to compare with).
+
+    Args:
+        run_dir (str): a run's OUTPUT_DIR holding mllog.txt, system.json and (optionally) metrics.jsonl.
+    Returns:
+        Bundle: ``path`` is ``run_dir``; with every problem found, each naming the file it is in.
+    """
+    bundle = Bundle(path=run_dir)
+    system_path = os.path.join(run_dir, keys.SYSTEM_FILENAME)
+    if not os.path.isfile(system_path):
+        bundle.problems.append(f"{keys.SYSTEM_FILENAME} is missing: runs of this version write it at start-up")
+        return bundle
+    bundle.system = _load_json(system_path, bundle.problems)
+    log = os.path.join(run_dir, keys.MLLOG_FILENAME)
+    bundle.fingerprint = logged_values(log).get(keys.DATASET_FINGERPRINT) or {}
+    _add_result(bundle, log, run_dir, keys.MLLOG_FILENAME)
+    bundle.scores = bundle_scores(bundle.results)
+    _check_validity(bundle)
+    return bundle
+
+
+def _add_result(bundle: Bundle, log: str, metrics_dir: str, name: str) -> None:
+    """Verify one run (its log ``log``, its metrics in ``metrics_dir``) and add it to ``bundle``."""
+    metrics = read_metrics(metrics_dir)
+    result, problems = verify_result(log, metrics, bundle.system, bundle.fingerprint)
+    bundle.results.append(result)
+    bundle.data_wait_shares.append(mean_data_wait_share(metrics))
+    bundle.problems += [f"{name}: {p}" for p in problems]
+
+
+def verify_result(
+    path: str, metrics: list[dict[str, Any]], system: dict[str, Any], fingerprint: dict[str, Any]
+) -> tuple[RunResult, list[str]]:
     """One run of a bundle: log integrity, compliance, and agreement with the system and the dataset.
 
     Args:
-        path (str): ``result_<i>.txt``; its metrics are in the folder ``result_<i>/`` beside it.
+        path (str): the run's mllog (a bundle's ``result_<i>.txt``, a run folder's mllog.txt).
+        metrics (list of dict): the run's metrics.jsonl records (``read_metrics``).
         system (dict): the bundle's system description.
         fingerprint (dict): the bundle's dataset fingerprint.
     Returns:
         tuple: (RunResult, list of problems).
     """
-    result = read_log(path, read_metrics(path[: -len(".txt")]), None, path)
+    result = read_log(path, metrics, None, path)
     problems = result.problems + check_mllog(path)
     if result.compliant and result.changes:
         problems.append(f"division closed although the config changed: {'; '.join(result.changes)}")
-    lines, _ = read_mllog(path)
-    logged = {line.key: line.value["value"] for line in reversed(lines)}  # the first value of each key
+    logged = logged_values(path)
     event = logged.get(keys.SYSTEM) or {}
     if not event:
         problems.append(f"no {keys.SYSTEM} event in the log")
@@ -164,16 +209,22 @@ def verify_result(path: str, system: dict[str, Any], fingerprint: dict[str, Any]
             f"and {gpus} accelerator(s)"
         )
     digest = (logged.get(keys.DATASET_FINGERPRINT) or {}).get("digest")
-    if digest != fingerprint.get("digest"):
+    if digest is None:
+        problems.append(f"no {keys.DATASET_FINGERPRINT} event in the log")
+    elif digest != fingerprint.get("digest"):
         problems.append(f"dataset fingerprint {digest} differs from the bundle's {fingerprint.get('digest')}")
     return result, problems
 
 
-def _check_scores(bundle: Bundle) -> None:
+def _check_stored_scores(bundle: Bundle) -> None:
     """The stored scores.json must equal the scores recomputed from the logs."""
     stored = _load_json(os.path.join(bundle.path, SCORES_FILENAME), bundle.problems)
     if stored and json.loads(json.dumps(bundle.scores)) != stored:
         bundle.problems.append(f"{SCORES_FILENAME} differs from the scores recomputed from the logs")
+
+
+def _check_validity(bundle: Bundle) -> None:
+    """Every model's runs must make a valid result (MLPerf's rule on runs that did not converge)."""
     for model, entry in bundle.scores["models"].items():
         if not entry["valid"]:
             bundle.problems.append(f"{model}: invalid result: {entry['reason']}")

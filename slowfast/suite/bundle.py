@@ -12,9 +12,9 @@ from slowfast.benchmark.bundle import (
     SCORES_FILENAME,
     SYSTEMS_DIR,
     bundle_scores,
+    logged_values,
     system_key,
 )
-from slowfast.benchmark.mllog import read_mllog
 from slowfast.benchmark.result import format_result_block
 from slowfast.benchmark.run_reader import read_run
 from slowfast.suite.report import REPORT_FILENAME
@@ -26,11 +26,6 @@ BUNDLE_DIRNAME = "bundle"
 
 class BundleError(ValueError):
     """The runs cannot form one bundle (no system description, or several systems)."""
-
-
-def _logged(run_dir: str, key: str) -> object:
-    lines, _ = read_mllog(os.path.join(run_dir, keys.MLLOG_FILENAME))
-    return next((line.value["value"] for line in lines if line.key == key), None)
 
 
 def _system_of(run_dirs: Sequence[str]) -> dict:
@@ -76,7 +71,10 @@ def write_bundle(bundle_dir: str, run_dirs: Sequence[str], report_path: str) -> 
             if os.path.isfile(os.path.join(run_dir, extra)):
                 shutil.copyfile(os.path.join(run_dir, extra), os.path.join(stem, extra))
         atomic_write_text(os.path.join(stem, "result.txt"), format_result_block(result) + "\n")
-    atomic_write_json(os.path.join(bundle_dir, DATASET_FILENAME), _logged(run_dirs[0], keys.DATASET_FINGERPRINT))
+    atomic_write_json(
+        os.path.join(bundle_dir, DATASET_FILENAME),
+        logged_values(os.path.join(run_dirs[0], keys.MLLOG_FILENAME)).get(keys.DATASET_FINGERPRINT),
+    )
     atomic_write_json(os.path.join(bundle_dir, SCORES_FILENAME), bundle_scores(results))
     shutil.copyfile(report_path, os.path.join(bundle_dir, REPORT_FILENAME))
     return bundle_dir

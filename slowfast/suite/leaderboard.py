@@ -1,8 +1,11 @@
 """A leaderboard across results bundles: rows per system and division, ranked only among comparable results.
 
-Bundles that fail verification (slowfast/benchmark/bundle.py) are listed with their reasons and never ranked.
-Results are ranked only within one group: the same dataset fingerprint digest, division and kind (quick-start
-or Kinetics20).
+Each input is a results bundle, a run_benchmark folder holding one, or a plain run folder (a run's OUTPUT_DIR,
+read as a one-run bundle). Bundles that fail verification (slowfast/benchmark/bundle.py) are listed with their
+reasons and never ranked. Results are ranked only within one group: the same dataset fingerprint digest,
+division and kind (quick-start or Kinetics20), best benchmark_score first; rows without one (a single model's
+runs) follow, by their cnn and then transformer score. input_bound_share is the mean share of the train epochs
+spent waiting for input, where the runs' metrics record it.
 """
 
 import csv
@@ -13,13 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from slowfast.benchmark.bundle import Bundle, read_bundle
+from slowfast.benchmark.bundle import Bundle, read_bundle, read_run_folder
+from slowfast.benchmark.mllog import MLLOG_FILENAME
 from slowfast.suite.bundle import BUNDLE_DIRNAME
 from slowfast.suite.report import plt, png_data, time_unit
 
 COLUMNS = (
     *("group", "rank", "system", "division", "gpus", "nodes", "accelerator", "cnn", "transformer"),
-    *("benchmark_score", "score_per_gpu", "epochs_ratio", "bundle"),
+    *("benchmark_score", "score_per_gpu", "epochs_ratio", "input_bound_share", "bundle"),
 )
 
 
@@ -33,11 +37,16 @@ class Row:
 
 
 def load_bundles(paths: Sequence[str]) -> list[Bundle]:
-    """Read each path as a bundle, or a run_benchmark folder holding ``bundle/``."""
+    """Read each path as a run_benchmark folder holding ``bundle/``, a run folder (mllog.txt) or a bundle."""
     bundles = []
     for path in paths:
         inner = os.path.join(path, BUNDLE_DIRNAME)
-        bundles.append(read_bundle(inner if os.path.isdir(inner) else path))
+        if os.path.isdir(inner):
+            bundles.append(read_bundle(inner))
+        elif os.path.isfile(os.path.join(path, MLLOG_FILENAME)):
+            bundles.append(read_run_folder(path))
+        else:
+            bundles.append(read_bundle(path))
     return bundles
 
 
@@ -47,6 +56,7 @@ def _row(bundle: Bundle) -> Row:
     combined = (scores["benchmark_score"] or {}).get("arithmetic")
     gpus = int(system["number_of_nodes"]) * int(system["accelerators_per_node"])
     ratios = [e["epochs_ratio"] for e in by_kind.values() if e["epochs_ratio"] is not None]
+    waits = [share for share in bundle.data_wait_shares if share is not None]
     kind = "quick-start" if scores["quickstart"] else "Kinetics20"
     group = f"{kind}, {scores['division']} division, data {bundle.fingerprint.get('digest', '?')[:12]}"
     values = {
@@ -60,22 +70,31 @@ def _row(bundle: Bundle) -> Row:
         "benchmark_score": combined,
         "score_per_gpu": combined / gpus if combined is not None and gpus else None,
         "epochs_ratio": sum(ratios) / len(ratios) if ratios else None,
+        "input_bound_share": sum(waits) / len(waits) if waits else None,
         "bundle": bundle.path,
     }
     return Row(group, values, bundle)
+
+
+def _rank_key(row: Row) -> tuple[float, ...]:
+    """Best benchmark_score first; rows without one after, by cnn and then transformer score (None last)."""
+    return tuple(
+        -(row.values[c] if row.values[c] is not None else -1.0) for c in ("benchmark_score", "cnn", "transformer")
+    )
 
 
 def rank(bundles: Sequence[Bundle]) -> tuple[dict[str, list[Row]], list[Bundle]]:
     """Rank verified bundles within their groups.
 
     Returns:
-        tuple: ({group: rows, best benchmark_score first, each with "rank"}, bundles rejected by verification).
+        tuple: ({group: rows in the order of the module's docstring, each with "rank"}, bundles rejected by
+        verification).
     """
     groups: dict[str, list[Row]] = {}
     for row in (_row(b) for b in bundles if not b.problems):
         groups.setdefault(row.group, []).append(row)
     for rows in groups.values():
-        rows.sort(key=lambda r: -(r.values["benchmark_score"] or 0.0))
+        rows.sort(key=_rank_key)
         for position, row in enumerate(rows, 1):
             row.values["rank"] = position
     return groups, [b for b in bundles if b.problems]
@@ -108,26 +127,31 @@ def to_markdown(groups: dict[str, list[Row]], rejected: Sequence[Bundle]) -> str
 
 
 def _curves_figure(rows: Sequence[Row]) -> str:
-    """Time-to-accuracy curves of every run, one colour per system."""
+    """Time-to-accuracy curves of every run, one colour per system, one marker per model."""
     figure, axis = plt.subplots(figsize=(7, 4))
     longest = max((e["time_s"] for r in rows for res in r.bundle.results for e in res.evals), default=1.0)
     scale, unit = time_unit(longest)
     for index, row in enumerate(rows):
-        for n, result in enumerate(row.bundle.results):
+        labelled: set[str] = set()
+        for result in row.bundle.results:
             xs = [e["time_s"] / scale for e in result.evals]
-            label = row.values["system"] if n == 0 else None
-            axis.plot(xs, [e["top1"] for e in result.evals], marker="o", color=f"C{index}", label=label)
+            label = None if result.model in labelled else f"{row.values['system']}: {result.model}"
+            labelled.add(result.model)
+            marker = "s" if result.kind == "transformer" else "o"
+            axis.plot(xs, [e["top1"] for e in result.evals], marker=marker, color=f"C{index}", label=label)
     axis.set(xlabel=f"benchmark clock ({unit})", ylabel="top-1 (%)", title="time to accuracy")
     axis.legend(fontsize="small")
     return png_data(figure)
 
 
 def _gpu_figure(rows: Sequence[Row]) -> str:
-    """benchmark_score against the GPU count (CPU systems at 0)."""
+    """benchmark_score against the GPU count (CPU systems at 0; rows without a benchmark_score are left out)."""
     figure, axis = plt.subplots(figsize=(5, 4))
     for index, row in enumerate(rows):
-        axis.scatter([row.values["gpus"]], [row.values["benchmark_score"] or 0.0], color=f"C{index}")
-        axis.annotate(row.values["system"], (row.values["gpus"], row.values["benchmark_score"] or 0.0), fontsize=8)
+        point = (row.values["gpus"], row.values["benchmark_score"])
+        if point[1] is not None:
+            axis.scatter([point[0]], [point[1]], color=f"C{index}")
+            axis.annotate(row.values["system"], point, fontsize=8)
     axis.set(xlabel="GPUs", ylabel="benchmark_score", title="score against GPU count")
     return png_data(figure)
 

@@ -223,3 +223,16 @@ def records_of(records: Sequence[Mapping[str, Any]], record_type: str, *fields: 
     if unknown:
         raise MetricsSchemaError(f"{record_type} records have no field(s) {', '.join(unknown)}: fields {known}")
     return [record for record in records if record.get("type") == record_type]
+
+
+def mean_data_wait_share(records: Sequence[Mapping[str, Any]]) -> float | None:
+    """How input-bound a run was: the mean ``data_wait_share`` of its train_epoch records.
+
+    Args:
+        records (sequence of dict): from ``read_metrics``.
+    Returns:
+        float or None: a share in [0, 1]; None when no train_epoch record has the field (older or no metrics).
+    """
+    shares = [r.get("data_wait_share") for r in records_of(records, "train_epoch", "data_wait_share")]
+    known = [share for share in shares if isinstance(share, int | float) and not isinstance(share, bool)]
+    return sum(known) / len(known) if known else None

@@ -1,5 +1,7 @@
-"""Results bundles from real quick-start-like benchmarks: verified, ranked, rejected with a reason, kept apart."""
+"""Results bundles from real quick-start-like benchmarks and plain run folders (the hand-written run in
+tests/benchmark/logs/): verified, ranked, rejected with a reason, kept apart."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,7 +16,59 @@ from slowfast.suite.leaderboard import load_bundles, rank, to_csv, to_html, to_m
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMOKE = [os.path.join(REPO, "configs", "smoke", f"{name}.yaml") for name in ("X3D_M", "MVIT_B_16x4")]
+RUN = os.path.join(REPO, "tests", "benchmark", "logs", "x3d_run_folder")
 ENV = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def _run_copy(root, name, *, system_name, speedup=1.0, with_wait=True):
+    """A copy of the hand-written run as system ``system_name``, its clock ``speedup`` times faster."""
+    run = os.path.join(root, name)
+    shutil.copytree(RUN, run)
+    with open(os.path.join(run, "mllog.txt")) as f:
+        lines = [json.loads(line.split(" ", 1)[1]) for line in f]
+    start = lines[0]["time_ms"]
+    for line in lines:
+        line["time_ms"] = start + (line["time_ms"] - start) / speedup
+        if "clock_s" in line["metadata"]:
+            line["metadata"]["clock_s"] /= speedup
+        if line["key"] == "system":
+            line["value"]["system_name"] = system_name
+    with open(os.path.join(run, "mllog.txt"), "w") as f:
+        f.writelines(f":::MLLOG {json.dumps(line)}\n" for line in lines)
+    with open(os.path.join(run, "system.json")) as f:
+        system = json.load(f)
+    with open(os.path.join(run, "system.json"), "w") as f:
+        json.dump({**system, "system_name": system_name}, f)
+    with open(os.path.join(run, "metrics.jsonl")) as f:
+        records = [json.loads(line) for line in f]
+    with open(os.path.join(run, "metrics.jsonl"), "w") as f:
+        for record in records:
+            record["time"] /= speedup
+            if not with_wait:
+                record.pop("data_wait_share", None)
+            f.write(json.dumps(record) + "\n")
+    return run
+
+
+def test_run_folders_are_ranked_with_the_bundle_rules_and_show_their_input_wait(tmp_path):
+    slow = _run_copy(tmp_path, "slow", system_name="slow box", with_wait=False)
+    fast = _run_copy(tmp_path, "fast", system_name="fast box", speedup=2.0)
+    edited = _run_copy(tmp_path, "edited", system_name="edited box", speedup=4.0)
+    with open(os.path.join(edited, "system.json")) as f:
+        system = json.load(f)
+    with open(os.path.join(edited, "system.json"), "w") as f:
+        json.dump({**system, "accelerators_per_node": 8}, f)  # claims 8 GPUs; the log ran on 1
+    groups, rejected = rank(load_bundles([slow, edited, fast]))
+    assert [b.path for b in rejected] == [edited]
+    ((group, rows),) = groups.items()
+    assert group.startswith("Kinetics20, closed division, data 0123456789ab")
+    assert [(r.values["rank"], r.values["system"]) for r in rows] == [(1, "fast box"), (2, "slow box")]
+    assert rows[0].values["cnn"] == pytest.approx(4.0) and rows[1].values["cnn"] == pytest.approx(2.0)
+    assert rows[0].values["input_bound_share"] == pytest.approx(0.2) and rows[1].values["input_bound_share"] is None
+    table = to_markdown(groups, rejected)
+    assert "| input_bound_share |" in table.splitlines()[2]
+    assert "| 1 | fast box |" in table and "| 0.2000 |" in table and "| 2 | slow box |" in table
+    assert f"rejected `{edited}`: mllog.txt: system accelerators_per_node: the log says 1, the bundle 8" in table
 
 
 def _benchmark(out, data, *extra):
@@ -33,7 +87,18 @@ def bundles(tiny_kinetics, tmp_path_factory):
     root = tmp_path_factory.mktemp("bundles")
     other_data = str(root / "other_data")
     make_synthetic_dataset(
-        other_data, 5, 2, 0, width=64, height=48, fps=15, seconds=2.0, gop=15, seed=1, num_classes=4, progress=False
+        out_dir=other_data,
+        num_train_per_class=5,
+        num_val_per_class=2,
+        num_test_per_class=0,
+        width=64,
+        height=48,
+        fps=15,
+        seconds=2.0,
+        gop=15,
+        seed=1,
+        num_classes=4,
+        progress=False,
     )
     good = _benchmark(root / "a", tiny_kinetics, "BENCHMARK.SUBMITTER", "tests")
     renamed = _benchmark(root / "b", tiny_kinetics, "BENCHMARK.SYSTEM_NAME", "second box")
@@ -97,3 +162,15 @@ def test_leaderboard_renders_in_chromium_without_console_errors(bundles, tmp_pat
     broken = tmp_path / "broken.html"
     broken.write_text("<html><body><script>undefined_function()</script></body></html>")
     assert check_page(str(broken), str(tmp_path / "broken.png"), find_browser()) != []
+
+
+@pytest.mark.slow
+def test_a_real_run_folder_ranks_beside_its_bundle_with_the_measured_input_wait(bundles):
+    run = os.path.join(os.path.dirname(bundles["good"]), "X3D_M", "run_1")
+    groups, rejected = rank(load_bundles([run, bundles["good"]]))
+    assert rejected == []
+    ((_, rows),) = groups.items()
+    # The bundle has a benchmark_score and ranks first; the run folder has its one model's score.
+    assert [r.values["bundle"] for r in rows] == [bundles["good"], run]
+    assert rows[1].values["cnn"] == pytest.approx(rows[0].values["cnn"]) and rows[1].values["transformer"] is None
+    assert all(0.0 <= r.values["input_bound_share"] <= 1.0 for r in rows)

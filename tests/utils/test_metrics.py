@@ -14,6 +14,7 @@ from slowfast.utils.metrics import (
     RECORD_TYPES,
     MetricsSchemaError,
     MetricsWriter,
+    mean_data_wait_share,
     read_metrics,
     record_fields,
     records_of,
@@ -109,3 +110,18 @@ def test_readers_cannot_ask_for_a_field_or_a_type_the_schema_does_not_have():
         records_of(records, "eval", "accuracy")
     with pytest.raises(MetricsSchemaError, match=r"unknown metrics record type 'evaluation'"):
         records_of(records, "evaluation")
+
+
+def test_the_input_wait_share_is_the_mean_over_train_epochs_and_unknown_without_them():
+    def record(record_type, **values):
+        return {"type": record_type, **_complete(record_type, **values)}
+
+    records = [
+        record("train_epoch", data_wait_share=0.1),
+        record("train_iter", data_wait_s=9.0),
+        record("train_epoch", data_wait_share=0.4),
+        record("train_epoch", data_wait_share=None),  # a non-finite value is written as null
+    ]
+    assert mean_data_wait_share(records) == pytest.approx(0.25)
+    assert mean_data_wait_share([record("eval")]) is None
+    assert mean_data_wait_share([{"type": "train_epoch", "epoch": 0}]) is None  # an older record lacks the field
