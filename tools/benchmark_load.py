@@ -19,9 +19,13 @@ import subprocess
 import sys
 import time
 
+# Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import slowfast  # noqa: E402, F401  (before torch: sets the OpenMP wait policy, as in run_net)
+import slowfast  # noqa: F401  (before torch: sets the OpenMP wait policy, as in run_net)
+from slowfast.config.checks import ConfigError
+from slowfast.config.cli import ToolParser, run_tool
+from slowfast.utils.errors import UserError
 
 
 def train_loop(cfg_file, seconds):
@@ -61,16 +65,16 @@ def run_loops(count, args):
     return [json.loads(loop.communicate()[0].strip().splitlines()[-1]) for loop in loops]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cfg", default="configs/quickstart/X3D_M.yaml", help="YAML config (default: %(default)s)")
-    parser.add_argument("--seconds", type=float, default=40.0, help="timed seconds of each loop")
-    parser.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="environment of the loops")
-    parser.add_argument("--loop", action="store_true", help=argparse.SUPPRESS)  # one loop: print its JSON result
-    args = parser.parse_args()
+def measure(args):
+    """One loop (``--loop``: print its JSON result), or the solo loop then the pair, printing their speeds."""
+    if not os.path.isfile(args.cfg):
+        raise ConfigError(f"config file not found: {args.cfg}: check the --cfg path")
     if args.loop:
         print(json.dumps(train_loop(args.cfg, args.seconds)))
         return
+    bad_env = [item for item in args.env if "=" not in item]
+    if bad_env:
+        raise UserError(f"--env takes KEY=VALUE items, got {bad_env}")
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; loop environment: {args.env}")
     solo = run_loops(1, args)[0]
     print(f"solo  {solo['clips_per_s']:.2f} clips/s ({solo['threads']} threads)", flush=True)
@@ -83,5 +87,15 @@ def main():
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
+def main(argv=None):
+    """Time the loops; return the exit status (1: a user error, printed as one line; 130: Ctrl-C)."""
+    parser = ToolParser(__doc__)
+    parser.add_argument("--cfg", default="configs/quickstart/X3D_M.yaml", help="YAML config (default: %(default)s)")
+    parser.add_argument("--seconds", type=float, default=40.0, help="timed seconds of each loop")
+    parser.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="environment of the loops")
+    parser.add_argument("--loop", action="store_true", help=argparse.SUPPRESS)  # one loop: print its JSON result
+    return run_tool(parser, measure, argv)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -23,7 +23,7 @@ def test_reference_mark_is_where_each_process_count_scores_one():
 
 
 def test_throughput_and_data_wait_axes_start_at_zero(monkeypatch):
-    monkeypatch.setattr(report, "_png", lambda figure: figure)  # keep the figure to read its axes
+    monkeypatch.setattr(report, "png_data", lambda figure: figure)  # keep the figure to read its axes
     records = [
         {"type": "train_epoch", "epoch": e, "clips_per_s": 24.0 + 0.3 * e, "data_wait_share": 0.02 + 0.01 * e}
         for e in range(3)

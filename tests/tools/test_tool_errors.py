@@ -15,6 +15,7 @@ SMOKE = os.path.join(REPO, "configs", "smoke")
 
 # tool -> (a wrong command line, run from an empty folder; what its one error line names).
 BAD_ARGUMENTS = {
+    "benchmark_load.py": (["--cfg", "missing.yaml"], "config file not found: missing.yaml"),
     "benchmark_loader.py": (["--cfg", "missing.yaml"], "config file not found: missing.yaml"),
     "benchmark_model.py": (["--cfg", "missing.yaml"], "config file not found: missing.yaml"),
     "check_dataset.py": (["--cfg", "missing.yaml"], "config file not found: missing.yaml"),
