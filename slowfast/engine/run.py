@@ -125,7 +125,7 @@ def open_run(cfg: CfgNode, cfg_file: str) -> Run:
     )
     ctx = build_loop_context(cfg, _metrics_writer(cfg), clock.elapsed, impl)
     model_name = model_name_of(cfg_file)
-    verdict = _log_header(cfg, cfg_file, model_name, log, platform_name(info, cfg.NUM_GPUS))
+    verdict = _log_header(cfg, cfg_file, model_name, log, info)
     log.event(IMPLEMENTATION, impl.event_value())
     _describe_system(cfg, log)
     train_loader, val_loader = build_loader(cfg, "train"), build_loader(cfg, "val")
@@ -250,10 +250,11 @@ def _describe_system(cfg: CfgNode, log: MLLog) -> None:
 
 
 def _log_header(
-    cfg: CfgNode, cfg_file: str, model_name: str, log: MLLog, platform: str
+    cfg: CfgNode, cfg_file: str, model_name: str, log: MLLog, info: dict[str, object]
 ) -> compliance.ComplianceVerdict:
     """Judge compliance, log the run's constants, and say what the run is; return the verdict."""
     world = du.get_world_size()
+    platform = platform_name(info, world, cfg.NUM_GPUS > 0)
     official = compliance.official_config_path(cfg, cfg_file)
     verdict = compliance.check_compliance(cfg, compliance.load_official_config(official), world)
     fingerprint = dataset_fingerprint(cfg.DATA.PATH_TO_DATA_DIR, cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR)
