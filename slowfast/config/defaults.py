@@ -98,7 +98,8 @@ _C.TRAIN.CHECKPOINT_FILE_PATH = ""
 # PySlowFast's switch between resuming from CHECKPOINT_FILE_PATH and starting at epoch 0: fixed to True
 # (PYSLOWFAST_ONLY_KEYS in slowfast/config/keys.py).
 _C.TRAIN.CHECKPOINT_EPOCH_RESET = True
-# Autocast: fp16 with GradScaler on CUDA, bf16 on the CPU. Off in the scored configs.
+# Autocast: bf16 where the device supports it (the CPU, CUDA from Ampere on; no GradScaler), else fp16 with a
+# GradScaler. Off in the scored configs: the reference trained in fp32 (changing it is open division).
 _C.TRAIN.MIXED_PRECISION = False
 
 # ---------------------------------------------------------------------------------------------------
@@ -230,6 +231,13 @@ _C.MODEL.CHANNELS_LAST = True
 _C.MODEL.CUDNN_BENCHMARK = True
 # Train through torch.compile (inductor); an implementation setting, same numbers up to fp32 rounding.
 _C.MODEL.COMPILE = False
+# TF32 in cuDNN convolutions (torch.backends.cudnn.allow_tf32; PyTorch's own default is True) on Ampere and
+# later GPUs. False keeps the reference's fp32 numerics: its TITAN RTX (Turing) has no TF32, and TF32 rounds
+# the inputs of every convolution to a 10-bit mantissa, so True changes what is computed (open division).
+_C.MODEL.ALLOW_TF32 = False
+# torch.set_float32_matmul_precision (it also sets torch.backends.cuda.matmul.allow_tf32): "highest" (fp32,
+# the reference's, closed division), "high" (TF32) or "medium" (bf16); the last two are open division.
+_C.MODEL.MATMUL_PRECISION = "highest"
 
 # ---------------------------------------------------------------------------------------------------
 # X3D (Feichtenhofer, CVPR 2020): sizes are expansion factors of a tiny base network.

@@ -71,6 +71,7 @@ class Implementation:
         chosen_by: option name -> how its value was chosen.
         candidates: auto's timings, [{"settings", "step_s", "median_s"} or {"settings", "skipped"}].
         threads: torch intra-op threads of this process, and threads_source how that was chosen.
+        precision: what the run computes in (``slowfast.engine.setup.apply_precision``); {} when not set.
     """
 
     mode: str
@@ -79,6 +80,7 @@ class Implementation:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     threads: int = 1
     threads_source: str = ""
+    precision: dict[str, object] = field(default_factory=dict)
 
     def apply(self, cfg: CfgNode) -> CfgNode:
         """Return a frozen copy of ``cfg`` whose option keys hold these settings."""
@@ -89,7 +91,7 @@ class Implementation:
         return cfg
 
     def event_value(self) -> dict[str, Any]:
-        """The mllog ``implementation`` event: every setting, the timings, threads and library versions."""
+        """The mllog ``implementation`` event: every setting, the timings, threads, precision, library versions."""
         return {
             "mode": self.mode,
             "settings": [
@@ -98,6 +100,7 @@ class Implementation:
             ]
             + [{"name": "cpu_threads", "value": self.threads, "chosen_by": self.threads_source}],
             "candidates": self.candidates,
+            "precision": self.precision,
             "versions": library_versions(),
         }
 

@@ -7,6 +7,7 @@ evaluation, checkpoint) -> ``close_run`` (run_stop, multi-view test outside the 
 the HTML report.
 """
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -43,7 +44,14 @@ from slowfast.datasets.mixup import MixUp
 from slowfast.datasets.video_list import dataset_fingerprint
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.implementation import Implementation, choose_implementation, prepare_training_model
-from slowfast.engine.setup import default_setup, job_device, mixed_precision, place_model, seed_everything
+from slowfast.engine.setup import (
+    apply_precision,
+    default_setup,
+    job_device,
+    mixed_precision,
+    place_model,
+    seed_everything,
+)
 from slowfast.engine.trainer import LoopContext, evaluate, test, train_one_epoch, update_precise_bn
 from slowfast.models import build_model
 from slowfast.models.flops import model_stats
@@ -115,7 +123,9 @@ def open_run(cfg: CfgNode, cfg_file: str) -> Run:
     info = default_setup(cfg)
     device = job_device(cfg)
     # Before seeding: timing auto's candidates must not change the initial weights.
-    impl = choose_implementation(cfg, device, mixed_precision(cfg, device)[1])
+    amp_dtype = mixed_precision(cfg, device)[1]
+    precision = apply_precision(cfg, amp_dtype)  # before auto, so that it times the run's numerics
+    impl = dataclasses.replace(choose_implementation(cfg, device, amp_dtype), precision=precision)
     cfg = impl.apply(cfg)
     logger.info("implementation: %s", impl.describe())
     seed_everything(cfg.RNG_SEED, 0, 0)  # identical initial weights on every rank
