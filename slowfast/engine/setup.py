@@ -64,7 +64,11 @@ def place_model(model: nn.Module, cfg: CfgNode, device: torch.device) -> tuple[n
     if du.get_world_size() == 1:
         return model, model
     device_ids = [device.index] if device.type == "cuda" else None
-    return torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids), model
+    # DDP's default broadcasts rank 0's BatchNorm buffers before every forward: a collective per step. Train-mode
+    # forwards use batch statistics, and with precise BN every evaluation's running statistics are recomputed
+    # and averaged over processes first, so nothing would read the broadcast ones.
+    broadcast = not cfg.BN.USE_PRECISE_STATS
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids, broadcast_buffers=broadcast), model
 
 
 def mixed_precision(cfg: CfgNode, device: torch.device) -> tuple[torch.amp.GradScaler, torch.dtype | None]:

@@ -19,7 +19,7 @@ from fvcore.nn.precise_bn import get_bn_modules, update_bn_stats
 from tqdm import tqdm
 
 from slowfast.datasets.bad_videos import BadVideoTracker
-from slowfast.engine.meters import EpochStats, VideoScores, topk_correct
+from slowfast.engine.meters import EpochStats, VideoScores, topk_correct, topk_hits
 from slowfast.solver.lr_policy import get_lr_at_epoch
 from slowfast.solver.optimizer import clip_gradients, set_lr
 from slowfast.utils import distributed as du
@@ -86,28 +86,48 @@ def _memory_mb(device: torch.device) -> float:
 
 
 def _train_step(
-    ctx: LoopContext, inputs: list[torch.Tensor], labels: torch.Tensor, epoch: int, it: int
-) -> tuple[float, int]:
-    """One optimisation step; returns (loss value, top-1 hits). Stops the run on a non-finite loss."""
+    ctx: LoopContext, inputs: list[torch.Tensor], labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimisation step; returns (loss, top-1 hits) as tensors on the device, unread: reading them every
+    step would make the host wait for the device twice per step."""
     targets = labels
     if ctx.mixup is not None:
         inputs, targets = ctx.mixup(inputs, labels)
     logits = _forward(ctx, ctx.model, inputs)
     loss = ctx.loss_fn(logits.float(), targets)
-    loss_value = loss.item()
-    if not math.isfinite(loss_value):
-        raise FloatingPointError(f"training loss is {loss_value} at epoch {epoch + 1}, iteration {it + 1}")
     ctx.optimizer.zero_grad(set_to_none=True)
     ctx.scaler.scale(loss).backward()
     ctx.scaler.unscale_(ctx.optimizer)
     clip_gradients(ctx.model_without_ddp.parameters(), ctx.cfg)
     ctx.scaler.step(ctx.optimizer)
     ctx.scaler.update()
-    return loss_value, topk_correct(logits.detach(), labels, ks=(1,))[0]
+    return loss.detach(), topk_hits(logits.detach(), labels, ks=(1,))[0]
+
+
+def _read_step(
+    ctx: LoopContext, stats: EpochStats, loss: torch.Tensor, correct: torch.Tensor, epoch: int, it: int
+) -> tuple[float, int]:
+    """Read the logged step's loss and top-1 hits (the loop's one host sync per LOG_PERIOD); stop the run when
+    any loss since the epoch began was not finite (their running sum then is not either).
+
+    Raises:
+        FloatingPointError: naming the epoch and the iterations the non-finite loss may be in.
+    """
+    loss_value, hits, loss_sum = torch.stack(
+        [loss.double(), correct.double(), torch.as_tensor(stats.loss_sum).double()]
+    ).tolist()
+    if not math.isfinite(loss_sum):
+        first = max(it + 2 - ctx.cfg.LOG_PERIOD, 1)
+        where = f"iteration {it + 1}" if first == it + 1 else f"iterations {first}-{it + 1} (read every LOG_PERIOD)"
+        raise FloatingPointError(f"training loss is {loss_value} at epoch {epoch + 1}, {where}")
+    return loss_value, int(hits)
 
 
 def train_one_epoch(ctx: LoopContext, loader: Loader, epoch: int, bad_videos: BadVideoTracker) -> dict[str, float]:
     """Train for one epoch, updating the learning rate every iteration from the fractional epoch.
+
+    Loss and accuracy stay on the device and are read every LOG_PERIOD iterations (and at the epoch's end), so
+    the host queues the next step while the device computes this one.
 
     Args:
         ctx (LoopContext): model, optimiser and friends.
@@ -124,11 +144,12 @@ def train_one_epoch(ctx: LoopContext, loader: Loader, epoch: int, bad_videos: Ba
     for it, (inputs, labels, _, meta, wait) in enumerate(batches):
         lr = get_lr_at_epoch(cfg, epoch + it / num_iters)
         set_lr(ctx.optimizer, lr)
-        loss, correct = _train_step(ctx, inputs, labels, epoch, it)
+        loss, correct = _train_step(ctx, inputs, labels)
         stats.update(loss, correct, labels.numel(), wait)
         bad_videos.update(meta)
         if (it + 1) % cfg.LOG_PERIOD == 0 or it + 1 == num_iters:
-            _log_iteration(ctx, epoch, it, num_iters, stats, loss, 100.0 * correct / labels.numel(), lr, wait)
+            loss_value, hits = _read_step(ctx, stats, loss, correct, epoch, it)
+            _log_iteration(ctx, epoch, it, num_iters, stats, loss_value, 100.0 * hits / labels.numel(), lr, wait)
     return {**stats.reduced(), "lr": lr}
 
 

@@ -1,5 +1,5 @@
 """Precision is the config's, not PyTorch's default: TF32 and matmul flags, autocast dtype and scaler, and the
-implementation event and result line that record them."""
+implementation event and result line that record them; DDP's BN buffer broadcast, left out under precise BN."""
 
 import pytest
 import torch
@@ -7,7 +7,8 @@ import torch
 from slowfast.benchmark.mllog import describe_implementation
 from slowfast.config import ConfigError, load_config
 from slowfast.engine.implementation import Implementation
-from slowfast.engine.setup import apply_precision, mixed_precision
+from slowfast.engine.setup import apply_precision, mixed_precision, place_model
+from slowfast.utils import distributed as du
 
 CUDA = torch.device("cuda", 0)
 
@@ -62,3 +63,13 @@ def test_event_and_result_line_record_the_precision():
     value = impl.event_value()
     assert value["precision"] == precision
     assert describe_implementation(value).endswith("; precision: cuDNN TF32 off, matmul highest, autocast off")
+
+
+@pytest.mark.parametrize(("precise_bn", "broadcast"), [("True", False), ("False", True)])
+def test_ddp_broadcasts_bn_buffers_only_without_precise_bn(monkeypatch, precise_bn, broadcast):
+    wrapped = []
+    monkeypatch.setattr(du, "get_world_size", lambda: 2)
+    monkeypatch.setattr(torch.nn.parallel, "DistributedDataParallel", lambda model, **kw: wrapped.append(kw) or model)
+    cfg = load_config(None, ["BN.USE_PRECISE_STATS", precise_bn])
+    place_model(torch.nn.BatchNorm3d(3), cfg, torch.device("cpu"))
+    assert wrapped == [{"device_ids": None, "broadcast_buffers": broadcast}]
