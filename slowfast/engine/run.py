@@ -53,6 +53,7 @@ from slowfast.engine.setup import (
     seed_everything,
 )
 from slowfast.engine.trainer import LoopContext, evaluate, test, train_one_epoch, update_precise_bn
+from slowfast.engine.warmup import compiled_frames, needs_warm_up, warm_up
 from slowfast.models import build_model
 from slowfast.models.flops import model_stats
 from slowfast.solver.losses import get_loss_func
@@ -144,6 +145,8 @@ def open_run(cfg: CfgNode, cfg_file: str) -> Run:
         "val": BadVideoTracker.for_loader(val_loader, cfg.DATA.MAX_BAD_FRACTION, "val"),
     }
     start_epoch = _restore(cfg, ctx, clock, bad_videos)
+    if needs_warm_up(device, bool(impl.settings.get("compile"))):
+        warm_up(ctx, du.get_world_size())
     log.end(constants.INIT_STOP)
     clock.start()
     if start_epoch == 0:
@@ -160,7 +163,7 @@ def train_epochs(run: Run) -> None:
     for epoch in range(run.start_epoch, cfg.SOLVER.MAX_EPOCH):
         seed_everything(cfg.RNG_SEED, epoch + 1, du.get_rank())
         set_loader_epoch(run.train_loader, epoch)
-        epoch_started = clock.elapsed()
+        epoch_started, frames_before = clock.elapsed(), _compilations(run)
         run.log.epoch_start(epoch, epoch_started)
         stats = train_one_epoch(ctx, run.train_loader, epoch, run.bad_videos["train"])
         stats["bad_videos"] = _bad_video_count(run.bad_videos["train"], epoch, run.log)
@@ -170,6 +173,9 @@ def train_epochs(run: Run) -> None:
         if (epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or last:
             _evaluate_epoch(run, epoch)
         epoch_s = clock.elapsed() - epoch_started  # train + evaluation, as tools/selfcheck.py predicts it
+        stats["recompilations"] = _compilations(run) - frames_before
+        if stats["recompilations"]:
+            logger.warning("torch.compile compiled %d time(s) during epoch %d", stats["recompilations"], epoch + 1)
         record = {"epoch": epoch, "epoch_s": epoch_s, "predicted_epoch_s": predicted_epoch_s, **stats}
         ctx.metrics.write("train_epoch", record, step=epoch + 1)
         log_epoch_time(epoch, epoch_s, predicted_epoch_s)
@@ -178,6 +184,11 @@ def train_epochs(run: Run) -> None:
         if clock.reached and cfg.BENCHMARK.STOP_AT_TARGET:
             logger.info("target reached and BENCHMARK.STOP_AT_TARGET: training ends after epoch %d", epoch + 1)
             break
+
+
+def _compilations(run: Run) -> int:
+    """torch.compile's compilations so far in this process (0 when the run does not compile)."""
+    return compiled_frames() if run.implementation.settings.get("compile") else 0
 
 
 def close_run(run: Run) -> RunResult:

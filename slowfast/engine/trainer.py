@@ -1,6 +1,6 @@
 """The one loop: ``train_one_epoch``, ``evaluate`` (one deterministic view per video) and multi-view ``test``.
 
-All three share ``_device_batches`` (data-wait timing, device transfer) and ``_forward`` (autocast). Training
+All three share ``_device_batches`` (data-wait timing, device transfer) and ``forward`` (autocast). Training
 returns logits; in eval mode the model returns PySlowFast's head activation (softmax), whose argmax is the same.
 """
 
@@ -67,7 +67,7 @@ def _device_batches(loader: Loader, device: torch.device) -> Iterator[Batch]:
         end = time.perf_counter()
 
 
-def _forward(ctx: LoopContext, model: torch.nn.Module, inputs: list[torch.Tensor]) -> torch.Tensor:
+def forward(ctx: LoopContext, model: torch.nn.Module, inputs: list[torch.Tensor]) -> torch.Tensor:
     with torch.autocast(ctx.device.type, dtype=ctx.amp_dtype, enabled=ctx.amp_dtype is not None):
         return model(inputs)
 
@@ -85,15 +85,13 @@ def _memory_mb(device: torch.device) -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def _train_step(
-    ctx: LoopContext, inputs: list[torch.Tensor], labels: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+def train_step(ctx: LoopContext, inputs: list[torch.Tensor], labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """One optimisation step; returns (loss, top-1 hits) as tensors on the device, unread: reading them every
     step would make the host wait for the device twice per step."""
     targets = labels
     if ctx.mixup is not None:
         inputs, targets = ctx.mixup(inputs, labels)
-    logits = _forward(ctx, ctx.model, inputs)
+    logits = forward(ctx, ctx.model, inputs)
     loss = ctx.loss_fn(logits.float(), targets)
     ctx.optimizer.zero_grad(set_to_none=True)
     ctx.scaler.scale(loss).backward()
@@ -144,7 +142,7 @@ def train_one_epoch(ctx: LoopContext, loader: Loader, epoch: int, bad_videos: Ba
     for it, (inputs, labels, _, meta, wait) in enumerate(batches):
         lr = get_lr_at_epoch(cfg, epoch + it / num_iters)
         set_lr(ctx.optimizer, lr)
-        loss, correct = _train_step(ctx, inputs, labels)
+        loss, correct = train_step(ctx, inputs, labels)
         stats.update(loss, correct, labels.numel(), wait)
         bad_videos.update(meta)
         if (it + 1) % cfg.LOG_PERIOD == 0 or it + 1 == num_iters:
@@ -237,7 +235,7 @@ def evaluate(ctx: LoopContext, loader: Loader, bad_videos: BadVideoTracker) -> d
     correct1 = correct5 = count = 0
     for inputs, labels, _, meta, _ in _progress(_device_batches(loader, ctx.device), len(loader), "eval"):
         valid = meta["valid"].to(ctx.device)
-        scores = _forward(ctx, ctx.model_without_ddp, inputs)
+        scores = forward(ctx, ctx.model_without_ddp, inputs)
         hits1, hits5 = topk_correct(scores[valid], labels[valid])
         correct1, correct5, count = correct1 + hits1, correct5 + hits5, count + int(valid.sum())
         bad_videos.update(meta)
@@ -261,7 +259,7 @@ def test(ctx: LoopContext, loader: Loader, bad_videos: BadVideoTracker) -> dict[
     scores = VideoScores(cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS, cfg.MODEL.NUM_CLASSES)
     for inputs, labels, index, meta, _ in _progress(_device_batches(loader, ctx.device), len(loader), "test"):
         valid = meta["valid"]
-        output = _forward(ctx, ctx.model_without_ddp, inputs).float().cpu()
+        output = forward(ctx, ctx.model_without_ddp, inputs).float().cpu()
         scores.add(output[valid], labels.cpu()[valid], index[valid])
         bad_videos.update(meta)
     return scores.result()
