@@ -7,12 +7,11 @@ evaluation, checkpoint) -> ``close_run`` (run_stop, multi-view test outside the 
 the HTML report.
 """
 
-import dataclasses
 import hashlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import torch
 from fvcore.common.config import CfgNode
@@ -84,6 +83,7 @@ class Run:
     verdict: compliance.ComplianceVerdict
     implementation: Implementation
     start_epoch: int
+    data_wait_shares: list[float] = field(default_factory=list)  # per epoch this process trained
 
 
 def benchmark_job(cfg: CfgNode, cfg_file: str) -> None:
@@ -126,7 +126,7 @@ def open_run(cfg: CfgNode, cfg_file: str) -> Run:
     # Before seeding: timing auto's candidates must not change the initial weights.
     amp_dtype = mixed_precision(cfg, device)[1]
     precision = apply_precision(cfg, amp_dtype)  # before auto, so that it times the run's numerics
-    impl = dataclasses.replace(choose_implementation(cfg, device, amp_dtype), precision=precision)
+    impl = replace(choose_implementation(cfg, device, amp_dtype), precision=precision)
     cfg = impl.apply(cfg)
     logger.info("implementation: %s", impl.describe())
     seed_everything(cfg.RNG_SEED, 0, 0)  # identical initial weights on every rank
@@ -173,6 +173,7 @@ def train_epochs(run: Run) -> None:
         if (epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or last:
             _evaluate_epoch(run, epoch)
         epoch_s = clock.elapsed() - epoch_started  # train + evaluation, as tools/selfcheck.py predicts it
+        run.data_wait_shares.append(stats["data_wait_share"])
         stats["recompilations"] = _compilations(run) - frames_before
         if stats["recompilations"]:
             logger.warning("torch.compile compiled %d time(s) during epoch %d", stats["recompilations"], epoch + 1)
@@ -200,7 +201,15 @@ def close_run(run: Run) -> RunResult:
         _multi_view_test(cfg, run.ctx, run.log)
     totals = {split: len(tracker.run_paths()) for split, tracker in run.bad_videos.items()}
     result = RunResult.from_live_run(
-        cfg, clock, du.get_world_size(), run.verdict, run.model_name, status, totals, run.implementation.event_value()
+        cfg,
+        clock,
+        du.get_world_size(),
+        run.verdict,
+        run.model_name,
+        status,
+        totals,
+        run.implementation.event_value(),
+        run.data_wait_shares,
     )
     if du.is_main_process():
         logger.info("\n%s", format_result_block(result))
