@@ -40,6 +40,7 @@ from slowfast.benchmark.mllog import describe_implementation
 from slowfast.config.checks import config_value
 from slowfast.config.keys import CHANNELWISE_BACKWARD_KEYS, IMPLEMENTATION_OPTION_KEYS
 from slowfast.engine.launch import cpu_thread_setting, local_process_count
+from slowfast.engine.warmup import train_input_shape
 from slowfast.models import build_model
 from slowfast.utils import distributed as du
 from slowfast.utils.env import library_versions
@@ -305,10 +306,8 @@ def time_train_steps(
     """
     impl = Implementation("auto", settings, {})
     model = prepare_training_model(build_model(impl.apply(cfg)).to(device), impl)
-    batch = max(1, cfg.TRAIN.BATCH_SIZE // du.get_world_size())
-    crop = cfg.DATA.TRAIN_CROP_SIZE
-    x = torch.randn(batch, cfg.DATA.INPUT_CHANNEL_NUM[0], cfg.DATA.NUM_FRAMES, crop, crop, device=device)
-    labels = torch.randint(0, cfg.MODEL.NUM_CLASSES, (batch,), device=device)
+    x = torch.randn(train_input_shape(cfg, du.get_world_size()), device=device)  # clips = videos x NUM_SAMPLE
+    labels = torch.randint(0, cfg.MODEL.NUM_CLASSES, (x.shape[0],), device=device)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
     model.train()
     seconds: list[float] = []

@@ -124,11 +124,7 @@ def open_run(cfg: CfgNode, cfg_file: str) -> Run:
     info = default_setup(cfg)
     device = job_device(cfg)
     # Before seeding: timing auto's candidates must not change the initial weights.
-    amp_dtype = mixed_precision(cfg, device)[1]
-    precision = apply_precision(cfg, amp_dtype)  # before auto, so that it times the run's numerics
-    impl = replace(choose_implementation(cfg, device, amp_dtype), precision=precision)
-    cfg = impl.apply(cfg)
-    logger.info("implementation: %s", impl.describe())
+    impl, cfg = choose_run_implementation(cfg, device)
     seed_everything(cfg.RNG_SEED, 0, 0)  # identical initial weights on every rank
     clock = BenchmarkClock(
         sync_fn=torch.cuda.synchronize if cfg.NUM_GPUS > 0 else None,
@@ -154,6 +150,21 @@ def open_run(cfg: CfgNode, cfg_file: str) -> Run:
     else:
         log.run_resume(start_epoch, clock.elapsed())
     return Run(cfg, model_name, ctx, log, clock, train_loader, val_loader, bad_videos, verdict, impl, start_epoch)
+
+
+def choose_run_implementation(cfg: CfgNode, device: torch.device) -> tuple[Implementation, CfgNode]:
+    """Set the run's precision, then choose its implementation (auto times candidates in that precision).
+
+    The run and the self-check both call this, so the self-check times what the run will train.
+
+    Returns:
+        tuple: (the Implementation with its precision, ``cfg`` with the implementation's option keys applied).
+    """
+    amp_dtype = mixed_precision(cfg, device)[1]
+    precision = apply_precision(cfg, amp_dtype)
+    impl = replace(choose_implementation(cfg, device, amp_dtype), precision=precision)
+    logger.info("implementation: %s", impl.describe())
+    return impl, impl.apply(cfg)
 
 
 def train_epochs(run: Run) -> None:

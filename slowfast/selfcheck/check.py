@@ -23,6 +23,8 @@ from slowfast.utils.env import machine_facts
 
 # File systems reached over the network: a data set there is often what makes a run input-bound.
 NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "fuse.sshfs", "ceph", "lustre", "glusterfs", "9p", "fuse.s3fs")
+# Bytes per value of the clips loader workers hand over (float32, normalised in the worker).
+LOADER_CLIP_BYTES = 4
 # Safety factor on the estimated /dev/shm need: collation copies, pinned-memory staging, other processes.
 SHM_MARGIN = 2.0
 
@@ -41,12 +43,15 @@ def _finding(check: str, ok: bool, message: str, fix: str | None = None) -> Find
 
 
 def shm_need_mb(cfg: CfgNode, local_processes: int) -> float:
-    """MB of /dev/shm the loaders hold at once: processes x workers x prefetch x one batch of float32 clips."""
+    """MB of /dev/shm the loaders hold at once: processes x workers x prefetch x one batch of clips (videos x
+    AUG.NUM_SAMPLE), in the dtype the workers hand over (``LOADER_CLIP_BYTES``)."""
     workers = cfg.DATA_LOADER.NUM_WORKERS
     if workers == 0:
         return 0.0
-    clips = max(cfg.TRAIN.BATCH_SIZE // max(local_processes * cfg.NUM_SHARDS, 1), 1)
-    clip_bytes = sum(cfg.DATA.INPUT_CHANNEL_NUM) * cfg.DATA.NUM_FRAMES * cfg.DATA.TRAIN_CROP_SIZE**2 * 4
+    videos = max(cfg.TRAIN.BATCH_SIZE // max(local_processes * cfg.NUM_SHARDS, 1), 1)
+    clips = videos * cfg.AUG.NUM_SAMPLE
+    values = sum(cfg.DATA.INPUT_CHANNEL_NUM) * cfg.DATA.NUM_FRAMES * cfg.DATA.TRAIN_CROP_SIZE**2
+    clip_bytes = values * LOADER_CLIP_BYTES
     return local_processes * workers * cfg.DATA_LOADER.PREFETCH_FACTOR * clips * clip_bytes / 2**20
 
 
@@ -231,6 +236,7 @@ def format_report(cfg: CfgNode, record: dict[str, Any]) -> str:
         f"throughput    per process: model {', '.join(f'{v:.1f}' for v in m['compute_clips_per_s'])} clips/s on "
         f"in-memory clips; loader {', '.join(f'{v:.1f}' for v in m['loader_clips_per_s'])} clips/s with "
         f"{cfg.DATA_LOADER.NUM_WORKERS} workers; model fed by the loader {m['clips_per_step'] / m['step_s']:.1f}",
+        f"implementation {m.get('implementation', '-')} (chosen as the run chooses it)",
         f"verdict       {record['verdict']}",
         f"prediction    epoch {record['predicted_epoch_s']:.1f} s (train {record['predicted_train_s']:.1f} s + "
         f"evaluation {record['predicted_eval_s']:.1f} s); {cfg.SOLVER.MAX_EPOCH} epochs (MAX_EPOCH) "

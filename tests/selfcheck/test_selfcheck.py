@@ -8,6 +8,7 @@ import pytest
 from slowfast.benchmark.prediction import predict_run, read_predicted_epoch_s, write_selfcheck
 from slowfast.config import load_config
 from slowfast.engine.run import run_job
+from slowfast.selfcheck import probes
 from slowfast.selfcheck.check import environment_findings, format_report, run_selfcheck, shm_need_mb
 from slowfast.utils.metrics import read_metrics, records_of
 
@@ -86,6 +87,8 @@ def test_selfcheck_writes_its_prediction_and_a_later_run_logs_epoch_time_beside_
     assert measured["steps_per_epoch"] == 3 and measured["clips_per_step"] == 8  # 24 videos, batch 8
     assert min(measured["compute_clips_per_s"]) > 0 and min(measured["loader_clips_per_s"]) > 0
     assert "prediction    epoch" in format_report(cfg, record)
+    assert measured["implementation"].startswith(f"{cfg.BENCHMARK.IMPLEMENTATION}: ")
+    assert f"implementation {measured['implementation']}" in format_report(cfg, record)
 
     run_job(cfg, os.path.join(REPO, "configs", "smoke", "X3D_M.yaml"))
     epochs = records_of(read_metrics(str(tmp_path / "run")), "train_epoch")
@@ -94,3 +97,21 @@ def test_selfcheck_writes_its_prediction_and_a_later_run_logs_epoch_time_beside_
     with open(tmp_path / "run" / "log.txt") as f:
         log_text = f.read()
     assert f"selfcheck predicted {written['predicted_epoch_s']:.1f} s" in log_text
+
+
+def test_shm_estimate_counts_clips_not_videos():
+    opts = ["NUM_GPUS", "0", "NUM_CPU_PROCESSES", "2", "DATA_LOADER.NUM_WORKERS", "8"]
+    one = shm_need_mb(load_config(SCORED_X3D, opts + ["AUG.NUM_SAMPLE", "1"]), 2)
+    assert shm_need_mb(load_config(SCORED_X3D, opts + ["AUG.NUM_SAMPLE", "2"]), 2) == pytest.approx(2 * one)
+
+
+def test_the_selfcheck_chooses_the_implementation_as_the_run_does(monkeypatch, tmp_path):
+    class Chosen(Exception):
+        pass
+
+    def choose(cfg, device):
+        raise Chosen(str(device))
+
+    monkeypatch.setattr(probes, "choose_run_implementation", choose)
+    with pytest.raises(Chosen, match="cpu"):  # before the model is built, with the run's own function
+        probes.measure_job(load_config(QUICKSTART_X3D), str(tmp_path / "m.json"), budget_s=1.0)
