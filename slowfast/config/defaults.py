@@ -199,7 +199,7 @@ _C.DATA_LOADER = CfgNode()
 _C.DATA_LOADER.NUM_WORKERS = 8
 # Copy batches into pinned memory (CUDA only).
 _C.DATA_LOADER.PIN_MEMORY = True
-# Keep workers alive between epochs.
+# Keep the train loader's workers alive between epochs (val and test loaders start theirs per evaluation).
 _C.DATA_LOADER.PERSISTENT_WORKERS = True
 # Batches each worker prepares ahead.
 _C.DATA_LOADER.PREFETCH_FACTOR = 2

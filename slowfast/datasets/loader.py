@@ -174,7 +174,9 @@ def build_loader(cfg, split, epoch_sampler=True, rank=None, world_size=None):
         pin_memory=cfg.DATA_LOADER.PIN_MEMORY and torch.cuda.is_available(),
         drop_last=is_train,
         worker_init_fn=functools.partial(seed_worker, seed=cfg.RNG_SEED, rank=rank),
-        persistent_workers=cfg.DATA_LOADER.PERSISTENT_WORKERS and workers > 0,
+        # Only the train loader keeps its workers: the val and test loaders' would sit idle, holding memory,
+        # shared memory and (GPU decoding) CUDA contexts, through every epoch of training.
+        persistent_workers=cfg.DATA_LOADER.PERSISTENT_WORKERS and workers > 0 and is_train,
         prefetch_factor=cfg.DATA_LOADER.PREFETCH_FACTOR if workers > 0 else None,
         # CUDA cannot be used in forked workers: GPU decoding starts them with spawn.
         multiprocessing_context="spawn" if workers > 0 and cfg.DATA.DECODING_DEVICE == "cuda" else None,

@@ -103,3 +103,12 @@ def test_a_worker_stacks_the_batch_in_shared_memory(monkeypatch):
     monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: object())
     inputs = collate_clips([item, item])[0]
     assert inputs[0].is_shared() and inputs[0].equal(torch.stack([item[0][0]] * 2))
+
+
+def test_only_the_train_loader_keeps_its_workers_between_epochs(tiny_dataset):
+    folder, good, _ = tiny_dataset
+    for split in ("train", "val"):
+        write_csv(folder, split, good)
+    cfg = small_cfg(folder, ["DATA_LOADER.NUM_WORKERS", "1", "DATA_LOADER.PERSISTENT_WORKERS", "True"])
+    assert build_loader(cfg, "train").persistent_workers
+    assert not build_loader(cfg, "val").persistent_workers  # idle through training otherwise
