@@ -133,7 +133,8 @@ def train_one_epoch(ctx: LoopContext, loader: Loader, epoch: int, bad_videos: Ba
         epoch (int): 0-based epoch.
         bad_videos (BadVideoTracker): collects videos that failed to decode.
     Returns:
-        dict: loss, top1 (%), clips_per_s (all processes), data_wait_share, lr at the end of the epoch.
+        dict: loss, top1 (%), clips_per_s (all processes), data_wait_share, lr at the end of the epoch,
+        memory_mb (peak of this process).
     """
     cfg, num_iters = ctx.cfg, len(loader)
     ctx.model.train()
@@ -148,7 +149,7 @@ def train_one_epoch(ctx: LoopContext, loader: Loader, epoch: int, bad_videos: Ba
         if (it + 1) % cfg.LOG_PERIOD == 0 or it + 1 == num_iters:
             loss_value, hits = _read_step(ctx, stats, loss, correct, epoch, it)
             _log_iteration(ctx, epoch, it, num_iters, stats, loss_value, 100.0 * hits / labels.numel(), lr, wait)
-    return {**stats.reduced(), "lr": lr}
+    return {**stats.reduced(), "lr": lr, "memory_mb": _memory_mb(ctx.device)}
 
 
 def eta_text(cfg: CfgNode, epoch: int, it: int, num_iters: int, iter_s: float) -> str:

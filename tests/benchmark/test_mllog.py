@@ -255,6 +255,7 @@ def _epoch_record(epoch, share):
         "data_wait_share": share,
         "bad_videos": 0,
         "recompilations": 0,
+        "memory_mb": 900.0,
         "epoch_s": 600.0,
         "predicted_epoch_s": None,
         "time": 600.0 * (epoch + 1),
