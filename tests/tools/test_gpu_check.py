@@ -22,8 +22,9 @@ def test_short_runs_report_throughput_waiting_memory_recompilations_and_precisio
         s = run.summary
         assert s["clips_per_s"] > 0 and 0.0 <= s["data_wait_share"] <= 1.0 and s["memory_mb"] > 0
         assert s["recompilations"] == 0
-        assert s["implementation"].startswith("auto: ") and "precision: cuDNN TF32 off, matmul highest" in (
-            s["implementation"]
+        assert (
+            s["implementation"].startswith("auto: ")
+            and "precision: cuDNN TF32 off, matmul highest" in (s["implementation"])
         )
         line = gpu_check.format_summary(run)
         assert line.startswith(run.name) and "clips/s" in line and "recompilations 0" in line
