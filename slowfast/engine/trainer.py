@@ -19,6 +19,7 @@ from fvcore.nn.precise_bn import get_bn_modules, update_bn_stats
 from tqdm import tqdm
 
 from slowfast.datasets.bad_videos import BadVideoTracker
+from slowfast.datasets.spatial_transforms import normalize_batch
 from slowfast.engine.meters import EpochStats, VideoScores, topk_correct, topk_hits
 from slowfast.solver.lr_policy import get_lr_at_epoch
 from slowfast.solver.optimizer import clip_gradients, set_lr
@@ -57,12 +58,15 @@ class LoopContext:
     clock_time: Callable[[], float]
 
 
-def _device_batches(loader: Loader, device: torch.device) -> Iterator[Batch]:
-    """Yield ``(inputs, labels, index, meta, data_wait_s)`` with inputs and labels on ``device``."""
+def _device_batches(loader: Loader, ctx: LoopContext) -> Iterator[Batch]:
+    """Yield ``(inputs, labels, index, meta, data_wait_s)`` with inputs and labels on the device; uint8 clips
+    (training items, ``train_clips_are_uint8``) are normalised there, a quarter of the bytes to copy."""
+    device, data = ctx.device, ctx.cfg.DATA
     end = time.perf_counter()
     for inputs, labels, index, meta in loader:
         wait = time.perf_counter() - end
         inputs = [x.to(device, non_blocking=True) for x in inputs]
+        inputs = [normalize_batch(x, data.MEAN, data.STD) if x.dtype == torch.uint8 else x for x in inputs]
         yield inputs, labels.to(device, non_blocking=True), index, meta, wait
         end = time.perf_counter()
 
@@ -139,7 +143,7 @@ def train_one_epoch(ctx: LoopContext, loader: Loader, epoch: int, bad_videos: Ba
     cfg, num_iters = ctx.cfg, len(loader)
     ctx.model.train()
     stats, lr = EpochStats(), 0.0
-    batches = _progress(_device_batches(loader, ctx.device), num_iters, f"epoch {epoch + 1}")
+    batches = _progress(_device_batches(loader, ctx), num_iters, f"epoch {epoch + 1}")
     for it, (inputs, labels, _, meta, wait) in enumerate(batches):
         lr = get_lr_at_epoch(cfg, epoch + it / num_iters)
         set_lr(ctx.optimizer, lr)
@@ -234,7 +238,7 @@ def evaluate(ctx: LoopContext, loader: Loader, bad_videos: BadVideoTracker) -> d
     """
     ctx.model_without_ddp.eval()
     correct1 = correct5 = count = 0
-    for inputs, labels, _, meta, _ in _progress(_device_batches(loader, ctx.device), len(loader), "eval"):
+    for inputs, labels, _, meta, _ in _progress(_device_batches(loader, ctx), len(loader), "eval"):
         valid = meta["valid"].to(ctx.device)
         scores = forward(ctx, ctx.model_without_ddp, inputs)
         hits1, hits5 = topk_correct(scores[valid], labels[valid])
@@ -258,7 +262,7 @@ def test(ctx: LoopContext, loader: Loader, bad_videos: BadVideoTracker) -> dict[
     cfg = ctx.cfg
     ctx.model_without_ddp.eval()
     scores = VideoScores(cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS, cfg.MODEL.NUM_CLASSES)
-    for inputs, labels, index, meta, _ in _progress(_device_batches(loader, ctx.device), len(loader), "test"):
+    for inputs, labels, index, meta, _ in _progress(_device_batches(loader, ctx), len(loader), "test"):
         valid = meta["valid"]
         output = forward(ctx, ctx.model_without_ddp, inputs).float().cpu()
         scores.add(output[valid], labels.cpu()[valid], index[valid])
@@ -270,7 +274,7 @@ def update_precise_bn(ctx: LoopContext, loader: Loader, num_batches: int) -> Non
     """Recompute BatchNorm statistics on ``num_batches`` training batches, then average them over processes."""
     if not get_bn_modules(ctx.model_without_ddp):
         return
-    inputs_only = (inputs for inputs, *_ in _device_batches(loader, ctx.device))
+    inputs_only = (inputs for inputs, *_ in _device_batches(loader, ctx))
     update_bn_stats(ctx.model_without_ddp, inputs_only, min(num_batches, len(loader)))
     for bn in get_bn_modules(ctx.model_without_ddp):
         du.all_reduce_mean([bn.running_mean, bn.running_var])  # in place

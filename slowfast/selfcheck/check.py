@@ -16,6 +16,7 @@ from fvcore.common.config import CfgNode
 
 from slowfast.benchmark.prediction import predict_run, write_selfcheck
 from slowfast.config.checks import ConfigError, processes_per_machine
+from slowfast.datasets.kinetics import train_clips_are_uint8
 from slowfast.datasets.synthetic import ensure_synthetic_data
 from slowfast.engine.launch import DEFAULT_INIT_METHOD, launch_job
 from slowfast.selfcheck import probes
@@ -23,8 +24,6 @@ from slowfast.utils.env import machine_facts
 
 # File systems reached over the network: a data set there is often what makes a run input-bound.
 NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "fuse.sshfs", "ceph", "lustre", "glusterfs", "9p", "fuse.s3fs")
-# Bytes per value of the clips loader workers hand over (float32, normalised in the worker).
-LOADER_CLIP_BYTES = 4
 # Safety factor on the estimated /dev/shm need: collation copies, pinned-memory staging, other processes.
 SHM_MARGIN = 2.0
 
@@ -44,14 +43,15 @@ def _finding(check: str, ok: bool, message: str, fix: str | None = None) -> Find
 
 def shm_need_mb(cfg: CfgNode, local_processes: int) -> float:
     """MB of /dev/shm the loaders hold at once: processes x workers x prefetch x one batch of clips (videos x
-    AUG.NUM_SAMPLE), in the dtype the workers hand over (``LOADER_CLIP_BYTES``)."""
+    AUG.NUM_SAMPLE), in the dtype the workers hand over: uint8, or float32 with random erasing
+    (``train_clips_are_uint8``)."""
     workers = cfg.DATA_LOADER.NUM_WORKERS
     if workers == 0:
         return 0.0
     videos = max(cfg.TRAIN.BATCH_SIZE // max(local_processes * cfg.NUM_SHARDS, 1), 1)
     clips = videos * cfg.AUG.NUM_SAMPLE
     values = sum(cfg.DATA.INPUT_CHANNEL_NUM) * cfg.DATA.NUM_FRAMES * cfg.DATA.TRAIN_CROP_SIZE**2
-    clip_bytes = values * LOADER_CLIP_BYTES
+    clip_bytes = values * (1 if train_clips_are_uint8(cfg) else 4)
     return local_processes * workers * cfg.DATA_LOADER.PREFETCH_FACTOR * clips * clip_bytes / 2**20
 
 

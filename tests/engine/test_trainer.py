@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from slowfast.config import load_config
+from slowfast.datasets import spatial_transforms as st
 from slowfast.engine.trainer import LoopContext, eta_text, train_one_epoch
 from slowfast.models import build_model
 from slowfast.models.channelwise_conv import ChannelwiseConv3d
@@ -186,3 +187,15 @@ def test_a_non_finite_loss_between_reads_names_the_iterations_it_may_be_in():
     ctx.cfg.LOG_PERIOD = 4
     with pytest.raises(FloatingPointError, match="epoch 1, iterations 1-4"):
         train_one_epoch(ctx, _batches([0.1, float("nan"), 0.2, 0.3]), epoch=0, bad_videos=NoTracking())
+
+
+def test_uint8_clips_are_normalised_on_the_device_before_the_model():
+    uint8 = torch.randint(0, 256, (2, 3, 2, 4, 4), dtype=torch.uint8)
+    meta = {"valid": torch.ones(2, dtype=torch.bool), "bad_paths": []}
+    losses = []
+    for clip in (uint8, st.normalize_batch(uint8, [0.45] * 3, [0.225] * 3)):
+        torch.manual_seed(0)
+        ctx = _context()
+        stats = train_one_epoch(ctx, [([clip], torch.tensor([0, 1]), torch.tensor([0, 1]), meta)], 0, NoTracking())
+        losses.append(stats["loss"])
+    assert losses[0] == losses[1]

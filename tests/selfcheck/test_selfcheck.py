@@ -32,8 +32,8 @@ def _by_check(findings):
 
 def test_docker_default_shm_and_too_many_workers_say_what_to_change():
     cfg = load_config(SCORED_X3D, ["NUM_GPUS", "0", "NUM_CPU_PROCESSES", "2", "DATA_LOADER.NUM_WORKERS", "8"])
-    # 2 processes x 8 workers x prefetch 2 x 32 clips of 3 x 16 x 224 x 224 float32.
-    assert shm_need_mb(cfg, 2) == pytest.approx(2 * 8 * 2 * 32 * 3 * 16 * 224 * 224 * 4 / 2**20)
+    # 2 processes x 8 workers x prefetch 2 x 32 clips of 3 x 16 x 224 x 224 uint8 (normalised on the device).
+    assert shm_need_mb(cfg, 2) == pytest.approx(2 * 8 * 2 * 32 * 3 * 16 * 224 * 224 / 2**20)
     findings = _by_check(environment_findings(cfg, FACTS))
     assert not findings["shared memory"]["ok"] and "--shm-size=" in findings["shared memory"]["fix"]
     assert not findings["cpu cores"]["ok"] and "DATA_LOADER.NUM_WORKERS 0" in findings["cpu cores"]["fix"]
