@@ -9,7 +9,13 @@ from slowfast.benchmark.prediction import predict_run, read_predicted_epoch_s, w
 from slowfast.config import load_config
 from slowfast.engine.run import run_job
 from slowfast.selfcheck import probes
-from slowfast.selfcheck.check import environment_findings, format_report, run_selfcheck, shm_need_mb
+from slowfast.selfcheck.check import (
+    environment_findings,
+    format_report,
+    measurement_findings,
+    run_selfcheck,
+    shm_need_mb,
+)
 from slowfast.utils.metrics import read_metrics, records_of
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -115,3 +121,18 @@ def test_the_selfcheck_chooses_the_implementation_as_the_run_does(monkeypatch, t
     monkeypatch.setattr(probes, "choose_run_implementation", choose)
     with pytest.raises(Chosen, match="cpu"):  # before the model is built, with the run's own function
         probes.measure_job(load_config(QUICKSTART_X3D), str(tmp_path / "m.json"), budget_s=1.0)
+
+
+@pytest.mark.parametrize(
+    ("loader", "data_wait", "bound"), [(50.0, 0.4, True), (150.0, 0.02, False), (150.0, 0.3, True)]
+)
+def test_input_bound_verdict_is_the_runs_rule_on_the_measured_data_wait(loader, data_wait, bound):
+    cfg = load_config(QUICKSTART_X3D)
+    measured = {
+        "compute_clips_per_s": [100.0],
+        "loader_clips_per_s": [loader],
+        "data_wait_share": data_wait,
+        "checkpoint_bytes": 1,
+    }
+    input_bound, verdict, _ = measurement_findings(cfg, dict(FACTS, output_free_gb=100.0), measured)
+    assert input_bound is bound and verdict.startswith("INPUT-BOUND" if bound else "not input-bound")
