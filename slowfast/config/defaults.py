@@ -66,9 +66,12 @@ _C.BENCHMARK.OFFICIAL_CONFIG = ""
 # True for the synthetic quick-start: its result is labelled as such, never as a Kinetics20 score.
 _C.BENCHMARK.QUICKSTART = False
 # Implementation settings (slowfast/engine/implementation.py): "reference" (PySlowFast's plain one), "fast"
-# (every option on), "auto" (time the candidates before the clock, keep the fastest) or "config" (the keys).
+# (every option on but those known slower on the device: compile on the CPU, the channel-wise convolution's own
+# backward on CUDA), "auto" (time the candidates before the clock, keep the fastest; a candidate that fails is
+# logged and skipped) or "config" (the option keys below, as written).
 _C.BENCHMARK.IMPLEMENTATION = "auto"
-# "auto" starts no new candidate after this many seconds of timing.
+# "auto" starts no new model-option candidate after this many seconds of timing (the engine toggles, cuDNN's
+# autotuner and compile, are always timed).
 _C.BENCHMARK.AUTO_BUDGET_S = 60.0
 # "auto": timed train steps per candidate (after one warm-up step).
 _C.BENCHMARK.AUTO_STEPS = 3
