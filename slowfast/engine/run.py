@@ -436,6 +436,7 @@ def test_job(cfg: CfgNode) -> dict[str, float]:
         )
     metrics = MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(), None)
     ctx = build_loop_context(cfg, metrics, clock_time=lambda: 0.0)
+    apply_precision(cfg, ctx.amp_dtype)  # the config's precision, as in training, not PyTorch's TF32 default
     ckpt.initialise_model_from_file(ctx.model_without_ddp, path)
     scores = _multi_view_test(cfg, ctx, open_mllog(cfg.OUTPUT_DIR, is_main_process=False))  # no benchmark log
     metrics.close()
