@@ -18,7 +18,8 @@ Units and conventions, so that tools/score.py can recompute the result from this
   dataset_fingerprint, global_batch_videos, lr_factor, bad_videos (per split and epoch, with run totals),
   run_resume,
   implementation (value: {"mode", "settings": [{"name", "value", "chosen_by"}], "candidates": auto's timings,
-  "versions": torch/CUDA/cuDNN/NCCL}; see slowfast/engine/implementation.py),
+  "precision": {"allow_tf32", "matmul_precision", "autocast"}, "versions": torch/CUDA/cuDNN/NCCL};
+  see slowfast/engine/implementation.py),
   system (value: the system description of slowfast/utils/system.py, also in OUTPUT_DIR/system.json).
 """
 
@@ -256,7 +257,19 @@ def describe_implementation(value: dict[str, Any] | None) -> str:
     if any("median_s" in c for c in value.get("candidates", [])):
         text += f" (fastest of {describe_search(value['candidates'])})"
     threads = next((s["value"] for s in settings if s["name"] == "cpu_threads"), None)
-    return text + (f"; {threads} CPU thread(s) per process" if threads is not None else "")
+    text += f"; {threads} CPU thread(s) per process" if threads is not None else ""
+    return text + describe_precision(value.get("precision"))
+
+
+def describe_precision(precision: dict[str, Any] | None) -> str:
+    """ "; precision: TF32 off, matmul highest, autocast off" from the event's precision ("" without one)."""
+    if not precision:
+        return ""
+    tf32 = "on" if precision.get("allow_tf32") else "off"
+    return (
+        f"; precision: cuDNN TF32 {tf32}, matmul {precision.get('matmul_precision')}, "
+        f"autocast {precision.get('autocast')}"
+    )
 
 
 def describe_search(candidates: list[dict[str, Any]]) -> str:

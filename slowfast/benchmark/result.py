@@ -4,6 +4,12 @@ from slowfast.benchmark.mllog import STATUS_ABORTED, describe_implementation, de
 from slowfast.benchmark.run_result import RunResult
 
 QUICKSTART_LABEL = "QUICK-START (synthetic data, not a Kinetics20 score)"
+# Share of training time spent waiting for data above which the loader, not the accelerator, sets the speed.
+INPUT_BOUND_SHARE = 0.10
+INPUT_BOUND_ADVICE = (
+    "more DATA_LOADER.NUM_WORKERS (CPU cores permitting), GPU decoding (DATA.DECODING_BACKEND torchcodec, "
+    "DATA.DECODING_DEVICE cuda), faster storage (local SSD, not a network disk)"
+)
 
 
 def format_result_block(result: RunResult) -> str:
@@ -41,6 +47,8 @@ def format_result_block(result: RunResult) -> str:
     if result.implementation:
         lines.append(f"implementation     {describe_implementation(result.implementation)}")
         lines.append(f"  versions         {describe_versions(result.implementation)}")
+    if result.data_wait_shares:
+        lines.append(f"input-bound        {input_bound_text(result.data_wait_shares)}")
     if result.status:
         lines.append(f"run status         {_status_text(result)}")
     lines += [f"problem            {p}" for p in result.problems]
@@ -54,6 +62,23 @@ def _status_text(result: RunResult) -> str:
         return result.status
     ended = "did not reach the target" if result.target_top1 > 0 else "ended without a target"
     return f'{ended} (mllog.txt run_stop status "{STATUS_ABORTED}")'
+
+
+def input_bound_text(shares: list[float]) -> str:
+    """How much of its training time a run waited for data, and what to do when that is much.
+
+    Args:
+        shares (list of float): per epoch, the share of training time spent waiting for data (0..1).
+    Returns:
+        str: e.g. "31 % waiting for data (epochs 28-35 %): input-bound; try more DATA_LOADER.NUM_WORKERS, ...".
+    """
+    if not shares:
+        return "-"
+    mean = sum(shares) / len(shares)
+    text = f"{100 * mean:.0f} % waiting for data (epochs {100 * min(shares):.0f}-{100 * max(shares):.0f} %)"
+    if mean > INPUT_BOUND_SHARE:
+        return f"{text}: input-bound; try {INPUT_BOUND_ADVICE}"
+    return f"{text}: the accelerators set the pace"
 
 
 def _seconds(value: float | None) -> str:

@@ -11,7 +11,7 @@ from slowfast.benchmark.log_check import integrity_problems
 from slowfast.benchmark.mllog import LogLine, read_mllog
 from slowfast.benchmark.reference import reference_for_name
 from slowfast.benchmark.run_result import RunResult
-from slowfast.utils.metrics import read_metrics
+from slowfast.utils.metrics import read_metrics, records_of
 
 
 def read_run(run_dir: str, checkpoint_evals: list[dict[str, Any]] | None = None) -> RunResult:
@@ -57,6 +57,8 @@ def read_log(
     header = _LogValues(lines, problems)
     result = _result_from_log(header, _evaluations(lines, problems), problems, run_dir)
     result.bad_videos = _bad_video_totals(lines)
+    epochs = records_of(metrics, "train_epoch", "data_wait_share")
+    result.data_wait_shares = [float(r["data_wait_share"]) for r in epochs if r.get("data_wait_share") is not None]
     _check_consistency(result, header.first)
     result.problems += integrity_problems(lines, result, metrics, checkpoint_evals)
     return result

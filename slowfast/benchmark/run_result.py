@@ -40,6 +40,7 @@ class RunResult:
         base_lr: SOLVER.BASE_LR after linear scaling with the global batch; lr_factor: that scaling factor.
         bad_videos: {split: distinct videos that could not be decoded over the whole run}.
         implementation: the value of the run's ``implementation`` event ({} when it has none).
+        data_wait_shares: per trained epoch, the share of training time rank 0 waited for data (metrics.jsonl).
     """
 
     model: str
@@ -65,6 +66,7 @@ class RunResult:
     lr_factor: float | None = None
     bad_videos: dict[str, int] = field(default_factory=dict)
     implementation: dict[str, Any] = field(default_factory=dict)
+    data_wait_shares: list[float] = field(default_factory=list)
 
     @classmethod
     def from_live_run(
@@ -77,6 +79,7 @@ class RunResult:
         status: str = "",
         bad_videos: dict[str, int] | None = None,
         implementation: dict[str, Any] | None = None,
+        data_wait_shares: list[float] | None = None,
     ) -> "RunResult":
         """The result of a run in progress or just ended, from its config, clock and compliance verdict.
 
@@ -89,6 +92,7 @@ class RunResult:
             status (str): "success" or "aborted" once the run ended.
             bad_videos (dict or None): run totals of undecodable videos per split.
             implementation (dict or None): the value of the run's ``implementation`` event.
+            data_wait_shares (list or None): each epoch's share of training time spent waiting for data.
         Returns:
             RunResult
         """
@@ -115,6 +119,7 @@ class RunResult:
             lr_factor=lr_scale_factor(cfg),
             bad_videos=dict(bad_videos or {}),
             implementation=dict(implementation or {}),
+            data_wait_shares=list(data_wait_shares or []),
         )
 
     @property

@@ -39,6 +39,7 @@ CHOICES = {
     "AUG.RE_MODE": ("pixel", "rand", "const"),
     "AUG.INTERPOLATION": ("bicubic", "bilinear"),
     "DIST_BACKEND": ("auto", "nccl", "gloo"),
+    "MODEL.MATMUL_PRECISION": ("highest", "high", "medium"),
     "TEST.NUM_SPATIAL_CROPS": (1, 3),
 }
 _AT_LEAST_ONE = (

@@ -67,9 +67,12 @@ _C.BENCHMARK.OFFICIAL_CONFIG = ""
 # True for the synthetic quick-start: its result is labelled as such, never as a Kinetics20 score.
 _C.BENCHMARK.QUICKSTART = False
 # Implementation settings (slowfast/engine/implementation.py): "reference" (PySlowFast's plain one), "fast"
-# (every option on), "auto" (time the candidates before the clock, keep the fastest) or "config" (the keys).
+# (every option on but those known slower on the device: compile on the CPU, the channel-wise convolution's own
+# backward on CUDA), "auto" (time the candidates before the clock, keep the fastest; a candidate that fails is
+# logged and skipped) or "config" (the option keys below, as written).
 _C.BENCHMARK.IMPLEMENTATION = "auto"
-# "auto" starts no new candidate after this many seconds of timing.
+# "auto" starts no new model-option candidate after this many seconds of timing (the engine toggles, cuDNN's
+# autotuner and compile, are always timed).
 _C.BENCHMARK.AUTO_BUDGET_S = 60.0
 # "auto": timed train steps per candidate (after one warm-up step).
 _C.BENCHMARK.AUTO_STEPS = 3
@@ -99,7 +102,8 @@ _C.TRAIN.CHECKPOINT_FILE_PATH = ""
 # PySlowFast's switch between resuming from CHECKPOINT_FILE_PATH and starting at epoch 0: fixed to True
 # (PYSLOWFAST_ONLY_KEYS in slowfast/config/keys.py).
 _C.TRAIN.CHECKPOINT_EPOCH_RESET = True
-# Autocast: fp16 with GradScaler on CUDA, bf16 on the CPU. Off in the scored configs.
+# Autocast: bf16 where the device supports it (the CPU, CUDA from Ampere on; no GradScaler), else fp16 with a
+# GradScaler. Off in the scored configs: the reference trained in fp32 (changing it is open division).
 _C.TRAIN.MIXED_PRECISION = False
 
 # ---------------------------------------------------------------------------------------------------
@@ -199,7 +203,7 @@ _C.DATA_LOADER = CfgNode()
 _C.DATA_LOADER.NUM_WORKERS = 8
 # Copy batches into pinned memory (CUDA only).
 _C.DATA_LOADER.PIN_MEMORY = True
-# Keep workers alive between epochs.
+# Keep the train loader's workers alive between epochs (val and test loaders start theirs per evaluation).
 _C.DATA_LOADER.PERSISTENT_WORKERS = True
 # Batches each worker prepares ahead.
 _C.DATA_LOADER.PREFETCH_FACTOR = 2
@@ -231,6 +235,13 @@ _C.MODEL.CHANNELS_LAST = True
 _C.MODEL.CUDNN_BENCHMARK = True
 # Train through torch.compile (inductor); an implementation setting, same numbers up to fp32 rounding.
 _C.MODEL.COMPILE = False
+# TF32 in cuDNN convolutions (torch.backends.cudnn.allow_tf32; PyTorch's own default is True) on Ampere and
+# later GPUs. False keeps the reference's fp32 numerics: its TITAN RTX (Turing) has no TF32, and TF32 rounds
+# the inputs of every convolution to a 10-bit mantissa, so True changes what is computed (open division).
+_C.MODEL.ALLOW_TF32 = False
+# torch.set_float32_matmul_precision (it also sets torch.backends.cuda.matmul.allow_tf32): "highest" (fp32,
+# the reference's, closed division), "high" (TF32) or "medium" (bf16); the last two are open division.
+_C.MODEL.MATMUL_PRECISION = "highest"
 
 # ---------------------------------------------------------------------------------------------------
 # X3D (Feichtenhofer, CVPR 2020): sizes are expansion factors of a tiny base network.

@@ -69,6 +69,11 @@ IMPLEMENTATION_KEYS = frozenset(
     }
 )
 
+# Numeric precision: each changes what is computed, so a closed-division run keeps the official values, the
+# reference's fp32 (TF32 off, matmul "highest", no autocast). They are in neither set above: any change is
+# open division. README's compliance section names them.
+PRECISION_KEYS = frozenset({"MODEL.ALLOW_TF32", "MODEL.MATMUL_PRECISION", "TRAIN.MIXED_PRECISION"})
+
 # PySlowFast keys that its YAMLs may carry but that no code here reads, with the reason. "ignored": any value
 # loads; a run names the key when it differs from the default, and it keeps a scored run compliant. "fixed":
 # another value would change what is computed and is not supported, so it is a config error naming the key.

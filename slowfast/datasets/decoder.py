@@ -14,7 +14,7 @@ from fvcore.common.config import CfgNode
 
 from slowfast.datasets import temporal_sampling, torchcodec_reader
 from slowfast.datasets.pyav_reader import PyAVReader
-from slowfast.datasets.video_reader import FrameReader, VideoDecodeError
+from slowfast.datasets.video_reader import FrameReader, VideoDecodeError, decode_error
 
 
 @dataclass
@@ -97,7 +97,7 @@ def decode_clip(
     except VideoDecodeError:
         raise
     except Exception as error:  # corrupt streams surface as assorted FFmpeg/PyAV/torchcodec/numpy errors
-        raise VideoDecodeError(f"cannot decode {path}: {type(error).__name__}: {error}") from error
+        raise decode_error(f"cannot decode {path}", error, device) from error
     finally:
         reader.close()
 

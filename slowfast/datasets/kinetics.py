@@ -35,6 +35,14 @@ _MAX_TRAIN_TRIES = 20
 _CLIP_STREAM, _REPLACEMENT_STREAM, _VIEW_STREAM = 0, 1, 2
 
 
+def train_clips_are_uint8(cfg):
+    """Whether training items hand over uint8 (C,T,H,W) clips, normalised on the training device (a quarter of
+    float32's shared memory and copying): yes unless random erasing, which draws on the normalised clip in the
+    worker, is on (AUG.ENABLE with AUG.RE_PROB > 0, the MViT recipe). Evaluation items stay float32: PySlowFast
+    normalises them before resizing, and only that order gives its pixels exactly."""
+    return not (cfg.AUG.ENABLE and cfg.AUG.RE_PROB > 0)
+
+
 def item_rng(*keys):
     """numpy Generator seeded by a tuple of non-negative ints (seed, epoch, index, ...)."""
     return np.random.default_rng([int(k) for k in keys])
@@ -129,7 +137,8 @@ class Kinetics(Dataset):
         return [[v] for v in views], [label] * num_views, [video] * num_views, meta
 
     def _augment(self, clip_tchw, rng):
-        """One training view: uint8 ops first, a single conversion to float, then erasing."""
+        """One training view: uint8 ops, then uint8 (C,T,H,W) out (``train_clips_are_uint8``), or a single
+        conversion to float and erasing."""
         data, aug = self.cfg.DATA, self.cfg.AUG
         size = data.TRAIN_CROP_SIZE
         if self.rand_augment is not None:
@@ -146,6 +155,8 @@ class Kinetics(Dataset):
             clip_tchw = st.jitter_crop_uint8(clip_tchw, *data.TRAIN_JITTER_SCALES, size, rng)
         if data.RANDOM_FLIP:
             clip_tchw = st.random_flip(clip_tchw, rng)
+        if train_clips_are_uint8(self.cfg):
+            return clip_tchw.permute(1, 0, 2, 3).contiguous()  # normalised by the loop (st.normalize_batch)
         clip = st.normalize(clip_tchw, data.MEAN, data.STD)
         if aug.ENABLE and aug.RE_PROB > 0:
             generator = torch.Generator().manual_seed(int(rng.integers(2**62)))

@@ -5,6 +5,7 @@ The sampler yields ``(epoch, index)`` pairs, so an item's random draws depend on
 """
 
 import functools
+import logging
 import random
 
 import numpy as np
@@ -13,6 +14,11 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler, default_co
 
 from slowfast.datasets.build import build_dataset
 from slowfast.utils import distributed as du
+
+logger = logging.getLogger(__name__)
+# Workers per loader decoding on the GPU: each holds a CUDA context (several hundred MB of GPU memory) on its
+# rank's GPU, and an H100/H200 has 7 NVDEC engines, so more concurrent decoders add memory, not speed.
+CUDA_DECODE_MAX_WORKERS = 8
 
 
 class EvalShardSampler(Sampler):
@@ -115,6 +121,27 @@ def collate_clips(items):
     return inputs, labels, index, meta
 
 
+def loader_workers(cfg):
+    """Worker processes of one loader: DATA_LOADER.NUM_WORKERS, at most ``CUDA_DECODE_MAX_WORKERS`` when decoding on
+    the GPU (each such worker holds a CUDA context on its rank's GPU, and more decoders than NVDEC engines queue).
+
+    Args:
+        cfg (CfgNode): configuration (DATA_LOADER.NUM_WORKERS, DATA.DECODING_DEVICE).
+    Returns:
+        int
+    """
+    workers = cfg.DATA_LOADER.NUM_WORKERS
+    if cfg.DATA.DECODING_DEVICE == "cuda" and workers > CUDA_DECODE_MAX_WORKERS:
+        logger.warning(
+            "DATA_LOADER.NUM_WORKERS %d capped at %d per loader with DATA.DECODING_DEVICE cuda (one CUDA context "
+            "per worker)",
+            workers,
+            CUDA_DECODE_MAX_WORKERS,
+        )
+        return CUDA_DECODE_MAX_WORKERS
+    return workers
+
+
 def build_loader(cfg, split, epoch_sampler=True, rank=None, world_size=None):
     """DataLoader of a split with the per-process share of the global batch (videos).
 
@@ -137,7 +164,7 @@ def build_loader(cfg, split, epoch_sampler=True, rank=None, world_size=None):
     sampler = build_sampler(dataset, split, cfg.RNG_SEED, rank, world_size)
     if epoch_sampler:
         sampler = EpochSampler(sampler)
-    workers = cfg.DATA_LOADER.NUM_WORKERS
+    workers = loader_workers(cfg)
     return DataLoader(
         dataset,
         batch_size=max(per_process, 1),
@@ -147,7 +174,9 @@ def build_loader(cfg, split, epoch_sampler=True, rank=None, world_size=None):
         pin_memory=cfg.DATA_LOADER.PIN_MEMORY and torch.cuda.is_available(),
         drop_last=is_train,
         worker_init_fn=functools.partial(seed_worker, seed=cfg.RNG_SEED, rank=rank),
-        persistent_workers=cfg.DATA_LOADER.PERSISTENT_WORKERS and workers > 0,
+        # Only the train loader keeps its workers: the val and test loaders' would sit idle, holding memory,
+        # shared memory and (GPU decoding) CUDA contexts, through every epoch of training.
+        persistent_workers=cfg.DATA_LOADER.PERSISTENT_WORKERS and workers > 0 and is_train,
         prefetch_factor=cfg.DATA_LOADER.PREFETCH_FACTOR if workers > 0 else None,
         # CUDA cannot be used in forked workers: GPU decoding starts them with spawn.
         multiprocessing_context="spawn" if workers > 0 and cfg.DATA.DECODING_DEVICE == "cuda" else None,

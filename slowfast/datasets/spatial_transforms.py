@@ -33,6 +33,22 @@ def normalize(clip_uint8_tchw, mean, std):
     return out.div_(255.0).sub_(mean_t).div_(std_t)
 
 
+def normalize_batch(batch_uint8_nCTHW, mean, std):
+    """A loader batch of uint8 (N,C,T,H,W) clips -> float32, ``(x/255 - mean)/std``: ``normalize``'s float32 ops
+    in its order, so a clip normalised here (on the training device) equals one normalised in the worker.
+
+    Args:
+        batch_uint8_nCTHW (Tensor): uint8 clips on any device.
+        mean, std (sequence of float): per RGB channel.
+    Returns:
+        Tensor: float32 (N,C,T,H,W) on the batch's device.
+    """
+    device = batch_uint8_nCTHW.device
+    mean_t = torch.tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1, 1)
+    std_t = torch.tensor(std, dtype=torch.float32, device=device).view(1, -1, 1, 1, 1)
+    return batch_uint8_nCTHW.to(torch.float32).div_(255.0).sub_(mean_t).div_(std_t)
+
+
 def short_side_size(height, width, size):
     """(H', W') after scaling the short side to ``size`` (long side floored, as PySlowFast)."""
     if width < height:

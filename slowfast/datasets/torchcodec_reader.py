@@ -20,7 +20,8 @@ import math
 import torch
 
 from slowfast.datasets.pyav_reader import PyAVReader
-from slowfast.datasets.video_reader import DecoderUnavailableError, VideoDecodeError, frame_number
+from slowfast.datasets.video_reader import DecoderUnavailableError, decode_error, frame_number
+from slowfast.utils.distributed import cuda_device_index, get_local_rank
 
 # FFmpeg libraries torchcodec links, and their shared-library major versions for each FFmpeg major
 # version torchcodec 0.17 ships a build for (its libtorchcodec_core4.so ... libtorchcodec_core9.so).
@@ -130,6 +131,22 @@ def check_available(device="cpu"):
         )
 
 
+def decode_device(device):
+    """The torch device string to decode on: "cpu", or this process's own GPU for "cuda".
+
+    A bare "cuda" would be device 0 in every process, loader workers included: every rank's decoders on one GPU.
+    Workers inherit LOCAL_RANK from their training process, so they decode on its GPU (``cuda_device_index``).
+
+    Args:
+        device (str): DATA.DECODING_DEVICE, "cpu" or "cuda".
+    Returns:
+        str: "cpu" or "cuda:<index>".
+    """
+    if device != "cuda":
+        return device
+    return f"cuda:{cuda_device_index(get_local_rank(), torch.cuda.device_count())}"
+
+
 class _Frames:
     """Frames ``first .. stop - 1`` of the decoder's index: a clip's window or the whole video."""
 
@@ -184,6 +201,7 @@ class TorchCodecReader:
 
     def __init__(self, path, multi_thread=False, device="cpu"):
         video_decoder = _video_decoder_class()  # DecoderUnavailableError before any file is touched
+        device = decode_device(device)
         header_reader = PyAVReader(path)  # VideoDecodeError, as with PyAV, for bad files
         self.fps, self.header = header_reader.fps, header_reader.header
         stream = header_reader.stream
@@ -200,8 +218,8 @@ class TorchCodecReader:
                 device=device,
                 num_ffmpeg_threads=0 if multi_thread else 1,
             )
-        except Exception as error:  # unreadable, no video stream, corrupt index ...
-            raise VideoDecodeError(f"cannot open {path}: {type(error).__name__}: {error}") from error
+        except Exception as error:  # unreadable, no video stream, corrupt index ...; or the GPU failing
+            raise decode_error(f"cannot open {path}", error, device) from error
         self._num_frames = len(self.decoder)
 
     def _ticks_per_frame(self):

@@ -25,6 +25,33 @@ class DecoderUnavailableError(UserError, RuntimeError):
     """DATA.DECODING_BACKEND / DECODING_DEVICE cannot run on this machine; the message says how to fix it."""
 
 
+class DeviceDecodeError(RuntimeError):
+    """The GPU failed while decoding (out of memory, an NVDEC or CUDA error): a fault of the machine, not of the
+    video, so it ends the run instead of being counted as a bad video."""
+
+
+# Words of the errors CUDA, NVDEC (cuvid) and torch raise for a failing GPU.
+_DEVICE_ERROR_WORDS = ("cuda", "nvdec", "cuvid", "out of memory", "device-side")
+
+
+def decode_error(what: str, error: Exception, device: str) -> RuntimeError:
+    """The error to raise for ``error`` raised while decoding: a bad video (VideoDecodeError, counted and
+    skipped), or on the GPU a device failure (DeviceDecodeError, which ends the run: counted as bad videos, it
+    would abort the run at the bad-video limit or silently drop videos from the evaluation).
+
+    Args:
+        what (str): what failed, e.g. "cannot decode PATH".
+        error (Exception): the error raised by the decoder.
+        device (str): the decoding device ("cpu", "cuda" or "cuda:N").
+    Returns:
+        RuntimeError: to raise ``from error``.
+    """
+    text = f"{type(error).__name__}: {error}"
+    if device != "cpu" and any(word in text.lower() for word in _DEVICE_ERROR_WORDS):
+        return DeviceDecodeError(f"GPU decoding failed ({what}): {text}; DATA.DECODING_DEVICE cpu avoids NVDEC")
+    return VideoDecodeError(f"{what}: {text}")
+
+
 class Frames(Protocol):
     """Decoded frames in timestamp order, unique by timestamp: a clip's window or the whole video."""
 

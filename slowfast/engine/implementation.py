@@ -7,16 +7,22 @@ gradients with the plain implementation), so they are allowed in the closed divi
 
 - ``reference``: PySlowFast's plain implementation (contiguous layout, stock backward, unfused attention,
   no compile, no autotuner): a score then compares the hardware alone with the reference table.
-- ``fast``: every option on (compile only where it is an auto candidate: not on the CPU).
+- ``fast``: every option on, except where it is known to be slower: compile on the CPU (not an auto
+  candidate there) and the channel-wise convolution's own backward on CUDA (cuDNN's grouped convolution
+  backward is the fast one there; ours loops over clips in Python for the weight gradient).
 - ``auto``: before the clock starts, time a few train steps of each candidate on this device with random
   input of the run's shape (warm-up first, so compilation happens here), keep the fastest; every timing is
-  logged. Candidates: every combination of the model options, then the winner with each engine option
-  (cudnn_benchmark, compile) toggled. Timing stops starting new candidates once BENCHMARK.AUTO_BUDGET_S
-  has passed. On the CPU compile is not a candidate (see ``CPU_COMPILE_CANDIDATE``).
+  logged. Candidates: on CUDA the plain implementation first (every option off), then every combination of
+  the model options, then the winner with each engine option (cudnn_benchmark, compile) toggled. Once
+  BENCHMARK.AUTO_BUDGET_S has passed no further model combination starts; the engine toggles (at most two)
+  always run, so a slow first round cannot starve them. On the CPU compile is not a candidate (see
+  ``CPU_COMPILE_CANDIDATE``).
 - ``config``: the option keys as written in the config.
 
-Every process times the same candidates and all of them pick the one with the lowest summed median, so
-DDP replicas run the same implementation.
+A candidate that raises (torch.compile without a C compiler or ``Python.h``, cuDNN without an algorithm for a
+shape, out of memory) is logged as failed with its error and auto goes on. Every process times the same
+candidates and gathers every outcome, so all of them see the same failures and pick the one with the lowest
+summed median: DDP replicas run the same implementation.
 """
 
 import itertools
@@ -34,6 +40,7 @@ from slowfast.benchmark.mllog import describe_implementation, describe_search
 from slowfast.config.checks import config_value
 from slowfast.config.keys import CHANNELWISE_BACKWARD_KEYS, IMPLEMENTATION_OPTION_KEYS
 from slowfast.engine.launch import cpu_thread_setting, local_process_count
+from slowfast.engine.warmup import train_input_shape
 from slowfast.models import build_model
 from slowfast.utils import distributed as du
 from slowfast.utils.env import library_versions
@@ -47,6 +54,11 @@ _MODEL_OPTIONS = ("channels_last", "fast_channelwise_backward", "fast_channelwis
 # auto and fast leave it out there; "config" with MODEL.COMPILE True still runs it.
 CPU_COMPILE_CANDIDATE = False
 _NO_CPU_COMPILE = "not a candidate on the CPU (compile time exceeds its gain)"
+# The channel-wise convolution's own backward: on CUDA a candidate of auto, never on by default.
+_CHANNELWISE_OPTIONS = ("fast_channelwise_backward", "fast_channelwise_weight_grad")
+_CUDNN_IS_FASTER = "fast mode: cuDNN's backward is the fast one on CUDA"
+# Characters of a failed candidate's error kept in the log.
+_ERROR_CHARS = 300
 _WARMUP_STEPS = 1
 
 
@@ -60,6 +72,7 @@ class Implementation:
         chosen_by: option name -> how its value was chosen.
         candidates: auto's timings, [{"settings", "step_s", "median_s"} or {"settings", "skipped"}].
         threads: torch intra-op threads of this process, and threads_source how that was chosen.
+        precision: what the run computes in (``slowfast.engine.setup.apply_precision``); {} when not set.
     """
 
     mode: str
@@ -68,6 +81,7 @@ class Implementation:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     threads: int = 1
     threads_source: str = ""
+    precision: dict[str, object] = field(default_factory=dict)
 
     def apply(self, cfg: CfgNode) -> CfgNode:
         """Return a frozen copy of ``cfg`` whose option keys hold these settings."""
@@ -78,7 +92,7 @@ class Implementation:
         return cfg
 
     def event_value(self) -> dict[str, Any]:
-        """The mllog ``implementation`` event: every setting, the timings, threads and library versions."""
+        """The mllog ``implementation`` event: every setting, the timings, threads, precision, library versions."""
         return {
             "mode": self.mode,
             "settings": [
@@ -87,6 +101,7 @@ class Implementation:
             ]
             + [{"name": "cpu_threads", "value": self.threads, "chosen_by": self.threads_source}],
             "candidates": self.candidates,
+            "precision": self.precision,
             "versions": library_versions(),
         }
 
@@ -129,10 +144,7 @@ def choose_implementation(cfg: CfgNode, device: torch.device, amp_dtype: torch.d
     mode, options = cfg.BENCHMARK.IMPLEMENTATION, applicable_options(cfg, device)
     threads, source = torch.get_num_threads(), cpu_thread_setting(local_process_count(cfg))[1]
     if mode in ("reference", "fast"):
-        settings = {name: mode == "fast" for name in options}
-        chosen_by = {name: f"{mode} mode" for name in options}
-        if mode == "fast" and not _compile_is_candidate(device):
-            settings["compile"], chosen_by["compile"] = False, f"fast mode: {_NO_CPU_COMPILE}"
+        settings, chosen_by = _fixed_mode(mode, options, device)
         return Implementation(mode, settings, chosen_by, threads=threads, threads_source=source)
     if mode == "config":
         settings = {name: bool(config_value(cfg, option_key(cfg, name))) for name in options}
@@ -143,6 +155,19 @@ def choose_implementation(cfg: CfgNode, device: torch.device, amp_dtype: torch.d
     if not _compile_is_candidate(device):
         chosen_by["compile"] = f"auto: {_NO_CPU_COMPILE}"
     return Implementation(mode, settings, chosen_by, candidates, threads, source)
+
+
+def _fixed_mode(mode: str, options: list[str], device: torch.device) -> tuple[dict[str, bool], dict[str, str]]:
+    """Settings of ``reference`` (all off) and ``fast`` (all on but what is known slower on this device)."""
+    settings = {name: mode == "fast" for name in options}
+    chosen_by = {name: f"{mode} mode" for name in options}
+    if mode == "fast" and not _compile_is_candidate(device):
+        settings["compile"], chosen_by["compile"] = False, f"fast mode: {_NO_CPU_COMPILE}"
+    if mode == "fast" and device.type == "cuda":
+        for name in _CHANNELWISE_OPTIONS:
+            if name in settings:
+                settings[name], chosen_by[name] = False, _CUDNN_IS_FASTER
+    return settings, chosen_by
 
 
 def _compile_is_candidate(device: torch.device) -> bool:
@@ -181,48 +206,77 @@ def engine_option_toggles(best: dict[str, bool], device: torch.device) -> list[d
     return [{**best, name: not best[name]} for name in toggles]
 
 
+def first_round(options: list[str], device: torch.device) -> list[dict[str, bool]]:
+    """Auto's first round: on CUDA the plain implementation (every option off) first, so that the options
+    that are candidates only there are measured against it; then ``model_option_combinations``."""
+    combinations = model_option_combinations(options)
+    if device.type != "cuda":
+        return combinations
+    return [dict.fromkeys(options, False), *combinations]
+
+
 def _auto_search(
     cfg: CfgNode, device: torch.device, amp_dtype: torch.dtype | None, options: list[str]
 ) -> tuple[dict[str, bool], list[dict[str, Any]]]:
-    """Time every combination of the model options, then the winner with each engine option toggled."""
+    """Time the first round within the budget, then the winner with each engine option toggled."""
     start, budget = time.perf_counter(), float(cfg.BENCHMARK.AUTO_BUDGET_S)
     candidates: list[dict[str, Any]] = []
-    _time_all(cfg, device, amp_dtype, model_option_combinations(options), candidates, start, budget)
-    second = engine_option_toggles(_fastest(candidates), device)
-    _time_all(cfg, device, amp_dtype, second, candidates, start, budget)
-    best = _fastest(candidates)
+    for settings in first_round(options, device):
+        spent = max(du.all_gather_objects(time.perf_counter() - start))
+        if spent > budget and any("median_s" in c for c in candidates):
+            candidates.append({"settings": settings, "skipped": f"budget of {budget:g} s spent"})
+        else:
+            candidates.append(_time_candidate(cfg, device, amp_dtype, settings, candidates))
+    for settings in engine_option_toggles(_fastest(candidates, options), device):
+        candidates.append(_time_candidate(cfg, device, amp_dtype, settings, candidates))
+    best = _fastest(candidates, options)
     logger.info(
         "implementation auto: %s in %.1f s; fastest %s", describe_search(candidates), time.perf_counter() - start, best
     )
     return best, candidates
 
 
-def _time_all(
+def _time_candidate(
     cfg: CfgNode,
     device: torch.device,
     amp_dtype: torch.dtype | None,
-    settings_list: list[dict[str, bool]],
+    settings: dict[str, bool],
     candidates: list[dict[str, Any]],
-    start: float,
-    budget: float,
-) -> None:
-    """Time each settings dict in turn (all processes agree on the budget and on the summed medians)."""
-    for settings in settings_list:
-        if max(du.all_gather_objects(time.perf_counter() - start)) > budget and candidates:
-            candidates.append({"settings": settings, "skipped": f"budget of {budget:g} s spent"})
-            continue
-        timed = [c for c in candidates if "median_s" in c]
-        beat_s = min(c["median_s"] for c in timed) / du.get_world_size() if timed else None
-        seconds = time_train_steps(cfg, settings, device, amp_dtype, int(cfg.BENCHMARK.AUTO_STEPS), beat_s)
-        medians = du.all_gather_objects(statistics.median(seconds))
-        candidates.append(
-            {"settings": settings, "step_s": [round(s, 5) for s in seconds], "median_s": round(sum(medians), 5)}
-        )
-        logger.info("implementation auto: %s -> median step %.4f s", settings, sum(medians))
-
-
-def _fastest(candidates: list[dict[str, Any]]) -> dict[str, bool]:
+) -> dict[str, Any]:
+    """Time one candidate on every process and agree on the outcome: its summed median, or its failures."""
     timed = [c for c in candidates if "median_s" in c]
+    beat_s = min(c["median_s"] for c in timed) / du.get_world_size() if timed else None
+    seconds, error = _attempt(cfg, settings, device, amp_dtype, beat_s)
+    outcomes = du.all_gather_objects(error if error is not None else statistics.median(seconds))
+    failures = [f"rank {rank}: {outcome}" for rank, outcome in enumerate(outcomes) if isinstance(outcome, str)]
+    if failures:
+        logger.warning("implementation auto: %s failed (%s); going on without it", settings, "; ".join(failures))
+        return {"settings": settings, "failed": failures}
+    logger.info("implementation auto: %s -> median step %.4f s", settings, sum(outcomes))
+    return {"settings": settings, "step_s": [round(s, 5) for s in seconds], "median_s": round(sum(outcomes), 5)}
+
+
+def _attempt(
+    cfg: CfgNode, settings: dict[str, bool], device: torch.device, amp_dtype: torch.dtype | None, beat_s: float | None
+) -> tuple[list[float], str | None]:
+    """``time_train_steps``, or its error as one line when the candidate raises."""
+    try:
+        return time_train_steps(cfg, settings, device, amp_dtype, int(cfg.BENCHMARK.AUTO_STEPS), beat_s), None
+    except Exception as err:  # noqa: BLE001 - any failing candidate is logged and left out, never fatal
+        lines = str(err).strip().splitlines()
+        error = f"{type(err).__name__}: {lines[0] if lines else ''}"[:_ERROR_CHARS]
+    # Outside the except block the failed step's tensors are unreferenced: give their memory back.
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return [], error
+
+
+def _fastest(candidates: list[dict[str, Any]], options: list[str]) -> dict[str, bool]:
+    """Settings of the lowest summed median; every option off when no candidate could be timed."""
+    timed = [c for c in candidates if "median_s" in c]
+    if not timed:
+        logger.warning("implementation auto: no candidate could be timed; using the plain implementation")
+        return dict.fromkeys(options, False)
     return dict(min(timed, key=lambda c: c["median_s"])["settings"])
 
 
@@ -252,10 +306,8 @@ def time_train_steps(
     """
     impl = Implementation("auto", settings, {})
     model = prepare_training_model(build_model(impl.apply(cfg)).to(device), impl)
-    batch = max(1, cfg.TRAIN.BATCH_SIZE // du.get_world_size())
-    crop = cfg.DATA.TRAIN_CROP_SIZE
-    x = torch.randn(batch, cfg.DATA.INPUT_CHANNEL_NUM[0], cfg.DATA.NUM_FRAMES, crop, crop, device=device)
-    labels = torch.randint(0, cfg.MODEL.NUM_CLASSES, (batch,), device=device)
+    x = torch.randn(train_input_shape(cfg, du.get_world_size()), device=device)  # clips = videos x NUM_SAMPLE
+    labels = torch.randint(0, cfg.MODEL.NUM_CLASSES, (x.shape[0],), device=device)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
     model.train()
     seconds: list[float] = []

@@ -37,7 +37,7 @@ from torch.multiprocessing import ProcessContext, ProcessExitedException
 from slowfast.config.checks import ConfigError, configured_processes, processes_per_machine
 from slowfast.config.cli import DEFAULT_INIT_METHOD
 from slowfast.engine.checkpoint import saved_epoch
-from slowfast.utils.distributed import init_distributed, shutdown_distributed, synchronize
+from slowfast.utils.distributed import cuda_device_index, init_distributed, shutdown_distributed, synchronize
 from slowfast.utils.errors import USER_ERROR_EXIT, RunInterrupted, UserError, interrupt_on_signals
 from slowfast.utils.machine_load import available_cores, busy_cores, share_busy_cores
 from slowfast.utils.peer_watch import PeerWatch
@@ -138,6 +138,15 @@ def local_process_count(cfg: CfgNode) -> int:
     return processes_per_machine(cfg)
 
 
+def select_device(cfg: CfgNode, local_rank: int) -> torch.device | None:
+    """Make this process's GPU the current device (``cuda_device_index``); None on the CPU."""
+    if cfg.NUM_GPUS == 0:
+        return None
+    device = torch.device("cuda", cuda_device_index(local_rank, torch.cuda.device_count()))
+    torch.cuda.set_device(device)
+    return device
+
+
 def _run_worker(
     cfg: CfgNode,
     func: Callable[..., object],
@@ -151,14 +160,13 @@ def _run_worker(
 ) -> None:
     """Set the threads and device, join the group when there is more than one process, run the job, leave."""
     torch.set_num_threads(cpu_thread_setting(local_process_count(cfg))[0])
-    if cfg.NUM_GPUS > 0:
-        torch.cuda.set_device(local_rank)
+    device = select_device(cfg, local_rank)
     if world_size == 1:
         interrupt_on_signals()
         func(cfg, *args)
         return
     assert init_method is not None
-    init_distributed(backend, init_method, world_size, rank, timeout_s)
+    init_distributed(backend, init_method, world_size, rank, timeout_s, device_id=device if backend == "nccl" else None)
     watch = PeerWatch.start(init_method, rank=rank, world_size=world_size, silence_s=float(cfg.DIST_HEARTBEAT_S))
     interrupt_on_signals(watch.interrupted.set)
     try:
@@ -257,7 +265,8 @@ def launch_job(cfg: CfgNode, init_method: str, func: Callable[..., object], *arg
     backend, timeout_s = resolve_backend(cfg), float(cfg.DIST_TIMEOUT_S)
     if launched_by_torchrun():
         local_rank = int(os.environ["LOCAL_RANK"])
-        check_devices(cfg, local_rank + 1)
+        # One visible GPU is enough: a scheduler may give each task its own (see ``cuda_device_index``).
+        check_devices(cfg, 1)
         world_size, rank = torchrun_world_size(), torchrun_rank()
         _run_in_this_process(cfg, func, args, backend, "env://", world_size, rank, local_rank, timeout_s)
         return

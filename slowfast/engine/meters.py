@@ -8,43 +8,61 @@ import torch
 from slowfast.utils import distributed as du
 
 
-def topk_correct(scores: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] = (1, 5)) -> list[int]:
-    """Number of rows whose label is among the top-k scores, for each k.
+def topk_hits(scores: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] = (1, 5)) -> torch.Tensor:
+    """Number of rows whose label is among the top-k scores, for each k, as a tensor on ``scores``' device
+    (reading it would wait for the device; the train loop reads it once every LOG_PERIOD).
 
     Args:
         scores (Tensor): (N, num_classes) logits or probabilities.
         labels (Tensor): (N,) class indices.
         ks (tuple of int): the k values (capped at the number of classes).
     Returns:
-        list of int: correct counts, one per k.
+        Tensor: (len(ks),) int64 correct counts.
     """
     if scores.shape[0] == 0:
-        return [0 for _ in ks]
+        return torch.zeros(len(ks), dtype=torch.long, device=scores.device)
     top = scores.topk(min(max(ks), scores.shape[1]), dim=1).indices
     hits = top == labels.view(-1, 1)
-    return [int(hits[:, : min(k, scores.shape[1])].any(dim=1).sum()) for k in ks]
+    return torch.stack([hits[:, : min(k, scores.shape[1])].any(dim=1).sum() for k in ks])
+
+
+def topk_correct(scores: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] = (1, 5)) -> list[int]:
+    """``topk_hits`` read on the host, as ints (one host sync)."""
+    return [int(count) for count in topk_hits(scores, labels, ks).tolist()]
 
 
 class EpochStats:
-    """Running sums of one training epoch: loss, top-1 hits, clips, data-wait and step time."""
+    """Running sums of one training epoch: loss, top-1 hits, clips, data-wait and step time.
+
+    The loss and hit sums are tensors on the training device once updated with tensors, so a step adds to them
+    without waiting for the device; ``sums`` reads them (one host sync).
+    """
 
     def __init__(self) -> None:
-        self.loss_sum = 0.0
-        self.correct = 0
+        self.loss_sum: torch.Tensor | float = 0.0
+        self.correct: torch.Tensor | int = 0
         self.clips = 0
         self.data_wait_s = 0.0
         self.start = time.perf_counter()
 
-    def update(self, loss: float, correct: int, clips: int, data_wait_s: float) -> None:
-        """Add one iteration's mean loss, top-1 hits, batch size and time spent waiting for data."""
-        self.loss_sum += loss * clips
-        self.correct += correct
+    def update(self, loss: torch.Tensor | float, correct: torch.Tensor | int, clips: int, data_wait_s: float) -> None:
+        """Add one iteration's mean loss, top-1 hits (tensors on the device, or numbers), batch size and time
+        spent waiting for data."""
+        self.loss_sum = self.loss_sum + loss * clips
+        self.correct = self.correct + correct
         self.clips += clips
         self.data_wait_s += data_wait_s
 
+    def sums(self) -> tuple[float, float]:
+        """(loss sum, top-1 hits) of this process, read on the host."""
+        if not torch.is_tensor(self.loss_sum):
+            return float(self.loss_sum), float(self.correct)
+        loss_sum, correct = torch.stack([torch.as_tensor(v).double() for v in (self.loss_sum, self.correct)]).tolist()
+        return loss_sum, correct
+
     def reduced(self) -> dict[str, float]:
         """Loss, top-1 (%), clips/s over all processes and this process's data-wait share of the epoch."""
-        loss_sum, correct, clips = du.all_reduce_sum([self.loss_sum, float(self.correct), float(self.clips)])
+        loss_sum, correct, clips = du.all_reduce_sum([*self.sums(), float(self.clips)])
         elapsed = max(time.perf_counter() - self.start, 1e-9)
         return {
             "loss": loss_sum / max(clips, 1.0),

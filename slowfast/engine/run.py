@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import torch
 from fvcore.common.config import CfgNode
@@ -44,8 +44,16 @@ from slowfast.datasets.mixup import MixUp
 from slowfast.datasets.video_list import dataset_fingerprint
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.implementation import Implementation, choose_implementation, prepare_training_model
-from slowfast.engine.setup import default_setup, job_device, mixed_precision, place_model, seed_everything
+from slowfast.engine.setup import (
+    apply_precision,
+    default_setup,
+    job_device,
+    mixed_precision,
+    place_model,
+    seed_everything,
+)
 from slowfast.engine.trainer import LoopContext, evaluate, test, train_one_epoch, update_precise_bn
+from slowfast.engine.warmup import compiled_frames, needs_warm_up, warm_up
 from slowfast.models import build_model
 from slowfast.models.flops import model_stats
 from slowfast.solver.losses import get_loss_func
@@ -76,6 +84,7 @@ class Run:
     verdict: compliance.ComplianceVerdict
     implementation: Implementation
     start_epoch: int
+    data_wait_shares: list[float] = field(default_factory=list)  # per epoch this process trained
 
 
 def benchmark_job(cfg: CfgNode, cfg_file: str) -> None:
@@ -119,9 +128,7 @@ def open_run(cfg: CfgNode, cfg_file: str) -> Run:
         logger.info("no checkpoint to resume from: this run starts afresh; the earlier run's log is kept as %s", path)
     device = job_device(cfg)
     # Before seeding: timing auto's candidates must not change the initial weights.
-    impl = choose_implementation(cfg, device, mixed_precision(cfg, device)[1])
-    cfg = impl.apply(cfg)
-    logger.info("implementation: %s", impl.describe())
+    impl, cfg = choose_run_implementation(cfg, device)
     seed_everything(cfg.RNG_SEED, 0, 0)  # identical initial weights on every rank
     clock = BenchmarkClock(
         sync_fn=torch.cuda.synchronize if cfg.NUM_GPUS > 0 else None,
@@ -129,7 +136,7 @@ def open_run(cfg: CfgNode, cfg_file: str) -> Run:
     )
     ctx = build_loop_context(cfg, _metrics_writer(cfg), clock.elapsed, impl)
     model_name = model_name_of(cfg_file)
-    verdict = _log_header(cfg, cfg_file, model_name, log, platform_name(info, cfg.NUM_GPUS))
+    verdict = _log_header(cfg, cfg_file, model_name, log, info)
     log.event(IMPLEMENTATION, impl.event_value())
     _describe_system(cfg, log)
     train_loader, val_loader = build_loader(cfg, "train"), build_loader(cfg, "val")
@@ -138,6 +145,8 @@ def open_run(cfg: CfgNode, cfg_file: str) -> Run:
         "val": BadVideoTracker.for_loader(val_loader, cfg.DATA.MAX_BAD_FRACTION, "val"),
     }
     start_epoch = _restore(cfg, ctx, clock, bad_videos)
+    if needs_warm_up(device, bool(impl.settings.get("compile"))):
+        warm_up(ctx, du.get_world_size())
     log.end(constants.INIT_STOP)
     clock.start()
     if start_epoch == 0:
@@ -159,6 +168,21 @@ def _set_aside_earlier_logs(cfg: CfgNode) -> list[str]:
     return [path for path in moved if path]
 
 
+def choose_run_implementation(cfg: CfgNode, device: torch.device) -> tuple[Implementation, CfgNode]:
+    """Set the run's precision, then choose its implementation (auto times candidates in that precision).
+
+    The run and the self-check both call this, so the self-check times what the run will train.
+
+    Returns:
+        tuple: (the Implementation with its precision, ``cfg`` with the implementation's option keys applied).
+    """
+    amp_dtype = mixed_precision(cfg, device)[1]
+    precision = apply_precision(cfg, amp_dtype)
+    impl = replace(choose_implementation(cfg, device, amp_dtype), precision=precision)
+    logger.info("implementation: %s", impl.describe())
+    return impl, impl.apply(cfg)
+
+
 def train_epochs(run: Run) -> None:
     """The epoch loop: train, evaluate when due, checkpoint; stop early at the target if asked."""
     cfg, ctx, clock = run.cfg, run.ctx, run.clock
@@ -166,7 +190,7 @@ def train_epochs(run: Run) -> None:
     for epoch in range(run.start_epoch, cfg.SOLVER.MAX_EPOCH):
         seed_everything(cfg.RNG_SEED, epoch + 1, du.get_rank())
         set_loader_epoch(run.train_loader, epoch)
-        epoch_started = clock.elapsed()
+        epoch_started, frames_before = clock.elapsed(), _compilations(run)
         run.log.epoch_start(epoch, epoch_started)
         stats = train_one_epoch(ctx, run.train_loader, epoch, run.bad_videos["train"])
         stats["bad_videos"] = _bad_video_count(run.bad_videos["train"], epoch, run.log)
@@ -176,6 +200,10 @@ def train_epochs(run: Run) -> None:
         if (epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or last:
             _evaluate_epoch(run, epoch)
         epoch_s = clock.elapsed() - epoch_started  # train + evaluation, as tools/selfcheck.py predicts it
+        run.data_wait_shares.append(stats["data_wait_share"])
+        stats["recompilations"] = _compilations(run) - frames_before
+        if stats["recompilations"]:
+            logger.warning("torch.compile compiled %d time(s) during epoch %d", stats["recompilations"], epoch + 1)
         record = {"epoch": epoch, "epoch_s": epoch_s, "predicted_epoch_s": predicted_epoch_s, **stats}
         ctx.metrics.write("train_epoch", record, step=epoch + 1)
         log_epoch_time(epoch, epoch_s, predicted_epoch_s)
@@ -184,6 +212,11 @@ def train_epochs(run: Run) -> None:
         if clock.reached and cfg.BENCHMARK.STOP_AT_TARGET:
             logger.info("target reached and BENCHMARK.STOP_AT_TARGET: training ends after epoch %d", epoch + 1)
             break
+
+
+def _compilations(run: Run) -> int:
+    """torch.compile's compilations so far in this process (0 when the run does not compile)."""
+    return compiled_frames() if run.implementation.settings.get("compile") else 0
 
 
 def close_run(run: Run) -> RunResult:
@@ -195,7 +228,15 @@ def close_run(run: Run) -> RunResult:
         _multi_view_test(cfg, run.ctx, run.log)
     totals = {split: len(tracker.run_paths()) for split, tracker in run.bad_videos.items()}
     result = RunResult.from_live_run(
-        cfg, clock, du.get_world_size(), run.verdict, run.model_name, status, totals, run.implementation.event_value()
+        cfg,
+        clock,
+        du.get_world_size(),
+        run.verdict,
+        run.model_name,
+        status,
+        totals,
+        run.implementation.event_value(),
+        run.data_wait_shares,
     )
     if du.is_main_process():
         logger.info("\n%s", format_result_block(result))
@@ -266,10 +307,11 @@ def _describe_system(cfg: CfgNode, log: MLLog) -> None:
 
 
 def _log_header(
-    cfg: CfgNode, cfg_file: str, model_name: str, log: MLLog, platform: str
+    cfg: CfgNode, cfg_file: str, model_name: str, log: MLLog, info: dict[str, object]
 ) -> compliance.ComplianceVerdict:
     """Judge compliance, log the run's constants, and say what the run is; return the verdict."""
     world = du.get_world_size()
+    platform = platform_name(info, world, cfg.NUM_GPUS > 0)
     official = compliance.official_config_path(cfg, cfg_file)
     verdict = compliance.check_compliance(cfg, compliance.load_official_config(official), world)
     fingerprint = dataset_fingerprint(cfg.DATA.PATH_TO_DATA_DIR, cfg.DATA.PATH_PREFIX, cfg.DATA.PATH_LABEL_SEPARATOR)
@@ -410,6 +452,7 @@ def test_job(cfg: CfgNode) -> dict[str, float]:
         )
     metrics = MetricsWriter(cfg.OUTPUT_DIR, du.is_main_process(), None)
     ctx = build_loop_context(cfg, metrics, clock_time=lambda: 0.0)
+    apply_precision(cfg, ctx.amp_dtype)  # the config's precision, as in training, not PyTorch's TF32 default
     ckpt.initialise_model_from_file(ctx.model_without_ddp, path)
     scores = _multi_view_test(cfg, ctx, open_mllog(cfg.OUTPUT_DIR, is_main_process=False))  # no benchmark log
     metrics.close()

@@ -64,12 +64,41 @@ def place_model(model: nn.Module, cfg: CfgNode, device: torch.device) -> tuple[n
     if du.get_world_size() == 1:
         return model, model
     device_ids = [device.index] if device.type == "cuda" else None
-    return torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids), model
+    # DDP's default broadcasts rank 0's BatchNorm buffers before every forward: a collective per step. Train-mode
+    # forwards use batch statistics, and with precise BN every evaluation's running statistics are recomputed
+    # and averaged over processes first, so nothing would read the broadcast ones.
+    broadcast = not cfg.BN.USE_PRECISE_STATS
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids, broadcast_buffers=broadcast), model
 
 
 def mixed_precision(cfg: CfgNode, device: torch.device) -> tuple[torch.amp.GradScaler, torch.dtype | None]:
-    """TRAIN.MIXED_PRECISION: (GradScaler, autocast dtype): fp16 with a scaler on CUDA, bf16 on the CPU, or off."""
-    enabled = cfg.TRAIN.MIXED_PRECISION
-    scaler = torch.amp.GradScaler(device.type, enabled=enabled and device.type == "cuda")
-    dtype = (torch.float16 if device.type == "cuda" else torch.bfloat16) if enabled else None
-    return scaler, dtype
+    """TRAIN.MIXED_PRECISION: (GradScaler, autocast dtype).
+
+    bf16 where the device computes it natively (the CPU; CUDA where ``torch.cuda.is_bf16_supported()``, Ampere
+    and later): its fp32 exponent range needs no loss scaling, so the scaler is disabled. fp16 with an enabled
+    GradScaler on older GPUs. Off: a disabled scaler and no autocast.
+    """
+    if not cfg.TRAIN.MIXED_PRECISION:
+        return torch.amp.GradScaler(device.type, enabled=False), None
+    if device.type != "cuda" or torch.cuda.is_bf16_supported():
+        return torch.amp.GradScaler(device.type, enabled=False), torch.bfloat16
+    return torch.amp.GradScaler(device.type, enabled=True), torch.float16
+
+
+def apply_precision(cfg: CfgNode, amp_dtype: torch.dtype | None) -> dict[str, object]:
+    """Set fp32 precision from MODEL.ALLOW_TF32 and MODEL.MATMUL_PRECISION, not PyTorch's defaults.
+
+    Args:
+        cfg (CfgNode): the run configuration.
+        amp_dtype (torch.dtype or None): the autocast dtype of ``mixed_precision``.
+    Returns:
+        dict: what the run computes in: allow_tf32 (cuDNN convolutions), matmul_precision, autocast ("off",
+        "bfloat16" or "float16"), for the ``implementation`` event and the result block.
+    """
+    torch.backends.cudnn.allow_tf32 = bool(cfg.MODEL.ALLOW_TF32)
+    torch.set_float32_matmul_precision(cfg.MODEL.MATMUL_PRECISION)  # also sets cuda.matmul.allow_tf32
+    return {
+        "allow_tf32": bool(cfg.MODEL.ALLOW_TF32),
+        "matmul_precision": cfg.MODEL.MATMUL_PRECISION,
+        "autocast": str(amp_dtype).removeprefix("torch.") if amp_dtype is not None else "off",
+    }

@@ -1,6 +1,6 @@
 """The one loop: ``train_one_epoch``, ``evaluate`` (one deterministic view per video) and multi-view ``test``.
 
-All three share ``_device_batches`` (data-wait timing, device transfer) and ``_forward`` (autocast). Training
+All three share ``_device_batches`` (data-wait timing, device transfer) and ``forward`` (autocast). Training
 returns logits; in eval mode the model returns PySlowFast's head activation (softmax), whose argmax is the same.
 """
 
@@ -19,7 +19,8 @@ from fvcore.nn.precise_bn import get_bn_modules, update_bn_stats
 from tqdm import tqdm
 
 from slowfast.datasets.bad_videos import BadVideoTracker
-from slowfast.engine.meters import EpochStats, VideoScores, topk_correct
+from slowfast.datasets.spatial_transforms import normalize_batch
+from slowfast.engine.meters import EpochStats, VideoScores, topk_correct, topk_hits
 from slowfast.solver.lr_policy import get_lr_at_epoch
 from slowfast.solver.optimizer import clip_gradients, set_lr
 from slowfast.utils import distributed as du
@@ -57,17 +58,20 @@ class LoopContext:
     clock_time: Callable[[], float]
 
 
-def _device_batches(loader: Loader, device: torch.device) -> Iterator[Batch]:
-    """Yield ``(inputs, labels, index, meta, data_wait_s)`` with inputs and labels on ``device``."""
+def _device_batches(loader: Loader, ctx: LoopContext) -> Iterator[Batch]:
+    """Yield ``(inputs, labels, index, meta, data_wait_s)`` with inputs and labels on the device; uint8 clips
+    (training items, ``train_clips_are_uint8``) are normalised there, a quarter of the bytes to copy."""
+    device, data = ctx.device, ctx.cfg.DATA
     end = time.perf_counter()
     for inputs, labels, index, meta in loader:
         wait = time.perf_counter() - end
         inputs = [x.to(device, non_blocking=True) for x in inputs]
+        inputs = [normalize_batch(x, data.MEAN, data.STD) if x.dtype == torch.uint8 else x for x in inputs]
         yield inputs, labels.to(device, non_blocking=True), index, meta, wait
         end = time.perf_counter()
 
 
-def _forward(ctx: LoopContext, model: torch.nn.Module, inputs: list[torch.Tensor]) -> torch.Tensor:
+def forward(ctx: LoopContext, model: torch.nn.Module, inputs: list[torch.Tensor]) -> torch.Tensor:
     with torch.autocast(ctx.device.type, dtype=ctx.amp_dtype, enabled=ctx.amp_dtype is not None):
         return model(inputs)
 
@@ -85,29 +89,47 @@ def _memory_mb(device: torch.device) -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def _train_step(
-    ctx: LoopContext, inputs: list[torch.Tensor], labels: torch.Tensor, epoch: int, it: int
-) -> tuple[float, int]:
-    """One optimisation step; returns (loss value, top-1 hits). Stops the run on a non-finite loss."""
+def train_step(ctx: LoopContext, inputs: list[torch.Tensor], labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimisation step; returns (loss, top-1 hits) as tensors on the device, unread: reading them every
+    step would make the host wait for the device twice per step."""
     targets = labels
     if ctx.mixup is not None:
         inputs, targets = ctx.mixup(inputs, labels)
-    logits = _forward(ctx, ctx.model, inputs)
+    logits = forward(ctx, ctx.model, inputs)
     loss = ctx.loss_fn(logits.float(), targets)
-    loss_value = loss.item()
-    if not math.isfinite(loss_value):
-        raise FloatingPointError(f"training loss is {loss_value} at epoch {epoch + 1}, iteration {it + 1}")
     ctx.optimizer.zero_grad(set_to_none=True)
     ctx.scaler.scale(loss).backward()
     ctx.scaler.unscale_(ctx.optimizer)
     clip_gradients(ctx.model_without_ddp.parameters(), ctx.cfg)
     ctx.scaler.step(ctx.optimizer)
     ctx.scaler.update()
-    return loss_value, topk_correct(logits.detach(), labels, ks=(1,))[0]
+    return loss.detach(), topk_hits(logits.detach(), labels, ks=(1,))[0]
+
+
+def _read_step(
+    ctx: LoopContext, stats: EpochStats, loss: torch.Tensor, correct: torch.Tensor, epoch: int, it: int
+) -> tuple[float, int]:
+    """Read the logged step's loss and top-1 hits (the loop's one host sync per LOG_PERIOD); stop the run when
+    any loss since the epoch began was not finite (their running sum then is not either).
+
+    Raises:
+        FloatingPointError: naming the epoch and the iterations the non-finite loss may be in.
+    """
+    loss_value, hits, loss_sum = torch.stack(
+        [loss.double(), correct.double(), torch.as_tensor(stats.loss_sum).double()]
+    ).tolist()
+    if not math.isfinite(loss_sum):
+        first = max(it + 2 - ctx.cfg.LOG_PERIOD, 1)
+        where = f"iteration {it + 1}" if first == it + 1 else f"iterations {first}-{it + 1} (read every LOG_PERIOD)"
+        raise FloatingPointError(f"training loss is {loss_value} at epoch {epoch + 1}, {where}")
+    return loss_value, int(hits)
 
 
 def train_one_epoch(ctx: LoopContext, loader: Loader, epoch: int, bad_videos: BadVideoTracker) -> dict[str, float]:
     """Train for one epoch, updating the learning rate every iteration from the fractional epoch.
+
+    Loss and accuracy stay on the device and are read every LOG_PERIOD iterations (and at the epoch's end), so
+    the host queues the next step while the device computes this one.
 
     Args:
         ctx (LoopContext): model, optimiser and friends.
@@ -115,21 +137,23 @@ def train_one_epoch(ctx: LoopContext, loader: Loader, epoch: int, bad_videos: Ba
         epoch (int): 0-based epoch.
         bad_videos (BadVideoTracker): collects videos that failed to decode.
     Returns:
-        dict: loss, top1 (%), clips_per_s (all processes), data_wait_share, lr at the end of the epoch.
+        dict: loss, top1 (%), clips_per_s (all processes), data_wait_share, lr at the end of the epoch,
+        memory_mb (peak of this process).
     """
     cfg, num_iters = ctx.cfg, len(loader)
     ctx.model.train()
     stats, lr = EpochStats(), 0.0
-    batches = _progress(_device_batches(loader, ctx.device), num_iters, f"epoch {epoch + 1}")
+    batches = _progress(_device_batches(loader, ctx), num_iters, f"epoch {epoch + 1}")
     for it, (inputs, labels, _, meta, wait) in enumerate(batches):
         lr = get_lr_at_epoch(cfg, epoch + it / num_iters)
         set_lr(ctx.optimizer, lr)
-        loss, correct = _train_step(ctx, inputs, labels, epoch, it)
+        loss, correct = train_step(ctx, inputs, labels)
         stats.update(loss, correct, labels.numel(), wait)
         bad_videos.update(meta)
         if (it + 1) % cfg.LOG_PERIOD == 0 or it + 1 == num_iters:
-            _log_iteration(ctx, epoch, it, num_iters, stats, loss, 100.0 * correct / labels.numel(), lr, wait)
-    return {**stats.reduced(), "lr": lr}
+            loss_value, hits = _read_step(ctx, stats, loss, correct, epoch, it)
+            _log_iteration(ctx, epoch, it, num_iters, stats, loss_value, 100.0 * hits / labels.numel(), lr, wait)
+    return {**stats.reduced(), "lr": lr, "memory_mb": _memory_mb(ctx.device)}
 
 
 def eta_text(cfg: CfgNode, epoch: int, it: int, num_iters: int, iter_s: float) -> str:
@@ -214,9 +238,9 @@ def evaluate(ctx: LoopContext, loader: Loader, bad_videos: BadVideoTracker) -> d
     """
     ctx.model_without_ddp.eval()
     correct1 = correct5 = count = 0
-    for inputs, labels, _, meta, _ in _progress(_device_batches(loader, ctx.device), len(loader), "eval"):
+    for inputs, labels, _, meta, _ in _progress(_device_batches(loader, ctx), len(loader), "eval"):
         valid = meta["valid"].to(ctx.device)
-        scores = _forward(ctx, ctx.model_without_ddp, inputs)
+        scores = forward(ctx, ctx.model_without_ddp, inputs)
         hits1, hits5 = topk_correct(scores[valid], labels[valid])
         correct1, correct5, count = correct1 + hits1, correct5 + hits5, count + int(valid.sum())
         bad_videos.update(meta)
@@ -238,9 +262,9 @@ def test(ctx: LoopContext, loader: Loader, bad_videos: BadVideoTracker) -> dict[
     cfg = ctx.cfg
     ctx.model_without_ddp.eval()
     scores = VideoScores(cfg.TEST.NUM_ENSEMBLE_VIEWS * cfg.TEST.NUM_SPATIAL_CROPS, cfg.MODEL.NUM_CLASSES)
-    for inputs, labels, index, meta, _ in _progress(_device_batches(loader, ctx.device), len(loader), "test"):
+    for inputs, labels, index, meta, _ in _progress(_device_batches(loader, ctx), len(loader), "test"):
         valid = meta["valid"]
-        output = _forward(ctx, ctx.model_without_ddp, inputs).float().cpu()
+        output = forward(ctx, ctx.model_without_ddp, inputs).float().cpu()
         scores.add(output[valid], labels.cpu()[valid], index[valid])
         bad_videos.update(meta)
     return scores.result()
@@ -250,7 +274,7 @@ def update_precise_bn(ctx: LoopContext, loader: Loader, num_batches: int) -> Non
     """Recompute BatchNorm statistics on ``num_batches`` training batches, then average them over processes."""
     if not get_bn_modules(ctx.model_without_ddp):
         return
-    inputs_only = (inputs for inputs, *_ in _device_batches(loader, ctx.device))
+    inputs_only = (inputs for inputs, *_ in _device_batches(loader, ctx))
     update_bn_stats(ctx.model_without_ddp, inputs_only, min(num_batches, len(loader)))
     for bn in get_bn_modules(ctx.model_without_ddp):
         du.all_reduce_mean([bn.running_mean, bn.running_var])  # in place

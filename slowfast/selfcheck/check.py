@@ -15,7 +15,9 @@ from typing import Any, TypedDict
 from fvcore.common.config import CfgNode
 
 from slowfast.benchmark.prediction import predict_run, write_selfcheck
+from slowfast.benchmark.result import INPUT_BOUND_SHARE
 from slowfast.config.checks import ConfigError, processes_per_machine
+from slowfast.datasets.kinetics import train_clips_are_uint8
 from slowfast.datasets.synthetic import ensure_synthetic_data
 from slowfast.engine.launch import DEFAULT_INIT_METHOD, launch_job
 from slowfast.selfcheck import probes
@@ -45,12 +47,16 @@ def _finding(check: str, ok: bool, message: str, fix: str | None = None) -> Find
 
 
 def shm_need_mb(cfg: CfgNode, local_processes: int) -> float:
-    """MB of /dev/shm the loaders hold at once: processes x workers x prefetch x one batch of float32 clips."""
+    """MB of /dev/shm the loaders hold at once: processes x workers x prefetch x one batch of clips (videos x
+    AUG.NUM_SAMPLE), in the dtype the workers hand over: uint8, or float32 with random erasing
+    (``train_clips_are_uint8``)."""
     workers = cfg.DATA_LOADER.NUM_WORKERS
     if workers == 0:
         return 0.0
-    clips = max(cfg.TRAIN.BATCH_SIZE // max(local_processes * cfg.NUM_SHARDS, 1), 1)
-    clip_bytes = sum(cfg.DATA.INPUT_CHANNEL_NUM) * cfg.DATA.NUM_FRAMES * cfg.DATA.TRAIN_CROP_SIZE**2 * 4
+    videos = max(cfg.TRAIN.BATCH_SIZE // max(local_processes * cfg.NUM_SHARDS, 1), 1)
+    clips = videos * cfg.AUG.NUM_SAMPLE
+    values = sum(cfg.DATA.INPUT_CHANNEL_NUM) * cfg.DATA.NUM_FRAMES * cfg.DATA.TRAIN_CROP_SIZE**2
+    clip_bytes = values * (1 if train_clips_are_uint8(cfg) else 4)
     return local_processes * workers * cfg.DATA_LOADER.PREFETCH_FACTOR * clips * clip_bytes / 2**20
 
 
@@ -128,16 +134,18 @@ def measurement_findings(
     """
     compute = min(measured["compute_clips_per_s"])
     loader = min(measured["loader_clips_per_s"])
-    input_bound = loader < compute
+    # The run's rule (its result block): more than INPUT_BOUND_SHARE of training time waiting for data, here
+    # measured the same way, with the real loader feeding real steps; the two rates say why.
+    input_bound = measured["data_wait_share"] > INPUT_BOUND_SHARE
     if input_bound:
         verdict = (
             f"INPUT-BOUND: the loader delivers {loader:.1f} clips/s per process, the model trains "
-            f"{compute:.1f}: training would be {compute / loader:.2f}x faster with enough input"
+            f"{compute:.1f}: training would be up to {max(compute / loader, 1.0):.2f}x faster with enough input"
         )
     else:
         verdict = (
             f"not input-bound: the loader delivers {loader:.1f} clips/s per process, the model trains "
-            f"{compute:.1f} ({loader / compute:.2f}x headroom)"
+            f"{compute:.1f} ({loader / compute:.2f}x the model's rate)"
         )
     verdict += f"; with the real loader {100 * measured['data_wait_share']:.0f} % of the step time waited for data"
     fed = measured["clips_per_step"] / measured["step_s"]
@@ -233,6 +241,7 @@ def format_report(cfg: CfgNode, record: dict[str, Any]) -> str:
         f"throughput    per process: model {', '.join(f'{v:.1f}' for v in m['compute_clips_per_s'])} clips/s on "
         f"in-memory clips; loader {', '.join(f'{v:.1f}' for v in m['loader_clips_per_s'])} clips/s with "
         f"{cfg.DATA_LOADER.NUM_WORKERS} workers; model fed by the loader {m['clips_per_step'] / m['step_s']:.1f}",
+        f"implementation {m.get('implementation', '-')} (chosen as the run chooses it)",
         f"verdict       {record['verdict']}",
         f"prediction    epoch {record['predicted_epoch_s']:.1f} s (train {record['predicted_train_s']:.1f} s + "
         f"evaluation {record['predicted_eval_s']:.1f} s); {cfg.SOLVER.MAX_EPOCH} epochs (MAX_EPOCH) "

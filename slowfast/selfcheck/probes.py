@@ -19,8 +19,10 @@ from torch.utils.data import DataLoader
 
 from slowfast.datasets.bad_videos import BadVideoTracker
 from slowfast.datasets.loader import build_loader, set_loader_epoch
-from slowfast.engine.run import build_loop_context
+from slowfast.engine.run import build_loop_context, choose_run_implementation
+from slowfast.engine.setup import job_device
 from slowfast.engine.trainer import LoopContext, evaluate, train_one_epoch, update_precise_bn
+from slowfast.engine.warmup import train_input_shape
 from slowfast.utils import distributed as du
 from slowfast.utils.files import atomic_write_json
 from slowfast.utils.metrics import MetricsWriter
@@ -96,7 +98,7 @@ def synthetic_batch(
 
 def compute_rate(ctx: LoopContext, cfg: CfgNode, budget_s: float) -> tuple[float, float]:
     """Train steps on in-memory clips (no loader): (clips/s per process, seconds per step)."""
-    clips = cfg.TRAIN.BATCH_SIZE // du.get_world_size()
+    clips = train_input_shape(cfg, du.get_world_size())[0]  # videos x AUG.NUM_SAMPLE, as the loader yields
     batch = synthetic_batch(cfg, clips, ctx.device)
     tracker = BadVideoTracker(1, _NEVER_STOP, "train")
     train_one_epoch(ctx, Batches(itertools.repeat(batch), 2), 0, tracker)  # warm-up: allocator, kernels
@@ -173,7 +175,8 @@ def measure_job(cfg: CfgNode, result_path: str, budget_s: float) -> None:
         f"building {cfg.MODEL.MODEL_NAME}; then all-reduce, model, loader, model + loader, evaluation "
         f"(about {budget_s:.0f} s each)"
     )
-    ctx = build_loop_context(cfg, MetricsWriter("", enabled=False), lambda: 0.0)
+    impl, cfg = choose_run_implementation(cfg, job_device(cfg))  # what the run will train, chosen as it will
+    ctx = build_loop_context(cfg, MetricsWriter("", enabled=False), lambda: 0.0, impl)
     world = du.get_world_size()
     bandwidth = all_reduce_bandwidth(ctx.device, 64 if ctx.device.type == "cuda" else 16)
     _say("timing train steps on in-memory clips")
@@ -195,7 +198,8 @@ def measure_job(cfg: CfgNode, result_path: str, budget_s: float) -> None:
         "step_s": step_s,
         "data_wait_share": data_wait,
         "steps_per_epoch": len(train_loader),
-        "clips_per_step": cfg.TRAIN.BATCH_SIZE // world,
+        "clips_per_step": train_input_shape(cfg, world)[0],
+        "implementation": impl.describe(),
         "eval_s": eval_s,
         "precise_bn_s": precise_bn_s,
         "checkpoint_bytes": checkpoint_bytes(ctx),

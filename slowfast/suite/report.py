@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen befor
 from matplotlib.figure import Figure  # noqa: E402
 
 from slowfast.benchmark.mllog import MLLOG_FILENAME, describe_implementation, describe_versions  # noqa: E402
+from slowfast.benchmark.result import input_bound_text  # noqa: E402
 from slowfast.benchmark.run_reader import read_run  # noqa: E402
 from slowfast.benchmark.run_result import RunResult, summarize_runs  # noqa: E402
 from slowfast.engine.checkpoint import saved_evaluations  # noqa: E402
@@ -193,6 +194,7 @@ def score_table(results: Sequence[RunResult]) -> str:
         "base LR",
         "status",
         "implementation",
+        "input-bound",
         "problems",
     )
     rows = ["<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"]
@@ -219,6 +221,7 @@ def score_table(results: Sequence[RunResult]) -> str:
                     filter(None, (describe_implementation(r.implementation), describe_versions(r.implementation)))
                 )
             ),
+            html.escape(input_bound_text(r.data_wait_shares)),
             html.escape(notes),
         )
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")

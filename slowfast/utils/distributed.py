@@ -32,6 +32,22 @@ def get_local_rank():
     return int(os.environ.get("LOCAL_RANK", 0))
 
 
+def cuda_device_index(local_rank, device_count):
+    """CUDA device of the process with ``local_rank`` on its machine: the local rank modulo the visible devices.
+
+    With every GPU of the machine visible, local rank i trains on GPU i. A scheduler that gives each task its
+    own GPU (SLURM ``--gpus-per-task=1``, or ``CUDA_VISIBLE_DEVICES`` set per task) leaves one visible device,
+    index 0, whatever the local rank.
+
+    Args:
+        local_rank (int): index of the process on its machine (LOCAL_RANK).
+        device_count (int): CUDA devices this process sees (``torch.cuda.device_count()``), at least 1.
+    Returns:
+        int: the device index for ``torch.cuda.set_device``.
+    """
+    return local_rank % device_count
+
+
 def is_main_process():
     """True on global rank 0, the process that writes shared files and prints the log."""
     return get_rank() == 0
@@ -177,7 +193,7 @@ def broadcast_object(obj, src=0):
     return holder[0]
 
 
-def init_distributed(backend, init_method, world_size, rank, timeout_s):
+def init_distributed(backend, init_method, world_size, rank, timeout_s, device_id=None):
     """Join the process group.
 
     Args:
@@ -187,6 +203,8 @@ def init_distributed(backend, init_method, world_size, rank, timeout_s):
         rank (int): global rank of this process.
         timeout_s (float): how long a collective may wait for its peers before failing, so a dead
             peer ends the job instead of hanging it.
+        device_id (torch.device or None): this process's GPU with nccl: binds the communicator to it at once
+            (no guess from the rank, eager NCCL initialisation); None on the CPU.
     """
     dist.init_process_group(
         backend=backend,
@@ -194,6 +212,7 @@ def init_distributed(backend, init_method, world_size, rank, timeout_s):
         world_size=world_size,
         rank=rank,
         timeout=datetime.timedelta(seconds=timeout_s),
+        device_id=device_id,
     )
 
 

@@ -66,10 +66,19 @@ def environment_info():
     return info
 
 
-def platform_name(info, num_gpus):
-    """Short platform string for the log, e.g. "4xNVIDIA TITAN RTX" or "cpu (2 cores)"."""
-    if num_gpus > 0 and info["gpus"]:
-        return f"{num_gpus}x{info['gpus'][0]}"
+def platform_name(info, world_size, on_gpu):
+    """Short platform string for the log, e.g. "4xNVIDIA TITAN RTX" or "cpu (2 cores, ...)".
+
+    Args:
+        info (dict): ``environment_info()``.
+        world_size (int): processes in the job, one GPU each on CUDA: the GPU count under torchrun too,
+            where NUM_GPUS need not say it.
+        on_gpu (bool): whether the job trains on CUDA.
+    Returns:
+        str
+    """
+    if on_gpu and info["gpus"]:
+        return f"{world_size}x{info['gpus'][0]}"
     return f"cpu ({info['cpu_count']} cores, {info.get('cpu_model') or 'unknown model'})"
 
 

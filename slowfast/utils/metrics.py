@@ -44,6 +44,8 @@ class TrainEpochRecord(TypedDict):
     clips_per_s: float  # all processes
     data_wait_share: float  # share of this process's epoch spent waiting for data
     bad_videos: int  # train videos that could not be decoded in this epoch
+    recompilations: int  # torch.compile compilations during the epoch, after the warm-up (goal: 0)
+    memory_mb: float  # peak GPU memory allocated by this process (CUDA), else its resident memory
     epoch_s: float  # train + evaluation
     predicted_epoch_s: float | None  # the self-check's prediction (None without one)
     time: float

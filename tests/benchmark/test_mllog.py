@@ -12,6 +12,7 @@ from slowfast.benchmark.result import QUICKSTART_LABEL, format_result_block
 from slowfast.benchmark.run_reader import read_run
 from slowfast.benchmark.run_result import RunResult, summarize_runs
 from slowfast.config import get_cfg
+from slowfast.utils.metrics import MetricsWriter
 
 
 class FakeTime:
@@ -257,3 +258,37 @@ def test_a_run_without_a_target_is_timed_but_not_scored(tmp_path):
     assert "reached            no (best top-1 7.00 % over 2 evaluations)" in block
     assert "score              none (no target set: not scored)" in block
     assert 'run status         ended without a target (mllog.txt run_stop status "aborted")' in block
+
+
+def _epoch_record(epoch, share):
+    return {
+        "epoch": epoch,
+        "loss": 1.0,
+        "top1": 10.0,
+        "lr": 0.1,
+        "clips_per_s": 50.0,
+        "data_wait_share": share,
+        "bad_videos": 0,
+        "recompilations": 0,
+        "memory_mb": 900.0,
+        "epoch_s": 600.0,
+        "predicted_epoch_s": None,
+        "time": 600.0 * (epoch + 1),
+    }
+
+
+def test_input_bound_share_is_read_back_shown_and_advised(tmp_path):
+    cfg = scored_cfg(tmp_path)
+    clock = write_run(cfg, [10.0, 20.0])
+    writer = MetricsWriter(str(tmp_path), True, None)
+    for epoch, share in enumerate((0.28, 0.36)):
+        writer.write("train_epoch", _epoch_record(epoch, share), step=epoch + 1)
+    writer.close()
+    result = read_run(str(tmp_path))
+    assert result.data_wait_shares == [0.28, 0.36]
+    block = format_result_block(result)
+    assert "input-bound        32 % waiting for data (epochs 28-36 %): input-bound; try more DATA_LOADER" in block
+    live = RunResult.from_live_run(cfg, clock, 4, ComplianceVerdict(), "X3D_M", data_wait_shares=[0.02])
+    assert "input-bound        2 % waiting for data (epochs 2-2 %): the accelerators set the pace" in (
+        format_result_block(live)
+    )

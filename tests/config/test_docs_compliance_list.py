@@ -13,7 +13,13 @@ import pytest
 from slowfast.benchmark.compliance import check_compliance, load_official_config
 from slowfast.config import merge_config
 from slowfast.config.checks import configured_processes
-from slowfast.config.keys import IMPLEMENTATION_KEYS, PYSLOWFAST_ONLY_KEYS, RESOURCE_KEYS, RESOURCE_PREFIXES
+from slowfast.config.keys import (
+    IMPLEMENTATION_KEYS,
+    PRECISION_KEYS,
+    PYSLOWFAST_ONLY_KEYS,
+    RESOURCE_KEYS,
+    RESOURCE_PREFIXES,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 README = os.path.join(ROOT, "README.md")
@@ -73,3 +79,22 @@ def test_global_batch_rule_is_the_compliance_check(config, model):
     halved = merge_config(path, ["NUM_GPUS", "8", "TRAIN.BATCH_SIZE", str(4 * per_gpu)])
     verdict = check_compliance(halved, official)
     assert [change.key for change in verdict.disallowed] == ["TRAIN.BATCH_SIZE"]
+
+
+def test_precision_keys_are_named_before_the_list_and_are_open_division():
+    intro = compliance_intro()
+    assert PRECISION_KEYS <= keys_in(intro)
+    assert not PRECISION_KEYS & (RESOURCE_KEYS | IMPLEMENTATION_KEYS)
+    official = load_official_config(os.path.join(ROOT, "configs", "X3D_M.yaml"))
+    for key, value in (("MODEL.ALLOW_TF32", True), ("MODEL.MATMUL_PRECISION", "high")):
+        run = official.clone()
+        run.defrost()
+        run.merge_from_list([key, value])
+        verdict = check_compliance(run, official, configured_processes(official))
+        assert not verdict.compliant and key in verdict.describe()
+
+
+def compliance_intro() -> str:
+    """The paragraph of README's compliance section before its list."""
+    with open(README, encoding="utf-8") as f:
+        return f.read().split(SECTION, 1)[1].split("\n- ", 1)[0]

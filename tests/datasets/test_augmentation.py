@@ -13,6 +13,7 @@ from slowfast.datasets.build import build_dataset
 from slowfast.datasets.mixup import MixUp
 from slowfast.datasets.rand_augment import _OPS, RandAugment, affine_warp, apply_op, op_argument
 from slowfast.datasets.random_erasing import random_erase
+from slowfast.datasets.spatial_transforms import normalize_batch
 
 LOW, HIGH = (0 - 0.45) / 0.225, (1 - 0.45) / 0.225
 
@@ -44,8 +45,8 @@ def test_x3d_train_clip_shape_dtype_range():
     dataset = _train_dataset(CONFIGS / "X3D_M.yaml")
     for index in range(2):
         frames, label, idx, meta = dataset[(0, index)]
-        clip = frames[0]
-        assert clip.shape == (3, 16, 224, 224) and clip.dtype == torch.float32
+        assert frames[0].shape == (3, 16, 224, 224) and frames[0].dtype == torch.uint8  # normalised on the device
+        clip = normalize_batch(frames[0][None], dataset.cfg.DATA.MEAN, dataset.cfg.DATA.STD)
         assert LOW - 1e-6 <= float(clip.min()) and float(clip.max()) <= HIGH + 1e-6
         assert label == index == idx and meta["valid"] and 0 <= meta["time_idx"][0] <= 300 - 80
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 from conftest import small_cfg, write_csv
 
+from slowfast.datasets import spatial_transforms as st
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.loader import (
     EpochSampler,
@@ -103,3 +104,25 @@ def test_a_worker_stacks_the_batch_in_shared_memory(monkeypatch):
     monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: object())
     inputs = collate_clips([item, item])[0]
     assert inputs[0].is_shared() and inputs[0].equal(torch.stack([item[0][0]] * 2))
+
+
+def test_only_the_train_loader_keeps_its_workers_between_epochs(tiny_dataset):
+    folder, good, _ = tiny_dataset
+    for split in ("train", "val"):
+        write_csv(folder, split, good)
+    cfg = small_cfg(folder, ["DATA_LOADER.NUM_WORKERS", "1", "DATA_LOADER.PERSISTENT_WORKERS", "True"])
+    assert build_loader(cfg, "train").persistent_workers
+    assert not build_loader(cfg, "val").persistent_workers  # idle through training otherwise
+
+
+def test_train_clips_hand_over_uint8_and_normalise_on_the_device_to_the_worker_values(tiny_dataset):
+    folder, good, _ = tiny_dataset
+    write_csv(folder, "train", good)
+    cfg = small_cfg(folder)
+    clip = build_dataset("kinetics", cfg, "train")[(0, 1)][0][0]
+    assert clip.dtype == torch.uint8 and clip.shape[0] == 3  # (C,T,H,W), a quarter of float32's bytes
+    in_worker = st.normalize(clip.permute(1, 0, 2, 3), cfg.DATA.MEAN, cfg.DATA.STD)  # the previous hand-over
+    on_device = st.normalize_batch(clip[None], cfg.DATA.MEAN, cfg.DATA.STD)[0]
+    assert torch.equal(on_device, in_worker)  # tolerance 0: the same float32 ops in the same order
+    erasing = small_cfg(folder, ["AUG.ENABLE", "True", "AUG.RE_PROB", "0.25"])
+    assert build_dataset("kinetics", erasing, "train")[(0, 1)][0][0].dtype == torch.float32

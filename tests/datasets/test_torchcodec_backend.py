@@ -194,6 +194,7 @@ def test_config_rejects_unknown_backends_and_cuda_with_pyav(tmp_path, opts, key)
         small_cfg(str(tmp_path), opts)
 
 
+@pytest.mark.gpu
 @requires_torchcodec
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU decoding needs CUDA (NVDEC)")
 def test_cuda_decoding_gives_the_cpu_frames_within_colour_conversion_rounding():

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from slowfast.config import load_config
+from slowfast.datasets import spatial_transforms as st
 from slowfast.engine.trainer import LoopContext, eta_text, train_one_epoch
 from slowfast.models import build_model
 from slowfast.models.channelwise_conv import ChannelwiseConv3d
@@ -153,3 +154,48 @@ def test_eta_is_labelled_and_shows_the_reference_target_epoch_while_ahead():
         "ETA to epoch 16 (MAX_EPOCH) 01:03:40, to epoch 3 (reference reached the target) 00:11:40"
     )
     assert eta_text(cfg, 3, 19, 240, 1.0) == "ETA to epoch 16 (MAX_EPOCH) 00:51:40"  # epoch 4: target epoch passed
+
+
+class SyncCounter(torch.Tensor):
+    """A tensor whose every read on the host (item, int, float, bool, tolist) is counted: on CUDA each of those
+    waits for the device."""
+
+    reads: list[str] = []
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in ("item", "tolist", "__int__", "__float__", "__bool__", "numpy"):
+            cls.reads.append(func.__name__)
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+def test_the_train_loop_reads_the_device_once_per_log_period(monkeypatch):
+    ctx = _context()
+    ctx.cfg.defrost()
+    ctx.cfg.LOG_PERIOD = 4
+    batches = [([x.as_subclass(SyncCounter)], *rest) for (x,), *rest in _batches([0.1 * v for v in range(8)])]
+    monkeypatch.setattr(SyncCounter, "reads", [])
+    stats = train_one_epoch(ctx, batches, epoch=0, bad_videos=NoTracking())
+    # Iterations 4 and 8 are logged, and the epoch's sums are read once at its end: 3 reads, not 2 per step.
+    assert len(SyncCounter.reads) == 3, SyncCounter.reads
+    assert math.isfinite(stats["loss"]) and 0.0 <= stats["top1"] <= 100.0
+
+
+def test_a_non_finite_loss_between_reads_names_the_iterations_it_may_be_in():
+    ctx = _context()
+    ctx.cfg.defrost()
+    ctx.cfg.LOG_PERIOD = 4
+    with pytest.raises(FloatingPointError, match="epoch 1, iterations 1-4"):
+        train_one_epoch(ctx, _batches([0.1, float("nan"), 0.2, 0.3]), epoch=0, bad_videos=NoTracking())
+
+
+def test_uint8_clips_are_normalised_on_the_device_before_the_model():
+    uint8 = torch.randint(0, 256, (2, 3, 2, 4, 4), dtype=torch.uint8)
+    meta = {"valid": torch.ones(2, dtype=torch.bool), "bad_paths": []}
+    losses = []
+    for clip in (uint8, st.normalize_batch(uint8, [0.45] * 3, [0.225] * 3)):
+        torch.manual_seed(0)
+        ctx = _context()
+        stats = train_one_epoch(ctx, [([clip], torch.tensor([0, 1]), torch.tensor([0, 1]), meta)], 0, NoTracking())
+        losses.append(stats["loss"])
+    assert losses[0] == losses[1]

@@ -8,6 +8,7 @@ import pytest
 from slowfast.benchmark.prediction import predict_run, read_predicted_epoch_s, write_selfcheck
 from slowfast.config import load_config
 from slowfast.engine.run import run_job
+from slowfast.selfcheck import probes
 from slowfast.selfcheck.check import (
     environment_findings,
     format_report,
@@ -37,8 +38,8 @@ def _by_check(findings):
 
 def test_docker_default_shm_and_too_many_workers_say_what_to_change():
     cfg = load_config(SCORED_X3D, ["NUM_GPUS", "0", "NUM_CPU_PROCESSES", "2", "DATA_LOADER.NUM_WORKERS", "8"])
-    # 2 processes x 8 workers x prefetch 2 x 32 clips of 3 x 16 x 224 x 224 float32.
-    assert shm_need_mb(cfg, 2) == pytest.approx(2 * 8 * 2 * 32 * 3 * 16 * 224 * 224 * 4 / 2**20)
+    # 2 processes x 8 workers x prefetch 2 x 32 clips of 3 x 16 x 224 x 224 uint8 (normalised on the device).
+    assert shm_need_mb(cfg, 2) == pytest.approx(2 * 8 * 2 * 32 * 3 * 16 * 224 * 224 / 2**20)
     findings = _by_check(environment_findings(cfg, FACTS))
     assert not findings["shared memory"]["ok"] and "--shm-size=" in findings["shared memory"]["fix"]
     assert not findings["cpu cores"]["ok"] and "DATA_LOADER.NUM_WORKERS 0" in findings["cpu cores"]["fix"]
@@ -113,6 +114,8 @@ def test_selfcheck_writes_its_prediction_and_a_later_run_logs_epoch_time_beside_
     assert measured["steps_per_epoch"] == 3 and measured["clips_per_step"] == 8  # 24 videos, batch 8
     assert min(measured["compute_clips_per_s"]) > 0 and min(measured["loader_clips_per_s"]) > 0
     assert "prediction    epoch" in format_report(cfg, record)
+    assert measured["implementation"].startswith(f"{cfg.BENCHMARK.IMPLEMENTATION}: ")
+    assert f"implementation {measured['implementation']}" in format_report(cfg, record)
 
     run_job(cfg, os.path.join(REPO, "configs", "smoke", "X3D_M.yaml"))
     epochs = records_of(read_metrics(str(tmp_path / "run")), "train_epoch")
@@ -121,3 +124,36 @@ def test_selfcheck_writes_its_prediction_and_a_later_run_logs_epoch_time_beside_
     with open(tmp_path / "run" / "log.txt") as f:
         log_text = f.read()
     assert f"selfcheck predicted {written['predicted_epoch_s']:.1f} s" in log_text
+
+
+def test_shm_estimate_counts_clips_not_videos():
+    opts = ["NUM_GPUS", "0", "NUM_CPU_PROCESSES", "2", "DATA_LOADER.NUM_WORKERS", "8"]
+    one = shm_need_mb(load_config(SCORED_X3D, opts + ["AUG.NUM_SAMPLE", "1"]), 2)
+    assert shm_need_mb(load_config(SCORED_X3D, opts + ["AUG.NUM_SAMPLE", "2"]), 2) == pytest.approx(2 * one)
+
+
+def test_the_selfcheck_chooses_the_implementation_as_the_run_does(monkeypatch, tmp_path):
+    class Chosen(Exception):
+        pass
+
+    def choose(cfg, device):
+        raise Chosen(str(device))
+
+    monkeypatch.setattr(probes, "choose_run_implementation", choose)
+    with pytest.raises(Chosen, match="cpu"):  # before the model is built, with the run's own function
+        probes.measure_job(load_config(QUICKSTART_X3D), str(tmp_path / "m.json"), budget_s=1.0)
+
+
+@pytest.mark.parametrize(
+    ("loader", "data_wait", "bound"), [(50.0, 0.4, True), (150.0, 0.02, False), (150.0, 0.3, True)]
+)
+def test_input_bound_verdict_is_the_runs_rule_on_the_measured_data_wait(loader, data_wait, bound):
+    cfg = load_config(QUICKSTART_X3D)
+    measured = {
+        "compute_clips_per_s": [100.0],
+        "loader_clips_per_s": [loader],
+        "data_wait_share": data_wait,
+        "checkpoint_bytes": 1,
+    }
+    input_bound, verdict, _ = measurement_findings(cfg, dict(FACTS, output_free_gb=100.0), measured)
+    assert input_bound is bound and verdict.startswith("INPUT-BOUND" if bound else "not input-bound")

@@ -20,6 +20,7 @@ BAD_ARGUMENTS = {
     "benchmark_model.py": (["--cfg", "missing.yaml"], "config file not found: missing.yaml"),
     "check_dataset.py": (["--cfg", "missing.yaml"], "config file not found: missing.yaml"),
     "compare.py": (["missing"], "no such folder: missing"),
+    "gpu_check.py": (["--gpus", "x"], "argument --gpus: invalid int value: 'x'"),
     "make_synthetic_dataset.py": (["--out", "data", "--size", "15x16"], "must be even and >= 16, got 15x16"),
     "model_info.py": (["--cfg", "missing.yaml"], "config file not found: missing.yaml"),
     "prepare_kinetics20.py": (["--videos", "missing", "--annotations", "train.csv"], "--videos missing is not"),

@@ -1,0 +1,89 @@
+"""GPU decoding's device choice, worker bound and error handling, shown on the CPU with a stand-in decoder:
+each process decodes on its own GPU, and a failing GPU ends the run instead of counting as bad videos."""
+
+import os
+
+import pytest
+import torch
+from conftest import GOLDEN_DIR
+
+from slowfast.config import load_config
+from slowfast.datasets import decoder
+from slowfast.datasets import torchcodec_reader as tcr
+from slowfast.datasets.loader import CUDA_DECODE_MAX_WORKERS, loader_workers
+from slowfast.datasets.video_reader import DeviceDecodeError, VideoDecodeError
+
+VIDEO = os.path.join(GOLDEN_DIR, "videos", "val_c00_0.mp4")
+CLIP = dict(num_frames=4, sampling_rate=2, target_fps=30, choose_start=lambda n, span: 0.0)
+
+
+def _fake_decoder(opened, error=None):
+    class FakeDecoder:
+        def __init__(self, path, *, device, **kwargs):
+            opened.append(device)
+            if error is not None:
+                raise error
+
+        def __len__(self):
+            return 10
+
+    return FakeDecoder
+
+
+@pytest.mark.parametrize(("local_rank", "visible", "expected"), [("3", 4, "cuda:3"), ("3", 1, "cuda:0")])
+def test_each_process_decodes_on_its_own_gpu(monkeypatch, local_rank, visible, expected):
+    opened = []
+    monkeypatch.setenv("LOCAL_RANK", local_rank)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: visible)
+    monkeypatch.setattr(tcr, "_video_decoder_class", lambda: _fake_decoder(opened))
+    tcr.TorchCodecReader(VIDEO, device="cuda").close()
+    assert opened == [expected]
+    tcr.TorchCodecReader(VIDEO, device="cpu").close()
+    assert opened[-1] == "cpu"
+
+
+@pytest.mark.parametrize(("device", "raised"), [("cuda", DeviceDecodeError), ("cpu", VideoDecodeError)])
+def test_a_cuda_error_opening_a_video_ends_the_run_on_the_gpu_only(monkeypatch, device, raised):
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    error = RuntimeError("CUDA error: out of memory")
+    monkeypatch.setattr(tcr, "_video_decoder_class", lambda: _fake_decoder([], error))
+    with pytest.raises(raised, match="out of memory"):
+        tcr.TorchCodecReader(VIDEO, device=device)
+
+
+class FailingReader:
+    """A reader whose decoding raises ``error`` (as NVDEC would mid-clip)."""
+
+    def __init__(self, error):
+        self.error = error
+
+    @property
+    def header(self):
+        raise self.error
+
+    fps = 30.0
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("message", "device", "raised"),
+    [
+        ("NVDEC: cuvidDecodePicture failed", "cuda", DeviceDecodeError),
+        ("CUDA error: an illegal memory access was encountered", "cuda", DeviceDecodeError),
+        ("Invalid data found when processing input", "cuda", VideoDecodeError),  # the file, not the GPU
+        ("CUDA error: an illegal memory access was encountered", "cpu", VideoDecodeError),
+    ],
+)
+def test_decode_errors_on_the_gpu_are_device_failures_not_bad_videos(monkeypatch, message, device, raised):
+    monkeypatch.setattr(decoder, "open_reader", lambda *args: FailingReader(RuntimeError(message)))
+    with pytest.raises(raised):
+        decoder.decode_clip(VIDEO, **CLIP, backend="torchcodec", device=device)
+
+
+def test_gpu_decoding_bounds_the_workers_per_loader():
+    many = ["DATA_LOADER.NUM_WORKERS", "32"]
+    gpu = ["DATA.DECODING_BACKEND", "torchcodec", "DATA.DECODING_DEVICE", "cuda"]
+    assert loader_workers(load_config(None, many + gpu)) == CUDA_DECODE_MAX_WORKERS
+    assert loader_workers(load_config(None, many)) == 32

@@ -1,0 +1,30 @@
+"""tools/gpu_check.py on the CPU: its short real runs, on the smoke configs, print the summary a GPU user reads."""
+
+import os
+
+import pytest
+
+from slowfast.suite import gpu_check
+
+pytestmark = pytest.mark.slow  # end-to-end runs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_short_runs_report_throughput_waiting_memory_recompilations_and_precision(tmp_path):
+    configs = [os.path.join(ROOT, "configs", "smoke", f"{name}.yaml") for name in ("X3D_M", "MVIT_B_16x4")]
+    small = ["DATA.SYNTHETIC.WIDTH", "64", "DATA.SYNTHETIC.HEIGHT", "48", "DATA.SYNTHETIC.SECONDS", "2.0"]
+    runs = gpu_check.run_gpu_check(
+        configs, data_dir=str(tmp_path / "data"), output_dir=str(tmp_path / "out"), gpus=0, opts=small
+    )
+    assert [run.name for run in runs] == ["X3D_M", "MVIT_B_16x4"]
+    for run in runs:
+        s = run.summary
+        assert s["clips_per_s"] > 0 and 0.0 <= s["data_wait_share"] <= 1.0 and s["memory_mb"] > 0
+        assert s["recompilations"] == 0
+        assert (
+            s["implementation"].startswith("auto: ")
+            and "precision: cuDNN TF32 off, matmul highest" in (s["implementation"])
+        )
+        line = gpu_check.format_summary(run)
+        assert line.startswith(run.name) and "clips/s" in line and "recompilations 0" in line
