@@ -4,6 +4,7 @@
 python tools/run_net.py --cfg configs/X3D_M.yaml NUM_GPUS 4
 python tools/run_net.py --cfg configs/quickstart/X3D_M.yaml          # CPU quick-start, synthetic data
 python tools/run_net.py --nnodes 2 --nproc-per-node 8 --rdzv-endpoint HOST:PORT --cfg ...  # on each machine
+python tools/run_net.py --nnodes 2 --node-rank 0 ... # fixed machine ranks: needed with one OUTPUT_DIR per machine
 """
 
 import os
@@ -46,6 +47,7 @@ def run_or_start_agent(args, argv):
     if args.nnodes is None:
         return run(args)
     agent = {"nproc_per_node": args.nproc_per_node, "rdzv_endpoint": args.rdzv_endpoint, "rdzv_id": args.rdzv_id}
+    agent["node_rank"] = args.node_rank
     return run_agent([__file__, *worker_argv(argv)], nnodes=args.nnodes, **agent)
 
 

@@ -52,7 +52,15 @@ def _short_exit_barrier() -> Iterator[None]:
         launcher_api.LocalElasticAgent = LocalElasticAgent  # type: ignore[misc]
 
 
-def run_agent(worker_argv: Sequence[str], *, nnodes: int, nproc_per_node: int, rdzv_endpoint: str, rdzv_id: str) -> int:
+def run_agent(
+    worker_argv: Sequence[str],
+    *,
+    nnodes: int,
+    nproc_per_node: int,
+    rdzv_endpoint: str,
+    rdzv_id: str,
+    node_rank: int | None = None,
+) -> int:
     """Start this machine's workers (``python worker_argv...``) and wait for the job to end.
 
     Args:
@@ -61,6 +69,9 @@ def run_agent(worker_argv: Sequence[str], *, nnodes: int, nproc_per_node: int, r
         nproc_per_node (int): workers on this machine.
         rdzv_endpoint (str): HOST:PORT of the c10d rendezvous, the same on every machine.
         rdzv_id (str): the job's id, the same on every machine.
+        node_rank (int or None): this machine's fixed rank (torch's static rendezvous; 0 holds the store at
+            ``rdzv_endpoint``), so that rank 0 and its OUTPUT_DIR stay on one machine across reruns; None: the
+            c10d rendezvous numbers the machines (by host name, so on one host the order may change).
     Returns:
         int: 0, ``USER_ERROR_EXIT`` or ``INTERRUPTED_EXIT``.
     """
@@ -70,7 +81,8 @@ def run_agent(worker_argv: Sequence[str], *, nnodes: int, nproc_per_node: int, r
         nproc_per_node=nproc_per_node,
         run_id=rdzv_id,
         rdzv_endpoint=rdzv_endpoint,
-        rdzv_backend="c10d",
+        rdzv_backend="c10d" if node_rank is None else "static",
+        rdzv_configs={} if node_rank is None else {"rank": node_rank},
         max_restarts=0,  # a rerun of the same command resumes from the checkpoint instead
         monitor_interval=1.0,
     )

@@ -1,5 +1,6 @@
-"""Two ``run_net.py --nnodes 2`` "machines" on localhost (gloo, c10d rendezvous): a lost node ends the other
-within 60 s with one error line, and rerunning both commands resumes from the checkpoint."""
+"""Two ``run_net.py --nnodes 2`` "machines" on localhost (gloo): a lost node ends the other within 60 s with one
+error line, and rerunning both commands resumes from the checkpoint, with one shared OUTPUT_DIR (c10d rendezvous)
+and with one OUTPUT_DIR per node (fixed ranks: --node-rank, torch's static rendezvous)."""
 
 import os
 import socket
@@ -23,10 +24,10 @@ def error_lines(stderr):
     return [line for line in stderr.splitlines() if line.startswith("error:")]
 
 
-def run_net_node(port, cfg_file, opts):
+def run_net_node(port, cfg_file, opts, *node_rank):
     """One machine of a 2-machine run_net.py job, with run_net.py as the machine's agent."""
     agent = ["--nnodes", "2", "--nproc-per-node", "1", "--rdzv-endpoint", f"localhost:{port}", "--rdzv-id", str(port)]
-    return [sys.executable, str(REPO / "tools" / "run_net.py"), *agent, "--cfg", cfg_file, *opts]
+    return [sys.executable, str(REPO / "tools" / "run_net.py"), *agent, *node_rank, "--cfg", cfg_file, *opts]
 
 
 def wait_for_port(port, within_s=120):
@@ -115,3 +116,38 @@ def test_a_lost_node_ends_the_other_within_60_s_with_one_line_and_a_rerun_resume
     results = [node.communicate(timeout=300) for node in nodes]
     assert [node.returncode for node in nodes] == [0, 0], [r[1][-2000:] for r in results]
     assert "resumed from" in (out / "log.txt").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_one_output_dir_per_node_with_fixed_node_ranks_resumes_from_node_0s_checkpoint(smoke_config, tmp_path):
+    """Machines that share no disk: rank 0 (--node-rank 0) writes the run's logs and checkpoints to its OUTPUT_DIR,
+    the other machine its own log; a rerun after losing node 1 resumes from node 0's checkpoint."""
+    outs = [tmp_path / "node0", tmp_path / "node1"]
+    configs = [
+        smoke_config(
+            "MVIT_B_16x4", out, "LOG_PERIOD", "1", "TEST.ENABLE", "False", "DIST_HEARTBEAT_S", str(HEARTBEAT_S)
+        )
+        for out in outs
+    ]
+
+    def start_nodes():
+        port = launch.find_free_port()
+        return [
+            start(run_net_node(port, cfg, opts, "--node-rank", str(i)), tmp_path)
+            for i, (cfg, opts, _) in enumerate(configs)
+        ]
+
+    nodes = start_nodes()
+    wait_for_epoch(outs[0], 1, nodes)
+    kill_node(nodes[1])
+    _, stderr = nodes[0].communicate(timeout=END_WITHIN_S + 30)
+    nodes[1].communicate()
+    [line] = error_lines(stderr)
+    assert "rank 1 on host" in line and "Traceback" not in stderr, stderr[-3000:]
+
+    nodes = start_nodes()
+    results = [node.communicate(timeout=300) for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], [r[1][-2000:] for r in results]
+    assert "resumed from" in (outs[0] / "log.txt").read_text()
+    assert (outs[1] / "log_rank1.txt").is_file() and not (outs[1] / "checkpoints").exists()
