@@ -4,6 +4,7 @@
 python tools/run_net.py --cfg configs/X3D_M.yaml NUM_GPUS 4
 python tools/run_net.py --cfg configs/quickstart/X3D_M.yaml          # CPU quick-start, synthetic data
 python tools/run_net.py --nnodes 2 --nproc-per-node 8 --rdzv-endpoint HOST:PORT --cfg ...  # on each machine
+srun --ntasks-per-node 8 python tools/run_net.py --cfg ... NUM_GPUS 8  # SLURM: one task per GPU
 python tools/run_net.py --nnodes 2 --node-rank 0 ... # fixed machine ranks: needed with one OUTPUT_DIR per machine
 """
 
@@ -22,6 +23,7 @@ from slowfast.engine.preflight import check_before_run
 from slowfast.engine.run import benchmark_job
 from slowfast.engine.run_lock import owns_output_dir, run_lock
 from slowfast.suite.report import finish_run_report
+from slowfast.utils.slurm_env import adopt_srun_environment
 
 
 def run(args):
@@ -43,8 +45,10 @@ def main(argv=None):
 
 
 def run_or_start_agent(args, argv):
-    """With --nnodes this process is the machine's elastic agent and its workers run this script; else run."""
+    """With --nnodes this process is the machine's elastic agent and its workers run this script; else run (as
+    a torchrun worker in a task of ``srun``)."""
     if args.nnodes is None:
+        adopt_srun_environment()
         return run(args)
     agent = {"nproc_per_node": args.nproc_per_node, "rdzv_endpoint": args.rdzv_endpoint, "rdzv_id": args.rdzv_id}
     agent["node_rank"] = args.node_rank

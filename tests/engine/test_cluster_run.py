@@ -41,9 +41,9 @@ def wait_for_port(port, within_s=120):
             time.sleep(0.2)
 
 
-def start(command, cwd):
+def start(command, cwd, **extra_env):
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR")}
-    env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", **extra_env)
     return subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -151,3 +151,19 @@ def test_one_output_dir_per_node_with_fixed_node_ranks_resumes_from_node_0s_chec
     assert [node.returncode for node in nodes] == [0, 0], [r[1][-2000:] for r in results]
     assert "resumed from" in (outs[0] / "log.txt").read_text()
     assert (outs[1] / "log_rank1.txt").is_file() and not (outs[1] / "checkpoints").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_two_srun_tasks_train_together_from_slurms_variables(smoke_config, tmp_path):
+    """``srun --ntasks 2 python tools/run_net.py ...`` as srun starts it: SLURM's variables only, no torchrun's."""
+    out = tmp_path / "run"
+    cfg_file, opts, _ = smoke_config("MVIT_B_16x4", out, "TEST.ENABLE", "False", "SOLVER.MAX_EPOCH", "1")
+    command = [sys.executable, str(REPO / "tools" / "run_net.py"), "--cfg", cfg_file, *opts]
+    slurm = {"SLURM_JOB_ID": str(launch.find_free_port()), "SLURM_STEP_NUM_TASKS": "2"}
+    slurm |= {"SLURM_STEP_TASKS_PER_NODE": "2", "SLURM_STEP_NODELIST": "localhost"}
+    tasks = [start(command, tmp_path, **slurm, SLURM_PROCID=str(r), SLURM_LOCALID=str(r)) for r in range(2)]
+    results = [task.communicate(timeout=240) for task in tasks]
+    assert [task.returncode for task in tasks] == [0, 0], [r[1][-2000:] for r in results]
+    assert "2 process(es)" in (out / "log.txt").read_text()
+    assert (out / "log_rank1.txt").is_file()
