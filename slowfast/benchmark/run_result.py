@@ -40,6 +40,9 @@ class RunResult:
         base_lr: SOLVER.BASE_LR after linear scaling with the global batch; lr_factor: that scaling factor.
         bad_videos: {split: distinct videos that could not be decoded over the whole run}.
         implementation: the value of the run's ``implementation`` event ({} when it has none).
+        resumes: one ``{"epoch", "epochs_redone", "seconds_redone"}`` per run_resume: the 0-based epoch the run
+            continued at, the epochs started before the interruption that were trained again, and the clock
+            seconds between the checkpoint and the interruption (work lost; the clock continued from the checkpoint).
     """
 
     model: str
@@ -65,6 +68,7 @@ class RunResult:
     lr_factor: float | None = None
     bad_videos: dict[str, int] = field(default_factory=dict)
     implementation: dict[str, Any] = field(default_factory=dict)
+    resumes: list[dict[str, float]] = field(default_factory=list)
 
     @classmethod
     def from_live_run(
