@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from test_peer_failure import error_lines, wait_for_port
 
 from slowfast.engine import launch
 from slowfast.utils.metrics import read_metrics, records_of
@@ -20,25 +21,10 @@ HEARTBEAT_S = 6
 END_WITHIN_S = 60
 
 
-def error_lines(stderr):
-    return [line for line in stderr.splitlines() if line.startswith("error:")]
-
-
 def run_net_node(port, cfg_file, opts, *node_rank):
     """One machine of a 2-machine run_net.py job, with run_net.py as the machine's agent."""
     agent = ["--nnodes", "2", "--nproc-per-node", "1", "--rdzv-endpoint", f"localhost:{port}", "--rdzv-id", str(port)]
     return [sys.executable, str(REPO / "tools" / "run_net.py"), *agent, *node_rank, "--cfg", cfg_file, *opts]
-
-
-def wait_for_port(port, within_s=120):
-    deadline = time.monotonic() + within_s
-    while True:
-        try:
-            socket.create_connection(("localhost", port), timeout=1).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline, f"nothing listens on port {port}"
-            time.sleep(0.2)
 
 
 def start(command, cwd, **extra_env):
