@@ -24,6 +24,7 @@ from slowfast.benchmark import compliance
 from slowfast.benchmark.clock import BenchmarkClock
 from slowfast.benchmark.mllog import (
     IMPLEMENTATION,
+    MLLOG_FILENAME,
     STATUS_ABORTED,
     STATUS_SUCCESS,
     SYSTEM,
@@ -31,9 +32,11 @@ from slowfast.benchmark.mllog import (
     MLLog,
     log_run_header,
     open_mllog,
+    read_mllog,
 )
 from slowfast.benchmark.prediction import log_epoch_time, read_predicted_epoch_s
 from slowfast.benchmark.result import format_result_block
+from slowfast.benchmark.run_reader import resumes_in_log
 from slowfast.benchmark.run_result import RunResult
 from slowfast.config import ConfigError
 from slowfast.config.defaults import ignored_settings
@@ -199,6 +202,8 @@ def close_run(run: Run) -> RunResult:
         cfg, clock, du.get_world_size(), run.verdict, run.model_name, status, totals, run.implementation.event_value()
     )
     if du.is_main_process():
+        # The log alone knows the earlier sessions of a resumed run.
+        result.resumes = resumes_in_log(read_mllog(os.path.join(cfg.OUTPUT_DIR, MLLOG_FILENAME))[0])
         logger.info("\n%s", format_result_block(result))
     run.ctx.metrics.close()
     run.log.close()

@@ -101,7 +101,9 @@ def test_a_lost_node_ends_the_other_within_60_s_with_one_line_and_a_rerun_resume
     nodes = [start(run_net_node(port, cfg_file, opts), tmp_path) for _ in range(2)]
     results = [node.communicate(timeout=300) for node in nodes]
     assert [node.returncode for node in nodes] == [0, 0], [r[1][-2000:] for r in results]
-    assert "resumed from" in (out / "log.txt").read_text()
+    log = (out / "log.txt").read_text()
+    assert "resumed from" in log
+    assert "resumed            1 time(s) after interruptions; redone: 1 epoch(s)" in log  # the result block
 
 
 @pytest.mark.slow
