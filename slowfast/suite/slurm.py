@@ -10,7 +10,7 @@ requeued job resumes from OUTPUT_DIR's checkpoint (TRAIN.AUTO_RESUME), logged as
 import json
 import os
 import runpy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,17 +98,45 @@ def executor_parameters(resources: SlurmResources, job_name: str) -> dict[str, A
     return parameters
 
 
+def append_job_record(output_dir: str, record: dict[str, Any]) -> None:
+    """Add ``record`` to OUTPUT_DIR/slurm_jobs.json (a list: submissions, and each start of a job on its nodes)."""
+    path = os.path.join(output_dir, JOBS_FILENAME)
+    history = []
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            history = json.load(f)
+    atomic_write_json(path, [*history, record])
+
+
+def record_job_start(output_dir: str, env: Mapping[str, str]) -> bool:
+    """In task 0 of a SLURM job, record the job id, its nodes and how often it was requeued.
+
+    Args:
+        output_dir (str): the run's OUTPUT_DIR.
+        env (mapping): the task's environment.
+    Returns:
+        bool: True when a record was written (task 0 of a SLURM job).
+    """
+    if env.get("SLURM_PROCID") != "0" or "SLURM_JOB_NODELIST" not in env:
+        return False
+    started = {"job_id": env.get("SLURM_JOB_ID", ""), "nodes": env["SLURM_JOB_NODELIST"]}
+    append_job_record(output_dir, started | {"restarts": int(env.get("SLURM_RESTART_COUNT", "0"))})
+    return True
+
+
 class RunNetTask(submitit.helpers.Checkpointable):
     """Each task of the job: tools/run_net.py with ``argv``; requeued as it is on preemption or time-out.
 
     Args:
         argv (sequence of str): run_net.py's arguments (``--cfg FILE KEY VALUE ...``).
+        output_dir (str): the run's OUTPUT_DIR, where task 0 records the job's nodes.
     """
 
-    def __init__(self, argv: Sequence[str]):
-        self.argv = list(argv)
+    def __init__(self, argv: Sequence[str], output_dir: str):
+        self.argv, self.output_dir = list(argv), output_dir
 
     def __call__(self) -> int:
+        record_job_start(self.output_dir, os.environ)
         adopt_srun_environment()
         status = runpy.run_path(RUN_NET, run_name="slowfast_slurm_task")["main"](self.argv)
         if status:
@@ -127,19 +155,15 @@ def submit_run(
         resources (SlurmResources): what the job asks for.
         cluster (str or None): submitit's cluster: None picks SLURM when sbatch is here; "local" in tests.
     Returns:
-        dict: the job's record: job_id, logs (stdout, stderr of task 0), folder.
+        dict: the job's record: job_id, logs (stdout, stderr of task 0), folder. Task 0 adds the nodes when the
+        job starts (``record_job_start``).
     """
     folder = os.path.join(cfg.OUTPUT_DIR, LOGS_DIRNAME)
     executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
     job_name = f"vmb_{os.path.basename(os.path.normpath(cfg.OUTPUT_DIR))}"
     executor.update_parameters(**executor_parameters(resources, job_name))
-    job = executor.submit(RunNetTask(argv))
+    job = executor.submit(RunNetTask(argv, cfg.OUTPUT_DIR))
     record = {"job_id": str(job.job_id), "stdout": str(job.paths.stdout), "stderr": str(job.paths.stderr)}
     record["folder"] = folder
-    path = os.path.join(cfg.OUTPUT_DIR, JOBS_FILENAME)
-    history = []
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as f:
-            history = json.load(f)
-    atomic_write_json(path, [*history, record])
+    append_job_record(cfg.OUTPUT_DIR, record)
     return record

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from slowfast.suite.slurm import SlurmResources, executor_parameters
+from slowfast.suite.slurm import SlurmResources, executor_parameters, record_job_start
 from slowfast.utils.metrics import read_metrics, records_of
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
@@ -64,3 +64,12 @@ def test_a_run_submitted_to_submitits_local_executor_trains_and_is_recorded(smok
         assert time.monotonic() < deadline, open(record["stderr"]).read()[-3000:]
         time.sleep(0.5)
     assert records_of(read_metrics(str(out)), "train_epoch", "epoch")
+
+
+def test_task_0_of_a_job_records_its_nodes_and_requeues(tmp_path):
+    env = {"SLURM_PROCID": "0", "SLURM_JOB_ID": "42", "SLURM_JOB_NODELIST": "gpu[1-2]", "SLURM_RESTART_COUNT": "1"}
+    assert not record_job_start(str(tmp_path), env | {"SLURM_PROCID": "3"})
+    assert record_job_start(str(tmp_path), env)
+    assert json.loads((tmp_path / "slurm_jobs.json").read_text()) == [
+        {"job_id": "42", "nodes": "gpu[1-2]", "restarts": 1}
+    ]
