@@ -33,5 +33,7 @@ setup(
         "dev": ["pytest", "pytest-timeout", "ruff", "mypy"],
         # DATA.DECODING_BACKEND torchcodec; it also needs FFmpeg's shared libraries from the system (INSTALL.md).
         "torchcodec": ["torchcodec==0.17.0"],
+        # tools/submit.py: SLURM jobs (slowfast/suite/slurm.py).
+        "slurm": ["submitit"],
     },
 )

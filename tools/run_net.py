@@ -4,6 +4,8 @@
 python tools/run_net.py --cfg configs/X3D_M.yaml NUM_GPUS 4
 python tools/run_net.py --cfg configs/quickstart/X3D_M.yaml          # CPU quick-start, synthetic data
 python tools/run_net.py --nnodes 2 --nproc-per-node 8 --rdzv-endpoint HOST:PORT --cfg ...  # on each machine
+srun --ntasks-per-node 8 python tools/run_net.py --cfg ... NUM_GPUS 8  # SLURM: one task per GPU
+python tools/run_net.py --nnodes 2 --node-rank 0 ... # fixed machine ranks: needed with one OUTPUT_DIR per machine
 """
 
 import os
@@ -22,6 +24,7 @@ from slowfast.engine.run import benchmark_job
 from slowfast.engine.run_lock import owns_output_dir, run_lock
 from slowfast.suite.report import finish_run_report
 from slowfast.utils.machine_load import busy_machine_warning
+from slowfast.utils.slurm_env import adopt_srun_environment
 
 
 def run(args):
@@ -46,10 +49,13 @@ def main(argv=None):
 
 
 def run_or_start_agent(args, argv):
-    """With --nnodes this process is the machine's elastic agent and its workers run this script; else run."""
+    """With --nnodes this process is the machine's elastic agent and its workers run this script; else run (as
+    a torchrun worker in a task of ``srun``)."""
     if args.nnodes is None:
+        adopt_srun_environment()
         return run(args)
     agent = {"nproc_per_node": args.nproc_per_node, "rdzv_endpoint": args.rdzv_endpoint, "rdzv_id": args.rdzv_id}
+    agent["node_rank"] = args.node_rank
     return run_agent([__file__, *worker_argv(argv)], nnodes=args.nnodes, **agent)
 
 

@@ -76,15 +76,17 @@ class BenchmarkClock:
             raise RuntimeError("BenchmarkClock.start() called twice; the clock is never restarted")
         self._started_at = self._time_fn()
 
-    def elapsed(self, agree: bool = False) -> float:
+    def elapsed(self, agree: bool = False, sync: bool = True) -> float:
         """Seconds counted so far (0 before ``start``), after ``sync_fn``.
 
         Args:
             agree (bool): pass the reading through ``agree_fn`` (a collective call on every rank).
+            sync (bool): call ``sync_fn`` first; False for a reading that must not wait for the device (a run
+                aborted while a collective may hang).
         Returns:
             float: elapsed seconds, including the time restored from a checkpoint.
         """
-        if self._sync_fn is not None:
+        if sync and self._sync_fn is not None:
             self._sync_fn()
         seconds = self._offset_s
         if self._started_at is not None:

@@ -51,6 +51,8 @@ def format_result_block(result: RunResult) -> str:
         lines.append(f"input-bound        {input_bound_text(result.data_wait_shares)}")
     if result.status:
         lines.append(f"run status         {_status_text(result)}")
+    if result.resumes:
+        lines.append(f"resumed            {_resumes_text(result.resumes)}")
     lines += [f"problem            {p}" for p in result.problems]
     rule = "=" * 78
     return "\n".join([rule, title, rule, *lines, rule])
@@ -150,3 +152,10 @@ def _compliance_text(result: RunResult) -> str:
     if result.compliant:
         return "compliant (closed division)"
     return f"NON-COMPLIANT (open division): {len(result.changes)} disallowed change(s)"
+
+
+def _resumes_text(resumes: list[dict[str, float]]) -> str:
+    """ "2 time(s) after interruptions; redone: 1 epoch(s), 41.3 s of clock" for a run's resumes."""
+    epochs = sum(int(r["epochs_redone"]) for r in resumes)
+    seconds = sum(r["seconds_redone"] for r in resumes)
+    return f"{len(resumes)} time(s) after interruptions; redone: {epochs} epoch(s), {seconds:.1f} s of clock"

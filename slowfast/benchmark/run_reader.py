@@ -59,6 +59,7 @@ def read_log(
     result.bad_videos = _bad_video_totals(lines)
     epochs = records_of(metrics, "train_epoch", "data_wait_share")
     result.data_wait_shares = [float(r["data_wait_share"]) for r in epochs if r.get("data_wait_share") is not None]
+    result.resumes = resumes_in_log(lines)
     _check_consistency(result, header.first)
     result.problems += integrity_problems(lines, result, metrics, checkpoint_evals)
     return result
@@ -153,6 +154,35 @@ def _evaluations(lines: list[LogLine], problems: list[str]) -> list[dict[str, An
             }
         )
     return evals
+
+
+def resumes_in_log(lines: list[LogLine]) -> list[dict[str, float]]:
+    """What each ``run_resume`` of a log redid (``RunResult.resumes``).
+
+    Before a resume, the highest ``epoch_num`` of an epoch_start and the highest ``clock_s`` of any event say how
+    far the interrupted part got; the resume's ``epoch_num`` and ``clock_s`` say where its checkpoint was.
+
+    Args:
+        lines (list of LogLine): the log, in order.
+    Returns:
+        list of dict: ``{"epoch", "epochs_redone", "seconds_redone"}`` per resume.
+    """
+    resumes: list[dict[str, float]] = []
+    started, clock = 0, 0.0  # epochs started (1-based epoch_num) and the clock reached since the last (re)start
+    for line in lines:
+        metadata = line.value["metadata"]
+        if line.key == keys.RUN_RESUME:
+            epoch_num, resumed_at = int(metadata.get("epoch_num", 1)), float(metadata.get(keys.CLOCK_KEY, 0.0))
+            redone = max(0, started - epoch_num + 1)
+            resumes.append(
+                {"epoch": epoch_num - 1, "epochs_redone": redone, "seconds_redone": max(0.0, clock - resumed_at)}
+            )
+            started, clock = epoch_num - 1, resumed_at
+            continue
+        if line.key == "epoch_start":
+            started = max(started, int(metadata.get("epoch_num", 0)))
+        clock = max(clock, float(metadata.get(keys.CLOCK_KEY, clock)))
+    return resumes
 
 
 def _bad_video_totals(lines: list[LogLine]) -> dict[str, int]:

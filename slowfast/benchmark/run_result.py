@@ -41,6 +41,9 @@ class RunResult:
         bad_videos: {split: distinct videos that could not be decoded over the whole run}.
         implementation: the value of the run's ``implementation`` event ({} when it has none).
         data_wait_shares: per trained epoch, the share of training time rank 0 waited for data (metrics.jsonl).
+        resumes: one ``{"epoch", "epochs_redone", "seconds_redone"}`` per run_resume: the 0-based epoch the run
+            continued at, the epochs started before the interruption that were trained again, and the clock
+            seconds between the checkpoint and the interruption (work lost; the clock continued from the checkpoint).
     """
 
     model: str
@@ -67,6 +70,7 @@ class RunResult:
     bad_videos: dict[str, int] = field(default_factory=dict)
     implementation: dict[str, Any] = field(default_factory=dict)
     data_wait_shares: list[float] = field(default_factory=list)
+    resumes: list[dict[str, float]] = field(default_factory=list)
 
     @classmethod
     def from_live_run(

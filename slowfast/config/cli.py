@@ -16,7 +16,7 @@ from slowfast.utils.errors import UserError, report_user_error, run_reporting_er
 # The default rendezvous; on one machine the launcher replaces its port by a free one so that two jobs on the
 # same host do not collide.
 DEFAULT_INIT_METHOD = "tcp://localhost:9999"
-AGENT_FLAGS = ("--nnodes", "--nproc-per-node", "--rdzv-endpoint", "--rdzv-id")
+AGENT_FLAGS = ("--nnodes", "--nproc-per-node", "--rdzv-endpoint", "--rdzv-id", "--node-rank")
 
 
 class ToolParser(argparse.ArgumentParser):
@@ -63,6 +63,13 @@ class _ConfigToolParser(ToolParser):
         agent.add_argument("--nproc-per-node", type=int, default=1, help="workers on this machine (one per GPU)")
         agent.add_argument("--rdzv-endpoint", default="localhost:29400", help="HOST:PORT of the rendezvous")
         agent.add_argument("--rdzv-id", default="slowfast", help="the job's id, the same on every machine")
+        agent.add_argument(
+            "--node-rank",
+            type=int,
+            default=None,
+            help="this machine's fixed rank, 0 on the machine at --rdzv-endpoint (torch's static rendezvous); "
+            "without it c10d numbers the machines, which may change between reruns",
+        )
         self.add_argument(
             "--opts",
             dest="flag_opts",

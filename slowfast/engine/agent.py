@@ -4,15 +4,25 @@
 is ``torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HOST:PORT tools/run_net.py
 --cfg ...``, except for how it ends: torchrun adds a ChildFailedError traceback to a worker's error line (and a
 SignalException traceback to Ctrl-C or SIGTERM), while this agent leaves the workers' lines alone and adds a
-line only for a worker that died without one (killed by a signal).
+line only for a worker that died without one (killed by a signal), or when the machine holding the rendezvous
+store (the endpoint's) died.
+
+torch's agent waits up to 300 s after its workers succeeded for every other agent to finish (its exit barrier); our
+workers end together (a final barrier in the launcher), so the agents arrive within seconds, and a peer that does not
+is dead: this agent waits ``EXIT_BARRIER_S`` only.
 """
 
+import contextlib
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
+import torch.distributed.launcher.api as launcher_api
+from torch.distributed.elastic.agent.server.local_elastic_agent import LocalElasticAgent
 from torch.distributed.elastic.multiprocessing.api import SignalException
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from torch.distributed.elastic.rendezvous.api import RendezvousConnectionError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
 from slowfast.utils.errors import INTERRUPTED_EXIT, USER_ERROR_EXIT
@@ -20,9 +30,37 @@ from slowfast.utils.peer_watch import RESUME_HINT
 
 # Exit statuses of a worker that printed its own line (error, or interrupted).
 _REPORTED_EXITS = (USER_ERROR_EXIT, INTERRUPTED_EXIT)
+# Seconds an agent whose workers succeeded waits for the other agents (torch's default: 300).
+EXIT_BARRIER_S = 30.0
 
 
-def run_agent(worker_argv: Sequence[str], *, nnodes: int, nproc_per_node: int, rdzv_endpoint: str, rdzv_id: str) -> int:
+class _ShortExitBarrierAgent(LocalElasticAgent):
+    """torch's local agent with an exit barrier of ``EXIT_BARRIER_S`` (LaunchConfig cannot set it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._exit_barrier_timeout = EXIT_BARRIER_S
+
+
+@contextlib.contextmanager
+def _short_exit_barrier() -> Iterator[None]:
+    """While inside, ``elastic_launch`` builds ``_ShortExitBarrierAgent`` (it names its agent class directly)."""
+    launcher_api.LocalElasticAgent = _ShortExitBarrierAgent  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        launcher_api.LocalElasticAgent = LocalElasticAgent  # type: ignore[misc]
+
+
+def run_agent(
+    worker_argv: Sequence[str],
+    *,
+    nnodes: int,
+    nproc_per_node: int,
+    rdzv_endpoint: str,
+    rdzv_id: str,
+    node_rank: int | None = None,
+) -> int:
     """Start this machine's workers (``python worker_argv...``) and wait for the job to end.
 
     Args:
@@ -31,6 +69,9 @@ def run_agent(worker_argv: Sequence[str], *, nnodes: int, nproc_per_node: int, r
         nproc_per_node (int): workers on this machine.
         rdzv_endpoint (str): HOST:PORT of the c10d rendezvous, the same on every machine.
         rdzv_id (str): the job's id, the same on every machine.
+        node_rank (int or None): this machine's fixed rank (torch's static rendezvous; 0 holds the store at
+            ``rdzv_endpoint``), so that rank 0 and its OUTPUT_DIR stay on one machine across reruns; None: the
+            c10d rendezvous numbers the machines (by host name, so on one host the order may change).
     Returns:
         int: 0, ``USER_ERROR_EXIT`` or ``INTERRUPTED_EXIT``.
     """
@@ -40,12 +81,21 @@ def run_agent(worker_argv: Sequence[str], *, nnodes: int, nproc_per_node: int, r
         nproc_per_node=nproc_per_node,
         run_id=rdzv_id,
         rdzv_endpoint=rdzv_endpoint,
-        rdzv_backend="c10d",
+        rdzv_backend="c10d" if node_rank is None else "static",
+        rdzv_configs={} if node_rank is None else {"rank": node_rank},
         max_restarts=0,  # a rerun of the same command resumes from the checkpoint instead
         monitor_interval=1.0,
     )
     try:
-        elastic_launch(config, sys.executable)(*worker_argv)
+        with _short_exit_barrier():
+            elastic_launch(config, sys.executable)(*worker_argv)
+    except RendezvousConnectionError:
+        # The agent stopped its workers; the store lives in the agent of the machine at the endpoint.
+        where = f"the rendezvous store at {rdzv_endpoint} (held by the node started there)"
+        print(
+            f"error: lost or could not reach {where}: that node died or is unreachable; {RESUME_HINT}", file=sys.stderr
+        )
+        return USER_ERROR_EXIT
     except ChildFailedError as err:
         rank, failure = err.get_first_failure()
         if failure.exitcode in _REPORTED_EXITS:

@@ -10,6 +10,7 @@ the HTML report.
 import hashlib
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -31,9 +32,11 @@ from slowfast.benchmark.mllog import (
     MLLog,
     log_run_header,
     open_mllog,
+    read_mllog,
 )
 from slowfast.benchmark.prediction import log_epoch_time, read_predicted_epoch_s
 from slowfast.benchmark.result import format_result_block
+from slowfast.benchmark.run_reader import resumes_in_log
 from slowfast.benchmark.run_result import RunResult
 from slowfast.config import ConfigError
 from slowfast.config.defaults import ignored_settings
@@ -64,6 +67,7 @@ from slowfast.utils.env import platform_name
 from slowfast.utils.files import atomic_write_json, set_aside
 from slowfast.utils.logging import setup_logging
 from slowfast.utils.metrics import METRICS_FILENAME, MetricsWriter
+from slowfast.utils.peer_watch import on_peer_exit
 from slowfast.utils.system import node_summary, system_description
 
 logger = logging.getLogger(__name__)
@@ -107,15 +111,30 @@ def run_job(cfg: CfgNode, cfg_file: str) -> RunResult:
         RunResult
     """
     run = open_run(cfg, cfg_file)
-    try:
-        train_epochs(run)
-        _check_replicas_identical(run.ctx.model_without_ddp)
-    except BaseException:  # an error or Ctrl-C
-        # The log must say how the run ended; the error itself propagates and fails the job.
-        run.log.run_stop(STATUS_ABORTED, run.clock.elapsed())
-        run.log.close()
-        raise
+    abort = _abort_once(run)
+    # The log must say how the run ended: after an error or Ctrl-C here, or when the peer watcher ends the process.
+    with on_peer_exit(abort):
+        try:
+            train_epochs(run)
+            _check_replicas_identical(run.ctx.model_without_ddp)
+        except BaseException:  # the error itself propagates and fails the job
+            abort()
+            raise
     return close_run(run)
+
+
+def _abort_once(run: Run) -> Callable[[], None]:
+    """A function that logs an aborted run_stop and closes the log, the first time only (two threads may call it).
+
+    The clock is read without waiting for the device: a collective of the failed job may never finish."""
+    once = threading.Lock()
+
+    def abort() -> None:
+        if once.acquire(blocking=False):
+            run.log.run_stop(STATUS_ABORTED, run.clock.elapsed(sync=False))
+            run.log.close()
+
+    return abort
 
 
 def open_run(cfg: CfgNode, cfg_file: str) -> Run:
@@ -239,6 +258,8 @@ def close_run(run: Run) -> RunResult:
         run.data_wait_shares,
     )
     if du.is_main_process():
+        # The log alone knows the earlier sessions of a resumed run.
+        result.resumes = resumes_in_log(read_mllog(os.path.join(cfg.OUTPUT_DIR, MLLOG_FILENAME))[0])
         logger.info("\n%s", format_result_block(result))
     run.ctx.metrics.close()
     run.log.close()

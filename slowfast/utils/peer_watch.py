@@ -14,9 +14,11 @@ the group rendezvoused through: rank 0's, or torchrun's agent's) from a daemon t
   that stays unreachable means the process or machine holding it died, and ends the process the same way.
 
 A process that is itself interrupted (Ctrl-C, SIGTERM) does not exit on a peer's failure: it is finishing its
-own clean-up.
+own clean-up. Before that exit the watcher runs the callbacks registered with ``on_peer_exit`` (the run logs
+an aborted run_stop there).
 """
 
+import contextlib
 import datetime
 import logging
 import os
@@ -24,6 +26,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 
 import torch.distributed as dist
 
@@ -35,6 +38,21 @@ MAX_PERIOD_S = 2.0
 STORE_LOSS_S = 10.0  # the store unreachable this long: its process or machine died
 _FAILED_KEY = "failed"
 RESUME_HINT = "rerun the same command to resume from the last checkpoint"
+_before_exit: list[Callable[[], None]] = []
+
+
+@contextlib.contextmanager
+def on_peer_exit(callback: Callable[[], None]) -> Iterator[None]:
+    """While inside, ``callback()`` runs (in the watcher's thread) before the watcher ends this process.
+
+    Args:
+        callback (callable): e.g. logs an aborted run_stop; its errors are logged, not raised.
+    """
+    _before_exit.append(callback)
+    try:
+        yield
+    finally:
+        _before_exit.remove(callback)
 
 
 def store_address(init_method: str) -> tuple[str, int]:
@@ -168,6 +186,11 @@ class PeerWatch:
             self._stop.set()
             return
         print(f"error: {message}; {RESUME_HINT}", file=sys.stderr, flush=True)
+        for callback in list(_before_exit):
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - the process ends anyway; the line above is what matters
+                logger.exception("while ending after a peer's failure")
         for handler in logging.getLogger().handlers:
             handler.flush()
         os._exit(USER_ERROR_EXIT)  # the main thread may be stuck in a collective that no peer will join

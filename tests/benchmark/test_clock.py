@@ -109,3 +109,13 @@ def test_sync_before_reading_and_agreement_across_ranks():
     assert clock.record_eval(0, 20.0, target=16.75)
     assert clock.t_bench == pytest.approx(90.0)
     assert calls == ["sync"] * 3
+
+
+def test_a_reading_without_sync_does_not_wait_for_the_device():
+    fake = FakeTime()
+    calls = []
+    clock = BenchmarkClock(time_fn=fake, sync_fn=lambda: calls.append("sync"))
+    clock.start()
+    fake.advance(7.0)
+    assert clock.elapsed(sync=False) == pytest.approx(7.0)
+    assert calls == []

@@ -13,6 +13,7 @@ MODE "threads": every rank writes its torch intra-op thread count to OUT_DIR/thr
 MODE "peer_dies" / "peer_frozen": after one all_reduce rank 1 kills itself (SIGKILL: gloo sees the connection
 reset) or freezes (SIGSTOP: no reset, as NCCL on real machines) while rank 0 keeps reducing; rank 0's heartbeat
 watcher must end it with one ``error:`` line naming rank 1 and its host.
+With "peer_frozen" rank 0 registers ``on_peer_exit`` to write OUT_DIR/peer_exit0.txt as the watcher ends it.
 MODE "peer_stuck": rank 1 sleeps (alive but silent, like a hung peer on another machine) while rank 0
 waits in an all_reduce; the process-group timeout (STUCK_TIMEOUT_S) must make rank 0 fail.
 """
@@ -30,6 +31,7 @@ from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.launch import DEFAULT_INIT_METHOD, launch_job
 from slowfast.utils import distributed as du
 from slowfast.utils.errors import UserError
+from slowfast.utils.peer_watch import on_peer_exit
 
 SIBLING_SLEEP_S = 600
 STUCK_TIMEOUT_S = 5
@@ -98,7 +100,9 @@ def peer_frozen(cfg, out_dir):
     du.all_reduce_sum(torch.ones(1))
     if du.get_rank() == 1:
         os.kill(os.getpid(), signal.SIGSTOP)
-    du.all_reduce_sum(torch.ones(1))
+    # What the run does to log an aborted run_stop when the watcher ends it.
+    with on_peer_exit(lambda: open(os.path.join(out_dir, f"peer_exit{du.get_rank()}.txt"), "w").close()):
+        du.all_reduce_sum(torch.ones(1))
 
 
 def resume_choice(cfg, out_dir):

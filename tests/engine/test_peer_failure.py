@@ -42,22 +42,39 @@ def torchrun_node(port, *script_args):
     ]
 
 
+def wait_for_port(port, within_s=120):
+    """Wait until something listens on localhost:``port`` (an agent's rendezvous store)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            socket.create_connection(("localhost", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listens on port {port}"
+            time.sleep(0.2)
+
+
 def start_nodes(tmp_path, *script_args):
+    """Start two nodes; the first holds the rendezvous store before the second starts (and, with the lower pid,
+    gets rank 0 from c10d): the node whose rank 1 fails must not take the store, and the survivor's agent, with it."""
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR")}
     env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     port = launch.find_free_port()
-    return [
-        subprocess.Popen(
-            torchrun_node(port, *script_args),
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # a node is its agent and its workers: one process group to kill
+    nodes = []
+    for _ in range(2):
+        nodes.append(
+            subprocess.Popen(
+                torchrun_node(port, *script_args),
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,  # a node is its agent and its workers: one process group to kill
+            )
         )
-        for _ in range(2)
-    ]
+        wait_for_port(port)
+    return nodes
 
 
 def wait_for_nodes(nodes, deadline_s):
@@ -98,3 +115,5 @@ def test_a_lost_node_ends_the_other_with_one_line_naming_it(tmp_path, mode):
         "rerun the same command to resume from the last checkpoint"
     ], stderr[-3000:]
     assert "Connection closed by peer" not in stderr, stderr[-3000:]
+    if mode == "peer_frozen":  # the watcher, not an error in the main thread, ended rank 0: it ran the callback
+        assert (tmp_path / "peer_exit0.txt").is_file()

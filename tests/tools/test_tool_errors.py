@@ -30,6 +30,7 @@ BAD_ARGUMENTS = {
     "run_net.py": (["--cfg", "missing.yaml"], "config file not found: missing.yaml"),
     "score.py": (["missing"], "no mllog.txt in missing"),
     "selfcheck.py": (["--cfg", "missing.yaml"], "config file not found: missing.yaml"),
+    "submit.py": (["--cfg", "missing.yaml"], "config file not found: missing.yaml"),
 }
 
 

@@ -1,0 +1,75 @@
+"""tools/submit.py: the checks before submitting, the sbatch parameters, and a job run by submitit's local executor."""
+
+import json
+import os
+import sys
+import time
+
+import pytest
+
+from slowfast.suite.slurm import SlurmResources, executor_parameters, record_job_start
+from slowfast.utils.metrics import read_metrics, records_of
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
+import submit  # noqa: E402
+
+
+def error_lines(text):
+    return [line for line in text.splitlines() if line.startswith("error:")]
+
+
+def test_too_few_cpus_per_task_for_the_loader_workers_is_one_error_line(smoke_config, tmp_path, capsys):
+    cfg_file, opts, _ = smoke_config("X3D_M", tmp_path / "run", "DATA_LOADER.NUM_WORKERS", "8")
+    assert submit.main(["--cpus-per-task", "8", "--gpus-per-node", "0", "--cfg", cfg_file, *opts]) == 1
+    [line] = error_lines(capsys.readouterr().err)
+    assert "--cpus-per-task 8 is too few for DATA_LOADER.NUM_WORKERS = 8" in line and "--cpus-per-task 9" in line
+
+
+def test_a_relative_output_dir_is_one_error_line(smoke_config, capsys):
+    cfg_file, opts, _ = smoke_config("X3D_M", "relative/run")
+    assert submit.main(["--gpus-per-node", "0", "--cfg", cfg_file, *opts]) == 1
+    [line] = error_lines(capsys.readouterr().err)
+    assert "OUTPUT_DIR = 'relative/run' is relative" in line
+
+
+def test_the_sbatch_parameters_follow_the_flags():
+    resources = SlurmResources(
+        nodes=2, gpus_per_node=8, cpus_per_task=10, time_min=90, partition="gpu", account="lab", sbatch={"qos": "hi"}
+    )
+    assert executor_parameters(resources, "vmb_x3d") == {
+        "name": "vmb_x3d",
+        "nodes": 2,
+        "tasks_per_node": 8,
+        "cpus_per_task": 10,
+        "timeout_min": 90,
+        "gpus_per_node": 8,
+        "slurm_partition": "gpu",
+        "slurm_account": "lab",
+        "slurm_additional_parameters": {"qos": "hi"},
+    }
+    assert executor_parameters(SlurmResources(gpus_per_node=0), "cpu")["tasks_per_node"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_run_submitted_to_submitits_local_executor_trains_and_is_recorded(smoke_config, tmp_path, capsys):
+    out = tmp_path / "run"
+    cfg_file, opts, _ = smoke_config("X3D_M", out, "SOLVER.MAX_EPOCH", "1", "TEST.ENABLE", "False")
+    argv = ["--cluster", "local", "--gpus-per-node", "0", "--cpus-per-task", "1", "--cfg", cfg_file, *opts]
+    assert submit.main(argv) == 0
+    [record] = json.loads((out / "slurm_jobs.json").read_text())
+    assert f"submitted job {record['job_id']}" in capsys.readouterr().out
+    deadline = time.monotonic() + 240
+    while not (out / "mllog.txt").is_file() or "run_stop" not in (out / "mllog.txt").read_text():
+        assert time.monotonic() < deadline, open(record["stderr"]).read()[-3000:]
+        time.sleep(0.5)
+    assert records_of(read_metrics(str(out)), "train_epoch", "epoch")
+
+
+def test_task_0_of_a_job_records_its_nodes_and_requeues(tmp_path):
+    env = {"SLURM_PROCID": "0", "SLURM_JOB_ID": "42", "SLURM_JOB_NODELIST": "gpu[1-2]", "SLURM_RESTART_COUNT": "1"}
+    assert not record_job_start(str(tmp_path), env | {"SLURM_PROCID": "3"})
+    assert record_job_start(str(tmp_path), env)
+    assert json.loads((tmp_path / "slurm_jobs.json").read_text()) == [
+        {"job_id": "42", "nodes": "gpu[1-2]", "restarts": 1}
+    ]
