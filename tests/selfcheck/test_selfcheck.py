@@ -154,6 +154,8 @@ def test_input_bound_verdict_is_the_runs_rule_on_the_measured_data_wait(loader, 
         "loader_clips_per_s": [loader],
         "data_wait_share": data_wait,
         "checkpoint_bytes": 1,
+        "clips_per_step": 8,
+        "step_s": 0.08,  # fed by the loader at the model's own rate: no contention sentence
     }
     input_bound, verdict, _ = measurement_findings(cfg, dict(FACTS, output_free_gb=100.0), measured)
     assert input_bound is bound and verdict.startswith("INPUT-BOUND" if bound else "not input-bound")
