@@ -27,6 +27,7 @@ import socket
 import sys
 import urllib.parse
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -87,6 +88,26 @@ def resolve_backend(cfg: CfgNode) -> str:
     if cfg.DIST_BACKEND == "auto":
         return "nccl" if cfg.NUM_GPUS > 0 else "gloo"
     return cfg.DIST_BACKEND
+
+
+@dataclass(frozen=True)
+class GroupSettings:
+    """How the job's processes form and watch their group, read once by the launching process.
+
+    Attributes:
+        backend: ``resolve_backend``'s choice.
+        timeout_s: DIST_TIMEOUT_S: a collective waiting longer for a peer fails the job (long: slow collectives).
+        heartbeat_s: DIST_HEARTBEAT_S: a peer silent this long is dead (slowfast/utils/peer_watch.py).
+    """
+
+    backend: str
+    timeout_s: float
+    heartbeat_s: float
+
+    @classmethod
+    def from_config(cls, cfg: CfgNode) -> "GroupSettings":
+        """The settings of ``cfg`` (DIST_BACKEND, NUM_GPUS, DIST_TIMEOUT_S, DIST_HEARTBEAT_S)."""
+        return cls(resolve_backend(cfg), float(cfg.DIST_TIMEOUT_S), float(cfg.DIST_HEARTBEAT_S))
 
 
 def check_devices(cfg: CfgNode, local_processes: int) -> None:
@@ -151,12 +172,11 @@ def _run_worker(
     cfg: CfgNode,
     func: Callable[..., object],
     args: tuple[object, ...],
-    backend: str,
     init_method: str | None,
     world_size: int,
     rank: int,
     local_rank: int,
-    timeout_s: float,
+    group: GroupSettings,
 ) -> None:
     """Set the threads and device, join the group when there is more than one process, run the job, leave."""
     torch.set_num_threads(cpu_thread_setting(local_process_count(cfg))[0])
@@ -166,8 +186,9 @@ def _run_worker(
         func(cfg, *args)
         return
     assert init_method is not None
-    init_distributed(backend, init_method, world_size, rank, timeout_s, device_id=device if backend == "nccl" else None)
-    watch = PeerWatch.start(init_method, rank=rank, world_size=world_size, silence_s=float(cfg.DIST_HEARTBEAT_S))
+    device_id = device if group.backend == "nccl" else None
+    init_distributed(group.backend, init_method, world_size, rank, group.timeout_s, device_id=device_id)
+    watch = PeerWatch.start(init_method, rank=rank, world_size=world_size, silence_s=group.heartbeat_s)
     interrupt_on_signals(watch.interrupted.set)
     try:
         func(cfg, *args)
@@ -199,17 +220,14 @@ def _spawned_worker(
     cfg: CfgNode,
     func: Callable[..., object],
     args: tuple[object, ...],
-    backend: str,
     init_method: str,
-    timeout_s: float,
+    group: GroupSettings,
 ) -> None:
     """Entry point of each spawned process (module level so that it pickles)."""
     os.environ["LOCAL_RANK"] = str(local_rank)
     world_size = configured_processes(cfg)
     try:
-        _run_worker(
-            cfg, func, args, backend, init_method, world_size, global_rank(cfg, local_rank), local_rank, timeout_s
-        )
+        _run_worker(cfg, func, args, init_method, world_size, global_rank(cfg, local_rank), local_rank, group)
     except UserError as err:
         # The job's one error line; the parent recognises the exit status and adds no traceback.
         print("\n".join(f"error: {line}" for line in str(err).splitlines()), file=sys.stderr, flush=True)
@@ -252,7 +270,7 @@ def launch_job(cfg: CfgNode, init_method: str, func: Callable[..., object], *arg
 
     Args:
         cfg (CfgNode): run configuration (NUM_GPUS, NUM_CPU_PROCESSES, NUM_SHARDS, SHARD_ID, DIST_BACKEND, and
-            DIST_TIMEOUT_S: a collective waiting longer for a peer fails the job).
+            DIST_TIMEOUT_S and DIST_HEARTBEAT_S: see ``GroupSettings``).
         init_method (str): rendezvous for spawned processes, e.g. "tcp://host:9999"; ignored under torchrun.
         func (callable): the job, called as ``func(cfg, *args)`` in each process after it joined the group.
         *args: further arguments for ``func``.
@@ -262,18 +280,18 @@ def launch_job(cfg: CfgNode, init_method: str, func: Callable[..., object], *arg
         SystemExit: a spawned process printed a user error (status ``USER_ERROR_EXIT``).
         torch.multiprocessing.ProcessException: a spawned process failed; the others were stopped.
     """
-    backend, timeout_s = resolve_backend(cfg), float(cfg.DIST_TIMEOUT_S)
+    group = GroupSettings.from_config(cfg)
     if launched_by_torchrun():
         local_rank = int(os.environ["LOCAL_RANK"])
         # One visible GPU is enough: a scheduler may give each task its own (see ``cuda_device_index``).
         check_devices(cfg, 1)
         world_size, rank = torchrun_world_size(), torchrun_rank()
-        _run_in_this_process(cfg, func, args, backend, "env://", world_size, rank, local_rank, timeout_s)
+        _run_in_this_process(cfg, func, args, "env://", world_size, rank, local_rank, group)
         return
     per_machine = processes_per_machine(cfg)
     check_devices(cfg, per_machine)
     if per_machine * cfg.NUM_SHARDS == 1:
-        _run_in_this_process(cfg, func, args, backend, None, 1, 0, 0, timeout_s)
+        _run_in_this_process(cfg, func, args, None, 1, 0, 0, group)
         return
     init_method = resolve_init_method(init_method, cfg.NUM_SHARDS)
     share_busy_cores()  # measured before the workers start, so that they do not count one another
@@ -281,7 +299,7 @@ def launch_job(cfg: CfgNode, init_method: str, func: Callable[..., object], *arg
     # workers. Joining raises here after stopping the siblings when one process fails.
     context = torch.multiprocessing.start_processes(
         _spawned_worker,
-        args=(cfg, func, args, backend, init_method, timeout_s),
+        args=(cfg, func, args, init_method, group),
         nprocs=per_machine,
         join=False,
         daemon=False,
