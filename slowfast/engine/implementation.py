@@ -29,7 +29,7 @@ import itertools
 import logging
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import torch
@@ -40,6 +40,7 @@ from slowfast.benchmark.mllog import describe_implementation, describe_search
 from slowfast.config.checks import config_value
 from slowfast.config.keys import CHANNELWISE_BACKWARD_KEYS, IMPLEMENTATION_OPTION_KEYS
 from slowfast.engine.launch import cpu_thread_setting, local_process_count
+from slowfast.engine.setup import apply_precision, mixed_precision
 from slowfast.engine.warmup import train_input_shape
 from slowfast.models import build_model
 from slowfast.utils import distributed as du
@@ -343,3 +344,18 @@ def prepare_training_model(model: nn.Module, impl: Implementation) -> nn.Module:
     if impl.settings.get("compile"):
         return cast(nn.Module, torch.compile(model))  # an OptimizedModule for a module
     return model
+
+
+def choose_run_implementation(cfg: CfgNode, device: torch.device) -> tuple[Implementation, CfgNode]:
+    """Set the run's precision, then choose its implementation (auto times candidates in that precision).
+
+    The run and the self-check both call this, so the self-check times what the run will train.
+
+    Returns:
+        tuple: (the Implementation with its precision, ``cfg`` with the implementation's option keys applied).
+    """
+    amp_dtype = mixed_precision(cfg, device)[1]
+    precision = apply_precision(cfg, amp_dtype)
+    impl = replace(choose_implementation(cfg, device, amp_dtype), precision=precision)
+    logger.info("implementation: %s", impl.describe())
+    return impl, impl.apply(cfg)

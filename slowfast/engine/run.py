@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 from fvcore.common.config import CfgNode
@@ -46,7 +46,7 @@ from slowfast.datasets.loader import build_loader, set_loader_epoch
 from slowfast.datasets.mixup import MixUp
 from slowfast.datasets.video_list import dataset_fingerprint
 from slowfast.engine import checkpoint as ckpt
-from slowfast.engine.implementation import Implementation, choose_implementation, prepare_training_model
+from slowfast.engine.implementation import Implementation, choose_run_implementation, prepare_training_model
 from slowfast.engine.setup import (
     apply_precision,
     default_setup,
@@ -54,6 +54,7 @@ from slowfast.engine.setup import (
     mixed_precision,
     place_model,
     seed_everything,
+    set_aside_earlier_logs,
 )
 from slowfast.engine.trainer import LoopContext, evaluate, test, train_one_epoch, update_precise_bn
 from slowfast.engine.warmup import compiled_frames, needs_warm_up, warm_up
@@ -64,9 +65,9 @@ from slowfast.solver.lr_policy import lr_scale_factor, scaled_lrs
 from slowfast.solver.optimizer import build_optimizer
 from slowfast.utils import distributed as du
 from slowfast.utils.env import platform_name
-from slowfast.utils.files import atomic_write_json, set_aside
+from slowfast.utils.files import atomic_write_json
 from slowfast.utils.logging import setup_logging
-from slowfast.utils.metrics import METRICS_FILENAME, MetricsWriter
+from slowfast.utils.metrics import MetricsWriter
 from slowfast.utils.peer_watch import on_peer_exit
 from slowfast.utils.system import node_summary, system_description
 
@@ -139,7 +140,7 @@ def _abort_once(run: Run) -> Callable[[], None]:
 
 def open_run(cfg: CfgNode, cfg_file: str) -> Run:
     """Everything before the clock (init_start .. init_stop), then start the clock (run_start or run_resume)."""
-    earlier_logs = _set_aside_earlier_logs(cfg)
+    earlier_logs = set_aside_earlier_logs(cfg)
     log = open_mllog(cfg.OUTPUT_DIR, du.is_main_process())
     log.start(constants.INIT_START)
     info = default_setup(cfg)
@@ -173,33 +174,6 @@ def open_run(cfg: CfgNode, cfg_file: str) -> Run:
     else:
         log.run_resume(start_epoch, clock.elapsed())
     return Run(cfg, model_name, ctx, log, clock, train_loader, val_loader, bad_videos, verdict, impl, start_epoch)
-
-
-def _set_aside_earlier_logs(cfg: CfgNode) -> list[str]:
-    """On rank 0 of a run starting from scratch, move an earlier run's mllog.txt and metrics.jsonl aside.
-
-    A run stopped before its first checkpoint (Ctrl-C) restarts from scratch; appending to its log would put two
-    run_starts in one mllog.txt, which scoring refuses. Returns the new paths of the files moved.
-    """
-    if not du.is_main_process() or (cfg.TRAIN.AUTO_RESUME and ckpt.find_resume_checkpoint(cfg.OUTPUT_DIR)):
-        return []
-    moved = [set_aside(os.path.join(cfg.OUTPUT_DIR, name), "previous") for name in (MLLOG_FILENAME, METRICS_FILENAME)]
-    return [path for path in moved if path]
-
-
-def choose_run_implementation(cfg: CfgNode, device: torch.device) -> tuple[Implementation, CfgNode]:
-    """Set the run's precision, then choose its implementation (auto times candidates in that precision).
-
-    The run and the self-check both call this, so the self-check times what the run will train.
-
-    Returns:
-        tuple: (the Implementation with its precision, ``cfg`` with the implementation's option keys applied).
-    """
-    amp_dtype = mixed_precision(cfg, device)[1]
-    precision = apply_precision(cfg, amp_dtype)
-    impl = replace(choose_implementation(cfg, device, amp_dtype), precision=precision)
-    logger.info("implementation: %s", impl.describe())
-    return impl, impl.apply(cfg)
 
 
 def train_epochs(run: Run) -> None:

@@ -5,6 +5,7 @@ functions choose the device, seed the generators, place the model and pick the m
 """
 
 import logging
+import os
 import random
 
 import numpy as np
@@ -12,11 +13,15 @@ import torch
 from fvcore.common.config import CfgNode
 from torch import nn
 
+from slowfast.benchmark.mllog import MLLOG_FILENAME
 from slowfast.config import save_config
 from slowfast.datasets.synthetic import ensure_synthetic_data
+from slowfast.engine.checkpoint import find_resume_checkpoint
 from slowfast.utils import distributed as du
 from slowfast.utils.env import environment_info
+from slowfast.utils.files import set_aside
 from slowfast.utils.logging import setup_logging
+from slowfast.utils.metrics import METRICS_FILENAME
 
 logger = logging.getLogger(__name__)
 
@@ -102,3 +107,15 @@ def apply_precision(cfg: CfgNode, amp_dtype: torch.dtype | None) -> dict[str, ob
         "matmul_precision": cfg.MODEL.MATMUL_PRECISION,
         "autocast": str(amp_dtype).removeprefix("torch.") if amp_dtype is not None else "off",
     }
+
+
+def set_aside_earlier_logs(cfg: CfgNode) -> list[str]:
+    """On rank 0 of a run starting from scratch, move an earlier run's mllog.txt and metrics.jsonl aside.
+
+    A run stopped before its first checkpoint (Ctrl-C) restarts from scratch; appending to its log would put two
+    run_starts in one mllog.txt, which scoring refuses. Returns the new paths of the files moved.
+    """
+    if not du.is_main_process() or (cfg.TRAIN.AUTO_RESUME and find_resume_checkpoint(cfg.OUTPUT_DIR)):
+        return []
+    moved = [set_aside(os.path.join(cfg.OUTPUT_DIR, name), "previous") for name in (MLLOG_FILENAME, METRICS_FILENAME)]
+    return [path for path in moved if path]

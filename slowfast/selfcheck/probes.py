@@ -19,7 +19,8 @@ from torch.utils.data import DataLoader
 
 from slowfast.datasets.bad_videos import BadVideoTracker
 from slowfast.datasets.loader import build_loader, set_loader_epoch
-from slowfast.engine.run import build_loop_context, choose_run_implementation
+from slowfast.engine.implementation import choose_run_implementation
+from slowfast.engine.run import build_loop_context
 from slowfast.engine.setup import job_device
 from slowfast.engine.trainer import LoopContext, evaluate, train_one_epoch, update_precise_bn
 from slowfast.engine.warmup import train_input_shape
