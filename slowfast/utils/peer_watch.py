@@ -33,6 +33,9 @@ import torch.distributed as dist
 from slowfast.utils.errors import USER_ERROR_EXIT
 
 logger = logging.getLogger(__name__)
+_INTERRUPTED = "was interrupted (Ctrl-C or SIGTERM)"
+# Seconds a process waits for its own Ctrl-C after a peer reported one (see PeerWatch._end).
+_OWN_SIGNAL_GRACE_S = 2.0
 
 MAX_PERIOD_S = 2.0
 STORE_LOSS_S = 10.0  # the store unreachable this long: its process or machine died
@@ -135,7 +138,7 @@ class PeerWatch:
             err (BaseException): what the job raised.
         """
         if isinstance(err, KeyboardInterrupt):
-            self.publish_failure("was interrupted (Ctrl-C or SIGTERM)")
+            self.publish_failure(_INTERRUPTED)
             return
         if is_communication_error(err):
             self._thread.join(self.silence_s + 3 * self.period_s)
@@ -182,7 +185,10 @@ class PeerWatch:
 
     def _end(self, message: str) -> None:
         """Print the job's one error line and exit, unless this process is already ending on its own."""
-        if self._stop.is_set() or self.interrupted.is_set():
+        # Ctrl-C in a terminal reaches every process of the machine at once: a peer may report its interruption
+        # just before this process's own signal handler runs, and then this process ends as interrupted too.
+        own_signal = message.endswith(_INTERRUPTED) and self.interrupted.wait(_OWN_SIGNAL_GRACE_S)
+        if self._stop.is_set() or self.interrupted.is_set() or own_signal:
             self._stop.set()
             return
         print(f"error: {message}; {RESUME_HINT}", file=sys.stderr, flush=True)
