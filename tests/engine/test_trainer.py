@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from cpu_loop import cpu_loop_context
 
 from slowfast.config import load_config
 from slowfast.datasets import spatial_transforms as st
-from slowfast.engine.trainer import LoopContext, eta_text, train_one_epoch
+from slowfast.engine.trainer import eta_text, train_one_epoch
 from slowfast.models import build_model
 from slowfast.models.channelwise_conv import ChannelwiseConv3d
-from slowfast.solver.losses import get_loss_func
-from slowfast.solver.optimizer import build_optimizer
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT = str(REPO)
@@ -35,11 +34,6 @@ class NoTracking:
         pass
 
 
-class NoMetrics:
-    def write(self, *args, **kwargs):
-        pass
-
-
 def _context(amp_dtype=None):
     cfg = load_config(
         None,
@@ -56,24 +50,7 @@ def _context(amp_dtype=None):
             "3",
         ],
     )
-    return _cpu_loop_context(cfg, TinyVideoNet(), amp_dtype)
-
-
-def _cpu_loop_context(cfg, model, amp_dtype):
-    """The train loop's context for ``model`` on the CPU: cross-entropy, no scaler, mixup or metrics."""
-    return LoopContext(
-        cfg=cfg,
-        model=model,
-        model_without_ddp=model,
-        optimizer=build_optimizer(model, cfg),
-        scaler=torch.amp.GradScaler("cpu", enabled=False),
-        loss_fn=get_loss_func("cross_entropy")(reduction="mean"),
-        mixup=None,
-        device=torch.device("cpu"),
-        amp_dtype=amp_dtype,
-        metrics=NoMetrics(),
-        clock_time=lambda: 0.0,
-    )
+    return cpu_loop_context(cfg, TinyVideoNet(), amp_dtype)
 
 
 def _batches(values):
@@ -125,7 +102,7 @@ def test_mixed_precision_trains_the_real_x3d_m_in_half_precision():
     for module in model.modules():
         if isinstance(module, ChannelwiseConv3d):
             module.register_forward_hook(lambda mod, args, out: conv_dtypes.append(out.dtype))
-    ctx = _cpu_loop_context(cfg, model, torch.bfloat16)
+    ctx = cpu_loop_context(cfg, model, torch.bfloat16)
     clips = [
         (
             [torch.rand(2, 3, 4, 64, 64)],

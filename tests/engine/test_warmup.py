@@ -3,14 +3,12 @@ is put back, the run calls it before the clock starts, and torch.compile's compi
 
 import pytest
 import torch
+from cpu_loop import cpu_loop_context
 
 from slowfast.config import load_config
 from slowfast.engine import run as run_mod
 from slowfast.engine import warmup
 from slowfast.engine.run import run_job
-from slowfast.engine.trainer import LoopContext
-from slowfast.solver.losses import get_loss_func
-from slowfast.solver.optimizer import build_optimizer
 from slowfast.utils.metrics import read_metrics, records_of
 
 
@@ -28,28 +26,12 @@ class ShapeRecorder(torch.nn.Module):
         return self.fc(self.bn(inputs[0]).mean(dim=(2, 3, 4)))
 
 
-def _context(cfg, model):
-    return LoopContext(
-        cfg=cfg,
-        model=model,
-        model_without_ddp=model,
-        optimizer=build_optimizer(model, cfg),
-        scaler=torch.amp.GradScaler("cpu", enabled=False),
-        loss_fn=get_loss_func("cross_entropy")(reduction="mean"),
-        mixup=None,
-        device=torch.device("cpu"),
-        amp_dtype=None,
-        metrics=None,
-        clock_time=lambda: 0.0,
-    )
-
-
 def test_warm_up_runs_the_run_shapes_and_restores_the_state():
     opts = ["NUM_GPUS", "0", "MODEL.NUM_CLASSES", "4", "TRAIN.BATCH_SIZE", "8", "TEST.BATCH_SIZE", "6"]
     opts += ["AUG.NUM_SAMPLE", "2", "DATA.NUM_FRAMES", "4", "DATA.TRAIN_CROP_SIZE", "8", "DATA.TEST_CROP_SIZE", "10"]
     cfg = load_config(None, opts)
     model = ShapeRecorder()
-    ctx = _context(cfg, model)
+    ctx = cpu_loop_context(cfg, model)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     warmup.warm_up(ctx, world_size=2)
     # 8 videos over 2 processes x 2 clips each; evaluation: 6 videos over 2 processes at the test crop.
