@@ -30,7 +30,7 @@ setup(
         "tqdm",
     ],
     extras_require={
-        "dev": ["pytest", "pytest-timeout", "ruff", "mypy"],
+        "dev": ["pytest", "pytest-timeout", "ruff", "mypy", "submitit"],  # submitit: tests/suite/test_slurm.py
         # DATA.DECODING_BACKEND torchcodec; it also needs FFmpeg's shared libraries from the system (INSTALL.md).
         "torchcodec": ["torchcodec==0.17.0"],
         # tools/submit.py: SLURM jobs (slowfast/suite/slurm.py).
