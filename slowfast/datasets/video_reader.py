@@ -10,6 +10,7 @@ from fractions import Fraction
 from typing import Protocol
 
 import numpy as np
+import torch
 
 from slowfast.utils.errors import UserError
 
@@ -30,14 +31,21 @@ class DeviceDecodeError(RuntimeError):
     video, so it ends the run instead of being counted as a bad video."""
 
 
-# Words of the errors CUDA, NVDEC (cuvid) and torch raise for a failing GPU.
-_DEVICE_ERROR_WORDS = ("cuda", "nvdec", "cuvid", "out of memory", "device-side")
+# The errors torch raises for a failing GPU, whoever calls CUDA (torch's ops or torchcodec's colour conversion and
+# frame allocation): a CUDA runtime or driver error (sticky ones, such as an illegal memory access, make every later
+# call fail too), out of memory, and the CUDA runtime API's own error type. torchcodec's NVDEC checks raise a plain
+# RuntimeError, as its FFmpeg checks do for a corrupt stream: the type cannot tell them apart, so they count as bad
+# videos, and a GPU whose NVDEC fails on every video ends the run at DATA.MAX_BAD_FRACTION.
+_DEVICE_ERRORS = (torch.AcceleratorError, torch.OutOfMemoryError, torch.cuda.CudaError)
 
 
 def decode_error(what: str, error: Exception, device: str) -> RuntimeError:
     """The error to raise for ``error`` raised while decoding: a bad video (VideoDecodeError, counted and
     skipped), or on the GPU a device failure (DeviceDecodeError, which ends the run: counted as bad videos, it
     would abort the run at the bad-video limit or silently drop videos from the evaluation).
+
+    The rule is the error's type (``_DEVICE_ERRORS``), never its words: a file named ``cuda_demo.mp4`` or an
+    FFmpeg message mentioning CUDA is still a bad video.
 
     Args:
         what (str): what failed, e.g. "cannot decode PATH".
@@ -47,7 +55,7 @@ def decode_error(what: str, error: Exception, device: str) -> RuntimeError:
         RuntimeError: to raise ``from error``.
     """
     text = f"{type(error).__name__}: {error}"
-    if device != "cpu" and any(word in text.lower() for word in _DEVICE_ERROR_WORDS):
+    if device != "cpu" and isinstance(error, _DEVICE_ERRORS):
         return DeviceDecodeError(f"GPU decoding failed ({what}): {text}; DATA.DECODING_DEVICE cpu avoids NVDEC")
     return VideoDecodeError(f"{what}: {text}")
 

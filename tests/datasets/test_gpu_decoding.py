@@ -45,7 +45,7 @@ def test_each_process_decodes_on_its_own_gpu(monkeypatch, local_rank, visible, e
 @pytest.mark.parametrize(("device", "raised"), [("cuda", DeviceDecodeError), ("cpu", VideoDecodeError)])
 def test_a_cuda_error_opening_a_video_ends_the_run_on_the_gpu_only(monkeypatch, device, raised):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    error = RuntimeError("CUDA error: out of memory")
+    error = torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB")
     monkeypatch.setattr(tcr, "_video_decoder_class", lambda: _fake_decoder([], error))
     with pytest.raises(raised, match="out of memory"):
         tcr.TorchCodecReader(VIDEO, device=device)
@@ -68,16 +68,20 @@ class FailingReader:
 
 
 @pytest.mark.parametrize(
-    ("message", "device", "raised"),
+    ("error", "device", "raised"),
     [
-        ("NVDEC: cuvidDecodePicture failed", "cuda", DeviceDecodeError),
-        ("CUDA error: an illegal memory access was encountered", "cuda", DeviceDecodeError),
-        ("Invalid data found when processing input", "cuda", VideoDecodeError),  # the file, not the GPU
-        ("CUDA error: an illegal memory access was encountered", "cpu", VideoDecodeError),
+        (torch.AcceleratorError("CUDA error: an illegal memory access was encountered"), "cuda", DeviceDecodeError),
+        (torch.OutOfMemoryError("CUDA out of memory"), "cuda:3", DeviceDecodeError),
+        (torch.cuda.CudaError(2), "cuda", DeviceDecodeError),  # the CUDA runtime API's cudaErrorMemoryAllocation
+        # torchcodec's checks, NVDEC's included, raise plain RuntimeErrors: the file, whatever the words say.
+        (RuntimeError("NVDEC: cuvidDecodePicture failed"), "cuda", VideoDecodeError),
+        (RuntimeError("Invalid data found when processing input"), "cuda", VideoDecodeError),
+        (RuntimeError("cannot open /data/cuda_out_of_memory_demo.mp4"), "cuda", VideoDecodeError),
+        (torch.AcceleratorError("CUDA error: an illegal memory access was encountered"), "cpu", VideoDecodeError),
     ],
 )
-def test_decode_errors_on_the_gpu_are_device_failures_not_bad_videos(monkeypatch, message, device, raised):
-    monkeypatch.setattr(decoder, "open_reader", lambda *args: FailingReader(RuntimeError(message)))
+def test_decode_errors_on_the_gpu_are_device_failures_by_type_not_words(monkeypatch, error, device, raised):
+    monkeypatch.setattr(decoder, "open_reader", lambda *args: FailingReader(error))
     with pytest.raises(raised):
         decoder.decode_clip(VIDEO, **CLIP, backend="torchcodec", device=device)
 
