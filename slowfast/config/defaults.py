@@ -209,6 +209,10 @@ _C.DATA_LOADER.PERSISTENT_WORKERS = True
 _C.DATA_LOADER.PREFETCH_FACTOR = 2
 # Let FFmpeg decode with several threads per video.
 _C.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE = False
+# Workers per loader at most with DATA.DECODING_DEVICE cuda (NUM_WORKERS above it is capped): each holds a CUDA
+# context and NVDEC decoders (several hundred MB) on its rank's GPU, and an H100/H200 has 7 NVDEC engines, so more
+# concurrent decoders add GPU memory, not speed. A resource key: it changes how fast clips arrive, not what they are.
+_C.DATA_LOADER.MAX_CUDA_DECODE_WORKERS = 8
 
 # ---------------------------------------------------------------------------------------------------
 # Model.

@@ -16,9 +16,6 @@ from slowfast.datasets.build import build_dataset
 from slowfast.utils import distributed as du
 
 logger = logging.getLogger(__name__)
-# Workers per loader decoding on the GPU: each holds a CUDA context (several hundred MB of GPU memory) on its
-# rank's GPU, and an H100/H200 has 7 NVDEC engines, so more concurrent decoders add memory, not speed.
-CUDA_DECODE_MAX_WORKERS = 8
 
 
 class EvalShardSampler(Sampler):
@@ -122,23 +119,24 @@ def collate_clips(items):
 
 
 def loader_workers(cfg):
-    """Worker processes of one loader: DATA_LOADER.NUM_WORKERS, at most ``CUDA_DECODE_MAX_WORKERS`` when decoding on
-    the GPU (each such worker holds a CUDA context on its rank's GPU, and more decoders than NVDEC engines queue).
+    """Worker processes of one loader: DATA_LOADER.NUM_WORKERS, at most DATA_LOADER.MAX_CUDA_DECODE_WORKERS when
+    decoding on the GPU (each such worker holds a CUDA context on its rank's GPU, and more decoders than NVDEC
+    engines queue).
 
     Args:
-        cfg (CfgNode): configuration (DATA_LOADER.NUM_WORKERS, DATA.DECODING_DEVICE).
+        cfg (CfgNode): configuration (DATA_LOADER.NUM_WORKERS, MAX_CUDA_DECODE_WORKERS, DATA.DECODING_DEVICE).
     Returns:
         int
     """
-    workers = cfg.DATA_LOADER.NUM_WORKERS
-    if cfg.DATA.DECODING_DEVICE == "cuda" and workers > CUDA_DECODE_MAX_WORKERS:
+    workers, cap = cfg.DATA_LOADER.NUM_WORKERS, cfg.DATA_LOADER.MAX_CUDA_DECODE_WORKERS
+    if cfg.DATA.DECODING_DEVICE == "cuda" and workers > cap:
         logger.warning(
-            "DATA_LOADER.NUM_WORKERS %d capped at %d per loader with DATA.DECODING_DEVICE cuda (one CUDA context "
-            "per worker)",
+            "DATA_LOADER.NUM_WORKERS %d capped at DATA_LOADER.MAX_CUDA_DECODE_WORKERS %d per loader with "
+            "DATA.DECODING_DEVICE cuda (one CUDA context per worker)",
             workers,
-            CUDA_DECODE_MAX_WORKERS,
+            cap,
         )
-        return CUDA_DECODE_MAX_WORKERS
+        return cap
     return workers
 
 

@@ -5,12 +5,14 @@ import os
 
 import pytest
 import torch
-from conftest import GOLDEN_DIR
+from conftest import GOLDEN_DIR, REPO
 
+from slowfast.benchmark.compliance import check_compliance, load_official_config
 from slowfast.config import load_config
+from slowfast.config.checks import ConfigError, configured_processes
 from slowfast.datasets import decoder
 from slowfast.datasets import torchcodec_reader as tcr
-from slowfast.datasets.loader import CUDA_DECODE_MAX_WORKERS, loader_workers
+from slowfast.datasets.loader import loader_workers
 from slowfast.datasets.video_reader import DeviceDecodeError, VideoDecodeError
 
 VIDEO = os.path.join(GOLDEN_DIR, "videos", "val_c00_0.mp4")
@@ -86,8 +88,22 @@ def test_decode_errors_on_the_gpu_are_device_failures_by_type_not_words(monkeypa
         decoder.decode_clip(VIDEO, **CLIP, backend="torchcodec", device=device)
 
 
-def test_gpu_decoding_bounds_the_workers_per_loader():
+@pytest.mark.parametrize(("cap", "expected"), [(None, 8), ("4", 4), ("64", 32)])
+def test_gpu_decoding_bounds_the_workers_per_loader_by_its_config_key(cap, expected):
     many = ["DATA_LOADER.NUM_WORKERS", "32"]
     gpu = ["DATA.DECODING_BACKEND", "torchcodec", "DATA.DECODING_DEVICE", "cuda"]
-    assert loader_workers(load_config(None, many + gpu)) == CUDA_DECODE_MAX_WORKERS
-    assert loader_workers(load_config(None, many)) == 32
+    capped = [] if cap is None else ["DATA_LOADER.MAX_CUDA_DECODE_WORKERS", cap]
+    assert loader_workers(load_config(None, many + gpu + capped)) == expected  # the default is documented as 8
+    assert loader_workers(load_config(None, many + capped)) == 32  # decoding on the CPU: no cap
+
+
+def test_the_decode_worker_cap_is_a_resource_key_and_at_least_one():
+    official = load_official_config(os.path.join(REPO, "configs", "X3D_M.yaml"))
+    run = official.clone()
+    run.defrost()
+    run.merge_from_list(["DATA_LOADER.MAX_CUDA_DECODE_WORKERS", 2])
+    verdict = check_compliance(run, official, configured_processes(official))
+    assert verdict.division == "closed"
+    assert [change.key for change in verdict.allowed] == ["DATA_LOADER.MAX_CUDA_DECODE_WORKERS"]
+    with pytest.raises(ConfigError, match="DATA_LOADER.MAX_CUDA_DECODE_WORKERS"):
+        load_config(None, ["DATA_LOADER.MAX_CUDA_DECODE_WORKERS", "0"])
