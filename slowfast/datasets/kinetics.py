@@ -4,8 +4,10 @@ Items and their sampling:
 - train: one item per CSV row; random clip, then on each of AUG.NUM_SAMPLE views of one decoded clip the
   X3D recipe (short-side jitter, random crop, flip) or, with DATA.TRAIN_JITTER_SCALES_RELATIVE set, a
   random resized crop instead of the jitter; AUG.ENABLE adds RandAugment before it and random erasing
-  after normalising (the MViT recipe). A bad video is replaced by another one, drawn from the item's
-  seed, and reported in meta["bad_paths"].
+  after normalising (the MViT recipe). Training clips are handed over as uint8 (C,T,H,W), a quarter of
+  float32's shared memory and copying: the training step normalises them on its device, and erases there
+  what meta["erase"] plans (random_erasing.py). A bad video is replaced by another one, drawn from the
+  item's seed, and reported in meta["bad_paths"].
 - val: one item per row; DATA.VAL_SAMPLING "center" (centre clip, short side TRAIN_JITTER_SCALES[0],
   centre TRAIN_CROP_SIZE crop) or "random" (PySlowFast's random val mode).
 - test: TEST.NUM_ENSEMBLE_VIEWS x TEST.NUM_SPATIAL_CROPS items per row, exactly PySlowFast's test views.
@@ -22,7 +24,7 @@ from slowfast.datasets import spatial_transforms as st
 from slowfast.datasets import temporal_sampling as ts
 from slowfast.datasets.decoder import check_backend, decode_config_clip
 from slowfast.datasets.rand_augment import RandAugment
-from slowfast.datasets.random_erasing import random_erase
+from slowfast.datasets.random_erasing import erasing_plan
 from slowfast.datasets.registry import DATASET_REGISTRY
 from slowfast.datasets.video_list import SPLITS, list_path, read_video_list
 from slowfast.datasets.video_reader import VideoDecodeError
@@ -33,14 +35,6 @@ logger = logging.getLogger(__name__)
 _MAX_TRAIN_TRIES = 20
 # Seed-sequence tags separating the independent random streams of one item.
 _CLIP_STREAM, _REPLACEMENT_STREAM, _VIEW_STREAM = 0, 1, 2
-
-
-def train_clips_are_uint8(cfg):
-    """Whether training items hand over uint8 (C,T,H,W) clips, normalised on the training device (a quarter of
-    float32's shared memory and copying): yes unless random erasing, which draws on the normalised clip in the
-    worker, is on (AUG.ENABLE with AUG.RE_PROB > 0, the MViT recipe). Evaluation items stay float32: PySlowFast
-    normalises them before resizing, and only that order gives its pixels exactly."""
-    return not (cfg.AUG.ENABLE and cfg.AUG.RE_PROB > 0)
 
 
 def item_rng(*keys):
@@ -127,19 +121,21 @@ class Kinetics(Dataset):
             raise RuntimeError(f"{_MAX_TRAIN_TRIES} videos in a row failed to decode, last: {bad_paths[-1]}")
         clip_tchw = torch.from_numpy(clip.frames).permute(0, 3, 1, 2)
         meta = self._meta(video, clip, bad_paths)
-        num_views = self.cfg.AUG.NUM_SAMPLE
-        views = [
-            self._augment(clip_tchw, item_rng(seed, epoch, index, _VIEW_STREAM, view)) for view in range(num_views)
-        ]
+        num_views, aug = self.cfg.AUG.NUM_SAMPLE, self.cfg.AUG
+        view_rngs = [item_rng(seed, epoch, index, _VIEW_STREAM, view) for view in range(num_views)]
+        views = [self._augment(clip_tchw, rng) for rng in view_rngs]
+        if aug.ENABLE and aug.RE_PROB > 0:  # drawn after each view's augmentation, from its stream, as before
+            meta["erase"] = torch.stack(
+                [erasing_plan(aug.RE_PROB, aug.RE_COUNT, *v.shape[-2:], rng) for v, rng in zip(views, view_rngs)]
+            )
         label = self.labels[video]
         if num_views == 1:
             return [views[0]], label, video, meta
         return [[v] for v in views], [label] * num_views, [video] * num_views, meta
 
     def _augment(self, clip_tchw, rng):
-        """One training view: uint8 ops, then uint8 (C,T,H,W) out (``train_clips_are_uint8``), or a single
-        conversion to float and erasing."""
-        data, aug = self.cfg.DATA, self.cfg.AUG
+        """One training view: uint8 (T,C,H,W) in, uint8 (C,T,H,W) out (normalised on the training device)."""
+        data = self.cfg.DATA
         size = data.TRAIN_CROP_SIZE
         if self.rand_augment is not None:
             clip_tchw = self.rand_augment(clip_tchw, rng)
@@ -155,13 +151,7 @@ class Kinetics(Dataset):
             clip_tchw = st.jitter_crop_uint8(clip_tchw, *data.TRAIN_JITTER_SCALES, size, rng)
         if data.RANDOM_FLIP:
             clip_tchw = st.random_flip(clip_tchw, rng)
-        if train_clips_are_uint8(self.cfg):
-            return clip_tchw.permute(1, 0, 2, 3).contiguous()  # normalised by the loop (st.normalize_batch)
-        clip = st.normalize(clip_tchw, data.MEAN, data.STD)
-        if aug.ENABLE and aug.RE_PROB > 0:
-            generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-            clip = random_erase(clip.contiguous(), aug.RE_PROB, aug.RE_MODE, aug.RE_COUNT, rng, generator)
-        return clip.contiguous()
+        return clip_tchw.permute(1, 0, 2, 3).contiguous()  # normalised by the loop (st.normalize_batch)
 
     def _eval_item(self, epoch, index):
         """Test view ``index`` or the val clip of row ``index``; a bad video gives a zero clip."""

@@ -95,9 +95,10 @@ def collate_clips(items):
     Args:
         items (list): dataset items ``(frames, label, index, meta)``.
     Returns:
-        tuple: inputs (list of (N,C,T,H,W) float32), labels LongTensor (N,), index LongTensor (N,), meta
-        dict: "valid" BoolTensor (N,), "bad_paths" flat list of str (once per video), "time_idx" (N,3),
-        "video_idx" LongTensor (N,), "path" list of N str.
+        tuple: inputs (list of (N,C,T,H,W), uint8 in training, float32 in evaluation), labels LongTensor (N,),
+        index LongTensor (N,), meta dict: "valid" BoolTensor (N,), "bad_paths" flat list of str (once per
+        video), "time_idx" (N,3), "video_idx" LongTensor (N,), "path" list of N str; with random erasing,
+        "erase" LongTensor (N, L) of the clips' erasing plans (random_erasing.erasing_plan), for the training step.
     """
     views = [view for item in items for view in _flatten_views(item)]
     num_pathways = len(views[0][0])
@@ -113,6 +114,8 @@ def collate_clips(items):
         "video_idx": torch.tensor([m["video_idx"] for m in metas], dtype=torch.long),
         "path": [m["path"] for m in metas],
     }
+    if "erase" in items[0][3]:  # one row per view, in the order the views are flattened
+        meta["erase"] = torch.cat([item[3]["erase"] for item in items])
     labels = torch.tensor([v[1] for v in views], dtype=torch.long)
     index = torch.tensor([v[2] for v in views], dtype=torch.long)
     return inputs, labels, index, meta

@@ -19,6 +19,7 @@ from fvcore.nn.precise_bn import get_bn_modules, update_bn_stats
 from tqdm import tqdm
 
 from slowfast.datasets.bad_videos import BadVideoTracker
+from slowfast.datasets.random_erasing import erase_batch
 from slowfast.datasets.spatial_transforms import normalize_batch
 from slowfast.engine.meters import EpochStats, VideoScores, topk_correct, topk_hits
 from slowfast.solver.lr_policy import get_lr_at_epoch
@@ -60,13 +61,16 @@ class LoopContext:
 
 def _device_batches(loader: Loader, ctx: LoopContext) -> Iterator[Batch]:
     """Yield ``(inputs, labels, index, meta, data_wait_s)`` with inputs and labels on the device; uint8 clips
-    (training items, ``train_clips_are_uint8``) are normalised there, a quarter of the bytes to copy."""
+    (training items) are normalised there, a quarter of the bytes to copy, then erased as their plans say
+    (``meta["erase"]``, random_erasing.py), as PySlowFast erases the normalised clip."""
     device, data = ctx.device, ctx.cfg.DATA
     end = time.perf_counter()
     for inputs, labels, index, meta in loader:
         wait = time.perf_counter() - end
         inputs = [x.to(device, non_blocking=True) for x in inputs]
         inputs = [normalize_batch(x, data.MEAN, data.STD) if x.dtype == torch.uint8 else x for x in inputs]
+        if "erase" in meta:  # X3D and MViT have one pathway
+            inputs = [erase_batch(x, meta["erase"], ctx.cfg.AUG.RE_MODE) for x in inputs]
         yield inputs, labels.to(device, non_blocking=True), index, meta, wait
         end = time.perf_counter()
 

@@ -17,7 +17,6 @@ from fvcore.common.config import CfgNode
 from slowfast.benchmark.prediction import predict_run, write_selfcheck
 from slowfast.benchmark.result import INPUT_BOUND_SHARE
 from slowfast.config.checks import ConfigError, processes_per_machine
-from slowfast.datasets.kinetics import train_clips_are_uint8
 from slowfast.datasets.synthetic import ensure_synthetic_data
 from slowfast.engine.launch import DEFAULT_INIT_METHOD, launch_job
 from slowfast.selfcheck import probes
@@ -48,16 +47,14 @@ def _finding(check: str, ok: bool, message: str, fix: str | None = None) -> Find
 
 def shm_need_mb(cfg: CfgNode, local_processes: int) -> float:
     """MB of /dev/shm the loaders hold at once: processes x workers x prefetch x one batch of clips (videos x
-    AUG.NUM_SAMPLE), in the dtype the workers hand over: uint8, or float32 with random erasing
-    (``train_clips_are_uint8``)."""
+    AUG.NUM_SAMPLE), in uint8, as the workers hand training clips over."""
     workers = cfg.DATA_LOADER.NUM_WORKERS
     if workers == 0:
         return 0.0
     videos = max(cfg.TRAIN.BATCH_SIZE // max(local_processes * cfg.NUM_SHARDS, 1), 1)
     clips = videos * cfg.AUG.NUM_SAMPLE
     values = sum(cfg.DATA.INPUT_CHANNEL_NUM) * cfg.DATA.NUM_FRAMES * cfg.DATA.TRAIN_CROP_SIZE**2
-    clip_bytes = values * (1 if train_clips_are_uint8(cfg) else 4)
-    return local_processes * workers * cfg.DATA_LOADER.PREFETCH_FACTOR * clips * clip_bytes / 2**20
+    return local_processes * workers * cfg.DATA_LOADER.PREFETCH_FACTOR * clips * values / 2**20
 
 
 def environment_findings(cfg: CfgNode, facts: dict[str, Any]) -> list[Finding]:

@@ -10,9 +10,10 @@ from conftest import GOLDEN_DIR
 
 from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset
+from slowfast.datasets.loader import collate_clips
 from slowfast.datasets.mixup import MixUp
 from slowfast.datasets.rand_augment import _OPS, RandAugment, affine_warp, apply_op, op_argument
-from slowfast.datasets.random_erasing import random_erase
+from slowfast.datasets.random_erasing import erase_batch, erase_box, erasing_plan
 from slowfast.datasets.spatial_transforms import normalize_batch
 
 LOW, HIGH = (0 - 0.45) / 0.225, (1 - 0.45) / 0.225
@@ -55,10 +56,12 @@ def test_mvit_train_gives_two_augmented_views_of_one_clip():
     dataset = _train_dataset(CONFIGS / "MVIT_B_16x4.yaml")
     frames, labels, index, meta = dataset[(0, 1)]
     assert len(frames) == 2 and labels == [1, 1] and index == [1, 1]
-    for view in frames:
-        assert view[0].shape == (3, 16, 224, 224) and view[0].dtype == torch.float32
-        assert bool(torch.isfinite(view[0]).all())
+    for view in frames:  # uint8, erased on the device after normalising (its plan per view in meta["erase"])
+        assert view[0].shape == (3, 16, 224, 224) and view[0].dtype == torch.uint8
     assert not frames[0][0].equal(frames[1][0])
+    assert meta["erase"].shape == (2, 5) and meta["erase"].dtype == torch.int64  # RE_COUNT 1: seed + one box
+    batch = collate_clips([dataset[(0, 0)], dataset[(0, 1)]])
+    assert batch[0][0].dtype == torch.uint8 and batch[3]["erase"][2:].equal(meta["erase"])  # views in order
 
 
 @pytest.mark.parametrize("name", _OPS)
@@ -88,12 +91,33 @@ def test_rand_augment_policy_draws_one_sequence_per_clip():
         RandAugment.from_policy("rand-m7-x3")
 
 
-def test_random_erasing_pixel_mode_erases_one_box_through_all_frames():
-    clip = torch.zeros(3, 5, 32, 32)
-    random_erase(clip, 1.0, "pixel", 1, np.random.default_rng(0), torch.Generator().manual_seed(0))
-    erased = clip.abs().sum(0) > 0
-    assert erased[0].any() and all(erased[t].equal(erased[0]) for t in range(5))
-    assert not clip[:, 0].equal(clip[:, 1])  # fresh noise per pixel, also across frames
+def test_an_erasing_plan_makes_the_draws_of_pyslowfast_order_from_the_clip_rng():
+    plan = erasing_plan(1.0, 2, 32, 40, np.random.default_rng(7)).tolist()
+    rng = np.random.default_rng(7)  # the order the worker drew in: noise seed, whether to erase, the boxes
+    assert plan[0] == int(rng.integers(2**62)) and rng.uniform() < 1.0
+    assert plan[1:] == [*erase_box(32, 40, rng), *erase_box(32, 40, rng)]
+    assert erasing_plan(0.0, 2, 32, 40, np.random.default_rng(7)).tolist()[1:] == [-1, -1, 0, 0] * 2
+
+
+def test_erasing_keeps_the_probability_per_clip():
+    erased = [erasing_plan(0.25, 1, 224, 224, np.random.default_rng(seed))[1] >= 0 for seed in range(800)]
+    assert abs(float(np.mean(erased)) - 0.25) < 0.05  # binomial sd 0.015
+
+
+@pytest.mark.parametrize("mode", ["pixel", "rand", "const"])
+def test_erasing_a_batch_fills_each_planned_box_through_all_frames_and_nothing_else(mode):
+    normalised = torch.rand(2, 3, 5, 32, 32)
+    plans = torch.stack([erasing_plan(1.0, 2, 32, 32, np.random.default_rng(s)) for s in (3, 4)])
+    erased = erase_batch(normalised.clone(), plans, mode)
+    for clip, before, plan in zip(erased, normalised, plans.tolist()):
+        generator = torch.Generator().manual_seed(plan[0])  # on the CPU: the noise the worker drew before
+        expected = before.clone()
+        for y0, x0, h, w in zip(*[iter(plan[1:])] * 4):
+            shape = {"pixel": (3, 5, h, w), "rand": (3, 5, 1, 1), "const": None}[mode]
+            expected[:, :, y0 : y0 + h, x0 : x0 + w] = (
+                torch.zeros(1) if shape is None else torch.randn(shape, generator=generator)
+            )
+        assert torch.equal(clip, expected) and not torch.equal(clip, before)
 
 
 @pytest.mark.parametrize("switch_prob", [0.0, 1.0])

@@ -91,8 +91,8 @@ def test_repeated_augmentation_views_are_flattened_into_the_batch(tiny_dataset):
     loader = build_loader(cfg, "train")
     assert loader.batch_size == 2  # TRAIN.BATCH_SIZE counts videos; each gives AUG.NUM_SAMPLE clips
     inputs, labels, index, meta = next(iter(loader))
-    assert inputs[0].shape == (4, 3, 4, 32, 32) and inputs[0].dtype == torch.float32
-    assert labels.shape == index.shape == meta["valid"].shape == (4,)
+    assert inputs[0].shape == (4, 3, 4, 32, 32) and inputs[0].dtype == torch.uint8  # erased on the device
+    assert labels.shape == index.shape == meta["valid"].shape == (4,) and meta["erase"].shape == (4, 5)
     assert labels[0] == labels[1] and index[0] == index[1] and meta["bad_paths"] == []
 
 
@@ -125,4 +125,5 @@ def test_train_clips_hand_over_uint8_and_normalise_on_the_device_to_the_worker_v
     on_device = st.normalize_batch(clip[None], cfg.DATA.MEAN, cfg.DATA.STD)[0]
     assert torch.equal(on_device, in_worker)  # tolerance 0: the same float32 ops in the same order
     erasing = small_cfg(folder, ["AUG.ENABLE", "True", "AUG.RE_PROB", "0.25"])
-    assert build_dataset("kinetics", erasing, "train")[(0, 1)][0][0].dtype == torch.float32
+    frames, _, _, meta = build_dataset("kinetics", erasing, "train")[(0, 1)]
+    assert frames[0].dtype == torch.uint8 and meta["erase"].shape == (1, 5)  # uint8 too, with its erasing plan

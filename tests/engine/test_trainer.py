@@ -10,6 +10,7 @@ from cpu_loop import cpu_loop_context
 
 from slowfast.config import load_config
 from slowfast.datasets import spatial_transforms as st
+from slowfast.datasets.random_erasing import erase_batch
 from slowfast.engine.trainer import eta_text, train_one_epoch
 from slowfast.models import build_model
 from slowfast.models.channelwise_conv import ChannelwiseConv3d
@@ -175,4 +176,19 @@ def test_uint8_clips_are_normalised_on_the_device_before_the_model():
         ctx = _context()
         stats = train_one_epoch(ctx, [([clip], torch.tensor([0, 1]), torch.tensor([0, 1]), meta)], 0, NoTracking())
         losses.append(stats["loss"])
+    assert losses[0] == losses[1]
+
+
+def test_uint8_clips_are_erased_on_the_device_after_normalising_as_their_plans_say():
+    uint8 = torch.randint(0, 256, (2, 3, 2, 4, 4), dtype=torch.uint8)
+    plans = torch.tensor([[11, 1, 1, 2, 2], [12, -1, -1, 0, 0]])  # erase a 2x2 box of clip 0, keep clip 1
+    erased = erase_batch(st.normalize_batch(uint8, [0.45] * 3, [0.225] * 3), plans, "pixel")
+    assert not erased[0].equal(st.normalize_batch(uint8, [0.45] * 3, [0.225] * 3)[0])
+    meta = {"valid": torch.ones(2, dtype=torch.bool), "bad_paths": []}
+    losses = []
+    for clip, clip_meta in ((uint8, {**meta, "erase": plans}), (erased, meta)):
+        torch.manual_seed(0)
+        ctx = _context()
+        batch = ([clip], torch.tensor([0, 1]), torch.tensor([0, 1]), clip_meta)
+        losses.append(train_one_epoch(ctx, [batch], 0, NoTracking())["loss"])
     assert losses[0] == losses[1]

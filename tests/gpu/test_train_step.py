@@ -1,10 +1,12 @@
 """One fp32 and one mixed-precision train step of both scored models through the engine's own loop (mixed: bf16
 where the device supports it, else fp16 with a GradScaler, whose legitimately skipped first step is accepted)."""
 
+import numpy as np
 import pytest
 import torch
 from gpu_cases import clip_batch, scored_config
 
+from slowfast.datasets.random_erasing import erase_batch, erasing_plan
 from slowfast.engine.setup import mixed_precision
 from slowfast.engine.trainer import LoopContext, train_one_epoch
 from slowfast.models import build_model
@@ -85,3 +87,15 @@ def test_train_step_of_a_scored_model(device, name, precision, request):
     moved = sum(not torch.equal(before[i], params[i].detach()) for i in with_grad)
     assert moved >= 0.9 * len(with_grad), (moved, len(with_grad))
     assert all(p.dtype == torch.float32 for p in ctx.model_without_ddp.parameters())  # master weights stay fp32
+
+
+def test_random_erasing_on_the_device_fills_the_planned_boxes_with_standard_normal_noise(device):
+    plans = torch.stack([erasing_plan(1.0, 1, 224, 224, np.random.default_rng(seed)) for seed in range(4)])
+    batch = torch.full((4, 3, 16, 224, 224), 7.0, device=device)  # 7: no normalised pixel, no noise value
+    erase_batch(batch, plans, "pixel")
+    for clip, (_, y0, x0, h, w) in zip(batch.cpu(), plans.tolist()):
+        inside = torch.zeros(224, 224, dtype=torch.bool)
+        inside[y0 : y0 + h, x0 : x0 + w] = True
+        assert bool((clip[:, :, ~inside] == 7.0).all()) and not bool((clip[:, :, inside] == 7.0).any())
+        noise = clip[:, :, inside]
+        assert abs(float(noise.mean())) < 0.05 and abs(float(noise.std()) - 1) < 0.05  # >= 3 x 16 x 1000 values
