@@ -39,6 +39,7 @@ from torch import nn
 from slowfast.benchmark.mllog import describe_implementation, describe_search
 from slowfast.config.checks import config_value
 from slowfast.config.keys import CHANNELWISE_BACKWARD_KEYS, IMPLEMENTATION_OPTION_KEYS
+from slowfast.engine.implementation_choice import CHOICE_FILENAME, choice_key, load_choice, save_choice
 from slowfast.engine.launch import cpu_thread_setting, local_process_count
 from slowfast.engine.setup import apply_precision, mixed_precision
 from slowfast.engine.warmup import train_input_shape
@@ -346,16 +347,46 @@ def prepare_training_model(model: nn.Module, impl: Implementation) -> nn.Module:
     return model
 
 
-def choose_run_implementation(cfg: CfgNode, device: torch.device) -> tuple[Implementation, CfgNode]:
+def choose_run_implementation(
+    cfg: CfgNode, device: torch.device, timed_by: str = "run"
+) -> tuple[Implementation, CfgNode]:
     """Set the run's precision, then choose its implementation (auto times candidates in that precision).
 
-    The run and the self-check both call this, so the self-check times what the run will train.
+    The run and the self-check both call this, and auto's choice is kept in OUTPUT_DIR (implementation_choice.py):
+    a run after its self-check, with the same config, machine and versions, trains what the self-check timed.
 
+    Args:
+        cfg (CfgNode): the run configuration.
+        device (torch.device): where the run trains.
+        timed_by (str): "run" or "selfcheck", recorded with a choice auto times.
     Returns:
         tuple: (the Implementation with its precision, ``cfg`` with the implementation's option keys applied).
     """
     amp_dtype = mixed_precision(cfg, device)[1]
     precision = apply_precision(cfg, amp_dtype)
-    impl = replace(choose_implementation(cfg, device, amp_dtype), precision=precision)
+    impl = _reused_auto_choice(cfg, device)
+    if impl is None:
+        impl = choose_implementation(cfg, device, amp_dtype)
+        if impl.mode == "auto":
+            save_choice(cfg, choice_key(cfg, device), timed_by, impl.event_value())
+    impl = replace(impl, precision=precision)
     logger.info("implementation: %s", impl.describe())
     return impl, impl.apply(cfg)
+
+
+def _reused_auto_choice(cfg: CfgNode, device: torch.device) -> Implementation | None:
+    """auto's choice saved in OUTPUT_DIR for this config, machine and versions; None when not auto or none."""
+    if cfg.BENCHMARK.IMPLEMENTATION != "auto":
+        return None
+    saved = load_choice(cfg, choice_key(cfg, device))
+    if saved is None or set(saved["settings"]) != set(applicable_options(cfg, device)):
+        return None
+    logger.info(
+        "implementation: reusing auto's choice timed by the %s (%s in OUTPUT_DIR; same config, machine and "
+        "versions), not timing again",
+        saved["timed_by"],
+        CHOICE_FILENAME,
+    )
+    chosen_by = {name: f"{how} (timed by the {saved['timed_by']})" for name, how in saved["chosen_by"].items()}
+    threads, source = torch.get_num_threads(), cpu_thread_setting(local_process_count(cfg))[1]
+    return Implementation("auto", saved["settings"], chosen_by, saved["candidates"], threads, source)

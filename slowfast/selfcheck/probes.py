@@ -176,7 +176,8 @@ def measure_job(cfg: CfgNode, result_path: str, budget_s: float) -> None:
         f"building {cfg.MODEL.MODEL_NAME}; then all-reduce, model, loader, model + loader, evaluation "
         f"(about {budget_s:.0f} s each)"
     )
-    impl, cfg = choose_run_implementation(cfg, job_device(cfg))  # what the run will train, chosen as it will
+    # What the run will train: auto's choice is kept in OUTPUT_DIR, and the run with this config reuses it.
+    impl, cfg = choose_run_implementation(cfg, job_device(cfg), timed_by="selfcheck")
     ctx = build_loop_context(cfg, MetricsWriter("", enabled=False), lambda: 0.0, impl)
     world = du.get_world_size()
     bandwidth = all_reduce_bandwidth(ctx.device, 64 if ctx.device.type == "cuda" else 16)

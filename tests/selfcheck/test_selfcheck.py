@@ -136,11 +136,12 @@ def test_the_selfcheck_chooses_the_implementation_as_the_run_does(monkeypatch, t
     class Chosen(Exception):
         pass
 
-    def choose(cfg, device):
-        raise Chosen(str(device))
+    def choose(cfg, device, timed_by):
+        raise Chosen(f"{device} {timed_by}")
 
     monkeypatch.setattr(probes, "choose_run_implementation", choose)
-    with pytest.raises(Chosen, match="cpu"):  # before the model is built, with the run's own function
+    # Before the model is built, with the run's own function, its choice kept for the run (implementation_choice).
+    with pytest.raises(Chosen, match="cpu selfcheck"):
         probes.measure_job(load_config(QUICKSTART_X3D), str(tmp_path / "m.json"), budget_s=1.0)
 
 
