@@ -187,6 +187,11 @@ class Kinetics(Dataset):
 def eval_pixels(frames_thwc, short_side, size, spatial_idx, mean, std, rng=None):
     """PySlowFast's evaluation pixel pipeline, bit-exact: normalise, resize the short side, crop (, flip).
 
+    A clip whose short side is already ``short_side`` needs no resize, and normalising commutes with cropping and
+    flipping: it is handed over as the uint8 crop (a quarter of the bytes), which the training device normalises
+    to the same bits (spatial_transforms.normalize_batch). A resized clip stays float32: PySlowFast resizes the
+    normalised clip, and only that order gives its pixels exactly.
+
     Args:
         frames_thwc (np.ndarray): (T,H,W,3) uint8 RGB.
         short_side (int): short side after resizing.
@@ -195,7 +200,7 @@ def eval_pixels(frames_thwc, short_side, size, spatial_idx, mean, std, rng=None)
         mean, std (sequence of float): per channel.
         rng (numpy.random.Generator or None): draws of the random mode.
     Returns:
-        Tensor: float32 (C,T,size,size).
+        Tensor: (C,T,size,size), uint8 (not resized) or normalised float32 (resized).
     """
     clip_tchw = torch.from_numpy(np.ascontiguousarray(frames_thwc)).permute(0, 3, 1, 2)
     height, width = clip_tchw.shape[-2:]
@@ -209,8 +214,7 @@ def eval_pixels(frames_thwc, short_side, size, spatial_idx, mean, std, rng=None)
         resized = st.resize_short_side_float(st.normalize(clip_tchw, mean, std), short_side)
         clip = st.crop(resized, y0, x0, size)
     else:
-        # Elementwise ops commute with cropping, so normalising only the crop gives identical bits.
-        clip = st.normalize(st.crop(clip_tchw, y0, x0, size), mean, std)
+        clip = st.crop(clip_tchw, y0, x0, size).permute(1, 0, 2, 3)  # normalised on the device, to the same bits
     if spatial_idx < 0 and rng.uniform() < 0.5:
         clip = clip.flip(-1)
     return clip.contiguous()

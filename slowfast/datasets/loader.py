@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, Sampler, default_collate
 
+from slowfast.datasets import spatial_transforms as st
 from slowfast.datasets.build import build_dataset
 from slowfast.utils import distributed as du
 
@@ -89,13 +90,26 @@ def _flatten_views(item):
     return [(frames, label, index, meta)]
 
 
-def collate_clips(items):
+def _one_dtype(clips, mean, std):
+    """``clips`` as they are when they share a dtype, else each uint8 (C,T,H,W) clip normalised to float32."""
+    if len({clip.dtype for clip in clips}) == 1:
+        return clips
+    if mean is None or std is None:
+        raise ValueError("a batch mixing uint8 and float32 clips needs DATA.MEAN and DATA.STD to normalise it")
+    return [st.normalize(c.permute(1, 0, 2, 3), mean, std) if c.dtype == torch.uint8 else c for c in clips]
+
+
+def collate_clips(items, mean=None, std=None):
     """Stack items (or their views) into ``(inputs, labels, index, meta)``.
+
+    Clips come as uint8, normalised on the training device, or as float32 (resized evaluation clips, the zero
+    clip of a bad video); a batch mixing them is normalised here, in the worker, to float32 throughout.
 
     Args:
         items (list): dataset items ``(frames, label, index, meta)``.
+        mean, std (sequence of float or None): DATA.MEAN and DATA.STD, needed for a batch mixing the dtypes.
     Returns:
-        tuple: inputs (list of (N,C,T,H,W), uint8 in training, float32 in evaluation), labels LongTensor (N,),
+        tuple: inputs (list of (N,C,T,H,W), uint8 or float32), labels LongTensor (N,),
         index LongTensor (N,), meta dict: "valid" BoolTensor (N,), "bad_paths" flat list of str (once per
         video), "time_idx" (N,3), "video_idx" LongTensor (N,), "path" list of N str; with random erasing,
         "erase" LongTensor (N, L) of the clips' erasing plans (random_erasing.erasing_plan), for the training step.
@@ -105,7 +119,7 @@ def collate_clips(items):
     # default_collate stacks tensors into shared memory in a loader worker, so the batch reaches the main
     # process without another copy (torch.stack's private memory was copied to shared memory when sent: 38 MB
     # per X3D-M batch of 4, about a tenth of the loader's CPU time).
-    inputs = [default_collate([v[0][p] for v in views]) for p in range(num_pathways)]
+    inputs = [default_collate(_one_dtype([v[0][p] for v in views], mean, std)) for p in range(num_pathways)]
     metas = [v[3] for v in views]
     meta = {
         "valid": torch.tensor([m["valid"] for m in metas], dtype=torch.bool),
@@ -171,7 +185,7 @@ def build_loader(cfg, split, epoch_sampler=True, rank=None, world_size=None):
         batch_size=max(per_process, 1),
         sampler=sampler,
         num_workers=workers,
-        collate_fn=collate_clips,
+        collate_fn=functools.partial(collate_clips, mean=cfg.DATA.MEAN, std=cfg.DATA.STD),
         pin_memory=cfg.DATA_LOADER.PIN_MEMORY and torch.cuda.is_available(),
         drop_last=is_train,
         worker_init_fn=functools.partial(seed_worker, seed=cfg.RNG_SEED, rank=rank),

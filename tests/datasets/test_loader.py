@@ -127,3 +127,16 @@ def test_train_clips_hand_over_uint8_and_normalise_on_the_device_to_the_worker_v
     erasing = small_cfg(folder, ["AUG.ENABLE", "True", "AUG.RE_PROB", "0.25"])
     frames, _, _, meta = build_dataset("kinetics", erasing, "train")[(0, 1)]
     assert frames[0].dtype == torch.uint8 and meta["erase"].shape == (1, 5)  # uint8 too, with its erasing plan
+
+
+def test_a_batch_mixing_uint8_and_float_clips_is_normalised_in_the_worker():
+    # A resized evaluation clip (or a bad video's zero clip) is float32, an unresized one uint8.
+    uint8 = torch.randint(0, 256, (3, 2, 4, 4), dtype=torch.uint8)
+    normalised = st.normalize(uint8.permute(1, 0, 2, 3), [0.45] * 3, [0.225] * 3)
+    meta = {"valid": True, "bad_paths": [], "time_idx": [0.0, 1.0, 0.0], "video_idx": 0, "path": "a.mp4"}
+    items = [([uint8], 0, 0, meta), ([torch.zeros(3, 2, 4, 4)], 1, 1, meta)]
+    inputs = collate_clips(items, mean=[0.45] * 3, std=[0.225] * 3)[0]
+    assert inputs[0].dtype == torch.float32 and inputs[0][0].equal(normalised) and not inputs[0][1].any()
+    assert collate_clips(items[:1])[0][0].dtype == torch.uint8  # one dtype: as it is, normalised on the device
+    with pytest.raises(ValueError, match="DATA.MEAN"):
+        collate_clips(items)
