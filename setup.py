@@ -30,7 +30,8 @@ setup(
         "tqdm",
     ],
     extras_require={
-        "dev": ["pytest", "pytest-timeout", "ruff", "mypy", "submitit"],  # submitit: tests/suite/test_slurm.py
+        # submitit: tests/suite/test_slurm.py; pytest-xdist: the suite's two workers (README, "Tests")
+        "dev": ["pytest", "pytest-timeout", "pytest-xdist", "ruff", "mypy", "submitit"],
         # DATA.DECODING_BACKEND torchcodec; it also needs FFmpeg's shared libraries from the system (INSTALL.md).
         "torchcodec": ["torchcodec==0.17.0"],
         # tools/submit.py: SLURM jobs (slowfast/suite/slurm.py).

@@ -3,6 +3,7 @@
 import os
 
 import pytest
+import torch
 
 from slowfast.config import load_config
 from slowfast.datasets.synthetic import make_synthetic_dataset
@@ -64,3 +65,18 @@ def torchrun_env(monkeypatch):
             monkeypatch.setenv(name, str(value))
 
     return set_env
+
+
+@pytest.fixture(autouse=True)
+def _keep_torch_threads():
+    """Tests that launch a job in this process set torch's thread count from the machine's load at that moment;
+    the next tests get the count they started with back."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the slow tests first: with pytest-xdist's workers, the long runs start early and the short tests fill
+    the gaps at the end (longest-first packing)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

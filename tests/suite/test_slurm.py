@@ -1,10 +1,13 @@
-"""tools/submit.py: the checks before submitting, the sbatch parameters, and a job run by submitit's local executor."""
+"""tools/submit.py: the checks before submitting, the sbatch parameters, and a job run by submitit's local executor,
+preempted and requeued."""
 
 import json
 import os
+import signal
 import sys
 import time
 
+import psutil
 import pytest
 
 from slowfast.suite.slurm import SlurmResources, executor_parameters, record_job_start
@@ -52,18 +55,34 @@ def test_the_sbatch_parameters_follow_the_flags():
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_a_run_submitted_to_submitits_local_executor_trains_and_is_recorded(smoke_config, tmp_path, capsys):
+def test_a_job_preempted_mid_epoch_is_requeued_and_resumes_from_its_checkpoint(smoke_config, tmp_path, capsys):
+    """submitit's local executor runs the job; SIGUSR2 (what SLURM sends before the time limit or on preemption,
+    through submitit's --signal) in the middle of the second epoch makes submitit requeue it, and the requeued
+    job resumes from the first epoch's checkpoint."""
     out = tmp_path / "run"
-    cfg_file, opts, _ = smoke_config("X3D_M", out, "SOLVER.MAX_EPOCH", "1", "TEST.ENABLE", "False")
+    cfg_file, opts, _ = smoke_config("X3D_M", out, "SOLVER.MAX_EPOCH", "2", "TEST.ENABLE", "False", "LOG_PERIOD", "1")
     argv = ["--cluster", "local", "--gpus-per-node", "0", "--cpus-per-task", "1", "--cfg", cfg_file, *opts]
     assert submit.main(argv) == 0
     [record] = json.loads((out / "slurm_jobs.json").read_text())
     assert f"submitted job {record['job_id']}" in capsys.readouterr().out
-    deadline = time.monotonic() + 240
-    while not (out / "mllog.txt").is_file() or "run_stop" not in (out / "mllog.txt").read_text():
-        assert time.monotonic() < deadline, open(record["stderr"]).read()[-3000:]
-        time.sleep(0.5)
-    assert records_of(read_metrics(str(out)), "train_epoch", "epoch")
+
+    def wait_for(condition, what):
+        deadline = time.monotonic() + 240
+        while not condition():
+            assert time.monotonic() < deadline, f"{what}: " + open(record["stderr"]).read()[-3000:]
+            time.sleep(0.2)
+
+    wait_for(lambda: any(r["epoch"] == 1 for r in records_of(read_metrics(str(out)), "train_iter")), "no epoch 2")
+    controller = psutil.Process(int(record["job_id"]))  # the local executor's job id is its controller's pid
+    [task] = controller.children()
+    task.send_signal(signal.SIGUSR2)
+    controller.wait(timeout=240)  # the job ends once its requeued task has run the rest
+    assert "Job completed successfully" in open(record["stdout"]).read()
+    events = [json.loads(line.split(" ", 1)[1])["key"] for line in (out / "mllog.txt").read_text().splitlines()]
+    assert [e for e in events if e in ("run_stop", "run_resume")] == ["run_stop", "run_resume", "run_stop"]
+    log = (out / "log.txt").read_text()
+    assert "resumed from" in log and "resumed            1 time(s) after interruptions" in log
+    assert [r["epoch"] for r in records_of(read_metrics(str(out)), "train_epoch")] == [0, 1]
 
 
 def test_task_0_of_a_job_records_its_nodes_and_requeues(tmp_path):
