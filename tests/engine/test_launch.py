@@ -1,4 +1,5 @@
-"""The launcher on the CPU with gloo: spawned processes, torchrun, a failing worker, one process."""
+"""The launcher on the CPU with gloo: local processes (started by torch's elastic agent), torchrun, a failing
+worker, one process."""
 
 import json
 import os
@@ -122,8 +123,11 @@ def test_one_failing_process_under_torchrun_ends_the_job_with_an_error(tmp_path)
 @pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
 def test_a_silent_peer_fails_the_job_through_the_process_group_timeout(tmp_path):
-    # Rank 1 neither fails nor answers; only the 5 s process-group timeout can end rank 0's all_reduce.
-    result = run_script([sys.executable, str(SCRIPT), "peer_stuck", str(tmp_path), *CPU_2], tmp_path)
+    # Rank 1 neither fails nor answers; only the 5 s process-group timeout can end rank 0's all_reduce. After that
+    # communication error rank 0 gives its heartbeat watcher DIST_HEARTBEAT_S to find a dead peer (here there is
+    # none: rank 1's watcher keeps beating), so a short heartbeat keeps the test from waiting the default 30 s.
+    command = [sys.executable, str(SCRIPT), "peer_stuck", str(tmp_path), *CPU_2, "DIST_HEARTBEAT_S", "2"]
+    result = run_script(command, tmp_path)
     assert result.returncode != 0
     assert "timed out" in result.stderr.lower() or "timeout" in result.stderr.lower(), result.stderr[-2000:]
 
