@@ -3,6 +3,7 @@ worker, one process."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -211,3 +212,16 @@ def test_several_machines_with_a_loopback_rendezvous_are_refused_at_once(init_me
     with pytest.raises(ConfigError, match="cannot join NUM_SHARDS = 2 machines"):
         launch.resolve_init_method(init_method, num_shards=2)
     assert launch.resolve_init_method("tcp://10.1.2.3:9999", num_shards=2) == "tcp://10.1.2.3:9999"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(HANG_GUARD_S + 30)
+def test_a_killed_local_worker_ends_the_job_with_one_line_naming_its_rank_and_host(tmp_path):
+    # Rank 1 kills itself (SIGKILL) after one all_reduce while rank 0 keeps reducing for 600 s.
+    result = run_script([sys.executable, str(SCRIPT), "peer_dies", str(tmp_path), *CPU_2], tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: rank 1 on host {socket.gethostname()} died (SIGKILL); "
+        "rerun the same command to resume from the last checkpoint"
+    ], result.stderr
