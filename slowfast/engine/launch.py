@@ -206,11 +206,6 @@ def _run_worker(
     shutdown_distributed()
 
 
-def global_rank(cfg: CfgNode, local_rank: int) -> int:
-    """Rank over all machines of this machine's ``local_rank``-th process (PySlowFast's formula)."""
-    return cfg.SHARD_ID * processes_per_machine(cfg) + local_rank
-
-
 def _agent_worker(cfg: CfgNode, func: Callable[..., object], args: tuple[object, ...]) -> None:
     """What each worker of ``run_agent`` runs (module level so that it pickles): the job as under torchrun.
 

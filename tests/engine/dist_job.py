@@ -1,6 +1,6 @@
 """A tiny job for the launcher tests, run as a script (spawn) or under torchrun.
 
-    python tests/engine/dist_job.py MODE OUT_DIR [KEY VALUE ...]
+    python tests/engine/dist_job.py MODE OUT_DIR [--init_method tcp://HOST:PORT] [KEY VALUE ...]
 
 MODE "collectives": every rank exercises the distributed helpers and writes OUT_DIR/rank<R>.json.
 MODE "one_fails": rank 1 raises at once while rank 0 sleeps far longer than the test waits, so the job
@@ -52,6 +52,7 @@ def collectives(cfg, out_dir):
     du.synchronize()
     record = {
         "rank": rank,
+        "shard_id": cfg.SHARD_ID,
         "world_size": world,
         "local_rank": du.get_local_rank(),
         "is_main": du.is_main_process(),
@@ -124,6 +125,9 @@ def resume_choice(cfg, out_dir):
 
 def main(argv):
     mode, out_dir, opts = argv[0], argv[1], argv[2:]
+    init_method = DEFAULT_INIT_METHOD
+    if opts[:1] == ["--init_method"]:
+        init_method, opts = opts[1], opts[2:]
     timeout_s = STUCK_TIMEOUT_S if mode == "peer_stuck" else 300
     cfg = load_config(None, ["OUTPUT_DIR", out_dir, "DIST_TIMEOUT_S", str(timeout_s), *opts])
     job = {
@@ -137,7 +141,7 @@ def main(argv):
         "resume_choice": resume_choice,
         "hold_lock": hold_lock,
     }[mode]
-    launch_job(cfg, DEFAULT_INIT_METHOD, job, out_dir)
+    launch_job(cfg, init_method, job, out_dir)
 
 
 if __name__ == "__main__":

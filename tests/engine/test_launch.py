@@ -225,3 +225,27 @@ def test_a_killed_local_worker_ends_the_job_with_one_line_naming_its_rank_and_ho
         f"error: rank 1 on host {socket.gethostname()} died (SIGKILL); "
         "rerun the same command to resume from the last checkpoint"
     ], result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(HANG_GUARD_S + 30)
+def test_two_machines_with_init_method_and_shard_id_rank_as_pyslowfast(tmp_path):
+    # PySlowFast's multi-machine launch, both "machines" on this host (a loopback address is refused for it).
+    init_method = f"tcp://{socket.gethostname()}:{launch.find_free_port()}"
+    shards = [
+        subprocess.Popen(
+            [sys.executable, str(SCRIPT), "collectives", str(tmp_path), "--init_method", init_method, "NUM_GPUS", "0"]
+            + ["NUM_SHARDS", "2", "SHARD_ID", str(i)],
+            cwd=tmp_path,
+            env={**{k: v for k, v in os.environ.items() if k not in TORCHRUN_VARIABLES}, "PYTHONPATH": str(REPO)},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    stderrs = [shard.communicate(timeout=HANG_GUARD_S)[1] for shard in shards]
+    assert [shard.returncode for shard in shards] == [0, 0], stderrs
+    for rank in range(2):  # one process per machine: global rank SHARD_ID * 1 + 0
+        record = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        assert (record["rank"], record["shard_id"], record["local_rank"], record["world_size"]) == (rank, rank, 0, 2)
+        assert record["summed"] == [1.0 + 2.0, 0.0 + 10.0] and record["broadcast"] == "from rank 0"
