@@ -46,7 +46,7 @@ from slowfast.config.cli import DEFAULT_INIT_METHOD
 from slowfast.engine.agent import run_agent
 from slowfast.engine.checkpoint import saved_epoch
 from slowfast.utils.distributed import cuda_device_index, init_distributed, shutdown_distributed, synchronize
-from slowfast.utils.errors import INTERRUPTED_EXIT, USER_ERROR_EXIT, RunInterrupted, UserError, interrupt_on_signals
+from slowfast.utils.errors import INTERRUPTED_EXIT, RunInterrupted, UserError, interrupt_on_signals, report_user_error
 from slowfast.utils.machine_load import available_cores, busy_cores, share_busy_cores
 from slowfast.utils.peer_watch import PeerWatch
 from slowfast.utils.torchrun import launched_by_torchrun, torchrun_rank, torchrun_world_size
@@ -217,8 +217,7 @@ def _agent_worker(cfg: CfgNode, func: Callable[..., object], args: tuple[object,
     try:
         _run_torchrun_worker(cfg, func, args)
     except UserError as err:
-        print("\n".join(f"error: {line}" for line in str(err).splitlines()), file=sys.stderr, flush=True)
-        sys.exit(USER_ERROR_EXIT)
+        sys.exit(report_user_error(err))
     except KeyboardInterrupt:
         sys.exit(INTERRUPTED_EXIT)
     except Exception:
@@ -268,6 +267,7 @@ def launch_job(cfg: CfgNode, init_method: str, func: Callable[..., object], *arg
 
 
 def _launch(cfg: CfgNode, init_method: str, func: Callable[..., object], args: tuple[object, ...]) -> None:
+    """``launch_job`` but for turning Ctrl-C into ``RunInterrupted``."""
     if launched_by_torchrun():
         _run_torchrun_worker(cfg, func, args)
         return
