@@ -19,8 +19,10 @@ is dead: this agent waits ``EXIT_BARRIER_S`` only.
 
 import contextlib
 import logging
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -80,6 +82,22 @@ def _quiet_agent_logs() -> Iterator[None]:
             logger.propagate = propagate
 
 
+@contextlib.contextmanager
+def _kept_signal_handlers() -> Iterator[None]:
+    """torch's process context makes SIGINT and SIGTERM raise its SignalException and leaves them so: give the
+    caller's handlers back (``interrupt_on_signals``), so that a Ctrl-C after the job still ends with one line."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread has handlers to set
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:  # None: a handler not set from Python, which cannot be put back
+                signal.signal(sig, handler)
+
+
 def run_agent(
     entrypoint: str | Callable[..., object],
     args: Sequence[object],
@@ -118,7 +136,7 @@ def run_agent(
         monitor_interval=MONITOR_INTERVAL_S,
     )
     try:
-        with _short_exit_barrier(), _quiet_agent_logs():
+        with _short_exit_barrier(), _quiet_agent_logs(), _kept_signal_handlers():
             elastic_launch(config, entrypoint)(*args)
     except RendezvousConnectionError:
         # The agent stopped its workers; the store lives in the agent of the machine at the endpoint.

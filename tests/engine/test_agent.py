@@ -31,6 +31,7 @@ def test_an_agent_whose_workers_succeeded_waits_exit_barrier_s_for_a_peer_that_n
     env = dict(os.environ, PYTHONPATH=str(REPO))
     peer = subprocess.Popen([sys.executable, "-c", PEER_AGENT, endpoint], env=env, start_new_session=True)
     worker_end = tmp_path / "worker_end"
+    handler_before = signal.getsignal(signal.SIGINT)
     try:
         # This machine's one worker writes the time it ends; its agent then waits in the exit barrier for the peer.
         status = agent.run_agent(
@@ -47,6 +48,7 @@ def test_an_agent_whose_workers_succeeded_waits_exit_barrier_s_for_a_peer_that_n
         os.killpg(peer.pid, signal.SIGKILL)
         peer.wait()
     assert status == 0
+    assert signal.getsignal(signal.SIGINT) is handler_before  # torch's agent replaced it while it ran
     # The barrier's time (the peer never came), far from torch's default of 300 s.
     assert BARRIER_S <= waited < BARRIER_S + 10, waited
     # torch's "Error waiting on exit barrier" and its traceback are not shown (c10d's C++ socket warnings are).
