@@ -21,23 +21,24 @@ from slowfast.engine.agent import run_agent
 from slowfast.engine.launch import launch_job
 from slowfast.engine.preflight import check_before_run
 from slowfast.engine.run import benchmark_job
-from slowfast.engine.run_lock import owns_output_dir, run_lock
+from slowfast.engine.run_lock import check_output_dir_free, owns_output_dir
 from slowfast.suite.report import finish_run_report
 from slowfast.utils.machine_load import busy_machine_warning
 from slowfast.utils.slurm_env import adopt_srun_environment
 
 
 def run(args):
-    """Build the configuration, check data, devices and OUTPUT_DIR, lock OUTPUT_DIR, warn about a busy machine,
-    launch the processes; the process owning OUTPUT_DIR writes the report of a training run."""
+    """Build the configuration, check data, devices and OUTPUT_DIR (free of another run), warn about a busy machine,
+    launch the processes (global rank 0 locks OUTPUT_DIR); the process owning OUTPUT_DIR writes the report of a
+    training run."""
     cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
     check_backend(cfg.DATA.DECODING_BACKEND, cfg.DATA.DECODING_DEVICE)
     check_before_run(cfg)
-    with run_lock(cfg):
-        warning = busy_machine_warning()
-        if warning:
-            print(warning, file=sys.stderr, flush=True)
-        launch_job(cfg, args.init_method, benchmark_job, args.cfg_file)
+    check_output_dir_free(cfg)
+    warning = busy_machine_warning()
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    launch_job(cfg, args.init_method, benchmark_job, args.cfg_file)
     if cfg.TRAIN.ENABLE and owns_output_dir(cfg):
         print(finish_run_report(cfg.OUTPUT_DIR), flush=True)
 
@@ -56,7 +57,7 @@ def run_or_start_agent(args, argv):
         return run(args)
     agent = {"nproc_per_node": args.nproc_per_node, "rdzv_endpoint": args.rdzv_endpoint, "rdzv_id": args.rdzv_id}
     agent["node_rank"] = args.node_rank
-    return run_agent([__file__, *worker_argv(argv)], nnodes=args.nnodes, **agent)
+    return run_agent(sys.executable, [__file__, *worker_argv(argv)], nnodes=args.nnodes, **agent)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,10 @@
 """This process as one machine's torchrun agent (torch's elastic launch API), ending with one line at most.
 
+Every multi-process job starts its workers here: ``NUM_GPUS N`` (or ``NUM_CPU_PROCESSES N``) on one machine and
+PySlowFast's ``--init_method``/``--shard_id`` machines run a function in each worker (``launch_job``), and
+``run_net.py --nnodes`` runs the script in each worker; so ranks, LOCAL_RANK, the environment (torchrun's
+variables) and how a failure, Ctrl-C or SIGTERM ends the job are the same everywhere.
+
 ``python tools/run_net.py --nnodes 2 --nproc-per-node 8 --rdzv-endpoint HOST:PORT --cfg ...`` on every machine
 is ``torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HOST:PORT tools/run_net.py
 --cfg ...``, except for how it ends: torchrun adds a ChildFailedError traceback to a worker's error line (and a
@@ -13,9 +18,12 @@ is dead: this agent waits ``EXIT_BARRIER_S`` only.
 """
 
 import contextlib
+import logging
+import signal
 import socket
 import sys
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch.distributed.launcher.api as launcher_api
@@ -32,6 +40,10 @@ from slowfast.utils.peer_watch import RESUME_HINT
 _REPORTED_EXITS = (USER_ERROR_EXIT, INTERRUPTED_EXIT)
 # Seconds an agent whose workers succeeded waits for the other agents (torch's default: 300).
 EXIT_BARRIER_S = 30.0
+# torch's loggers that speak while the agent runs (the "torch" logger above them prints to stderr).
+_AGENT_LOGGERS = ("torch.distributed.elastic", "torch.multiprocessing")
+# Seconds between the agent's looks at its workers: how late it notices that they ended or one failed.
+MONITOR_INTERVAL_S = 0.2
 
 
 class _ShortExitBarrierAgent(LocalElasticAgent):
@@ -52,8 +64,43 @@ def _short_exit_barrier() -> Iterator[None]:
         launcher_api.LocalElasticAgent = LocalElasticAgent  # type: ignore[misc]
 
 
+@contextlib.contextmanager
+def _quiet_agent_logs() -> Iterator[None]:
+    """While inside, torch's agent and process context log nothing: their warnings ("Terminating process ...") and a
+    failed worker's traceback (``logger.exception``) would repeat what the workers print; ``run_agent`` ends with
+    its own line instead."""
+    loggers = [logging.getLogger(name) for name in _AGENT_LOGGERS]
+    propagates, handler = [logger.propagate for logger in loggers], logging.NullHandler()
+    for logger in loggers:
+        logger.addHandler(handler)  # without a handler, warnings would go to logging's last-resort stderr handler
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger, propagate in zip(loggers, propagates, strict=True):
+            logger.removeHandler(handler)
+            logger.propagate = propagate
+
+
+@contextlib.contextmanager
+def _kept_signal_handlers() -> Iterator[None]:
+    """torch's process context makes SIGINT and SIGTERM raise its SignalException and leaves them so: give the
+    caller's handlers back (``interrupt_on_signals``), so that a Ctrl-C after the job still ends with one line."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread has handlers to set
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:  # None: a handler not set from Python, which cannot be put back
+                signal.signal(sig, handler)
+
+
 def run_agent(
-    worker_argv: Sequence[str],
+    entrypoint: str | Callable[..., object],
+    args: Sequence[object],
     *,
     nnodes: int,
     nproc_per_node: int,
@@ -61,10 +108,12 @@ def run_agent(
     rdzv_id: str,
     node_rank: int | None = None,
 ) -> int:
-    """Start this machine's workers (``python worker_argv...``) and wait for the job to end.
+    """Start this machine's workers (``entrypoint(*args)``) and wait for the job to end.
 
     Args:
-        worker_argv (sequence of str): the worker's script and arguments, run with this Python.
+        entrypoint (str or callable): a program (e.g. ``sys.executable``) each worker runs with ``args`` as its
+            command line, or a module-level function each spawned worker calls as ``entrypoint(*args)``.
+        args (sequence): the program's arguments (str), or the function's (they must pickle).
         nnodes (int): machines in the job.
         nproc_per_node (int): workers on this machine.
         rdzv_endpoint (str): HOST:PORT of the c10d rendezvous, the same on every machine.
@@ -84,11 +133,11 @@ def run_agent(
         rdzv_backend="c10d" if node_rank is None else "static",
         rdzv_configs={} if node_rank is None else {"rank": node_rank},
         max_restarts=0,  # a rerun of the same command resumes from the checkpoint instead
-        monitor_interval=1.0,
+        monitor_interval=MONITOR_INTERVAL_S,
     )
     try:
-        with _short_exit_barrier():
-            elastic_launch(config, sys.executable)(*worker_argv)
+        with _short_exit_barrier(), _quiet_agent_logs(), _kept_signal_handlers():
+            elastic_launch(config, entrypoint)(*args)
     except RendezvousConnectionError:
         # The agent stopped its workers; the store lives in the agent of the machine at the endpoint.
         where = f"the rendezvous store at {rdzv_endpoint} (held by the node started there)"
@@ -103,6 +152,6 @@ def run_agent(
         how = failure.signal_name() if failure.exitcode < 0 else f"exit status {failure.exitcode}"
         print(f"error: rank {rank} on host {socket.gethostname()} died ({how}); {RESUME_HINT}", file=sys.stderr)
         return USER_ERROR_EXIT
-    except SignalException:
+    except (SignalException, KeyboardInterrupt):  # KeyboardInterrupt: the signal came before the workers started
         return INTERRUPTED_EXIT  # the agent stopped the workers on the signal; each printed its line
     return 0

@@ -47,6 +47,7 @@ from slowfast.datasets.mixup import MixUp
 from slowfast.datasets.video_list import dataset_fingerprint
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.implementation import Implementation, choose_run_implementation, prepare_training_model
+from slowfast.engine.run_lock import run_lock
 from slowfast.engine.setup import (
     apply_precision,
     default_setup,
@@ -94,11 +95,13 @@ class Run:
 
 def benchmark_job(cfg: CfgNode, cfg_file: str) -> None:
     """What tools/run_net.py launches on every process: the benchmark run (``run_job``), or with TRAIN.ENABLE
-    False the multi-view test of trained weights (``test_job``)."""
-    if cfg.TRAIN.ENABLE:
-        run_job(cfg, cfg_file)
-    else:
-        test_job(cfg)
+    False the multi-view test of trained weights (``test_job``). The process owning OUTPUT_DIR (global rank 0)
+    holds its run lock meanwhile: it lives as long as the run writes there, whoever launched it."""
+    with run_lock(cfg):
+        if cfg.TRAIN.ENABLE:
+            run_job(cfg, cfg_file)
+        else:
+            test_job(cfg)
 
 
 def run_job(cfg: CfgNode, cfg_file: str) -> RunResult:

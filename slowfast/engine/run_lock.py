@@ -15,9 +15,11 @@ its POSIX lock when it closes *any* descriptor of the file. So this module keeps
 a second ``output_dir_lock`` in the process holding the folder is refused from ``_held`` without opening
 the file.
 
-Only the process that owns OUTPUT_DIR takes the lock: the launcher (on machine 0), which then spawns the
-workers, or global rank 0 under torchrun. Spawned workers never touch it, so they cannot wait on their own
-parent's lock.
+Only the process that owns OUTPUT_DIR takes the lock, in ``benchmark_job``: global rank 0, which runs as long
+as the run writes to OUTPUT_DIR, however it was started (in place, by the machine agent for ``NUM_GPUS N``, by
+torchrun or srun). A launcher that is killed -9 leaves no stale lock, and no rerun can start while rank 0, now
+an orphan, still writes (it ends on its own: torch's spawn gives it SIGINT when its parent dies). Other
+processes never touch the lock, so they cannot wait on it.
 """
 
 import errno
@@ -126,3 +128,16 @@ def run_lock(cfg: CfgNode) -> Iterator[None]:
         return
     with output_dir_lock(cfg.OUTPUT_DIR):
         yield
+
+
+def check_output_dir_free(cfg: CfgNode) -> None:
+    """Refuse at once, before anything is printed or started, when another run holds OUTPUT_DIR (in the process
+    that owns it); the run itself takes the lock later, in global rank 0 (``benchmark_job``).
+
+    Args:
+        cfg (CfgNode): reads OUTPUT_DIR and SHARD_ID.
+    Raises:
+        OutputDirBusy: naming the holder.
+    """
+    with run_lock(cfg):
+        pass

@@ -1,6 +1,6 @@
 """A tiny job for the launcher tests, run as a script (spawn) or under torchrun.
 
-    python tests/engine/dist_job.py MODE OUT_DIR [KEY VALUE ...]
+    python tests/engine/dist_job.py MODE OUT_DIR [--init_method tcp://HOST:PORT] [KEY VALUE ...]
 
 MODE "collectives": every rank exercises the distributed helpers and writes OUT_DIR/rank<R>.json.
 MODE "one_fails": rank 1 raises at once while rank 0 sleeps far longer than the test waits, so the job
@@ -14,6 +14,8 @@ MODE "peer_dies" / "peer_frozen": after one all_reduce rank 1 kills itself (SIGK
 reset) or freezes (SIGSTOP: no reset, as NCCL on real machines) while rank 0 keeps reducing; rank 0's heartbeat
 watcher must end it with one ``error:`` line naming rank 1 and its host.
 With "peer_frozen" rank 0 registers ``on_peer_exit`` to write OUT_DIR/peer_exit0.txt as the watcher ends it.
+MODE "hold_lock": every rank runs under ``run_lock`` (as benchmark_job does), writes OUT_DIR/started<R> and
+sleeps.
 MODE "peer_stuck": rank 1 sleeps (alive but silent, like a hung peer on another machine) while rank 0
 waits in an all_reduce; the process-group timeout (STUCK_TIMEOUT_S) must make rank 0 fail.
 """
@@ -29,6 +31,7 @@ import torch
 from slowfast.config import load_config
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.launch import DEFAULT_INIT_METHOD, launch_job
+from slowfast.engine.run_lock import run_lock
 from slowfast.utils import distributed as du
 from slowfast.utils.errors import UserError
 from slowfast.utils.peer_watch import on_peer_exit
@@ -49,6 +52,7 @@ def collectives(cfg, out_dir):
     du.synchronize()
     record = {
         "rank": rank,
+        "shard_id": cfg.SHARD_ID,
         "world_size": world,
         "local_rank": du.get_local_rank(),
         "is_main": du.is_main_process(),
@@ -105,6 +109,12 @@ def peer_frozen(cfg, out_dir):
         du.all_reduce_sum(torch.ones(1))
 
 
+def hold_lock(cfg, out_dir):
+    with run_lock(cfg):
+        open(os.path.join(out_dir, f"started{du.get_rank()}"), "w").close()
+        time.sleep(SIBLING_SLEEP_S)
+
+
 def resume_choice(cfg, out_dir):
     rank = du.get_rank()
     os.chdir(os.path.join(out_dir, f"rank{rank}"))
@@ -115,6 +125,9 @@ def resume_choice(cfg, out_dir):
 
 def main(argv):
     mode, out_dir, opts = argv[0], argv[1], argv[2:]
+    init_method = DEFAULT_INIT_METHOD
+    if opts[:1] == ["--init_method"]:
+        init_method, opts = opts[1], opts[2:]
     timeout_s = STUCK_TIMEOUT_S if mode == "peer_stuck" else 300
     cfg = load_config(None, ["OUTPUT_DIR", out_dir, "DIST_TIMEOUT_S", str(timeout_s), *opts])
     job = {
@@ -126,8 +139,9 @@ def main(argv):
         "peer_dies": peer_dies,
         "peer_frozen": peer_frozen,
         "resume_choice": resume_choice,
+        "hold_lock": hold_lock,
     }[mode]
-    launch_job(cfg, DEFAULT_INIT_METHOD, job, out_dir)
+    launch_job(cfg, init_method, job, out_dir)
 
 
 if __name__ == "__main__":

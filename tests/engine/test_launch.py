@@ -1,7 +1,9 @@
-"""The launcher on the CPU with gloo: spawned processes, torchrun, a failing worker, one process."""
+"""The launcher on the CPU with gloo: local processes (started by torch's elastic agent), torchrun, a failing
+worker, one process."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -122,8 +124,11 @@ def test_one_failing_process_under_torchrun_ends_the_job_with_an_error(tmp_path)
 @pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
 def test_a_silent_peer_fails_the_job_through_the_process_group_timeout(tmp_path):
-    # Rank 1 neither fails nor answers; only the 5 s process-group timeout can end rank 0's all_reduce.
-    result = run_script([sys.executable, str(SCRIPT), "peer_stuck", str(tmp_path), *CPU_2], tmp_path)
+    # Rank 1 neither fails nor answers; only the 5 s process-group timeout can end rank 0's all_reduce. After that
+    # communication error rank 0 gives its heartbeat watcher DIST_HEARTBEAT_S to find a dead peer (here there is
+    # none: rank 1's watcher keeps beating), so a short heartbeat keeps the test from waiting the default 30 s.
+    command = [sys.executable, str(SCRIPT), "peer_stuck", str(tmp_path), *CPU_2, "DIST_HEARTBEAT_S", "2"]
+    result = run_script(command, tmp_path)
     assert result.returncode != 0
     assert "timed out" in result.stderr.lower() or "timeout" in result.stderr.lower(), result.stderr[-2000:]
 
@@ -207,3 +212,40 @@ def test_several_machines_with_a_loopback_rendezvous_are_refused_at_once(init_me
     with pytest.raises(ConfigError, match="cannot join NUM_SHARDS = 2 machines"):
         launch.resolve_init_method(init_method, num_shards=2)
     assert launch.resolve_init_method("tcp://10.1.2.3:9999", num_shards=2) == "tcp://10.1.2.3:9999"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(HANG_GUARD_S + 30)
+def test_a_killed_local_worker_ends_the_job_with_one_line_naming_its_rank_and_host(tmp_path):
+    # Rank 1 kills itself (SIGKILL) after one all_reduce while rank 0 keeps reducing for 600 s.
+    result = run_script([sys.executable, str(SCRIPT), "peer_dies", str(tmp_path), *CPU_2], tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: rank 1 on host {socket.gethostname()} died (SIGKILL); "
+        "rerun the same command to resume from the last checkpoint"
+    ], result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(HANG_GUARD_S + 30)
+def test_two_machines_with_init_method_and_shard_id_rank_as_pyslowfast(tmp_path):
+    # PySlowFast's multi-machine launch, both "machines" on this host (a loopback address is refused for it).
+    init_method = f"tcp://{socket.gethostname()}:{launch.find_free_port()}"
+    shards = [
+        subprocess.Popen(
+            [sys.executable, str(SCRIPT), "collectives", str(tmp_path), "--init_method", init_method, "NUM_GPUS", "0"]
+            + ["NUM_SHARDS", "2", "SHARD_ID", str(i)],
+            cwd=tmp_path,
+            env={**{k: v for k, v in os.environ.items() if k not in TORCHRUN_VARIABLES}, "PYTHONPATH": str(REPO)},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    stderrs = [shard.communicate(timeout=HANG_GUARD_S)[1] for shard in shards]
+    assert [shard.returncode for shard in shards] == [0, 0], stderrs
+    for rank in range(2):  # one process per machine: global rank SHARD_ID * 1 + 0
+        record = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        assert (record["rank"], record["shard_id"], record["local_rank"], record["world_size"]) == (rank, rank, 0, 2)
+        assert record["summed"] == [1.0 + 2.0, 0.0 + 10.0] and record["broadcast"] == "from rank 0"

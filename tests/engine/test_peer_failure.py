@@ -61,35 +61,42 @@ def start_nodes(tmp_path, *script_args):
     env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     port = launch.find_free_port()
     nodes = []
-    for _ in range(2):
-        nodes.append(
-            subprocess.Popen(
-                torchrun_node(port, *script_args),
-                cwd=tmp_path,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                start_new_session=True,  # a node is its agent and its workers: one process group to kill
+    for i in range(2):
+        with open(tmp_path / f"node{i}.err", "w") as stderr:  # a file: readable while the node runs
+            nodes.append(
+                subprocess.Popen(
+                    torchrun_node(port, *script_args),
+                    cwd=tmp_path,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                    start_new_session=True,  # a node is its agent and its workers: one process group to kill
+                )
             )
-        )
         wait_for_port(port)
     return nodes
 
 
-def wait_for_nodes(nodes, deadline_s):
-    """Seconds until each node ended (None: killed at the deadline, as a frozen node's agent is) and its stderr."""
+def wait_for_nodes(nodes, tmp_path, deadline_s):
+    """Seconds until each node ended (None: still running when a node that ended had reported, or at the deadline;
+    then it is killed, as the lost node's agent may take 30 s more to give up on its frozen worker) and stderr."""
     started = time.monotonic()
     ended_after = [None] * len(nodes)
+    stderr = [""] * len(nodes)
     while None in ended_after and time.monotonic() - started < deadline_s:
         time.sleep(0.5)
         for i, node in enumerate(nodes):
             if ended_after[i] is None and node.poll() is not None:
                 ended_after[i] = time.monotonic() - started
-    for node in nodes:
+                stderr[i] = (tmp_path / f"node{i}.err").read_text()
+        if any(error_lines(text) for text in stderr):
+            break
+    for i, node in enumerate(nodes):
         if node.poll() is None:
             os.killpg(node.pid, signal.SIGKILL)
-    return ended_after, [node.communicate()[1] for node in nodes]
+        node.wait()
+        stderr[i] = (tmp_path / f"node{i}.err").read_text()
+    return ended_after, stderr
 
 
 def error_lines(stderr):
@@ -104,7 +111,7 @@ def test_a_lost_node_ends_the_other_with_one_line_naming_it(tmp_path, mode):
     # and the process-group timeout (300 s) is far beyond END_WITHIN_S; only the heartbeat can end rank 0.
     opts = [str(SCRIPT), mode, str(tmp_path), "NUM_GPUS", "0", "DIST_HEARTBEAT_S", str(HEARTBEAT_S)]
     nodes = start_nodes(tmp_path, *opts)
-    ended_after, stderrs = wait_for_nodes(nodes, deadline_s=END_WITHIN_S + 30)
+    ended_after, stderrs = wait_for_nodes(nodes, tmp_path, deadline_s=END_WITHIN_S + 30)
     reports = [(seconds, stderr) for seconds, stderr in zip(ended_after, stderrs) if error_lines(stderr)]
     assert len(reports) == 1, stderrs  # the surviving node; the lost one has no line of ours
     elapsed, stderr = reports[0]

@@ -1,6 +1,7 @@
 """One run per OUTPUT_DIR: a second run is refused at once naming the holder; a killed run's lock is released."""
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 from run_net_tool import REPO, run_net
 
@@ -15,6 +17,7 @@ from slowfast.config import load_config
 from slowfast.engine.run_lock import LOCK_FILENAME, OutputDirBusy, output_dir_lock, owns_output_dir, run_lock
 from slowfast.utils.metrics import read_metrics, records_of
 
+DIST_JOB = os.path.join(REPO, "tests", "engine", "dist_job.py")
 SMOKE_X3D = os.path.join(REPO, "configs", "smoke", "X3D_M.yaml")
 # Holds the lock and forks a child (as a data-loader worker is forked) that outlives it; prints the child's pid.
 HOLD_LOCK_AND_FORK = (
@@ -154,3 +157,30 @@ def test_rerun_right_after_kill_9_of_a_run_with_loader_workers_resumes(smoke_con
                 os.kill(worker, signal.SIGKILL)
     assert rerun.returncode == 0, rerun.stderr
     assert "resumed from" in rerun.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_kill_9_of_the_launcher_of_two_processes_leaves_the_lock_with_rank_0_until_it_ends(tmp_path):
+    command = [sys.executable, DIST_JOB, "hold_lock", str(tmp_path), "NUM_GPUS", "0", "NUM_CPU_PROCESSES", "2"]
+    launcher = subprocess.Popen(command, env=dict(os.environ, PYTHONPATH=REPO), stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"started{rank}").exists() for rank in range(2)):
+        assert launcher.poll() is None and time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.1)
+    children = psutil.Process(launcher.pid).children()
+    try:
+        holder = json.loads((tmp_path / LOCK_FILENAME).read_text())["pid"]
+        # Rank 0 holds the lock, not the launcher: the lock lives as long as the process that writes the run.
+        assert holder != launcher.pid and holder in [child.pid for child in children]
+        launcher.send_signal(signal.SIGKILL)
+        launcher.wait(timeout=60)
+        # The orphaned workers end on their own (torch's spawn gave them SIGINT for their parent's death); the
+        # lock is free once rank 0 has ended, and no orphan is left.
+        _, alive = psutil.wait_procs(children, timeout=60)
+        assert not alive, alive
+        assert _try_lock_in_another_process(tmp_path) == "free"
+    finally:
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
