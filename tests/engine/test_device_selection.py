@@ -45,9 +45,13 @@ def test_torchrun_task_with_its_own_gpu_passes_the_device_check(monkeypatch):
     for name, value in {"RANK": "7", "WORLD_SIZE": "8", "LOCAL_RANK": "3", "MASTER_ADDR": "h"}.items():
         monkeypatch.setenv(name, value)
     ran = []
-    monkeypatch.setattr(launch, "_run_in_this_process", lambda cfg, *args: ran.append(args))
+    monkeypatch.setattr(
+        launch,
+        "_run_worker",
+        lambda cfg, func, args, init, world, rank, local_rank, group: ran.append((rank, local_rank)),
+    )
     launch.launch_job(load_config(None, ["NUM_GPUS", "1"]), launch.DEFAULT_INIT_METHOD, print)
-    assert ran and ran[0][-2] == 3  # local rank 3, then cuda_device_index maps it to the one visible GPU
+    assert ran == [(7, 3)]  # local rank 3, then cuda_device_index maps it to the one visible GPU
 
 
 def test_platform_name_counts_the_processes_of_the_job():

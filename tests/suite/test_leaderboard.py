@@ -17,8 +17,6 @@ from slowfast.suite.leaderboard import load_bundles, rank, to_csv, to_html, to_m
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMOKE = [os.path.join(REPO, "configs", "smoke", f"{name}.yaml") for name in ("X3D_M", "MVIT_B_16x4")]
 RUN = os.path.join(REPO, "tests", "benchmark", "logs", "x3d_run_folder")
-# The tests that share the ``bundles`` fixture run in one pytest-xdist worker, so its benchmarks run once.
-BUNDLES = pytest.mark.xdist_group("bundles")
 ENV = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
@@ -83,7 +81,7 @@ def _benchmark(out, data, *extra):
     return str(out / "bundle")
 
 
-@pytest.fixture(scope="session")  # session, not module: pytest-xdist may run other modules between its tests
+@pytest.fixture(scope="module")
 def bundles(tiny_kinetics, tmp_path_factory):
     """Four bundles: a run, the same machine under another system name, an edited log, another data set."""
     root = tmp_path_factory.mktemp("bundles")
@@ -117,7 +115,6 @@ def bundles(tiny_kinetics, tmp_path_factory):
     return {"good": good, "renamed": renamed, "edited": edited, "other": other}
 
 
-@BUNDLES
 @pytest.mark.slow
 def test_bundle_layout_and_verification(bundles):
     good = read_bundle(bundles["good"])
@@ -134,7 +131,6 @@ def test_bundle_layout_and_verification(bundles):
     assert score.returncode == 1 and b"FAILED" in score.stdout
 
 
-@BUNDLES
 @pytest.mark.slow
 def test_leaderboard_ranks_good_bundles_rejects_edited_and_separates_data(bundles, tmp_path):
     groups, rejected = rank(load_bundles(list(bundles.values())))
@@ -155,7 +151,6 @@ def test_leaderboard_ranks_good_bundles_rejects_edited_and_separates_data(bundle
     assert html.count("data:image/png;base64,") == 4 and "second box" in html and "Rejected" in html
 
 
-@BUNDLES
 @pytest.mark.slow
 @pytest.mark.skipif(find_browser() is None, reason="chromium is not installed (.ci/run installs it with apt)")
 def test_leaderboard_renders_in_chromium_without_console_errors(bundles, tmp_path):
@@ -169,7 +164,6 @@ def test_leaderboard_renders_in_chromium_without_console_errors(bundles, tmp_pat
     assert check_page(str(broken), str(tmp_path / "broken.png"), find_browser()) != []
 
 
-@BUNDLES
 @pytest.mark.slow
 def test_a_real_run_folder_ranks_beside_its_bundle_with_the_measured_input_wait(bundles):
     run = os.path.join(os.path.dirname(bundles["good"]), "X3D_M", "run_1")
