@@ -4,32 +4,17 @@ import os
 
 import pytest
 import torch
+from tiny_kinetics import write_tiny_kinetics
 
 from slowfast.config import load_config
-from slowfast.datasets.synthetic import make_synthetic_dataset
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="session")
 def tiny_kinetics(tmp_path_factory):
-    """4 classes x (6 train, 2 val) videos of 64x48 pixels, 2 s at 15 fps: real H.264 mp4 files."""
-    out = tmp_path_factory.mktemp("tiny_kinetics")
-    make_synthetic_dataset(
-        out_dir=str(out),
-        num_train_per_class=6,
-        num_val_per_class=2,
-        num_test_per_class=0,
-        width=64,
-        height=48,
-        fps=15,
-        seconds=2.0,
-        gop=15,
-        seed=0,
-        num_classes=4,
-        progress=False,
-    )
-    return str(out)
+    """The folder of ``TINY_KINETICS`` (tests/tiny_kinetics.py), written once per test session."""
+    return write_tiny_kinetics(tmp_path_factory.mktemp("tiny_kinetics"))
 
 
 @pytest.fixture(scope="session")

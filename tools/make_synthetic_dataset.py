@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config.cli import ToolParser, run_tool
-from slowfast.datasets.synthetic import class_names, make_synthetic_dataset
+from slowfast.datasets.synthetic import SyntheticSpec, class_names, make_synthetic_dataset
 
 
 def parse_size(text):
@@ -60,11 +60,10 @@ def make_dataset(args):
     """Generate the dataset and print a one-line summary."""
     width, height = args.size
     train, val, test = args.videos_per_class
-    summary = make_synthetic_dataset(
-        out_dir=args.out,
-        num_train_per_class=train,
-        num_val_per_class=val,
-        num_test_per_class=test,
+    spec = SyntheticSpec(
+        train_per_class=train,
+        val_per_class=val,
+        test_per_class=test,
         width=width,
         height=height,
         fps=args.fps,
@@ -72,8 +71,8 @@ def make_dataset(args):
         gop=args.gop,
         seed=args.seed,
         num_classes=args.classes,
-        workers=args.workers,
     )
+    summary = make_synthetic_dataset(spec, out_dir=args.out, workers=args.workers)
     print(
         f"wrote {summary['num_videos']} videos ({summary['total_bytes'] / 1e6:.1f} MB, "
         f"{width}x{height}, {summary['num_frames']} frames at {args.fps} fps) to {args.out} "

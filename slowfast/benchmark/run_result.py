@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from fvcore.common.config import CfgNode
 
@@ -76,9 +76,10 @@ class RunResult:
     def from_live_run(
         cls,
         cfg: CfgNode,
+        *,
         clock: BenchmarkClock,
-        world_size: int,
         verdict: "ComplianceVerdict",
+        world_size: int,
         model_name: str,
         status: str = "",
         bad_videos: dict[str, int] | None = None,
@@ -90,8 +91,8 @@ class RunResult:
         Args:
             cfg (CfgNode): the run's configuration (BENCHMARK.*, the batch and learning-rate keys).
             clock (BenchmarkClock): the run's clock.
-            world_size (int): accelerators (processes) of the run.
             verdict (ComplianceVerdict): from ``check_compliance``.
+            world_size (int): accelerators (processes) of the run.
             model_name (str): name shown, e.g. "X3D_M".
             status (str): "success" or "aborted" once the run ended.
             bad_videos (dict or None): run totals of undecodable videos per split.
@@ -100,27 +101,17 @@ class RunResult:
         Returns:
             RunResult
         """
-        bench = cfg.BENCHMARK
         return cls(
             model=model_name,
-            kind=bench.KIND,
-            target_top1=float(bench.TARGET_TOP1),
             n_gpu=int(world_size),
-            t_ref_s=float(bench.REFERENCE_TIME_S),
-            n_gpu_ref=int(bench.REFERENCE_NUM_GPUS),
+            **_recipe_fields(cfg),
             reached=clock.reached,
             t_bench_s=clock.t_bench,
             epochs_to_target=clock.epochs_to_target,
+            evals=[dict(e) for e in clock.evals],
             division=verdict.division,
             changes=verdict.change_lines(),
-            quickstart=bool(bench.QUICKSTART),
             status=status,
-            evals=[dict(e) for e in clock.evals],
-            reference_epochs=int(bench.REFERENCE_EPOCHS),
-            global_videos=int(cfg.TRAIN.BATCH_SIZE),
-            global_clips=int(cfg.TRAIN.BATCH_SIZE * cfg.AUG.NUM_SAMPLE),
-            base_lr=scaled_lrs(cfg)["BASE_LR"],
-            lr_factor=lr_scale_factor(cfg),
             bad_videos=dict(bad_videos or {}),
             implementation=dict(implementation or {}),
             data_wait_shares=list(data_wait_shares or []),
@@ -157,6 +148,38 @@ class RunResult:
         """Reference seconds per epoch / this run's (to the target): the machine's speed on the same work."""
         seconds = self.epoch_seconds
         return None if seconds is None else seconds[0] / seconds[1]
+
+
+class _RecipeFields(TypedDict):
+    """The ``RunResult`` fields a run's configuration fixes before it starts."""
+
+    kind: str
+    target_top1: float
+    t_ref_s: float
+    n_gpu_ref: int
+    quickstart: bool
+    reference_epochs: int
+    global_videos: int
+    global_clips: int
+    base_lr: float
+    lr_factor: float
+
+
+def _recipe_fields(cfg: CfgNode) -> _RecipeFields:
+    """The benchmark's target and reference (BENCHMARK.*), the global batch and the scaled learning rate."""
+    bench = cfg.BENCHMARK
+    return _RecipeFields(
+        kind=bench.KIND,
+        target_top1=float(bench.TARGET_TOP1),
+        t_ref_s=float(bench.REFERENCE_TIME_S),
+        n_gpu_ref=int(bench.REFERENCE_NUM_GPUS),
+        quickstart=bool(bench.QUICKSTART),
+        reference_epochs=int(bench.REFERENCE_EPOCHS),
+        global_videos=int(cfg.TRAIN.BATCH_SIZE),
+        global_clips=int(cfg.TRAIN.BATCH_SIZE * cfg.AUG.NUM_SAMPLE),
+        base_lr=scaled_lrs(cfg)["BASE_LR"],
+        lr_factor=lr_scale_factor(cfg),
+    )
 
 
 def summarize_runs(results: Sequence[RunResult]) -> dict[str, Any]:

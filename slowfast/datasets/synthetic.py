@@ -25,7 +25,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -280,88 +280,102 @@ def refusal_to_write(folder):
     )
 
 
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """What a synthetic data set holds: the same spec gives the same bytes.
+
+    Attributes:
+        train_per_class, val_per_class, test_per_class (int): videos per class and split (test 0: test.csv
+            repeats val.csv, the Kinetics convention).
+        width, height (int): frame size, both even and >= 16 (H.264 yuv420p).
+        fps (int), seconds (float), gop (int): frame rate, duration and keyframe interval (frames) of a video;
+            a video has at least 2 frames.
+        seed (int): dataset seed.
+        num_classes (int): 1..20.
+    Raises:
+        ValueError: an odd or tiny frame size, or fewer than 2 frames per video.
+    """
+
+    train_per_class: int
+    val_per_class: int
+    test_per_class: int
+    width: int
+    height: int
+    fps: int
+    seconds: float
+    gop: int
+    seed: int
+    num_classes: int = 20
+
+    def __post_init__(self) -> None:
+        if self.width % 2 or self.height % 2 or self.width < 16 or self.height < 16:
+            raise ValueError(f"width and height must be even and >= 16, got {self.width}x{self.height}")
+        if self.num_frames < 2:
+            raise ValueError(f"fps * seconds must give at least 2 frames, got {self.fps} * {self.seconds}")
+
+    @classmethod
+    def from_config(cls, cfg: CfgNode) -> "SyntheticSpec":
+        """The data set a config asks for: DATA.SYNTHETIC.* and MODEL.NUM_CLASSES."""
+        syn = cfg.DATA.SYNTHETIC
+        return cls(
+            train_per_class=syn.TRAIN_PER_CLASS,
+            val_per_class=syn.VAL_PER_CLASS,
+            test_per_class=syn.TEST_PER_CLASS,
+            width=syn.WIDTH,
+            height=syn.HEIGHT,
+            fps=syn.FPS,
+            seconds=syn.SECONDS,
+            gop=syn.GOP,
+            seed=syn.SEED,
+            num_classes=cfg.MODEL.NUM_CLASSES,
+        )
+
+    @property
+    def num_frames(self) -> int:
+        """Frames per video."""
+        return int(round(self.fps * self.seconds))
+
+    def record(self) -> dict[str, Any]:
+        """The settings dataset.json records: a folder whose record holds other values is another data set."""
+        settings = asdict(self)
+        per_class = {split: settings.pop(f"{split}_per_class") for split in SPLITS}
+        return dict(
+            generator_version=GENERATOR_VERSION, **settings, num_frames=self.num_frames, videos_per_class=per_class
+        )
+
+
 def make_synthetic_dataset(
-    *,
-    out_dir: str,
-    num_train_per_class: int,
-    num_val_per_class: int,
-    num_test_per_class: int,
-    width: int,
-    height: int,
-    fps: int,
-    seconds: float,
-    gop: int,
-    seed: int,
-    num_classes: int = 20,
-    workers: int = 1,
-    progress: bool = True,
+    spec: SyntheticSpec, *, out_dir: str, workers: int = 1, progress: bool = True
 ) -> dict[str, Any]:
     """Write a synthetic Kinetics-format dataset folder (see the module docstring for the layout).
 
     Args:
+        spec (SyntheticSpec): what the data set holds.
         out_dir (str): output folder: new, empty, or made by this generator (then replaced as a whole).
-        num_train_per_class, num_val_per_class, num_test_per_class (int): videos per class and split
-            (test 0: test.csv repeats val.csv, the Kinetics convention).
-        width, height (int): frame size, both even (H.264 yuv420p).
-        fps (int), seconds (float), gop (int): frame rate, duration and keyframe interval (frames) of a video.
-        seed (int): dataset seed; the same arguments give the same bytes.
-        num_classes (int): 1..20.
         workers (int): encoding processes (1 = in this process).
         progress (bool): show a tqdm bar on stderr when it is a terminal.
     Returns:
-        dict: the settings of dataset.json, ``classes``, ``counts`` {split: per-label list}, ``num_videos``,
-        ``out_dir``, ``total_bytes`` and ``elapsed_seconds``.
+        dict: ``spec.record()``, ``classes``, ``counts`` {split: per-label list}, ``num_videos``, ``out_dir``,
+        ``total_bytes`` and ``elapsed_seconds``.
     Raises:
-        ValueError: an odd or tiny frame size, or fewer than 2 frames per video.
         DataFolderError: ``out_dir`` holds files the generator did not make.
     """
-    _check_video_size(width, height, fps, seconds)
     problem = refusal_to_write(out_dir)
     if problem:
         raise DataFolderError(problem)
-    settings = _record_settings(
-        num_train_per_class=num_train_per_class,
-        num_val_per_class=num_val_per_class,
-        num_test_per_class=num_test_per_class,
-        width=width,
-        height=height,
-        fps=fps,
-        seconds=seconds,
-        gop=gop,
-        seed=seed,
-        num_classes=num_classes,
-    )
     started = time.perf_counter()
-    record, total_bytes = _build_then_move(out_dir, settings, max(1, workers), progress)
+    record, total_bytes = _build_then_move(out_dir, spec, max(1, workers), progress)
     return dict(record, out_dir=out_dir, total_bytes=total_bytes, elapsed_seconds=time.perf_counter() - started)
 
 
-def _check_video_size(width, height, fps, seconds):
-    """Raise ValueError unless the frames are even and >= 16 pixels and a video has at least 2 frames."""
-    if width % 2 or height % 2 or width < 16 or height < 16:
-        raise ValueError(f"width and height must be even and >= 16, got {width}x{height}")
-    if int(round(fps * seconds)) < 2:
-        raise ValueError(f"fps * seconds must give at least 2 frames, got {fps} * {seconds}")
-
-
-def _record_settings(**arguments: Any) -> dict[str, Any]:
-    """The settings dataset.json records, from make_synthetic_dataset's data arguments (see synthetic_arguments).
-
-    A folder whose record holds other values is not the data set those arguments ask for.
-    """
-    per_class = {split: arguments.pop(f"num_{split}_per_class") for split in SPLITS}
-    num_frames = int(round(arguments["fps"] * arguments["seconds"]))
-    return dict(generator_version=GENERATOR_VERSION, **arguments, num_frames=num_frames, videos_per_class=per_class)
-
-
-def _build_then_move(out_dir, settings, workers, progress):
+def _build_then_move(out_dir, spec, workers, progress):
     """Build the data set in a staging folder, then rename it to ``out_dir``; returns (record, total bytes).
 
     An interrupted build removes the staging folder and leaves ``out_dir`` as it was.
     """
     staging = _staging_folder(out_dir)
     try:
-        record, total_bytes = _write_dataset(staging, settings, workers, progress)
+        record, total_bytes = _write_dataset(staging, spec, workers, progress)
         _move_into_place(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -389,24 +403,25 @@ def _move_into_place(staging, out_dir):
     shutil.rmtree(previous)
 
 
-def _write_dataset(out_dir, settings, workers, progress):
+def _write_dataset(out_dir, spec, workers, progress):
     """Render every video and write the CSVs, classes.txt and dataset.json; returns (record, total bytes)."""
-    num_classes, names = settings["num_classes"], class_names(settings["num_classes"])
-    render = tuple(settings[key] for key in ("width", "height", "fps", "num_frames", "gop"))
+    names = class_names(spec.num_classes)
+    render = (spec.width, spec.height, spec.fps, spec.num_frames, spec.gop)
+    settings = spec.record()
     tasks, csv_lines = [], {split: [] for split in SPLITS}
     for split, count in settings["videos_per_class"].items():
         for label, name in enumerate(names):
             for index in range(count):
                 relative = f"videos/{split}_{name}_{index:03d}.mp4"
                 csv_lines[split].append(f"{relative} {label}")
-                tasks.append((os.path.join(out_dir, relative), settings["seed"], split, label, index, *render))
+                tasks.append((os.path.join(out_dir, relative), spec.seed, split, label, index, *render))
     total_bytes = _run_tasks(tasks, workers, progress)
-    if settings["videos_per_class"]["test"] == 0:
+    if spec.test_per_class == 0:
         csv_lines["test"] = csv_lines["val"]
     for split in SPLITS:
         atomic_write_lines(list_path(out_dir, split), csv_lines[split])
     atomic_write_lines(os.path.join(out_dir, "classes.txt"), names)
-    counts = {split: _count_labels(csv_lines[split], num_classes) for split in SPLITS}
+    counts = {split: _count_labels(csv_lines[split], spec.num_classes) for split in SPLITS}
     record = dict(settings, classes=names, counts=counts, num_videos=len(tasks))
     atomic_write_json(os.path.join(out_dir, RECORD_FILENAME), record)
     return record, total_bytes
@@ -420,29 +435,6 @@ def _count_labels(lines, num_classes):
     return counts
 
 
-def synthetic_arguments(cfg: CfgNode) -> dict[str, Any]:
-    """The arguments of ``make_synthetic_dataset`` that a config asks for (all but out_dir, workers, progress).
-
-    Args:
-        cfg (CfgNode): reads DATA.SYNTHETIC.* and MODEL.NUM_CLASSES.
-    Returns:
-        dict
-    """
-    syn = cfg.DATA.SYNTHETIC
-    return dict(
-        num_train_per_class=syn.TRAIN_PER_CLASS,
-        num_val_per_class=syn.VAL_PER_CLASS,
-        num_test_per_class=syn.TEST_PER_CLASS,
-        width=syn.WIDTH,
-        height=syn.HEIGHT,
-        fps=syn.FPS,
-        seconds=syn.SECONDS,
-        gop=syn.GOP,
-        seed=syn.SEED,
-        num_classes=cfg.MODEL.NUM_CLASSES,
-    )
-
-
 def synthetic_data_ready(cfg: CfgNode) -> bool:
     """Whether DATA.PATH_TO_DATA_DIR holds the data set the config asks for, so it is used as it is.
 
@@ -454,7 +446,7 @@ def synthetic_data_ready(cfg: CfgNode) -> bool:
         bool
     """
     record = read_generator_record(cfg.DATA.PATH_TO_DATA_DIR) or {}
-    return all(record.get(key) == value for key, value in _record_settings(**synthetic_arguments(cfg)).items())
+    return all(record.get(key) == value for key, value in SyntheticSpec.from_config(cfg).record().items())
 
 
 def ensure_synthetic_data(cfg: CfgNode) -> None:
@@ -471,8 +463,7 @@ def ensure_synthetic_data(cfg: CfgNode) -> None:
     folder = cfg.DATA.PATH_TO_DATA_DIR
     if cfg.DATA.SYNTHETIC.ENABLE and du.is_main_process() and not synthetic_data_ready(cfg):
         logger.info("generating the synthetic data set in %s (before the clock starts)", folder)
-        summary = make_synthetic_dataset(
-            out_dir=folder, **synthetic_arguments(cfg), workers=max(1, min(4, os.cpu_count() or 1))
-        )
+        workers = max(1, min(4, os.cpu_count() or 1))
+        summary = make_synthetic_dataset(SyntheticSpec.from_config(cfg), out_dir=folder, workers=workers)
         logger.info("generated %d videos in %.1f s", summary["num_videos"], summary["elapsed_seconds"])
     du.synchronize()

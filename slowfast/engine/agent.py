@@ -139,19 +139,28 @@ def run_agent(
         with _short_exit_barrier(), _quiet_agent_logs(), _kept_signal_handlers():
             elastic_launch(config, entrypoint)(*args)
     except RendezvousConnectionError:
-        # The agent stopped its workers; the store lives in the agent of the machine at the endpoint.
-        where = f"the rendezvous store at {rdzv_endpoint} (held by the node started there)"
-        print(
-            f"error: lost or could not reach {where}: that node died or is unreachable; {RESUME_HINT}", file=sys.stderr
-        )
-        return USER_ERROR_EXIT
+        return _report_lost_store(rdzv_endpoint)
     except ChildFailedError as err:
-        rank, failure = err.get_first_failure()
-        if failure.exitcode in _REPORTED_EXITS:
-            return failure.exitcode
-        how = failure.signal_name() if failure.exitcode < 0 else f"exit status {failure.exitcode}"
-        print(f"error: rank {rank} on host {socket.gethostname()} died ({how}); {RESUME_HINT}", file=sys.stderr)
-        return USER_ERROR_EXIT
+        return _report_failed_worker(err)
     except (SignalException, KeyboardInterrupt):  # KeyboardInterrupt: the signal came before the workers started
         return INTERRUPTED_EXIT  # the agent stopped the workers on the signal; each printed its line
     return 0
+
+
+def _report_lost_store(rdzv_endpoint: str) -> int:
+    """One line for a rendezvous store that could not be reached or was lost; returns ``USER_ERROR_EXIT``."""
+    # The agent stopped its workers; the store lives in the agent of the machine at the endpoint.
+    where = f"the rendezvous store at {rdzv_endpoint} (held by the node started there)"
+    print(f"error: lost or could not reach {where}: that node died or is unreachable; {RESUME_HINT}", file=sys.stderr)
+    return USER_ERROR_EXIT
+
+
+def _report_failed_worker(err: ChildFailedError) -> int:
+    """The exit status of the first failed worker: its own when it printed its line, else one line naming the
+    rank, host and cause (a signal or an exit status) and ``USER_ERROR_EXIT``."""
+    rank, failure = err.get_first_failure()
+    if failure.exitcode in _REPORTED_EXITS:
+        return failure.exitcode
+    how = failure.signal_name() if failure.exitcode < 0 else f"exit status {failure.exitcode}"
+    print(f"error: rank {rank} on host {socket.gethostname()} died ({how}); {RESUME_HINT}", file=sys.stderr)
+    return USER_ERROR_EXIT

@@ -225,14 +225,14 @@ def close_run(run: Run) -> RunResult:
     totals = {split: len(tracker.run_paths()) for split, tracker in run.bad_videos.items()}
     result = RunResult.from_live_run(
         cfg,
-        clock,
-        du.get_world_size(),
-        run.verdict,
-        run.model_name,
-        status,
-        totals,
-        run.implementation.event_value(),
-        run.data_wait_shares,
+        clock=clock,
+        verdict=run.verdict,
+        world_size=du.get_world_size(),
+        model_name=run.model_name,
+        status=status,
+        bad_videos=totals,
+        implementation=run.implementation.event_value(),
+        data_wait_shares=run.data_wait_shares,
     )
     if du.is_main_process():
         # The log alone knows the earlier sessions of a resumed run.

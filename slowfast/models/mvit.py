@@ -7,6 +7,7 @@ POOL_KV_STRIDE or are derived from POOL_KV_STRIDE_ADAPTIVE.
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 
 import torch
@@ -129,113 +130,119 @@ class TransformerBasicHead(nn.Module):
         return self.act(x)
 
 
-def pooling_schedule(
-    *,
-    depth: int,
-    pool_q_stride: Sequence[Sequence[int]],
-    pool_kv_stride: Sequence[Sequence[int]],
-    pool_kv_stride_adaptive: Sequence[int],
-    pool_kvq_kernel: Sequence[int],
-) -> list[BlockPooling]:
-    """Per-block pooling kernels and strides for queries and keys/values (PySlowFast's rules).
+@dataclass(frozen=True)
+class MViTArch:
+    """The architecture of an MViT v1 (``cfg.MVIT``): everything that sets the parameters' names and shapes.
 
-    Args:
-        depth (int): number of blocks.
-        pool_q_stride (list): [[block, sT, sH, sW], ...] query strides.
-        pool_kv_stride (list): [[block, sT, sH, sW], ...] key/value strides (used when no adaptive rule).
-        pool_kv_stride_adaptive (list): initial [sT, sH, sW] key/value stride, divided by every query
-            stride on the way, so keys/values keep a fixed resolution ([] = off).
-        pool_kvq_kernel (list): pooling kernel for all pooled blocks ([] = ``default_pool_kernel``).
-    Returns:
-        list[BlockPooling]: one entry per block.
-    """
-
-    def kernel_for(stride: Size3 | None) -> Size3 | None:
-        if stride is None:
-            return None
-        return size3(pool_kvq_kernel) if pool_kvq_kernel else default_pool_kernel(stride)
-
-    stride_q: list[Size3 | None] = [None] * depth
-    for block, *stride in pool_q_stride:
-        stride_q[block] = size3(stride)
-    stride_kv: list[Size3 | None] = [None] * depth
-    if pool_kv_stride_adaptive:
-        current = size3(pool_kv_stride_adaptive)
-        for block, q in enumerate(stride_q):
-            if q is not None:
-                current = size3(max(s // q_s, 1) for s, q_s in zip(current, q))
-            stride_kv[block] = current
-    else:
-        for block, *stride in pool_kv_stride:
-            stride_kv[block] = size3(stride)
-    return [
-        BlockPooling(kernel_q=kernel_for(q), kernel_kv=kernel_for(kv), stride_q=q, stride_kv=kv)
-        for q, kv in zip(stride_q, stride_kv)
-    ]
-
-
-def block_widths(
-    *,
-    depth: int,
-    embed_dim: int,
-    num_heads: int,
-    dim_mul: Sequence[Sequence[float]],
-    head_mul: Sequence[Sequence[float]],
-) -> list[tuple[int, int, int]]:
-    """Input width, output width and heads of every block (PySlowFast's rounding).
-
-    Args:
-        depth (int): number of blocks.
+    Attributes:
         embed_dim (int), num_heads (int): width and heads of the first block.
-        dim_mul, head_mul (list): [[block, multiplier], ...]: the width (heads) is multiplied from that block on.
-    Returns:
-        list[tuple[int, int, int]]: (dim, dim_out, num_heads) per block; a block's dim_out is the next one's dim.
+        depth (int), mlp_ratio (float), qkv_bias (bool): transformer shape.
+        patch_kernel, patch_stride, patch_padding (tuple[int, int, int]): patch-embedding convolution.
+        mode (str): attention pooling "conv", "max" or "avg".
+        cls_embed_on (bool): class token (else the tokens are averaged).
+        sep_pos_embed (bool): separate spatial, temporal (and class) position embeddings.
+        norm_stem (bool): LayerNorm after the position embedding.
+        dim_mul, head_mul (sequence): [[block, multiplier], ...], see ``block_widths``.
+        pool_q_stride, pool_kv_stride (sequence): [[block, sT, sH, sW], ...] query and key/value strides.
+        pool_kv_stride_adaptive (sequence): initial [sT, sH, sW] key/value stride ([] = off), see ``pooling``.
+        pool_kvq_kernel (sequence): pooling kernel of every pooled block ([] = ``default_pool_kernel``).
     """
-    dim_muls, head_muls = [1.0] * (depth + 1), [1.0] * (depth + 1)
-    for block, multiplier in dim_mul:
-        dim_muls[int(block)] = multiplier
-    for block, multiplier in head_mul:
-        head_muls[int(block)] = multiplier
-    widths = []
-    for i in range(depth):
-        num_heads = round_width(num_heads, head_muls[i])
-        embed_dim = round_width(embed_dim, dim_muls[i], divisor=num_heads)
-        dim_out = round_width(embed_dim, dim_muls[i + 1], divisor=round_width(num_heads, head_muls[i + 1]))
-        widths.append((embed_dim, dim_out, num_heads))
-    return widths
+
+    embed_dim: int = 96
+    num_heads: int = 1
+    depth: int = 16
+    mlp_ratio: float = 4.0
+    qkv_bias: bool = True
+    patch_kernel: Size3 = (3, 7, 7)
+    patch_stride: Size3 = (2, 4, 4)
+    patch_padding: Size3 = (1, 3, 3)
+    mode: str = "conv"
+    cls_embed_on: bool = True
+    sep_pos_embed: bool = False
+    norm_stem: bool = False
+    dim_mul: Sequence[Sequence[float]] = ()
+    head_mul: Sequence[Sequence[float]] = ()
+    pool_q_stride: Sequence[Sequence[int]] = ()
+    pool_kv_stride: Sequence[Sequence[int]] = ()
+    pool_kv_stride_adaptive: Sequence[int] = ()
+    pool_kvq_kernel: Sequence[int] = ()
+
+    def block_widths(self) -> list[tuple[int, int, int]]:
+        """Input width, output width and heads of every block (PySlowFast's rounding): DIM_MUL and HEAD_MUL's
+        [[block, multiplier], ...] multiply the width (heads) from that block on.
+
+        Returns:
+            list[tuple[int, int, int]]: (dim, dim_out, num_heads) per block; a block's dim_out is the next one's dim.
+        """
+        dim_muls, head_muls = [1.0] * (self.depth + 1), [1.0] * (self.depth + 1)
+        for block, multiplier in self.dim_mul:
+            dim_muls[int(block)] = multiplier
+        for block, multiplier in self.head_mul:
+            head_muls[int(block)] = multiplier
+        widths, embed_dim, num_heads = [], self.embed_dim, self.num_heads
+        for i in range(self.depth):
+            num_heads = round_width(num_heads, head_muls[i])
+            embed_dim = round_width(embed_dim, dim_muls[i], divisor=num_heads)
+            dim_out = round_width(embed_dim, dim_muls[i + 1], divisor=round_width(num_heads, head_muls[i + 1]))
+            widths.append((embed_dim, dim_out, num_heads))
+        return widths
+
+    def pooling(self) -> list[BlockPooling]:
+        """Per-block pooling kernels and strides for queries and keys/values (PySlowFast's rules): queries are
+        pooled at POOL_Q_STRIDE's blocks; keys/values at POOL_KV_STRIDE's, or, with POOL_KV_STRIDE_ADAPTIVE,
+        at every block with that initial stride divided by every query stride on the way (so they keep a fixed
+        resolution); every pooled block uses POOL_KVQ_KERNEL, or ``default_pool_kernel`` when it is empty.
+
+        Returns:
+            list[BlockPooling]: one entry per block.
+        """
+
+        def kernel_for(stride: Size3 | None) -> Size3 | None:
+            if stride is None:
+                return None
+            return size3(self.pool_kvq_kernel) if self.pool_kvq_kernel else default_pool_kernel(stride)
+
+        stride_q: list[Size3 | None] = [None] * self.depth
+        for block, *stride in self.pool_q_stride:
+            stride_q[block] = size3(stride)
+        stride_kv: list[Size3 | None] = [None] * self.depth
+        if self.pool_kv_stride_adaptive:
+            current = size3(self.pool_kv_stride_adaptive)
+            for block, q in enumerate(stride_q):
+                if q is not None:
+                    current = size3(max(s // q_s, 1) for s, q_s in zip(current, q))
+                stride_kv[block] = current
+        else:
+            for block, *stride in self.pool_kv_stride:
+                stride_kv[block] = size3(stride)
+        return [
+            BlockPooling(kernel_q=kernel_for(q), kernel_kv=kernel_for(kv), stride_q=q, stride_kv=kv)
+            for q, kv in zip(stride_q, stride_kv)
+        ]
 
 
-def build_blocks(
-    *,
-    widths: list[tuple[int, int, int]],
-    pooling: list[BlockPooling],
-    mlp_ratio: float,
-    drop_path_rate: float,
-    settings: AttentionSettings,
-) -> nn.ModuleList:
+def build_blocks(*, arch: MViTArch, drop_path_rate: float, settings: AttentionSettings) -> nn.ModuleList:
     """The transformer blocks, their stochastic depth rising linearly from 0 to ``drop_path_rate``.
 
     Args:
-        widths (list): (dim, dim_out, num_heads) per block, see ``block_widths``.
-        pooling (list[BlockPooling]): per block, see ``pooling_schedule``.
-        mlp_ratio (float): MLP width / dim.
+        arch (MViTArch): the architecture (block widths, heads, pooling, MLP ratio).
         drop_path_rate (float): the last block's stochastic depth.
         settings (AttentionSettings): the model-wide attention settings.
     Returns:
         nn.ModuleList: the blocks.
     """
-    drop_path_rates = torch.linspace(0, drop_path_rate, len(widths)).tolist()
+    drop_path_rates = torch.linspace(0, drop_path_rate, arch.depth).tolist()
     return nn.ModuleList(
         MultiScaleBlock(
             dim=dim,
             dim_out=dim_out,
             num_heads=heads,
-            mlp_ratio=mlp_ratio,
+            mlp_ratio=arch.mlp_ratio,
             drop_path=rate,
             pooling=block_pooling,
             settings=settings,
         )
-        for (dim, dim_out, heads), rate, block_pooling in zip(widths, drop_path_rates, pooling)
+        for (dim, dim_out, heads), rate, block_pooling in zip(arch.block_widths(), drop_path_rates, arch.pooling())
     )
 
 
@@ -244,21 +251,13 @@ class MViT(nn.Module):
     """Multiscale Vision Transformer v1. Input: a list with one (N, C, T, H, W) tensor of the built size.
 
     Args:
+        arch (MViTArch): the architecture (widths, depth, patches, pooling).
         num_classes (int): classifier outputs.
         num_frames (int), crop_size (int): the only input size the model accepts (position embeddings).
         in_channels (int): input channels.
-        embed_dim (int), num_heads (int): width and heads of the first block.
-        depth (int), mlp_ratio (float), qkv_bias (bool): transformer shape.
         drop_path_rate (float): stochastic depth, rising linearly from 0 to this over the blocks.
         dropout_rate (float): dropout after position embedding, in attention and MLP (MVIT.DROPOUT_RATE).
         head_dropout_rate (float), head_act (str): head dropout (MODEL.DROPOUT_RATE) and eval activation.
-        patch_kernel, patch_stride, patch_padding (sequence[int]): patch-embedding convolution.
-        mode (str): attention pooling "conv", "max" or "avg".
-        cls_embed_on (bool): class token (else the tokens are averaged).
-        sep_pos_embed (bool): separate spatial, temporal (and class) position embeddings.
-        norm_stem (bool): LayerNorm after the position embedding.
-        dim_mul, head_mul (sequence): [[block, multiplier], ...], see ``block_widths``.
-        pool_q_stride, pool_kv_stride, pool_kv_stride_adaptive, pool_kvq_kernel: see ``pooling_schedule``.
         fused_attention (bool): use ``F.scaled_dot_product_attention``.
         channels_last (bool): patch embedding and token pooling in channels_last_3d layout (same numbers).
         fast_channelwise_backward (bool): conv pooling through ``ChannelwiseConv3d`` (same numbers).
@@ -267,74 +266,47 @@ class MViT(nn.Module):
     def __init__(
         self,
         *,
+        arch: MViTArch,
         num_classes: int = 400,
         num_frames: int = 16,
         crop_size: int = 224,
         in_channels: int = 3,
-        embed_dim: int = 96,
-        num_heads: int = 1,
-        depth: int = 16,
-        mlp_ratio: float = 4.0,
-        qkv_bias: bool = True,
         drop_path_rate: float = 0.1,
         dropout_rate: float = 0.0,
         head_dropout_rate: float = 0.5,
         head_act: str = "softmax",
-        patch_kernel: Size3 = (3, 7, 7),
-        patch_stride: Size3 = (2, 4, 4),
-        patch_padding: Size3 = (1, 3, 3),
-        mode: str = "conv",
-        cls_embed_on: bool = True,
-        sep_pos_embed: bool = False,
-        norm_stem: bool = False,
-        dim_mul: Sequence[Sequence[float]] = (),
-        head_mul: Sequence[Sequence[float]] = (),
-        pool_q_stride: Sequence[Sequence[int]] = (),
-        pool_kv_stride: Sequence[Sequence[int]] = (),
-        pool_kv_stride_adaptive: Sequence[int] = (),
-        pool_kvq_kernel: Sequence[int] = (),
         fused_attention: bool = True,
         channels_last: bool = True,
         fast_channelwise_backward: bool = True,
     ) -> None:
         super().__init__()
         norm_layer = partial(nn.LayerNorm, eps=1e-6)
-        self.cls_embed_on, self.sep_pos_embed = cls_embed_on, sep_pos_embed
+        self.cls_embed_on, self.sep_pos_embed = arch.cls_embed_on, arch.sep_pos_embed
         self.input_dims = [num_frames, crop_size, crop_size]
-        self.patch_dims = [size // stride for size, stride in zip(self.input_dims, patch_stride)]
-        self._add_position_embeddings(embed_dim)
+        self.patch_dims = [size // stride for size, stride in zip(self.input_dims, arch.patch_stride)]
+        self._add_position_embeddings(arch.embed_dim)
         self.patch_embed = PatchEmbed(
             in_channels,
-            embed_dim,
-            kernel=patch_kernel,
-            stride=patch_stride,
-            padding=patch_padding,
+            arch.embed_dim,
+            kernel=arch.patch_kernel,
+            stride=arch.patch_stride,
+            padding=arch.patch_padding,
             channels_last=channels_last,
         )
         self.pos_drop = nn.Dropout(dropout_rate) if dropout_rate > 0.0 else nn.Identity()
-        self.norm_stem = norm_layer(embed_dim) if norm_stem else None
-        widths = block_widths(depth=depth, embed_dim=embed_dim, num_heads=num_heads, dim_mul=dim_mul, head_mul=head_mul)
-        pooling = pooling_schedule(
-            depth=depth,
-            pool_q_stride=pool_q_stride,
-            pool_kv_stride=pool_kv_stride,
-            pool_kv_stride_adaptive=pool_kv_stride_adaptive,
-            pool_kvq_kernel=pool_kvq_kernel,
-        )
+        self.norm_stem = norm_layer(arch.embed_dim) if arch.norm_stem else None
         settings = AttentionSettings(
             norm_layer=norm_layer,
-            has_cls_token=cls_embed_on,
-            qkv_bias=qkv_bias,
-            mode=mode,
+            has_cls_token=arch.cls_embed_on,
+            qkv_bias=arch.qkv_bias,
+            mode=arch.mode,
             drop_rate=dropout_rate,
             fused=fused_attention,
             channels_last=channels_last,
             fast_channelwise_backward=fast_channelwise_backward,
         )
-        self.blocks = build_blocks(
-            widths=widths, pooling=pooling, mlp_ratio=mlp_ratio, drop_path_rate=drop_path_rate, settings=settings
-        )
-        dim_out = widths[-1][1]
+        self.blocks = build_blocks(arch=arch, drop_path_rate=drop_path_rate, settings=settings)
+        dim_out = arch.block_widths()[-1][1]
         self.norm = norm_layer(dim_out)
         self.head = TransformerBasicHead(dim_out, num_classes, dropout_rate=head_dropout_rate, head_act=head_act)
         self._init_weights()
@@ -367,17 +339,12 @@ class MViT(nn.Module):
         """Build from ``cfg.MVIT``, ``cfg.MODEL`` and ``cfg.DATA`` keys (one crop size: the config checks ensure
         DATA.TEST_CROP_SIZE equals DATA.TRAIN_CROP_SIZE)."""
         m = cfg.MVIT
-        return cls(
-            **clip_args(cfg),
+        arch = MViTArch(
             embed_dim=m.EMBED_DIM,
             num_heads=m.NUM_HEADS,
             depth=m.DEPTH,
             mlp_ratio=m.MLP_RATIO,
             qkv_bias=m.QKV_BIAS,
-            drop_path_rate=m.DROPPATH_RATE,
-            dropout_rate=m.DROPOUT_RATE,
-            head_dropout_rate=cfg.MODEL.DROPOUT_RATE,
-            head_act=cfg.MODEL.HEAD_ACT,
             patch_kernel=size3(m.PATCH_KERNEL),
             patch_stride=size3(m.PATCH_STRIDE),
             patch_padding=size3(m.PATCH_PADDING),
@@ -391,6 +358,14 @@ class MViT(nn.Module):
             pool_kv_stride=m.POOL_KV_STRIDE,
             pool_kv_stride_adaptive=m.POOL_KV_STRIDE_ADAPTIVE,
             pool_kvq_kernel=m.POOL_KVQ_KERNEL,
+        )
+        return cls(
+            arch=arch,
+            **clip_args(cfg),
+            drop_path_rate=m.DROPPATH_RATE,
+            dropout_rate=m.DROPOUT_RATE,
+            head_dropout_rate=cfg.MODEL.DROPOUT_RATE,
+            head_act=cfg.MODEL.HEAD_ACT,
             fused_attention=m.FUSED_ATTENTION,
             channels_last=cfg.MODEL.CHANNELS_LAST,
             fast_channelwise_backward=m.FAST_CHANNELWISE_BACKWARD,

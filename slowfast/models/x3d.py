@@ -7,6 +7,7 @@ DEPTH_FACTOR the block counts and BOTTLENECK_FACTOR the inner (channel-wise 3x3x
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 import torch
@@ -27,7 +28,7 @@ _SE_RATIO = 0.0625
 class X3DStem(nn.Module):
     """Stem: a spatial 1x3x3 conv (stride 2) then a channel-wise temporal 5x1x1 conv, BN, ReLU."""
 
-    def __init__(self, dim_in: int, dim_out: int, *, temporal_kernel: int, norm_layer: NormLayer) -> None:
+    def __init__(self, dim_in: int, dim_out: int, *, norm_layer: NormLayer, temporal_kernel: int = 5) -> None:
         super().__init__()
         self.conv_xy = nn.Conv3d(dim_in, dim_out, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False)
         self.conv = nn.Conv3d(
@@ -183,35 +184,68 @@ class X3DHead(nn.Module):
         return x.reshape(x.shape[0], -1)
 
 
-def stage_widths(dim_c1: int, width_factor: float, scale_res2: bool) -> list[int]:
-    """Output widths of res2..res5: the base width (DIM_C1, doubled first when SCALE_RES2) doubles per stage,
-    each scaled by WIDTH_FACTOR (PySlowFast's rounding).
+@dataclass(frozen=True)
+class X3DArch:
+    """The architecture of an X3D network (``cfg.X3D``); the defaults are X3D-M's.
 
-    Args:
-        dim_c1 (int): base stem width.
-        width_factor (float): X3D width expansion.
-        scale_res2 (bool): double the res2 base width.
-    Returns:
-        list[int]: one width per stage.
+    Attributes:
+        width_factor, depth_factor, bottleneck_factor (float): X3D expansion factors of the stage widths, the
+            block counts and the inner (3x3x3) widths.
+        dim_c1 (int): base stem width (before width_factor); dim_c5 (int): head projection width.
+        scale_res2 (bool): also double the res2 base width.
+        bn_lin5 (bool): BatchNorm after the head's projection to dim_c5.
+        channelwise_3x3x3 (bool): channel-wise (depthwise) 3x3x3 convolutions in the bottlenecks.
+        bn_eps, bn_momentum (float): BatchNorm settings.
     """
-    base_width = round_width(dim_c1, 2.0, divisor=8) if scale_res2 else dim_c1
-    widths = []
-    for _ in _STAGE_BLOCKS:
-        widths.append(round_width(base_width, width_factor))
-        base_width = round_width(base_width, 2.0, divisor=8)
-    return widths
+
+    width_factor: float = 2.0
+    depth_factor: float = 2.2
+    bottleneck_factor: float = 2.25
+    dim_c1: int = 12
+    dim_c5: int = 2048
+    scale_res2: bool = False
+    bn_lin5: bool = False
+    channelwise_3x3x3: bool = True
+    bn_eps: float = 1e-5
+    bn_momentum: float = 0.1
+
+    def stem_width(self) -> int:
+        """Output width of the stem: DIM_C1 scaled by WIDTH_FACTOR."""
+        return round_width(self.dim_c1, self.width_factor)
+
+    def stages(self) -> list[tuple[int, int, int]]:
+        """Input width, output width and residual blocks of res2..res5: the base width (DIM_C1, doubled first
+        when SCALE_RES2) doubles per stage, each scaled by WIDTH_FACTOR (PySlowFast's rounding); the base
+        network's blocks are scaled by DEPTH_FACTOR, rounded up."""
+        base_width = round_width(self.dim_c1, 2.0, divisor=8) if self.scale_res2 else self.dim_c1
+        stages, dim_in = [], self.stem_width()
+        for blocks in _STAGE_BLOCKS:
+            dim_out = round_width(base_width, self.width_factor)
+            stages.append((dim_in, dim_out, math.ceil(self.depth_factor * blocks)))
+            base_width, dim_in = round_width(base_width, 2.0, divisor=8), dim_out
+        return stages
+
+    def inner_width(self, dim_out: int) -> int:
+        """Inner (3x3x3) width of a bottleneck or of the head whose width is ``dim_out``."""
+        return int(self.bottleneck_factor * dim_out)
 
 
 def build_stage(
-    *, dim_in: int, dim_out: int, num_blocks: int, norm_layer: NormLayer, make_transform: Callable[..., nn.Module]
+    *,
+    dim_in: int,
+    dim_out: int,
+    dim_inner: int,
+    num_blocks: int,
+    norm_layer: NormLayer,
+    make_transform: Callable[..., nn.Module],
 ) -> nn.Sequential:
     """One residual stage: the first block halves the spatial size; every other block, from the first, has SE.
 
     Args:
-        dim_in (int), dim_out (int): the stage's input and output widths.
+        dim_in (int), dim_out (int), dim_inner (int): the stage's input, output and bottleneck inner widths.
         num_blocks (int): residual blocks.
         norm_layer (callable): builds the BatchNorms.
-        make_transform (callable): ``X3DTransform`` with the stage's ``dim_inner`` and the model's options bound.
+        make_transform (callable): ``X3DTransform`` with the model's options bound.
     Returns:
         nn.Sequential: blocks named ``pathway0_res{i}`` (PySlowFast's names).
     """
@@ -222,7 +256,7 @@ def build_stage(
             dim_out=dim_out,
             stride=2 if index == 0 else 1,
             norm_layer=norm_layer,
-            make_transform=partial(make_transform, use_se=index % 2 == 0),
+            make_transform=partial(make_transform, dim_inner=dim_inner, use_se=index % 2 == 0),
         )
         stage.add_module(f"pathway0_res{index}", block)
     return stage
@@ -233,16 +267,11 @@ class X3D(nn.Module):
     """X3D network: s1 (stem), s2..s5 (residual stages), head. Input: a list with one (N, C, T, H, W) tensor.
 
     Args:
+        arch (X3DArch): the architecture (widths, depths, BatchNorm settings).
         num_classes (int): classifier outputs.
         num_frames (int), crop_size (int): the training clip size; they fix the head's pooling kernel.
         in_channels (int): input channels.
-        width_factor, depth_factor, bottleneck_factor (float): X3D expansion factors.
-        dim_c1 (int): base stem width (before width_factor); dim_c5 (int): head projection width.
-        scale_res2 (bool): also double the res2 base width.
-        bn_lin5 (bool): BatchNorm after the head's projection to dim_c5.
-        channelwise_3x3x3 (bool): channel-wise (depthwise) 3x3x3 convolutions in the bottlenecks.
         dropout_rate (float), head_act (str): head dropout and eval activation.
-        bn_eps, bn_momentum (float): BatchNorm settings.
         fc_init_std (float), zero_init_final_bn (bool): initialisation, see ``init_cnn_weights``.
         channels_last (bool): run in channels_last_3d memory format (same numbers, faster on CPU/GPU).
         fast_channelwise_backward (bool): channel-wise conv input gradient as a flipped-kernel convolution.
@@ -252,22 +281,13 @@ class X3D(nn.Module):
     def __init__(
         self,
         *,
+        arch: X3DArch,
         num_classes: int = 400,
         num_frames: int = 16,
         crop_size: int = 224,
         in_channels: int = 3,
-        width_factor: float = 2.0,
-        depth_factor: float = 2.2,
-        bottleneck_factor: float = 2.25,
-        dim_c1: int = 12,
-        dim_c5: int = 2048,
-        scale_res2: bool = False,
-        bn_lin5: bool = False,
-        channelwise_3x3x3: bool = True,
         dropout_rate: float = 0.5,
         head_act: str = "softmax",
-        bn_eps: float = 1e-5,
-        bn_momentum: float = 0.1,
         fc_init_std: float = 0.01,
         zero_init_final_bn: bool = True,
         channels_last: bool = False,
@@ -276,39 +296,40 @@ class X3D(nn.Module):
     ) -> None:
         super().__init__()
         self.channels_last = channels_last
-        norm_layer = partial(nn.BatchNorm3d, eps=bn_eps, momentum=bn_momentum)
-        dim_in = round_width(dim_c1, width_factor)
+        norm_layer = partial(nn.BatchNorm3d, eps=arch.bn_eps, momentum=arch.bn_momentum)
         self.s1 = nn.Sequential()
-        self.s1.add_module("pathway0_stem", X3DStem(in_channels, dim_in, temporal_kernel=5, norm_layer=norm_layer))
+        self.s1.add_module("pathway0_stem", X3DStem(in_channels, arch.stem_width(), norm_layer=norm_layer))
         make_transform = partial(
             X3DTransform,
-            channelwise=channelwise_3x3x3,
+            channelwise=arch.channelwise_3x3x3,
             fast_channelwise_backward=fast_channelwise_backward,
             fast_channelwise_weight_grad=fast_channelwise_weight_grad,
         )
-        widths = stage_widths(dim_c1, width_factor, scale_res2)
-        for stage, (dim_out, base_blocks) in enumerate(zip(widths, _STAGE_BLOCKS)):
-            blocks = build_stage(
+        for index, (dim_in, dim_out, num_blocks) in enumerate(arch.stages(), start=2):
+            stage = build_stage(
                 dim_in=dim_in,
                 dim_out=dim_out,
-                num_blocks=math.ceil(depth_factor * base_blocks),
+                dim_inner=arch.inner_width(dim_out),
+                num_blocks=num_blocks,
                 norm_layer=norm_layer,
-                make_transform=partial(make_transform, dim_inner=int(bottleneck_factor * dim_out)),
+                make_transform=make_transform,
             )
-            self.add_module(f"s{stage + 2}", blocks)
-            dim_in = dim_out
-        spatial = math.ceil(crop_size / 32.0)
+            self.add_module(f"s{index}", stage)
+        head_in = arch.stages()[-1][1]
         self.head = X3DHead(
-            dim_in=dim_in,
-            dim_inner=int(bottleneck_factor * dim_in),
-            dim_out=dim_c5,
+            dim_in=head_in,
+            dim_inner=arch.inner_width(head_in),
+            dim_out=arch.dim_c5,
             num_classes=num_classes,
-            pool_size=(num_frames, spatial, spatial),
+            pool_size=(num_frames, math.ceil(crop_size / 32.0), math.ceil(crop_size / 32.0)),
             dropout_rate=dropout_rate,
             head_act=head_act,
-            bn_lin5=bn_lin5,
+            bn_lin5=arch.bn_lin5,
             norm_layer=norm_layer,
         )
+        self._init_weights(fc_init_std, zero_init_final_bn)
+
+    def _init_weights(self, fc_init_std: float, zero_init_final_bn: bool) -> None:
         # With RESNET.ZERO_INIT_FINAL_BN every residual branch ends in a zero BatchNorm: blocks start as identities.
         final_bns = {module.c_bn for module in self.modules() if isinstance(module, X3DTransform)}
         init_cnn_weights(self, fc_init_std=fc_init_std, zero_bns=final_bns if zero_init_final_bn else ())
@@ -316,8 +337,7 @@ class X3D(nn.Module):
     @classmethod
     def from_config(cls, cfg: CfgNode) -> "X3D":
         """Build from ``cfg.X3D``, ``cfg.MODEL``, ``cfg.DATA`` and ``cfg.RESNET`` keys."""
-        return cls(
-            **clip_args(cfg),
+        arch = X3DArch(
             width_factor=cfg.X3D.WIDTH_FACTOR,
             depth_factor=cfg.X3D.DEPTH_FACTOR,
             bottleneck_factor=cfg.X3D.BOTTLENECK_FACTOR,
@@ -326,10 +346,14 @@ class X3D(nn.Module):
             scale_res2=cfg.X3D.SCALE_RES2,
             bn_lin5=cfg.X3D.BN_LIN5,
             channelwise_3x3x3=cfg.X3D.CHANNELWISE_3x3x3,
-            dropout_rate=cfg.MODEL.DROPOUT_RATE,
-            head_act=cfg.MODEL.HEAD_ACT,
             bn_eps=cfg.X3D.BN_EPSILON,
             bn_momentum=cfg.X3D.BN_MOMENTUM,
+        )
+        return cls(
+            arch=arch,
+            **clip_args(cfg),
+            dropout_rate=cfg.MODEL.DROPOUT_RATE,
+            head_act=cfg.MODEL.HEAD_ACT,
             fc_init_std=cfg.MODEL.FC_INIT_STD,
             zero_init_final_bn=cfg.RESNET.ZERO_INIT_FINAL_BN,
             channels_last=cfg.MODEL.CHANNELS_LAST,

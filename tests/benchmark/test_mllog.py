@@ -153,7 +153,9 @@ def test_result_block_live_and_recomputed(tmp_path):
     cfg = scored_cfg(tmp_path)
     verdict = ComplianceVerdict(disallowed=[KeyChange("SOLVER.BASE_LR", 0.05, 0.1)])
     clock = write_run(cfg, [10.0, 20.0], verdict=verdict)
-    live = RunResult.from_live_run(cfg, clock, 4, verdict, "X3D_M", status="success")
+    live = RunResult.from_live_run(
+        cfg, clock=clock, verdict=verdict, world_size=4, model_name="X3D_M", status="success"
+    )
     block = format_result_block(live)
     assert "t_bench            1200.00 s" in block and "epochs to target   2" in block
     assert f"{3657.96 / 1200:.4f} (open division" in block
@@ -288,7 +290,9 @@ def test_input_bound_share_is_read_back_shown_and_advised(tmp_path):
     assert result.data_wait_shares == [0.28, 0.36]
     block = format_result_block(result)
     assert "input-bound        32 % waiting for data (epochs 28-36 %): input-bound; try more DATA_LOADER" in block
-    live = RunResult.from_live_run(cfg, clock, 4, ComplianceVerdict(), "X3D_M", data_wait_shares=[0.02])
+    live = RunResult.from_live_run(
+        cfg, clock=clock, verdict=ComplianceVerdict(), world_size=4, model_name="X3D_M", data_wait_shares=[0.02]
+    )
     assert "input-bound        2 % waiting for data (epochs 2-2 %): the accelerators set the pace" in (
         format_result_block(live)
     )

@@ -2,7 +2,7 @@
 
 import torch
 
-from slowfast.models.x3d import X3D
+from slowfast.models.x3d import X3D, X3DArch
 
 
 def small_x3d_step(x, compiled=False, depth_factor=1.0, **options):
@@ -18,9 +18,8 @@ def small_x3d_step(x, compiled=False, depth_factor=1.0, **options):
         tuple: (loss, {parameter name: gradient}).
     """
     torch.manual_seed(0)
-    model = X3D(
-        num_classes=5, num_frames=4, crop_size=64, width_factor=1.0, depth_factor=depth_factor, dim_c5=64, **options
-    )
+    arch = X3DArch(width_factor=1.0, depth_factor=depth_factor, dim_c5=64)
+    model = X3D(arch=arch, num_classes=5, num_frames=4, crop_size=64, **options)
     model.train()
     runner = torch.compile(model) if compiled else model
     loss = runner([x]).square().sum()

@@ -4,12 +4,12 @@ import pytest
 import torch
 
 from slowfast.models.checkpoint_keys import convert_state_dict, load_model_state
-from slowfast.models.x3d import X3D
+from slowfast.models.x3d import X3D, X3DArch
 
 
 def _tiny(seed):
     torch.manual_seed(seed)
-    return X3D(num_classes=5, num_frames=4, crop_size=64, width_factor=1.0, depth_factor=1.0, dim_c5=32)
+    return X3D(arch=X3DArch(width_factor=1.0, depth_factor=1.0, dim_c5=32), num_classes=5, num_frames=4, crop_size=64)
 
 
 def _assert_same_weights(a, b):

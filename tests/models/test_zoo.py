@@ -13,8 +13,8 @@ from slowfast.datasets.registry import DATASET_REGISTRY
 from slowfast.models import MODEL_REGISTRY, build_model
 from slowfast.models.attention import BlockPooling
 from slowfast.models.flops import count_flops
-from slowfast.models.mvit import MViT, pooling_schedule
-from slowfast.models.x3d import X3D
+from slowfast.models.mvit import MViT, MViTArch
+from slowfast.models.x3d import X3D, X3DArch
 
 TINY = {
     "X3D": [
@@ -113,12 +113,12 @@ def test_x3d_sizes_from_pyslowfast_config_values():
     # X3D-S (13x160) and X3D-XS (4x160) are X3D-M's network with smaller inputs: same parameters as the
     # golden X3D-M. X3D-L (depth 5.0) with 400 classes has 6.1M parameters (X3D paper, table 4, truncated).
     for frames, crop in ((13, 160), (4, 160)):
-        model = X3D(num_classes=20, num_frames=frames, crop_size=crop)
+        model = X3D(arch=X3DArch(), num_classes=20, num_frames=frames, crop_size=crop)
         assert _params(model) == 3015702
         model.eval()
         with torch.no_grad():
             assert model([torch.randn(1, 3, frames, crop, crop)]).shape == (1, 20)
-    large = X3D(num_classes=400, num_frames=16, crop_size=312, depth_factor=5.0)
+    large = X3D(arch=X3DArch(depth_factor=5.0), num_classes=400, num_frames=16, crop_size=312)
     assert 6.1e6 <= _params(large) < 6.2e6
     assert [len(getattr(large, f"s{i}")) for i in range(2, 6)] == [5, 10, 25, 15]
 
@@ -137,27 +137,13 @@ def test_mvit_b_32x3_from_config_values():
 
 
 def test_mvit_explicit_kv_strides_default_kernels_and_no_identity_pooling():
-    pooling = pooling_schedule(
-        depth=3,
-        pool_q_stride=[[1, 1, 2, 2]],
-        pool_kv_stride=[[0, 1, 4, 4], [2, 1, 1, 1]],
-        pool_kv_stride_adaptive=[],
-        pool_kvq_kernel=[],
-    )
-    assert pooling == [
+    arch = MViTArch(embed_dim=16, depth=3, pool_q_stride=[[1, 1, 2, 2]], pool_kv_stride=[[0, 1, 4, 4], [2, 1, 1, 1]])
+    assert arch.pooling() == [
         BlockPooling(kernel_kv=(1, 5, 5), stride_kv=(1, 4, 4)),
         BlockPooling(kernel_q=(1, 3, 3), stride_q=(1, 2, 2)),
         BlockPooling(kernel_kv=(1, 1, 1), stride_kv=(1, 1, 1)),
     ]
-    model = MViT(
-        num_classes=5,
-        num_frames=4,
-        crop_size=32,
-        embed_dim=16,
-        depth=3,
-        pool_q_stride=[[1, 1, 2, 2]],
-        pool_kv_stride=[[0, 1, 4, 4], [2, 1, 1, 1]],
-    )
+    model = MViT(arch=arch, num_classes=5, num_frames=4, crop_size=32)
     first, second, third = (block.attn for block in model.blocks)
     assert first.pool_q is None and first.pool_k.stride == (1, 4, 4) and first.pool_k.kernel_size == (1, 5, 5)
     assert second.pool_q.stride == (1, 2, 2) and second.pool_k is None
@@ -166,9 +152,8 @@ def test_mvit_explicit_kv_strides_default_kernels_and_no_identity_pooling():
 
 @pytest.mark.parametrize("zero_init_final_bn", [True, False])
 def test_x3d_zero_init_final_bn_zeroes_the_last_bn_of_every_residual_branch(zero_init_final_bn):
-    model = X3D(
-        num_classes=5, num_frames=4, crop_size=64, width_factor=1.0, dim_c5=32, zero_init_final_bn=zero_init_final_bn
-    )
+    arch = X3DArch(width_factor=1.0, dim_c5=32)
+    model = X3D(arch=arch, num_classes=5, num_frames=4, crop_size=64, zero_init_final_bn=zero_init_final_bn)
     bn_weights = {key: p for key, p in model.named_parameters() if key.endswith("bn.weight")}
     final = {key for key in bn_weights if key.endswith("branch2.c_bn.weight")}
     assert len(final) == 3 + 5 + 11 + 7  # ceil(2.2 * (1, 2, 5, 3)) blocks

@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from tiny_kinetics import write_tiny_kinetics
 
 from slowfast.benchmark.bundle import read_bundle
-from slowfast.datasets.synthetic import make_synthetic_dataset
 from slowfast.suite.browser import check_page, find_browser
 from slowfast.suite.leaderboard import load_bundles, rank, to_csv, to_html, to_markdown
 
@@ -85,21 +85,7 @@ def _benchmark(out, data, *extra):
 def bundles(tiny_kinetics, tmp_path_factory):
     """Four bundles: a run, the same machine under another system name, an edited log, another data set."""
     root = tmp_path_factory.mktemp("bundles")
-    other_data = str(root / "other_data")
-    make_synthetic_dataset(
-        out_dir=other_data,
-        num_train_per_class=5,
-        num_val_per_class=2,
-        num_test_per_class=0,
-        width=64,
-        height=48,
-        fps=15,
-        seconds=2.0,
-        gop=15,
-        seed=1,
-        num_classes=4,
-        progress=False,
-    )
+    other_data = write_tiny_kinetics(root / "other_data", train_per_class=5, seed=1)
     good = _benchmark(root / "a", tiny_kinetics, "BENCHMARK.SUBMITTER", "tests")
     renamed = _benchmark(root / "b", tiny_kinetics, "BENCHMARK.SYSTEM_NAME", "second box")
     other = _benchmark(root / "c", other_data)

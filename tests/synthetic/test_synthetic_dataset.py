@@ -14,6 +14,7 @@ from slowfast.datasets.synthetic import (
     MOTIONS,
     SHAPES,
     DataFolderError,
+    SyntheticSpec,
     class_names,
     make_synthetic_dataset,
     render_video,
@@ -48,17 +49,12 @@ def folder_hashes(folder):
     return hashes
 
 
-def tiny_dataset(out_dir, counts=(2, 1, 1), **overrides):
-    """A very small dataset (4 classes, 48x32, 8 frames); ``overrides``: other make_synthetic_dataset arguments."""
+def tiny_dataset(out_dir, counts=(2, 1, 1), workers=1, **overrides):
+    """A very small dataset (4 classes, 48x32, 8 frames); ``overrides``: other ``SyntheticSpec`` values."""
     train, val, test = counts
-    arguments = dict(width=48, height=32, fps=8, seconds=1.0, gop=4, seed=0, num_classes=4, progress=False)
-    return make_synthetic_dataset(
-        out_dir=str(out_dir),
-        num_train_per_class=train,
-        num_val_per_class=val,
-        num_test_per_class=test,
-        **dict(arguments, **overrides),
-    )
+    settings = dict(width=48, height=32, fps=8, seconds=1.0, gop=4, seed=0, num_classes=4)
+    spec = SyntheticSpec(train_per_class=train, val_per_class=val, test_per_class=test, **dict(settings, **overrides))
+    return make_synthetic_dataset(spec, out_dir=str(out_dir), workers=workers, progress=False)
 
 
 def test_csv_counts_classes_and_decoding(tmp_path):
