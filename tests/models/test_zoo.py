@@ -9,7 +9,7 @@ from small_x3d import assert_same_step, small_x3d_step
 
 from slowfast.config import get_cfg
 from slowfast.config.checks import CHOICES
-from slowfast.datasets.registry import DATASET_REGISTRY
+from slowfast.datasets.build import DATASET_REGISTRY  # build registers the built-in data sets
 from slowfast.models import MODEL_REGISTRY, build_model
 from slowfast.models.attention import BlockPooling
 from slowfast.models.flops import count_flops
