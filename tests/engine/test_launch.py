@@ -33,6 +33,12 @@ def run_script(command, tmp_path, omp_threads="1"):
     return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
 
 
+def torchrun_command(mode, tmp_path):
+    """``torchrun --nproc_per_node 2`` running dist_job.py's ``mode`` on the CPU."""
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    return [*torchrun, "--master_port", str(launch.find_free_port()), str(SCRIPT), mode, str(tmp_path), "NUM_GPUS", "0"]
+
+
 def check_collectives(out_dir):
     records = [json.loads((out_dir / f"rank{r}.json").read_text()) for r in range(2)]
     for rank, record in enumerate(records):
@@ -58,20 +64,7 @@ def test_two_spawned_cpu_processes_agree_on_collectives(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
 def test_two_processes_under_torchrun_agree_on_collectives(tmp_path):
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(launch.find_free_port()),
-        str(SCRIPT),
-        "collectives",
-        str(tmp_path),
-        "NUM_GPUS",
-        "0",
-    ]
+    command = torchrun_command("collectives", tmp_path)
     result = run_script(command, tmp_path)
     assert result.returncode == 0, result.stderr
     check_collectives(tmp_path)
@@ -102,20 +95,7 @@ def test_one_failing_spawned_process_ends_the_job_with_an_error(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
 def test_one_failing_process_under_torchrun_ends_the_job_with_an_error(tmp_path):
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(launch.find_free_port()),
-        str(SCRIPT),
-        "one_fails",
-        str(tmp_path),
-        "NUM_GPUS",
-        "0",
-    ]
+    command = torchrun_command("one_fails", tmp_path)
     result = run_script(command, tmp_path)
     assert result.returncode != 0
     assert "rank 1 fails on purpose" in result.stderr
