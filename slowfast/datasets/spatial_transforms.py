@@ -12,8 +12,19 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms.v2 import functional as TF
+
+
+def crop_ops():
+    """torchvision's v2 functional ops and its bilinear mode, imported on first use.
+
+    Importing torchvision loads torch._dynamo (about 2 s of CPU), which processes that never crop a clip
+    (launchers, agents, tools) need not pay. The train data set calls this when it is built, so that forked
+    loader workers inherit the import instead of each paying it inside the clock.
+    """
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.v2 import functional
+
+    return functional, InterpolationMode.BILINEAR
 
 
 def normalize(clip_uint8_tchw, mean, std):
@@ -110,16 +121,17 @@ def jitter_crop_uint8(clip_tchw, min_size, max_size, crop_size, rng):
     if (out_h, out_w) == (height, width):
         return crop(clip_tchw, y0, x0, crop_size)
     scale_y, scale_x = height / out_h, width / out_w
+    ops, bilinear = crop_ops()
     box_h, box_w = min(height, round(crop_size * scale_y)), min(width, round(crop_size * scale_x))
     top, left = min(round(y0 * scale_y), height - box_h), min(round(x0 * scale_x), width - box_w)
-    return TF.resized_crop(
+    return ops.resized_crop(
         clip_tchw,
         top,
         left,
         box_h,
         box_w,
         [crop_size, crop_size],
-        interpolation=InterpolationMode.BILINEAR,
+        interpolation=bilinear,
         antialias=False,
     )
 
@@ -159,7 +171,8 @@ def random_resized_crop_uint8(clip_tchw, size, area_range, aspect_range, rng):
     """Random resized crop of a uint8 (T,C,H,W) clip to ``size`` x ``size`` (MViT recipe)."""
     y0, x0, h, w = random_resized_crop_box(*clip_tchw.shape[-2:], area_range, aspect_range, rng)
     region = clip_tchw[..., y0 : y0 + h, x0 : x0 + w]
-    return TF.resize(region, [size, size], interpolation=InterpolationMode.BILINEAR, antialias=False)
+    ops, bilinear = crop_ops()
+    return ops.resize(region, [size, size], interpolation=bilinear, antialias=False)
 
 
 def random_flip(clip, rng):

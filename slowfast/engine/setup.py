@@ -71,9 +71,10 @@ def place_model(model: nn.Module, cfg: CfgNode, device: torch.device) -> tuple[n
     device_ids = [device.index] if device.type == "cuda" else None
     # DDP's default broadcasts rank 0's BatchNorm buffers before every forward: a collective per step. Train-mode
     # forwards use batch statistics, and with precise BN every evaluation's running statistics are recomputed
-    # and averaged over processes first, so nothing would read the broadcast ones.
-    broadcast = not cfg.BN.USE_PRECISE_STATS
-    return torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids, broadcast_buffers=broadcast), model
+    # and averaged over processes first, so nothing would read the broadcast ones. (The buffers are still made
+    # equal once, when DDP is built; forward_sync_buffers replaces the deprecated broadcast_buffers.)
+    sync = not cfg.BN.USE_PRECISE_STATS
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids, forward_sync_buffers=sync), model
 
 
 def mixed_precision(cfg: CfgNode, device: torch.device) -> tuple[torch.amp.GradScaler, torch.dtype | None]:

@@ -72,4 +72,4 @@ def test_ddp_broadcasts_bn_buffers_only_without_precise_bn(monkeypatch, precise_
     monkeypatch.setattr(torch.nn.parallel, "DistributedDataParallel", lambda model, **kw: wrapped.append(kw) or model)
     cfg = load_config(None, ["BN.USE_PRECISE_STATS", precise_bn])
     place_model(torch.nn.BatchNorm3d(3), cfg, torch.device("cpu"))
-    assert wrapped == [{"device_ids": None, "broadcast_buffers": broadcast}]
+    assert wrapped == [{"device_ids": None, "forward_sync_buffers": broadcast}]
