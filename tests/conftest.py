@@ -61,7 +61,27 @@ def _keep_torch_threads():
     torch.set_num_threads(threads)
 
 
+# The longest test files (each 1.5-4 minutes with two pytest-xdist workers on 2 cores), longest first: they start
+# before everything else and the short tests fill the gaps at the end (longest-first packing; without it one
+# worker ran a long file alone for minutes at the end).
+LONGEST_FILES = (
+    "tests/engine/test_quickstart.py",
+    "tests/engine/test_cluster_run.py",
+    "tests/models/test_compile.py",
+    "tests/suite/test_leaderboard.py",
+    "tests/engine/test_launch.py",
+    "tests/suite/test_suite.py",
+)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Run the slow tests first: with pytest-xdist's workers, the long runs start early and the short tests fill
-    the gaps at the end (longest-first packing)."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Run the longest files first, then the other slow tests, then the rest (pyproject.toml keeps pytest-xdist
+    from reordering files)."""
+
+    def start_order(item):
+        path = item.nodeid.split("::")[0]
+        if path in LONGEST_FILES:
+            return (0, LONGEST_FILES.index(path))
+        return (1 if item.get_closest_marker("slow") else 2, 0)
+
+    items.sort(key=start_order)
