@@ -33,7 +33,6 @@ from fvcore.common.config import CfgNode
 
 from slowfast.datasets.video_list import SPLITS, list_path
 from slowfast.datasets.video_writer import write_mp4
-from slowfast.utils import distributed as du
 from slowfast.utils.errors import UserError
 from slowfast.utils.files import atomic_write_json, atomic_write_lines
 from slowfast.utils.process_pool import map_with_progress
@@ -460,6 +459,9 @@ def ensure_synthetic_data(cfg: CfgNode) -> None:
     Args:
         cfg (CfgNode): reads DATA.SYNTHETIC.ENABLE, DATA.PATH_TO_DATA_DIR and the generator settings.
     """
+    # Imported here: the spawned encoding workers import this module, and torch would cost each of them seconds.
+    from slowfast.utils import distributed as du
+
     folder = cfg.DATA.PATH_TO_DATA_DIR
     if cfg.DATA.SYNTHETIC.ENABLE and du.is_main_process() and not synthetic_data_ready(cfg):
         logger.info("generating the synthetic data set in %s (before the clock starts)", folder)
