@@ -13,7 +13,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def test_short_runs_report_throughput_waiting_memory_recompilations_and_precision(tmp_path):
     configs = [os.path.join(ROOT, "configs", "smoke", f"{name}.yaml") for name in ("X3D_M", "MVIT_B_16x4")]
-    small = ["DATA.SYNTHETIC.WIDTH", "64", "DATA.SYNTHETIC.HEIGHT", "48", "DATA.SYNTHETIC.SECONDS", "2.0"]
+    # A small data set (4 classes: 16 train, 4 val videos of 1.2 s) and one timed step per auto candidate.
+    small = ["DATA.SYNTHETIC.WIDTH", "64", "DATA.SYNTHETIC.HEIGHT", "48", "DATA.SYNTHETIC.SECONDS", "1.2"]
+    small += ["MODEL.NUM_CLASSES", "4", "BENCHMARK.AUTO_STEPS", "1", "BENCHMARK.AUTO_BUDGET_S", "2"]
     runs = gpu_check.run_gpu_check(
         configs, data_dir=str(tmp_path / "data"), output_dir=str(tmp_path / "out"), gpus=0, opts=small
     )
