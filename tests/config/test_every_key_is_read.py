@@ -111,7 +111,9 @@ def test_every_default_key_is_read_by_some_code_path(tmp_path, monkeypatch):
         "BENCHMARK.IMPLEMENTATION",
         "auto",
         "BENCHMARK.AUTO_BUDGET_S",
-        "5",
+        "1",
+        "BENCHMARK.AUTO_STEPS",
+        "1",
     )
     launch_job(recording(x3d), DEFAULT_INIT_METHOD, benchmark_job, cfg_file)
     mvit_file, mvit = smoke("MVIT_B_16x4", tmp_path / "mvit", *on_data)
