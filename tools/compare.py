@@ -18,7 +18,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config.cli import ToolParser, run_tool
 from slowfast.suite.browser import check_page, find_browser
-from slowfast.suite.leaderboard import load_bundles, rank, to_csv, to_html, to_markdown
 from slowfast.utils.errors import UserError
 from slowfast.utils.files import atomic_write_text
 
@@ -30,6 +29,8 @@ def compare(args):
         raise UserError(f"no such folder: {', '.join(missing)} (pass results bundles, run_benchmark or run folders)")
     if args.screenshot and find_browser() is None:
         raise UserError("--screenshot needs chromium on PATH (apt-get install chromium)")
+    from slowfast.suite.leaderboard import load_bundles, rank, to_csv, to_html, to_markdown  # matplotlib, torch
+
     groups, rejected = rank(load_bundles(args.bundles))
     print(f"leaderboard: {atomic_write_text(args.output, to_html(groups, rejected))}")
     if args.csv:

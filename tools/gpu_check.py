@@ -16,10 +16,7 @@ import sys
 # Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import torch
-
 from slowfast.config.cli import ToolParser, run_tool
-from slowfast.suite.gpu_check import format_summary, run_gpu_check
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCORED = [os.path.join(ROOT, "configs", "X3D_M.yaml"), os.path.join(ROOT, "configs", "MVIT_B_16x4.yaml")]
@@ -38,6 +35,10 @@ def build_parser():
 
 def gpu_check(args):
     """Run the configs and print one summary line (and any PROBLEM lines) per run; status 1 on a problem."""
+    import torch  # with the engine below: after the command line is checked
+
+    from slowfast.suite.gpu_check import format_summary, run_gpu_check
+
     gpus = torch.cuda.device_count() if args.gpus is None else args.gpus
     runs = run_gpu_check(
         args.cfg_files or SCORED, data_dir=args.data_dir, output_dir=args.output_dir, gpus=gpus, opts=args.opts

@@ -16,8 +16,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config import merge_config
 from slowfast.config.cli import ToolParser, run_tool
-from slowfast.models import build_model
-from slowfast.models.flops import model_stats
 from slowfast.utils.errors import UserError
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
@@ -40,9 +38,12 @@ def check_overrides(opts):
 def print_stats(args):
     """Print one row per config."""
     check_overrides(args.opts)
+    configs = [(cfg_file, merge_config(cfg_file, args.opts)) for cfg_file in args.cfg_files]
+    from slowfast.models import build_model  # torch: after every config is checked
+    from slowfast.models.flops import model_stats
+
     print(f"{'config':<36} {'model':<6} {'input':<14} {'params':>12} {'GFLOPs':>10} {'activations (M)':>16}")
-    for cfg_file in args.cfg_files:
-        cfg = merge_config(cfg_file, args.opts)
+    for cfg_file, cfg in configs:
         stats = model_stats(build_model(cfg), cfg)
         clip = f"{cfg.DATA.NUM_FRAMES}x{cfg.DATA.TRAIN_CROP_SIZE}x{cfg.DATA.TRAIN_CROP_SIZE}"
         print(

@@ -15,7 +15,6 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config.cli import ToolParser, run_tool
-from slowfast.datasets.kinetics20 import format_summary, prepare_kinetics20
 from slowfast.datasets.video_list import PREPARE_OPTIONS_FILENAME
 from slowfast.utils.errors import UserError
 from slowfast.utils.files import atomic_write_json
@@ -90,6 +89,8 @@ def check_inputs(args):
 def prepare(args):
     """Prepare the dataset and print the summary; the full report is in OUT/prepare_report.json."""
     check_inputs(args)
+    from slowfast.datasets.kinetics20 import format_summary, prepare_kinetics20  # torch: after the check
+
     try:
         report = prepare_kinetics20(
             annotation_csvs=args.annotations,

@@ -12,13 +12,16 @@ import sys
 # Lets the tool run from a plain checkout, and a checkout's tool use that checkout's package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from slowfast.benchmark.run_reader import check_run_dirs
 from slowfast.config.cli import ToolParser, run_tool
-from slowfast.suite.report import build_report, read_runs
 from slowfast.utils.files import atomic_write_text
 
 
 def write_report(args):
     """Read the runs and write the HTML report."""
+    check_run_dirs(args.run_dirs)
+    from slowfast.suite.report import build_report, read_runs  # torch and matplotlib: after the check
+
     results = read_runs(args.run_dirs)
     atomic_write_text(args.output, build_report(results))
     print(f"wrote {args.output} ({len(results)} run(s))")

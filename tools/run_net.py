@@ -16,13 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config import load_config
 from slowfast.config.cli import build_parser, run_tool, worker_argv
-from slowfast.datasets.decoder import check_backend
-from slowfast.engine.agent import run_agent
-from slowfast.engine.launch import launch_job
-from slowfast.engine.preflight import check_before_run
-from slowfast.engine.run import benchmark_job
 from slowfast.engine.run_lock import check_output_dir_free, owns_output_dir
-from slowfast.suite.report import finish_run_report
 from slowfast.utils.machine_load import busy_machine_warning
 from slowfast.utils.slurm_env import adopt_srun_environment
 
@@ -32,6 +26,13 @@ def run(args):
     launch the processes (global rank 0 locks OUTPUT_DIR); the process owning OUTPUT_DIR writes the report of a
     training run."""
     cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
+    # torch comes with these: after the config, so that a mistake in it is reported at once.
+    from slowfast.datasets.decoder import check_backend
+    from slowfast.engine.launch import launch_job
+    from slowfast.engine.preflight import check_before_run
+    from slowfast.engine.run import benchmark_job
+    from slowfast.suite.report import finish_run_report
+
     check_backend(cfg.DATA.DECODING_BACKEND, cfg.DATA.DECODING_DEVICE)
     check_before_run(cfg)
     check_output_dir_free(cfg)
@@ -55,6 +56,8 @@ def run_or_start_agent(args, argv):
     if args.nnodes is None:
         adopt_srun_environment()
         return run(args)
+    from slowfast.engine.agent import run_agent
+
     agent = {"nproc_per_node": args.nproc_per_node, "rdzv_endpoint": args.rdzv_endpoint, "rdzv_id": args.rdzv_id}
     agent["node_rank"] = args.node_rank
     return run_agent(sys.executable, [__file__, *worker_argv(argv)], nnodes=args.nnodes, **agent)

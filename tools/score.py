@@ -28,9 +28,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from slowfast.benchmark.bundle import SYSTEMS_DIR, read_bundle
 from slowfast.benchmark.log_check import check_mllog
 from slowfast.benchmark.mllog import MLLOG_FILENAME
+from slowfast.benchmark.run_reader import check_run_dirs
 from slowfast.benchmark.run_result import summarize_runs
 from slowfast.config.cli import ToolParser, run_tool
-from slowfast.suite.report import read_runs
 
 
 def _number(value, fmt):
@@ -132,6 +132,9 @@ def score(args):
     """Score the run folders, or verify the results bundles; return 1 when a log has problems, else 0."""
     if all(os.path.isdir(os.path.join(d, SYSTEMS_DIR)) for d in args.run_dirs):
         return max(score_bundle(d) for d in args.run_dirs)
+    check_run_dirs(args.run_dirs)
+    from slowfast.suite.report import read_runs  # torch (the checkpoints' evaluations): after the check
+
     results = read_runs(args.run_dirs)
     any_problem = False
     for run_dir, result in zip(args.run_dirs, results):

@@ -20,12 +20,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config import load_config
 from slowfast.config.cli import build_parser, run_tool
-from slowfast.selfcheck.check import format_report, run_selfcheck
 
 
 def selfcheck(args):
     """Load the configuration, run the self-check and print its report."""
     cfg = load_config(args.cfg_file, args.opts, num_shards=args.num_shards, shard_id=args.shard_id)
+    from slowfast.selfcheck.check import format_report, run_selfcheck  # torch: after the config is checked
+
     logging.basicConfig(
         level=logging.INFO, format="[selfcheck %(asctime)s] %(message)s", datefmt="%H:%M:%S", stream=sys.stdout
     )

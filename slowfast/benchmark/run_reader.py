@@ -2,6 +2,7 @@
 
 import json
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from slowfast.benchmark import mllog as keys
@@ -11,7 +12,19 @@ from slowfast.benchmark.log_check import integrity_problems
 from slowfast.benchmark.mllog import LogLine, read_mllog
 from slowfast.benchmark.reference import reference_for_name
 from slowfast.benchmark.run_result import RunResult
+from slowfast.utils.errors import UserError
 from slowfast.utils.metrics import read_metrics, records_of
+
+
+def check_run_dirs(run_dirs: Sequence[str]) -> None:
+    """Refuse a folder that is no run's OUTPUT_DIR, before anything is read.
+
+    Raises:
+        UserError: the first folder without mllog.txt, named.
+    """
+    for run_dir in run_dirs:
+        if not os.path.isfile(os.path.join(run_dir, keys.MLLOG_FILENAME)):
+            raise UserError(f"no {keys.MLLOG_FILENAME} in {run_dir}: pass a run's OUTPUT_DIR")
 
 
 def read_run(run_dir: str, checkpoint_evals: list[dict[str, Any]] | None = None) -> RunResult:

@@ -20,12 +20,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot is imported)
 from matplotlib.figure import Figure  # noqa: E402
 
-from slowfast.benchmark.mllog import MLLOG_FILENAME, describe_implementation, describe_versions  # noqa: E402
+from slowfast.benchmark.mllog import describe_implementation, describe_versions  # noqa: E402
 from slowfast.benchmark.result import input_bound_text  # noqa: E402
-from slowfast.benchmark.run_reader import read_run  # noqa: E402
+from slowfast.benchmark.run_reader import check_run_dirs, read_run  # noqa: E402
 from slowfast.benchmark.run_result import RunResult, summarize_runs  # noqa: E402
 from slowfast.engine.checkpoint import saved_evaluations  # noqa: E402
-from slowfast.utils.errors import UserError  # noqa: E402
 from slowfast.utils.files import atomic_write_text  # noqa: E402
 from slowfast.utils.metrics import read_metrics, records_of  # noqa: E402
 
@@ -324,9 +323,7 @@ def read_runs(run_dirs: Sequence[str]) -> list[RunResult]:
     Raises:
         UserError: a folder without mllog.txt, named.
     """
-    for run_dir in run_dirs:
-        if not os.path.isfile(os.path.join(run_dir, MLLOG_FILENAME)):
-            raise UserError(f"no {MLLOG_FILENAME} in {run_dir}: pass a run's OUTPUT_DIR")
+    check_run_dirs(run_dirs)
     return [read_run(run_dir, saved_evaluations(run_dir)) for run_dir in run_dirs]
 
 

@@ -6,6 +6,9 @@ is finished is read from its own mllog.txt, never from a separate state file: it
 last run_start / run_resume) logged run_stop with status success, or trained every epoch of epoch_count.
 A rerun of the same command keeps finished runs and restarts the others, which resume from their
 checkpoints (TRAIN.AUTO_RESUME).
+
+The report and the bundle (torch, matplotlib) are imported by ``finish`` only: the benchmark's own process
+checks its command line in milliseconds and stays small while its runs train.
 """
 
 import os
@@ -21,8 +24,6 @@ from slowfast.benchmark.recipe import compliant_batch_overrides
 from slowfast.benchmark.run_result import summarize_runs
 from slowfast.config import ConfigError, load_config
 from slowfast.config.loading import model_name_of
-from slowfast.suite.bundle import BUNDLE_DIRNAME, BundleError, write_bundle
-from slowfast.suite.report import REPORT_FILENAME, build_report, read_runs
 from slowfast.utils.files import atomic_write_text
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -158,6 +159,9 @@ def run_all(
 
 def _bundle_line(out_dir: str, run_dirs: Sequence[str]) -> str:
     """Write ``out_dir/bundle`` (every run ran); return its path, or why there is none."""
+    from slowfast.suite.bundle import BUNDLE_DIRNAME, BundleError, write_bundle
+    from slowfast.suite.report import REPORT_FILENAME
+
     if not run_dirs:
         return "none: no run logged anything"
     try:
@@ -177,6 +181,8 @@ def finish(out_dir: str, run_dirs: Sequence[str]) -> str:
     Returns:
         str: the block to print.
     """
+    from slowfast.suite.report import REPORT_FILENAME, build_report, read_runs
+
     present = [d for d in run_dirs if os.path.isfile(os.path.join(d, keys.MLLOG_FILENAME))]
     results = read_runs(present)
     report = atomic_write_text(os.path.join(out_dir, REPORT_FILENAME), build_report(results))
