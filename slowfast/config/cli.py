@@ -5,6 +5,8 @@ Every tool in tools/ ends ``sys.exit(main())`` with ``main`` returning ``run_too
 mistake (a wrong invocation, or a ``UserError`` such as a missing config file) prints one ``error: ...`` line
 and no traceback, and the tool exits with ``USER_ERROR_EXIT`` (1); ``--debug`` shows the traceback of a
 ``UserError`` too; Ctrl-C exits with ``INTERRUPTED_EXIT`` (130). Anything else is a bug and keeps its traceback.
+A tool imports torch-heavy modules inside its work, after the cheap checks of its arguments (config file,
+folders), so that a mistake is reported in a fraction of a second (tests/tools/test_tool_errors.py).
 """
 
 import argparse
