@@ -92,6 +92,8 @@ def _benchmark(out, data):
         "False",
         "LOG_PERIOD",
         "1",
+        "LOG_MODEL_INFO",  # the FLOP count costs each run a second
+        "False",
     ]
 
 
