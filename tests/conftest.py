@@ -61,15 +61,15 @@ def _keep_torch_threads():
     torch.set_num_threads(threads)
 
 
-# The longest test files (each 1.5-4 minutes with two pytest-xdist workers on 2 cores), longest first: they start
+# The longest test files (each 1-4 minutes with two pytest-xdist workers on 2 cores), longest first: they start
 # before everything else and the short tests fill the gaps at the end (longest-first packing; without it one
 # worker ran a long file alone for minutes at the end).
 LONGEST_FILES = (
     "tests/engine/test_quickstart.py",
     "tests/engine/test_cluster_run.py",
     "tests/models/test_compile.py",
-    "tests/suite/test_leaderboard.py",
     "tests/engine/test_launch.py",
+    "tests/suite/test_leaderboard.py",
     "tests/suite/test_suite.py",
 )
 
