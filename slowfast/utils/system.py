@@ -15,16 +15,25 @@ import socket
 from typing import Any
 
 import av
-import cpuinfo
 import psutil
 
-from slowfast.utils.env import library_versions, mount_of
+from slowfast.utils.env import cpu_model, library_versions, mount_of
 
 CPU_ONLY = "none (CPU)"
 
 
 def _gib(value: float) -> float:
     return round(value / 2**30, 1)
+
+
+def _cpu_frequency() -> str | None:
+    """The CPU's maximum clock (its current one where the platform gives no maximum), e.g. "2.4454 GHz"."""
+    try:
+        frequency = psutil.cpu_freq()
+    except (OSError, NotImplementedError):
+        return None
+    mhz = frequency and (frequency.max or frequency.current)
+    return f"{mhz / 1000:.4f} GHz" if mhz else None
 
 
 def _sockets() -> int:
@@ -121,13 +130,12 @@ def node_summary(data_dir: str) -> dict[str, Any]:
     Returns:
         dict: the node's facts (JSON-serialisable).
     """
-    cpu = cpuinfo.get_cpu_info()
     shm = shutil.disk_usage("/dev/shm") if os.path.isdir("/dev/shm") else None
     device, fstype, mountpoint = mount_of(data_dir)
     return {
         "hostname": socket.gethostname(),
-        "cpu_model": cpu.get("brand_raw") or platform.processor() or "unknown",
-        "cpu_frequency": cpu.get("hz_advertised_friendly"),
+        "cpu_model": cpu_model() or "unknown",
+        "cpu_frequency": _cpu_frequency(),
         "sockets": _sockets(),
         "cores": psutil.cpu_count(logical=False) or psutil.cpu_count(),
         "vcpus": psutil.cpu_count(),
