@@ -17,15 +17,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 QUICKSTART_X3D = os.path.join(ROOT, "configs", "quickstart", "X3D_M.yaml")
 # Shrinks configs/quickstart/X3D_M.yaml to CI size; everything else (network, recipe, clip size) is the
 # quick-start's own.
+# The 4 disc classes (only the motion tells them apart); with 16 videos per class X3D-M memorised them and val
+# stayed at chance.
+NUM_CLASSES, TRAIN_PER_CLASS, VAL_PER_CLASS, EPOCHS = 4, 48, 10, 5
 CI_SIZE = [
     "MODEL.NUM_CLASSES",
-    "4",  # the 4 disc classes: only the motion tells them apart
+    str(NUM_CLASSES),
     "DATA.SYNTHETIC.TRAIN_PER_CLASS",
-    "96",  # with 16 per class X3D-M memorised the videos, val stayed at chance
+    str(TRAIN_PER_CLASS),
     "DATA.SYNTHETIC.VAL_PER_CLASS",
-    "10",
+    str(VAL_PER_CLASS),
     "SOLVER.MAX_EPOCH",
-    "5",
+    str(EPOCHS),
     "BENCHMARK.TARGET_TOP1",
     "100.0",  # run every epoch: the test checks the accuracy itself
     "TEST.ENABLE",
@@ -33,18 +36,20 @@ CI_SIZE = [
     "BENCHMARK.IMPLEMENTATION",
     "fast",  # auto's timing (up to BENCHMARK.AUTO_BUDGET_S) is covered by tests/engine/test_implementation.py
 ]
-NUM_CLASSES, NUM_VAL_VIDEOS, EPOCHS = 4, 4 * 10, 5
-# Measured in fast mode on the 2-core AMD EPYC, idle (2026-12-04, 104 s with the data generation): val top-1
-# 27.5, 37.5, 47.5, 67.5, 62.5 % after epochs 1..5 (auto mode on the earlier CPU: 27.5, 40, 50, 75, 65).
-# Chance is 25 %; the bar is twice chance on the best of the last three evaluations.
-MIN_TOP1 = 50.0
+# One intra-op thread: the same numerics whatever else the machine runs (the thread count changes the sums'
+# order, and so the trajectory), and no thread waiting on a descheduled one beside the other pytest-xdist worker.
+# Measured that way on the 2-core AMD EPYC (2026-12-04): val top-1 30.0, 35.0, 47.5, 55.0, 52.5 % after epochs
+# 1..5 (96 videos per class: 27.5, 47.5, 50.0, 55.0, 55.0, at twice the cost; 32 per class and 6 epochs peaked
+# at 45.0). Chance is 25 %; the bar, nearly twice chance, is on the best of the last three evaluations.
+MIN_TOP1 = 45.0
 
 
 @pytest.mark.slow
-# 104 s on the idle 2-core AMD EPYC in fast mode (214 s in auto mode on a lightly loaded one); the bound only
-# guards against a hang.
+# The bound only guards against a hang.
 @pytest.mark.timeout(1800)
-def test_ci_sized_quickstart_generates_its_data_trains_and_reports(tmp_path):
+def test_ci_sized_quickstart_generates_its_data_trains_and_reports(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # read by the run's thread setting (launch.cpu_thread_setting)
+    torch.set_num_threads(1)
     data_dir, output_dir = tmp_path / "synthetic", tmp_path / "run"
     opts = [
         "DATA.PATH_TO_DATA_DIR",
@@ -63,15 +68,20 @@ def test_ci_sized_quickstart_generates_its_data_trains_and_reports(tmp_path):
     # The run generated its own data set, before the clock started.
     with open(data_dir / "dataset.json") as f:
         generated = json.load(f)
-    assert generated["counts"]["train"] == [96] * NUM_CLASSES and generated["counts"]["val"] == [10] * NUM_CLASSES
+    assert (
+        generated["counts"]["train"] == [TRAIN_PER_CLASS] * NUM_CLASSES
+        and generated["counts"]["val"] == [VAL_PER_CLASS] * NUM_CLASSES
+    )
     with open(output_dir / "log.txt") as f:
         log_text = f.read()
-    assert log_text.index("generated 424 videos") < log_text.index(f"epoch 1/{EPOCHS} iter")
+    assert log_text.index(f"generated {NUM_CLASSES * (TRAIN_PER_CLASS + VAL_PER_CLASS)} videos") < log_text.index(
+        f"epoch 1/{EPOCHS} iter"
+    )
 
     # Every epoch evaluated every val video once, the model learned the motions, and the summary carries the
     # same evaluations.
     evals = records_of(read_metrics(str(output_dir), strict=True), "eval")
-    assert [e["num_videos"] for e in evals] == [NUM_VAL_VIDEOS] * EPOCHS
+    assert [e["num_videos"] for e in evals] == [NUM_CLASSES * VAL_PER_CLASS] * EPOCHS
     assert max(e["top1"] for e in evals[-3:]) >= MIN_TOP1, [e["top1"] for e in evals]
     assert [e["top1"] for e in summary.evals] == [e["top1"] for e in evals]
     assert all(0.0 <= e["top1"] <= e["top5"] <= 100.0 for e in evals)
