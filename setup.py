@@ -20,7 +20,6 @@ setup(
         "numpy",
         "simplejson",
         "psutil",
-        "py-cpuinfo",  # host CPU model in the system description (slowfast/utils/system.py)
         "nvidia-ml-py",  # GPUs, driver, NVLink/PCIe topology in the system description (NVML)
         "tensorboard",
         "pyyaml",

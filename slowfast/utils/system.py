@@ -10,15 +10,15 @@ CPU machine ``accelerator_model_name`` is "none (CPU)" and the count 0.
 
 import os
 import platform
+import re
 import shutil
 import socket
 from typing import Any
 
 import av
-import cpuinfo
 import psutil
 
-from slowfast.utils.env import library_versions, mount_of
+from slowfast.utils.env import cpu_model, library_versions, mount_of
 
 CPU_ONLY = "none (CPU)"
 
@@ -35,6 +35,23 @@ def _sockets() -> int:
     except OSError:
         return 1
     return max(1, len(ids))
+
+
+def cpu_frequency(model: str | None) -> str | None:
+    """The CPU's advertised clock as "2.2000 GHz": the "@ 2.20GHz" ending Intel's model names, else the clock the
+    OS reports (/proc/cpuinfo's "cpu MHz" on Linux, as py-cpuinfo's advertised value was; its CPUID probe cost
+    ~1 s at every run's start); None if unknown.
+
+    Args:
+        model (str or None): the CPU's model name (``slowfast.utils.env.cpu_model``).
+    Returns:
+        str or None
+    """
+    match = re.search(r"@\s*([\d.]+)\s*GHz", model or "")
+    if match:
+        return f"{float(match.group(1)):.4f} GHz"
+    frequency = psutil.cpu_freq()
+    return f"{frequency.current / 1000:.4f} GHz" if frequency and frequency.current else None
 
 
 def _in_container() -> bool:
@@ -121,13 +138,13 @@ def node_summary(data_dir: str) -> dict[str, Any]:
     Returns:
         dict: the node's facts (JSON-serialisable).
     """
-    cpu = cpuinfo.get_cpu_info()
+    model = cpu_model()
     shm = shutil.disk_usage("/dev/shm") if os.path.isdir("/dev/shm") else None
     device, fstype, mountpoint = mount_of(data_dir)
     return {
         "hostname": socket.gethostname(),
-        "cpu_model": cpu.get("brand_raw") or platform.processor() or "unknown",
-        "cpu_frequency": cpu.get("hz_advertised_friendly"),
+        "cpu_model": model or "unknown",
+        "cpu_frequency": cpu_frequency(model),
         "sockets": _sockets(),
         "cores": psutil.cpu_count(logical=False) or psutil.cpu_count(),
         "vcpus": psutil.cpu_count(),
