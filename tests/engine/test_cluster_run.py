@@ -12,9 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
-from test_peer_failure import error_lines, wait_for_port
+from test_peer_failure import error_lines, kill_node, wait_for_port
 
 from slowfast.engine import launch
 from slowfast.utils.metrics import read_metrics, records_of
@@ -36,12 +35,6 @@ def start(command, cwd, **extra_env):
     return subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
-
-
-def kill_node(node):
-    """SIGKILL a node's agent and workers at once, as a machine dies (the workers run in sessions of their own)."""
-    for process in [psutil.Process(node.pid), *psutil.Process(node.pid).children(recursive=True)]:
-        process.kill()
 
 
 def wait_for_epoch(out, epoch, nodes, within_s=240):
