@@ -148,7 +148,7 @@ def _check_data(cfg: CfgNode) -> Iterator[str]:
     if len(data.MEAN) != 3 or len(data.STD) != 3 or min(data.STD) <= 0:
         yield _problem("DATA.MEAN/DATA.STD", (data.MEAN, data.STD), "three values each, STD > 0")
     if cfg.AUG.ENABLE and cfg.AUG.AA_TYPE:
-        from slowfast.datasets.rand_augment import RandAugment  # torchvision: imported only when needed
+        from slowfast.datasets.rand_augment import RandAugment  # torch: imported only when needed
 
         try:
             RandAugment.from_policy(cfg.AUG.AA_TYPE)

@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 from slowfast.datasets import spatial_transforms as st
 from slowfast.datasets import temporal_sampling as ts
 from slowfast.datasets.decoder import check_backend, decode_config_clip
+from slowfast.datasets.rand_augment import RandAugment
 from slowfast.datasets.random_erasing import erasing_plan
 from slowfast.datasets.registry import DATASET_REGISTRY
 from slowfast.datasets.video_list import SPLITS, list_path, read_video_list
@@ -64,8 +65,6 @@ class Kinetics(Dataset):
         if split == "train":
             st.crop_ops()  # torchvision, imported before the loader's workers fork (see crop_ops)
             if cfg.AUG.ENABLE and cfg.AUG.AA_TYPE:
-                from slowfast.datasets.rand_augment import RandAugment  # torchvision: imported with it
-
                 self.rand_augment = RandAugment.from_policy(cfg.AUG.AA_TYPE, interpolation=cfg.AUG.INTERPOLATION)
         # Paths that already failed in this process: skipped without another decode attempt.
         self._known_bad = set()

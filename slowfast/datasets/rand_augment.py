@@ -17,7 +17,8 @@ import re
 
 import torch
 from torch.nn import functional as F
-from torchvision.transforms.v2 import functional as TF
+
+from slowfast.datasets.spatial_transforms import crop_ops
 
 _MAX_MAGNITUDE = 10.0
 # Fill of pixels uncovered by rotate/shear/translate; timm's default grey.
@@ -150,6 +151,7 @@ def apply_op(clip, name, arg, interpolation="bicubic"):
     """Apply one op to a uint8 (T,C,H,W) clip, identically on every frame (geometric ops sample with
     ``interpolation``, "bicubic" or "bilinear")."""
     height, width = clip.shape[-2:]
+    TF, _ = crop_ops()  # torchvision's v2 functional ops, imported on first use: the config check needs none
 
     def warp(**geometry):
         return affine_warp(clip, interpolation=interpolation, **geometry)

@@ -19,7 +19,7 @@ from typing import Any
 from slowfast.benchmark.bundle import Bundle, read_bundle, read_run_folder
 from slowfast.benchmark.mllog import MLLOG_FILENAME
 from slowfast.suite.bundle import BUNDLE_DIRNAME
-from slowfast.suite.report import plt, png_data, time_unit
+from slowfast.suite.report import new_figure, png_data, time_unit
 
 COLUMNS = (
     *("group", "rank", "system", "division", "gpus", "nodes", "accelerator", "cnn", "transformer"),
@@ -128,7 +128,8 @@ def to_markdown(groups: dict[str, list[Row]], rejected: Sequence[Bundle]) -> str
 
 def _curves_figure(rows: Sequence[Row]) -> str:
     """Time-to-accuracy curves of every run, one colour per system, one marker per model."""
-    figure, axis = plt.subplots(figsize=(7, 4))
+    figure = new_figure((7, 4))
+    axis = figure.subplots()
     longest = max((e["time_s"] for r in rows for res in r.bundle.results for e in res.evals), default=1.0)
     scale, unit = time_unit(longest)
     for index, row in enumerate(rows):
@@ -146,7 +147,8 @@ def _curves_figure(rows: Sequence[Row]) -> str:
 
 def _gpu_figure(rows: Sequence[Row]) -> str:
     """benchmark_score against the GPU count (CPU systems at 0; rows without a benchmark_score are left out)."""
-    figure, axis = plt.subplots(figsize=(5, 4))
+    figure = new_figure((5, 4))
+    axis = figure.subplots()
     for index, row in enumerate(rows):
         point = (row.values["gpus"], row.values["benchmark_score"])
         if point[1] is not None:

@@ -10,6 +10,7 @@ CPU machine ``accelerator_model_name`` is "none (CPU)" and the count 0.
 
 import os
 import platform
+import re
 import shutil
 import socket
 from typing import Any
@@ -26,16 +27,6 @@ def _gib(value: float) -> float:
     return round(value / 2**30, 1)
 
 
-def _cpu_frequency() -> str | None:
-    """The CPU's maximum clock (its current one where the platform gives no maximum), e.g. "2.4454 GHz"."""
-    try:
-        frequency = psutil.cpu_freq()
-    except (OSError, NotImplementedError):
-        return None
-    mhz = frequency and (frequency.max or frequency.current)
-    return f"{mhz / 1000:.4f} GHz" if mhz else None
-
-
 def _sockets() -> int:
     """Distinct ``physical id`` lines of /proc/cpuinfo (1 where the file does not say)."""
     try:
@@ -44,6 +35,23 @@ def _sockets() -> int:
     except OSError:
         return 1
     return max(1, len(ids))
+
+
+def cpu_frequency(model: str | None) -> str | None:
+    """The CPU's advertised clock as "2.2000 GHz": the "@ 2.20GHz" ending Intel's model names, else the clock the
+    OS reports (/proc/cpuinfo's "cpu MHz" on Linux, as py-cpuinfo's advertised value was; its CPUID probe cost
+    ~1 s at every run's start); None if unknown.
+
+    Args:
+        model (str or None): the CPU's model name (``slowfast.utils.env.cpu_model``).
+    Returns:
+        str or None
+    """
+    match = re.search(r"@\s*([\d.]+)\s*GHz", model or "")
+    if match:
+        return f"{float(match.group(1)):.4f} GHz"
+    frequency = psutil.cpu_freq()
+    return f"{frequency.current / 1000:.4f} GHz" if frequency and frequency.current else None
 
 
 def _in_container() -> bool:
@@ -130,12 +138,13 @@ def node_summary(data_dir: str) -> dict[str, Any]:
     Returns:
         dict: the node's facts (JSON-serialisable).
     """
+    model = cpu_model()
     shm = shutil.disk_usage("/dev/shm") if os.path.isdir("/dev/shm") else None
     device, fstype, mountpoint = mount_of(data_dir)
     return {
         "hostname": socket.gethostname(),
-        "cpu_model": cpu_model() or "unknown",
-        "cpu_frequency": _cpu_frequency(),
+        "cpu_model": model or "unknown",
+        "cpu_frequency": cpu_frequency(model),
         "sockets": _sockets(),
         "cores": psutil.cpu_count(logical=False) or psutil.cpu_count(),
         "vcpus": psutil.cpu_count(),

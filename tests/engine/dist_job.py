@@ -5,8 +5,9 @@
 MODE "collectives": every rank exercises the distributed helpers and writes OUT_DIR/rank<R>.json.
 MODE "one_fails": rank 1 raises at once while rank 0 sleeps far longer than the test waits, so the job
 can only end in time if the failure stops the sibling.
-MODE "resume_choice": each rank works in OUT_DIR/rank<R> with the relative OUTPUT_DIR "out", as machines
-that do not share OUTPUT_DIR; every rank reports which checkpoint state it resumes from.
+MODE "spawned": "collectives", then "threads", then each rank works in OUT_DIR/rank<R> with the relative
+OUTPUT_DIR "out", as machines that do not share OUTPUT_DIR, and writes the checkpoint state it resumes from to
+OUT_DIR/resume<R>.json (one job for the tests of the spawned launcher: each job costs three torch start-ups).
 MODE "user_error": rank 1 raises a UserError while rank 0 waits in a collective; the job must end with one
 ``error:`` line and exit status 1.
 MODE "threads": every rank writes its torch intra-op thread count to OUT_DIR/threads<R>.json.
@@ -115,12 +116,18 @@ def hold_lock(cfg, out_dir):
         time.sleep(SIBLING_SLEEP_S)
 
 
-def resume_choice(cfg, out_dir):
+def resume_choice(out_dir):
     rank = du.get_rank()
     os.chdir(os.path.join(out_dir, f"rank{rank}"))
     path, state = ckpt.resume_state("out")
-    with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as f:
+    with open(os.path.join(out_dir, f"resume{rank}.json"), "w") as f:
         json.dump({"path": path, "epoch": state["epoch"], "weights": state["w"].tolist()}, f)
+
+
+def spawned(cfg, out_dir):
+    collectives(cfg, out_dir)
+    threads(cfg, out_dir)
+    resume_choice(out_dir)
 
 
 def main(argv):
@@ -138,7 +145,7 @@ def main(argv):
         "peer_stuck": peer_stuck,
         "peer_dies": peer_dies,
         "peer_frozen": peer_frozen,
-        "resume_choice": resume_choice,
+        "spawned": spawned,
         "hold_lock": hold_lock,
     }[mode]
     launch_job(cfg, init_method, job, out_dir)

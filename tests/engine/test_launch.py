@@ -53,12 +53,25 @@ def check_collectives(out_dir):
         assert record["broadcast"] == "from rank 0"
 
 
+@pytest.fixture(scope="module")
+def spawned_job(tmp_path_factory):
+    """The folder of one job of two spawned CPU processes (dist_job.py "spawned"), OMP_NUM_THREADS unset on a
+    machine taken as idle: their collectives, thread counts and the checkpoint each resumes from, for the tests
+    below. Rank 0's OUTPUT_DIR holds the newest checkpoint (epoch 3); rank 1's holds a stale file of that name."""
+    out = tmp_path_factory.mktemp("spawned")
+    ckpt.save_checkpoint(str(out / "rank0" / "out"), 3, {"epoch": 3, "w": torch.tensor([3.0, 3.0])})
+    ckpt.save_checkpoint(str(out / "rank1" / "out"), 3, {"epoch": 1, "w": torch.tensor([1.0, 1.0])})
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv(BUSY_CORES_ENV, "0")  # an idle machine, whatever else runs beside the test
+        result = run_script([sys.executable, str(SCRIPT), "spawned", str(out), *CPU_2], out, omp_threads=None)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
-def test_two_spawned_cpu_processes_agree_on_collectives(tmp_path):
-    result = run_script([sys.executable, str(SCRIPT), "collectives", str(tmp_path), *CPU_2], tmp_path)
-    assert result.returncode == 0, result.stderr
-    check_collectives(tmp_path)
+def test_two_spawned_cpu_processes_agree_on_collectives(spawned_job):
+    check_collectives(spawned_job)
 
 
 @pytest.mark.slow
@@ -72,14 +85,9 @@ def test_two_processes_under_torchrun_agree_on_collectives(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
-def test_every_rank_resumes_from_rank_zeros_checkpoint_when_output_dir_is_not_shared(tmp_path):
-    # Rank 0 holds the newest checkpoint (epoch 3); rank 1's own folder holds a stale file of the same name.
-    ckpt.save_checkpoint(str(tmp_path / "rank0" / "out"), 3, {"epoch": 3, "w": torch.tensor([3.0, 3.0])})
-    ckpt.save_checkpoint(str(tmp_path / "rank1" / "out"), 3, {"epoch": 1, "w": torch.tensor([1.0, 1.0])})
-    result = run_script([sys.executable, str(SCRIPT), "resume_choice", str(tmp_path), *CPU_2], tmp_path)
-    assert result.returncode == 0, result.stderr
+def test_every_rank_resumes_from_rank_zeros_checkpoint_when_output_dir_is_not_shared(spawned_job):
     for rank in range(2):
-        record = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        record = json.loads((spawned_job / f"resume{rank}.json").read_text())
         assert record["epoch"] == 3 and record["weights"] == [3.0, 3.0], rank
 
 
@@ -113,16 +121,17 @@ def test_a_silent_peer_fails_the_job_through_the_process_group_timeout(tmp_path)
     assert "timed out" in result.stderr.lower() or "timeout" in result.stderr.lower(), result.stderr[-2000:]
 
 
+def thread_counts(out_dir):
+    return [json.loads((out_dir / f"threads{r}.json").read_text())["threads"] for r in range(2)]
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(HANG_GUARD_S + 30)
-@pytest.mark.parametrize("omp_threads", [None, "3"])
-def test_spawned_processes_share_the_cores_unless_omp_num_threads_is_set(tmp_path, monkeypatch, omp_threads):
-    monkeypatch.setenv(BUSY_CORES_ENV, "0")  # an idle machine, whatever else runs beside the test
-    result = run_script([sys.executable, str(SCRIPT), "threads", str(tmp_path), *CPU_2], tmp_path, omp_threads)
+def test_spawned_processes_share_the_cores_unless_omp_num_threads_is_set(spawned_job, tmp_path):
+    assert thread_counts(spawned_job) == [max(1, launch.available_cores() // 2)] * 2
+    result = run_script([sys.executable, str(SCRIPT), "threads", str(tmp_path), *CPU_2], tmp_path, omp_threads="3")
     assert result.returncode == 0, result.stderr
-    counts = [json.loads((tmp_path / f"threads{r}.json").read_text())["threads"] for r in range(2)]
-    expected = int(omp_threads) if omp_threads else max(1, launch.available_cores() // 2)
-    assert counts == [expected, expected]
+    assert thread_counts(tmp_path) == [3, 3]
 
 
 def test_thread_setting_names_its_source(monkeypatch):

@@ -3,14 +3,15 @@
 Two torchrun agents with a c10d rendezvous on localhost stand for two machines, one process each.
 """
 
+import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from slowfast.engine import launch
@@ -77,6 +78,15 @@ def start_nodes(tmp_path, *script_args):
     return nodes
 
 
+def kill_node(node):
+    """SIGKILL a node's agent and workers at once, as a machine dies (the workers run in sessions of their own, so
+    a kill of the agent's process group would leave them, a frozen one stopped for good)."""
+    processes = [psutil.Process(node.pid), *psutil.Process(node.pid).children(recursive=True)]
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):  # a worker may end on its own meanwhile
+            process.kill()
+
+
 def wait_for_nodes(nodes, tmp_path, deadline_s):
     """Seconds until each node ended (None: still running when a node that ended had reported, or at the deadline;
     then it is killed, as the lost node's agent may take 30 s more to give up on its frozen worker) and stderr."""
@@ -93,7 +103,7 @@ def wait_for_nodes(nodes, tmp_path, deadline_s):
             break
     for i, node in enumerate(nodes):
         if node.poll() is None:
-            os.killpg(node.pid, signal.SIGKILL)
+            kill_node(node)
         node.wait()
         stderr[i] = (tmp_path / f"node{i}.err").read_text()
     return ended_after, stderr

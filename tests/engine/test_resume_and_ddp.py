@@ -9,6 +9,7 @@ import time
 import pytest
 import torch
 
+from slowfast.engine import launch
 from slowfast.utils.metrics import read_metrics, records_of
 
 pytestmark = pytest.mark.slow  # end-to-end runs
@@ -92,7 +93,8 @@ def test_two_process_ddp_equals_one_process_on_the_combined_batch(smoke_config, 
     subprocess.run(_command(cfg_file, single_opts, [sys.executable]), check=True, timeout=300, capture_output=True)
 
     _, ddp_opts, _ = smoke_config("MVIT_B_16x4", tmp_path / "ddp", *NO_BATCH_RANDOMNESS)
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533"]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    torchrun += ["--master_port", str(launch.find_free_port())]  # a fixed port clashes with a suite run beside
     subprocess.run(_command(cfg_file, ddp_opts, torchrun), check=True, timeout=300, capture_output=True)
 
     with open(tmp_path / "ddp" / "log_rank1.txt") as f:

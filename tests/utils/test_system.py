@@ -1,5 +1,5 @@
 """The system description's GPU fields, read through a stand-in for NVML (no GPU here): an NVLink node, a PCIe
-node, and a machine whose NVML cannot start."""
+node, and a machine whose NVML cannot start; the CPU's clock."""
 
 import sys
 import types
@@ -92,3 +92,11 @@ def test_without_a_driver_the_node_says_cpu(monkeypatch, error):
         "interconnect": "none",
     }
     assert calls == []  # never started, so never shut down
+
+
+def test_cpu_frequency_is_the_model_names_clock_else_the_clock_the_os_reports(monkeypatch):
+    assert system.cpu_frequency("Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz") == "2.4000 GHz"
+    monkeypatch.setattr(system.psutil, "cpu_freq", lambda: types.SimpleNamespace(current=2445.428))
+    assert system.cpu_frequency("AMD EPYC 7V13 64-Core Processor") == "2.4454 GHz"
+    monkeypatch.setattr(system.psutil, "cpu_freq", lambda: None)  # not readable on this platform
+    assert system.cpu_frequency(None) is None
