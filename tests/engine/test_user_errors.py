@@ -90,7 +90,8 @@ def test_run_net_warns_on_a_busy_machine(capsys, monkeypatch, tiny_kinetics, tmp
     monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     launched = []
-    monkeypatch.setattr(run_net, "launch_job", lambda *args: launched.append(args))
+    # run_net imports the engine after the config check, from slowfast.engine.launch
+    monkeypatch.setattr("slowfast.engine.launch.launch_job", lambda *args: launched.append(args))
     data = ["DATA.PATH_TO_DATA_DIR", tiny_kinetics, "DATA.PATH_PREFIX", tiny_kinetics, "MODEL.NUM_CLASSES", "4"]
     status = run_net.main(["--cfg", SMOKE_X3D, *data, "TRAIN.ENABLE", "False", "OUTPUT_DIR", str(tmp_path / "run")])
     assert status == 0 and len(launched) == 1
