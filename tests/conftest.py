@@ -61,16 +61,20 @@ def _keep_torch_threads():
     torch.set_num_threads(threads)
 
 
-# The longest test files (each 1-4 minutes with two pytest-xdist workers on 2 cores), longest first: they start
-# before everything else and the short tests fill the gaps at the end (longest-first packing; without it one
-# worker ran a long file alone for minutes at the end).
+# The longest test files (each 20 s to 2 minutes with two pytest-xdist workers on 2 cores), longest first: they
+# start before everything else and the short tests fill the gaps at the end (longest-first packing; without it one
+# worker ran a long file alone for minutes at the end). test_compile takes ~15 s with torch's inductor cache warm and
+# up to 2 minutes cold (a fresh machine), so it starts early too.
 LONGEST_FILES = (
     "tests/engine/test_quickstart.py",
-    "tests/engine/test_cluster_run.py",
     "tests/models/test_compile.py",
+    "tests/engine/test_cluster_run.py",
     "tests/engine/test_launch.py",
     "tests/suite/test_leaderboard.py",
+    "tests/engine/test_resume_and_ddp.py",
+    "tests/engine/test_peer_failure.py",
     "tests/suite/test_suite.py",
+    "tests/suite/test_slurm.py",
 )
 
 
