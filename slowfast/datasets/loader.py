@@ -189,6 +189,10 @@ def build_loader(cfg, split, epoch_sampler=True, rank=None, world_size=None):
         pin_memory=cfg.DATA_LOADER.PIN_MEMORY and torch.cuda.is_available(),
         drop_last=is_train,
         worker_init_fn=functools.partial(seed_worker, seed=cfg.RNG_SEED, rank=rank),
+        # Every new iterator draws the workers' base seed (which seed_worker overrides) from this generator; from
+        # the global RNG it would take a draw from mixup's in an epoch that starts workers: a persistent-worker
+        # loader's first epoch in a process, so a resumed run's mixup would differ from the uninterrupted run's.
+        generator=torch.Generator().manual_seed(cfg.RNG_SEED),
         # Only the train loader keeps its workers: the val and test loaders' would sit idle, holding memory,
         # shared memory and (GPU decoding) CUDA contexts, through every epoch of training.
         persistent_workers=cfg.DATA_LOADER.PERSISTENT_WORKERS and workers > 0 and is_train,

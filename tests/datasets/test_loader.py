@@ -68,6 +68,19 @@ def test_train_items_do_not_depend_on_worker_count_and_follow_the_epoch(tiny_dat
     assert dataset[1][0][0].equal(dataset[(0, 1)][0][0])
 
 
+def test_starting_an_epoch_leaves_the_global_torch_rng_to_mixup(tiny_dataset):
+    # A DataLoader draws its workers' base seed at every new iterator: a persistent-worker loader only at a
+    # process's first epoch. From the global RNG, that draw would shift mixup's draws after a resume.
+    folder, good, _ = tiny_dataset
+    write_csv(folder, "train", good)
+    loader = build_loader(small_cfg(folder), "train")
+    torch.manual_seed(0)
+    expected = torch.rand(4)
+    torch.manual_seed(0)
+    iter(loader)
+    assert torch.rand(4).equal(expected)
+
+
 def test_repeated_augmentation_views_are_flattened_into_the_batch(tiny_dataset):
     folder, good, _ = tiny_dataset
     write_csv(folder, "train", good)

@@ -50,8 +50,11 @@ def _final_state(output_dir, epoch):
     return torch.load(path, weights_only=True)["model_state"]
 
 
-def test_kill_9_then_rerun_resumes_to_the_same_weights(smoke_config, tmp_path):
-    opts_for = lambda out: smoke_config("MVIT_B_16x4", out, "LOG_PERIOD", "1", "TEST.ENABLE", "False")[:2]  # noqa: E731
+# With a (persistent) loader worker, the resumed process starts its workers in a later epoch than the straight one.
+@pytest.mark.parametrize("workers", [0, 1])
+def test_kill_9_then_rerun_resumes_to_the_same_weights(smoke_config, tmp_path, workers):
+    opts = ["LOG_PERIOD", "1", "TEST.ENABLE", "False", "DATA_LOADER.NUM_WORKERS", str(workers)]
+    opts_for = lambda out: smoke_config("MVIT_B_16x4", out, *opts)[:2]  # noqa: E731
     cfg_file, straight_opts = opts_for(tmp_path / "straight")
     # Bit-equal weights need one thread count in every run: unset, the launcher takes the cores that are free at
     # its start, which a test running beside this one changes.
