@@ -50,12 +50,30 @@ def _final_state(output_dir, epoch):
     return torch.load(path, weights_only=True)["model_state"]
 
 
-# With a (persistent) loader worker, the resumed process starts its workers in a later epoch than the straight one.
-@pytest.mark.parametrize("workers", [0, 1])
-def test_kill_9_then_rerun_resumes_to_the_same_weights(smoke_config, tmp_path, workers):
-    opts = ["LOG_PERIOD", "1", "TEST.ENABLE", "False", "DATA_LOADER.NUM_WORKERS", str(workers)]
-    opts_for = lambda out: smoke_config("MVIT_B_16x4", out, *opts)[:2]  # noqa: E731
-    cfg_file, straight_opts = opts_for(tmp_path / "straight")
+def _kill_in_second_epoch_and_rerun(command, out, env):
+    """Start ``command``, SIGKILL it once its second epoch trains (its first iteration is logged), rerun it."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 300
+    # The run is still writing: a last line without its newline does not parse and is skipped.
+    while not any(r["epoch"] == 1 for r in records_of(read_metrics(out), "train_iter", "epoch")):
+        assert process.poll() is None and time.time() < deadline, "run ended before it could be killed"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=60) == -signal.SIGKILL
+    resumed = subprocess.run(command, check=True, timeout=300, capture_output=True, text=True, env=env)
+    assert "resumed from" in resumed.stdout
+
+
+def test_kill_9_then_rerun_resumes_to_the_same_weights_with_or_without_loader_workers(smoke_config, tmp_path):
+    """One straight run without loader workers; runs killed in their second epoch and rerun, without workers and
+    with one (persistent) worker, whose resumed process starts its worker an epoch later than a straight run's,
+    end with the straight run's weights, bit for bit."""
+
+    def opts_for(out, workers):
+        extra = ("LOG_PERIOD", "1", "TEST.ENABLE", "False", "DATA_LOADER.NUM_WORKERS", str(workers))
+        return smoke_config("MVIT_B_16x4", out, *extra)[:2]
+
+    cfg_file, straight_opts = opts_for(tmp_path / "straight", 0)
     # Bit-equal weights need one thread count in every run: unset, the launcher takes the cores that are free at
     # its start, which a test running beside this one changes.
     env = dict(os.environ, OMP_NUM_THREADS="1")
@@ -70,25 +88,15 @@ def test_kill_9_then_rerun_resumes_to_the_same_weights(smoke_config, tmp_path, w
     # The launching process writes the report once the run's processes are done, and prints where it is.
     assert (tmp_path / "straight" / "report.html").is_file()
     assert "report with plots" in straight.stdout and "score: python tools/score.py" in straight.stdout
+    expected = _final_state(tmp_path / "straight", 3)
 
-    _, killed_opts = opts_for(tmp_path / "killed")
-    command = _command(cfg_file, killed_opts, [sys.executable])
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.time() + 300
-    # Kill as soon as the second epoch is training: its first iteration is logged.
-    # The run is still writing: a last line without its newline does not parse and is skipped.
-    while not any(r["epoch"] == 1 for r in records_of(read_metrics(tmp_path / "killed"), "train_iter", "epoch")):
-        assert process.poll() is None and time.time() < deadline, "run ended before it could be killed"
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    assert process.wait(timeout=60) == -signal.SIGKILL
-
-    resumed = subprocess.run(command, check=True, timeout=300, capture_output=True, text=True, env=env)
-    assert "resumed from" in resumed.stdout
-    straight, killed = _final_state(tmp_path / "straight", 3), _final_state(tmp_path / "killed", 3)
-    assert straight.keys() == killed.keys()
-    for key in straight:
-        assert torch.equal(straight[key], killed[key]), key
+    for workers in (0, 1):
+        out = tmp_path / f"killed_{workers}_workers"
+        _kill_in_second_epoch_and_rerun(_command(cfg_file, opts_for(out, workers)[1], [sys.executable]), out, env)
+        resumed = _final_state(out, 3)
+        assert resumed.keys() == expected.keys()
+        for key in expected:
+            assert torch.equal(resumed[key], expected[key]), (workers, key)
 
 
 def test_two_process_ddp_equals_one_process_on_the_combined_batch(smoke_config, tmp_path):
