@@ -5,8 +5,9 @@
     python tools/gpu_check.py            # then: X3D-M and MViT-B on every visible GPU
     python tools/gpu_check.py --gpus 1 MODEL.ALLOW_TF32 True
 
-Prints, per config: clips/s, the share of time waiting for data, peak GPU memory, recompilations in the timed
-epoch (expected none) and the implementation auto chose with the precision; PROBLEM lines say what to look at.
+Prints, per config: clips/s, the share of time waiting for data (both after the first batch, whose wait is shown
+apart), peak GPU memory, recompilations in the timed epoch (expected none) and the implementation auto chose with
+the precision; PROBLEM lines say what to look at.
 """
 
 import argparse

@@ -35,7 +35,9 @@ class EpochStats:
     """Running sums of one training epoch: loss, top-1 hits, clips, data-wait and step time.
 
     The loss and hit sums are tensors on the training device once updated with tensors, so a step adds to them
-    without waiting for the device; ``sums`` reads them (one host sync).
+    without waiting for the device; ``sums`` reads them (one host sync). The wait for the epoch's first batch
+    (the loader starting its workers and filling its queue) is also kept apart: in a short epoch it dominates,
+    and the steady figures leave it out.
     """
 
     def __init__(self) -> None:
@@ -43,6 +45,7 @@ class EpochStats:
         self.correct: torch.Tensor | int = 0
         self.clips = 0
         self.data_wait_s = 0.0
+        self.first_batch_wait_s: float | None = None
         self.start = time.perf_counter()
 
     def update(self, loss: torch.Tensor | float, correct: torch.Tensor | int, clips: int, data_wait_s: float) -> None:
@@ -52,6 +55,8 @@ class EpochStats:
         self.correct = self.correct + correct
         self.clips += clips
         self.data_wait_s += data_wait_s
+        if self.first_batch_wait_s is None:
+            self.first_batch_wait_s = data_wait_s
 
     def sums(self) -> tuple[float, float]:
         """(loss sum, top-1 hits) of this process, read on the host."""
@@ -61,14 +66,20 @@ class EpochStats:
         return loss_sum, correct
 
     def reduced(self) -> dict[str, float]:
-        """Loss, top-1 (%), clips/s over all processes and this process's data-wait share of the epoch."""
+        """Loss, top-1 (%), clips/s over all processes and this process's data-wait share of the epoch; the
+        same two rates without the first batch's wait (``steady_*``) and that wait itself."""
         loss_sum, correct, clips = du.all_reduce_sum([*self.sums(), float(self.clips)])
         elapsed = max(time.perf_counter() - self.start, 1e-9)
+        first = self.first_batch_wait_s or 0.0
+        steady = max(elapsed - first, 1e-9)
         return {
             "loss": loss_sum / max(clips, 1.0),
             "top1": 100.0 * correct / max(clips, 1.0),
             "clips_per_s": clips / elapsed,
             "data_wait_share": self.data_wait_s / elapsed,
+            "first_batch_wait_s": first,
+            "steady_clips_per_s": clips / steady,
+            "steady_data_wait_share": (self.data_wait_s - first) / steady,
         }
 
 

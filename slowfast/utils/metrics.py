@@ -43,6 +43,9 @@ class TrainEpochRecord(TypedDict):
     lr: float  # at the end of the epoch
     clips_per_s: float  # all processes
     data_wait_share: float  # share of this process's epoch spent waiting for data
+    first_batch_wait_s: float  # this process's wait for the epoch's first batch (the loader's start)
+    steady_clips_per_s: float  # clips_per_s without that wait
+    steady_data_wait_share: float  # data_wait_share without it
     bad_videos: int  # train videos that could not be decoded in this epoch
     recompilations: int  # torch.compile compilations during the epoch, after the warm-up (goal: 0)
     memory_mb: float  # peak GPU memory allocated by this process (CUDA), else its resident memory

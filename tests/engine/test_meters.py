@@ -1,8 +1,10 @@
-"""Accuracy counting and the video-level aggregation of the multi-view test."""
+"""Accuracy counting, the epoch statistics and the video-level aggregation of the multi-view test."""
 
+import pytest
 import torch
 
-from slowfast.engine.meters import VideoScores, topk_correct
+from slowfast.engine import meters
+from slowfast.engine.meters import EpochStats, VideoScores, topk_correct
 
 
 def test_topk_correct_counts_hits():
@@ -20,3 +22,17 @@ def test_video_scores_sum_views_per_video():
     result = scores.result()
     # Video 0: sums [1.1, 0.3, 1.6] -> class 2 (label 2, correct); video 1: [0.4, 2.1, 0.5] -> 1 (correct).
     assert result == {"top1": 100.0, "top5": 100.0, "num_videos": 2, "num_views": 6}
+
+
+def test_epoch_rates_with_and_without_the_first_batch_wait(monkeypatch):
+    # A 10 s epoch of 4 steps of 8 clips: the loader's start made the first batch wait 4 s, the others 0.5 s each.
+    now = iter([100.0, 110.0])
+    monkeypatch.setattr(meters.time, "perf_counter", lambda: next(now))
+    stats = EpochStats()
+    for wait in (4.0, 0.5, 0.5, 0.5):
+        stats.update(loss=1.0, correct=2, clips=8, data_wait_s=wait)
+    rates = stats.reduced()
+    assert rates["clips_per_s"] == pytest.approx(32 / 10) and rates["data_wait_share"] == pytest.approx(5.5 / 10)
+    assert rates["first_batch_wait_s"] == 4.0
+    assert rates["steady_clips_per_s"] == pytest.approx(32 / 6)
+    assert rates["steady_data_wait_share"] == pytest.approx(1.5 / 6)

@@ -11,9 +11,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def scored_config(name, device, *opts):
     """The scored config ``configs/<name>.yaml`` sized for ``device``: its own 16x224 clips on CUDA; on the
-    CPU the quick-start's (4x64x64 clips, and MViT's 4-block layout), so a CPU run of the file takes seconds."""
+    CPU the quick-start's (4x64x64 clips, and MViT's 4-block layout), so a CPU run of the file takes seconds.
+    NUM_GPUS is 1 on CUDA (the run's device is the current GPU), 0 on the CPU."""
     folder = os.path.join(ROOT, "configs") if device.type == "cuda" else os.path.join(ROOT, "configs", "quickstart")
-    return load_config(os.path.join(folder, f"{name}.yaml"), ["NUM_GPUS", "0", *opts])
+    num_gpus = "1" if device.type == "cuda" else "0"
+    return load_config(os.path.join(folder, f"{name}.yaml"), ["NUM_GPUS", num_gpus, *opts])
 
 
 def clip_batch(cfg, batch, device, seed=0):

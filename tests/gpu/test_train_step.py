@@ -7,11 +7,8 @@ import torch
 from gpu_cases import clip_batch, scored_config
 
 from slowfast.datasets.random_erasing import erase_batch, erasing_plan
-from slowfast.engine.setup import mixed_precision
-from slowfast.engine.trainer import LoopContext, train_one_epoch
-from slowfast.models import build_model
-from slowfast.solver.losses import get_loss_func
-from slowfast.solver.optimizer import build_optimizer
+from slowfast.engine.run import build_loop_context
+from slowfast.engine.trainer import train_one_epoch
 
 pytestmark = pytest.mark.gpu
 
@@ -23,23 +20,10 @@ class _Ignore:
     write = update
 
 
-def _context(cfg, device):
+def _context(cfg):
+    """The run's own loop context (model placed on the config's device, loss, mixup), seeded."""
     torch.manual_seed(0)
-    model = build_model(cfg).to(device)
-    scaler, amp_dtype = mixed_precision(cfg, device)  # bf16 where supported, else fp16 with a scaler
-    return LoopContext(
-        cfg=cfg,
-        model=model,
-        model_without_ddp=model,
-        optimizer=build_optimizer(model, cfg),
-        scaler=scaler,
-        loss_fn=get_loss_func(cfg.MODEL.LOSS_FUNC)(reduction="mean"),
-        mixup=None,
-        device=device,
-        amp_dtype=amp_dtype,
-        metrics=_Ignore(),
-        clock_time=lambda: 0.0,
-    )
+    return build_loop_context(cfg, metrics=_Ignore(), clock_time=lambda: 0.0)
 
 
 @pytest.mark.parametrize("name", ["X3D_M", "MVIT_B_16x4"])
@@ -65,7 +49,8 @@ def test_train_step_of_a_scored_model(device, name, precision, request):
         "SOLVER.BASE_LR_BATCH_SIZE",
         "0",
     )
-    ctx = _context(cfg, device)
+    ctx = _context(cfg)
+    assert ctx.device.type == device.type
     x, labels = clip_batch(cfg, 2, device)
     meta = {"valid": torch.ones(2, dtype=torch.bool), "bad_paths": []}
     before = [p.detach().clone() for p in ctx.model_without_ddp.parameters()]
