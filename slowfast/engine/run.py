@@ -360,6 +360,8 @@ def _save(
     cfg: CfgNode, epoch: int, ctx: LoopContext, clock: BenchmarkClock, bad_videos: dict[str, BadVideoTracker]
 ) -> None:
     if du.is_main_process():
+        # No RNG state: every epoch reseeds from (RNG_SEED, epoch, rank) and the loaders draw from their own seeded
+        # generators, so a resumed run goes on bit-exactly (tests/engine/test_resume_and_ddp.py).
         state = {
             "epoch": epoch,
             "model_state": ctx.model_without_ddp.state_dict(),
@@ -367,7 +369,6 @@ def _save(
             "scaler_state": ctx.scaler.state_dict(),
             "clock": clock.state_dict(),
             "bad_videos": {split: tracker.run_paths() for split, tracker in bad_videos.items()},
-            "rng_state": {"torch": torch.get_rng_state()},
             "cfg": cfg.dump(),
         }
         ckpt.save_checkpoint(cfg.OUTPUT_DIR, epoch, state)
