@@ -13,13 +13,17 @@ QUEUED_S = 0.5
 
 
 def _spin_cycles_per_s():
-    """Cycles per second of torch's spin kernel on this GPU, timed after a first launch has loaded it."""
+    """Cycles per second of torch's spin kernel on this GPU: the fastest of three timings after a first launch
+    has loaded the kernel (an idle GPU raises its clock once busy, so the first timing can be several times low)."""
     torch.cuda._sleep(1000)
     torch.cuda.synchronize()
-    began = time.perf_counter()
-    torch.cuda._sleep(50_000_000)  # ~25 ms at 2 GHz
-    torch.cuda.synchronize()
-    return 50_000_000 / (time.perf_counter() - began)
+    rates = []
+    for _ in range(3):
+        began = time.perf_counter()
+        torch.cuda._sleep(50_000_000)  # ~25 ms at 2 GHz
+        torch.cuda.synchronize()
+        rates.append(50_000_000 / (time.perf_counter() - began))
+    return max(rates)
 
 
 def test_clock_reading_includes_queued_cuda_kernels(device):
@@ -36,6 +40,6 @@ def test_clock_reading_includes_queued_cuda_kernels(device):
     without_sync = unsynced.elapsed()
     with_sync = synced.elapsed()
     kernel_s = kernel_began.elapsed_time(kernel_ended) / 1000  # the GPU's own timing (the clocks may boost)
-    assert kernel_s > 0.2 * QUEUED_S
+    assert kernel_s > 0.1 * QUEUED_S  # long beside a launch (microseconds), whatever the clocks did
     assert without_sync < 0.5 * kernel_s  # the launch itself returns immediately ...
     assert with_sync >= 0.95 * kernel_s  # ... and the synchronised reading waits for the kernel
