@@ -1,5 +1,6 @@
-"""Kill -9 and resume gives the uninterrupted result; 2-process DDP (torchrun, gloo) equals one process."""
+"""Kill -9 and an immediate rerun give the uninterrupted result; 2-process DDP (torchrun, gloo) equals one process."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -50,24 +51,42 @@ def _final_state(output_dir, epoch):
     return torch.load(path, weights_only=True)["model_state"]
 
 
-def _kill_in_second_epoch_and_rerun(command, out, env):
-    """Start ``command``, SIGKILL it once its second epoch trains (its first iteration is logged), rerun it."""
+def _loader_workers(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(child) for child in f.read().split()]
+
+
+def _kill_in_second_epoch_and_rerun(command, out, env, workers):
+    """Start ``command``, SIGKILL it once its second epoch trains (its first iteration is logged), rerun it at once.
+    Its ``workers`` loader workers outlive it until they notice their parent is gone (up to seconds): they are
+    stopped first, so the rerun meets them however long it takes to start (the OUTPUT_DIR lock must not refuse it).
+    """
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 300
     # The run is still writing: a last line without its newline does not parse and is skipped.
     while not any(r["epoch"] == 1 for r in records_of(read_metrics(out), "train_iter", "epoch")):
         assert process.poll() is None and time.time() < deadline, "run ended before it could be killed"
         time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    assert process.wait(timeout=60) == -signal.SIGKILL
-    resumed = subprocess.run(command, check=True, timeout=300, capture_output=True, text=True, env=env)
+    orphans = _loader_workers(process.pid)
+    assert len(orphans) == workers, orphans
+    try:
+        for orphan in orphans:
+            os.kill(orphan, signal.SIGSTOP)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=60) == -signal.SIGKILL
+        resumed = subprocess.run(command, timeout=300, capture_output=True, text=True, env=env)
+    finally:
+        for orphan in orphans:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(orphan, signal.SIGKILL)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resumed from" in resumed.stdout
 
 
 def test_kill_9_then_rerun_resumes_to_the_same_weights_with_or_without_loader_workers(smoke_config, tmp_path):
-    """One straight run without loader workers; runs killed in their second epoch and rerun, without workers and
-    with one (persistent) worker, whose resumed process starts its worker an epoch later than a straight run's,
-    end with the straight run's weights, bit for bit."""
+    """One straight run without loader workers; runs killed in their second epoch and rerun right away, without
+    workers and with one (persistent) worker, whose resumed process starts its worker an epoch later than a straight
+    run's, end with the straight run's weights, bit for bit."""
 
     def opts_for(out, workers):
         extra = ("LOG_PERIOD", "1", "TEST.ENABLE", "False", "DATA_LOADER.NUM_WORKERS", str(workers))
@@ -92,7 +111,9 @@ def test_kill_9_then_rerun_resumes_to_the_same_weights_with_or_without_loader_wo
 
     for workers in (0, 1):
         out = tmp_path / f"killed_{workers}_workers"
-        _kill_in_second_epoch_and_rerun(_command(cfg_file, opts_for(out, workers)[1], [sys.executable]), out, env)
+        _kill_in_second_epoch_and_rerun(
+            _command(cfg_file, opts_for(out, workers)[1], [sys.executable]), out, env, workers
+        )
         resumed = _final_state(out, 3)
         assert resumed.keys() == expected.keys()
         for key in expected:
