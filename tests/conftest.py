@@ -73,7 +73,6 @@ LONGEST_FILES = (
     "tests/suite/test_leaderboard.py",
     "tests/engine/test_resume_and_ddp.py",
     "tests/engine/test_peer_failure.py",
-    "tests/suite/test_suite.py",
     "tests/suite/test_slurm.py",
 )
 

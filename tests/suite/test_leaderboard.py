@@ -1,18 +1,24 @@
-"""Results bundles from real quick-start-like benchmarks and plain run folders (the hand-written run in
-tests/benchmark/logs/): verified, ranked, rejected with a reason, kept apart."""
+"""A real benchmark of both smoke models, killed and rerun (tools/run_benchmark.py continues it), and its results
+bundle beside plain run folders (real ones and the hand-written run in tests/benchmark/logs/): verified, ranked,
+rejected with a reason, kept apart."""
 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
+from run_net_tool import run_net
 from tiny_kinetics import write_tiny_kinetics
 
 from slowfast.benchmark.bundle import read_bundle
 from slowfast.suite.browser import check_page, find_browser
 from slowfast.suite.leaderboard import load_bundles, rank, to_csv, to_html, to_markdown
+from slowfast.suite.runner import run_state
+from slowfast.utils.metrics import read_metrics, records_of
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMOKE = [os.path.join(REPO, "configs", "smoke", f"{name}.yaml") for name in ("X3D_M", "MVIT_B_16x4")]
@@ -71,11 +77,11 @@ def test_run_folders_are_ranked_with_the_bundle_rules_and_show_their_input_wait(
     assert f"rejected `{edited}`: mllog.txt: system accelerators_per_node: the log says 1, the bundle 8" in table
 
 
-def _one_epoch(data):
-    """Overrides for one epoch on ``data`` with a target every evaluation reaches, so each run converges (no
-    test, no model statistics: the leaderboard reads neither)."""
+def _short_run(data, epochs=1):
+    """Overrides for ``epochs`` epochs on ``data`` with a target every evaluation reaches, so each run converges
+    (no test, no model statistics: the leaderboard reads neither)."""
     opts = ["DATA.PATH_TO_DATA_DIR", data, "DATA.PATH_PREFIX", data, "MODEL.NUM_CLASSES", "4", "SOLVER.MAX_EPOCH"]
-    return opts + ["1", "TEST.ENABLE", "False", "BENCHMARK.TARGET_TOP1", "0.01", "LOG_MODEL_INFO", "False"]
+    return opts + [str(epochs), "TEST.ENABLE", "False", "BENCHMARK.TARGET_TOP1", "0.01", "LOG_MODEL_INFO", "False"]
 
 
 def _run(tool, *args):
@@ -84,25 +90,67 @@ def _run(tool, *args):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
-def _benchmark(out, data, *extra):
-    """A benchmark of both smoke configs; returns its results bundle."""
-    _run("run_benchmark.py", "--configs", *SMOKE, "--out", str(out), *_one_epoch(data), *extra)
-    return str(out / "bundle")
-
-
 def _single_run(out, data, *extra):
-    """A plain run folder of the X3D smoke config (read as a one-run bundle: a cnn score, no benchmark_score)."""
-    _run("run_net.py", "--cfg", SMOKE[0], *_one_epoch(data), *extra, "OUTPUT_DIR", str(out))
+    """A plain run folder of the X3D smoke config (read as a one-run bundle: a cnn score, no benchmark_score),
+    run in this process (the benchmark above runs its runs as run_benchmark.py does)."""
+    assert run_net.main(["--cfg", SMOKE[0], *_short_run(data), *extra, "OUTPUT_DIR", str(out)]) == 0
     return str(out)
 
 
+def _has_second_epoch(run_dir):
+    # The run is still writing: a last line without its newline does not parse and is skipped.
+    return any(r["epoch"] == 1 for r in records_of(read_metrics(str(run_dir)), "train_iter", "epoch"))
+
+
 @pytest.fixture(scope="module")
-def bundles(tiny_kinetics, tmp_path_factory):
-    """A bundle of both models, one model's run on the same machine under another system name, the bundle with
-    an edited log, one model's run on another data set."""
+def interrupted_benchmark(tiny_kinetics, tmp_path_factory):
+    """A benchmark of both smoke configs (two epochs, evaluated after the second, every step logged), killed with
+    its run while the first run trains its second epoch, then rerun to the end: ``(command, out, rerun)``."""
+    out = tmp_path_factory.mktemp("benchmark")
+    command = [sys.executable, os.path.join(REPO, "tools", "run_benchmark.py"), "--configs", *SMOKE, "--out", str(out)]
+    command += [*_short_run(tiny_kinetics, epochs=2), "TRAIN.EVAL_PERIOD", "2", "LOG_PERIOD", "1"]
+    command += ["BENCHMARK.SUBMITTER", "tests"]
+    process = subprocess.Popen(
+        command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.time() + 600
+    while not _has_second_epoch(out / "X3D_M" / "run_1"):
+        assert process.poll() is None and time.time() < deadline, "the first run ended before it could be killed"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)  # the benchmark and its run
+    process.wait(timeout=60)
+    states = [run_state(str(out / model / "run_1")) for model in ("X3D_M", "MVIT_B_16x4")]
+    assert states == ["interrupted", "new"]
+    rerun = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=900)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    return command, out, rerun
+
+
+@pytest.mark.slow
+def test_interrupted_benchmark_continues_when_rerun(interrupted_benchmark):
+    command, out, rerun = interrupted_benchmark
+    x3d, mvit = out / "X3D_M" / "run_1", out / "MVIT_B_16x4" / "run_1"
+    assert "run 1/2: X3D_M run 1" in rerun.stdout and "(resuming;" in rerun.stdout
+    with open(x3d / "log.txt") as f:
+        assert "resumed from" in f.read()
+    assert run_state(str(x3d)) == run_state(str(mvit)) == "finished"
+    assert "QUICK-START BENCHMARK" in rerun.stdout and f"report             {out}/report.html" in rerun.stdout
+    assert (out / "report.html").is_file() and (x3d / "report.html").is_file() and (mvit / "report.html").is_file()
+
+    mllog_sizes = [os.path.getsize(d / "mllog.txt") for d in (x3d, mvit)]
+    again = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0
+    assert again.stdout.count("finished earlier, kept") == 2
+    assert [os.path.getsize(d / "mllog.txt") for d in (x3d, mvit)] == mllog_sizes  # nothing ran again
+
+
+@pytest.fixture(scope="module")
+def bundles(interrupted_benchmark, tiny_kinetics, tmp_path_factory):
+    """The interrupted benchmark's bundle, one model's run on the same machine under another system name, the
+    bundle with an edited log, one model's run on another data set."""
     root = tmp_path_factory.mktemp("bundles")
     other_data = write_tiny_kinetics(root / "other_data", train_per_class=5, seed=1)
-    good = _benchmark(root / "a", tiny_kinetics, "BENCHMARK.SUBMITTER", "tests")
+    good = str(interrupted_benchmark[1] / "bundle")
     renamed = _single_run(root / "b", tiny_kinetics, "BENCHMARK.SYSTEM_NAME", "second box")
     other = _single_run(root / "c", other_data)
     edited = str(root / "edited")

@@ -1,17 +1,13 @@
-"""tools/run_benchmark.py: the run plan, "finished" read from each run's mllog.txt, and interrupt-and-continue."""
+"""tools/run_benchmark.py: the run plan and "finished" read from each run's mllog.txt (a benchmark killed and rerun:
+tests/suite/test_leaderboard.py)."""
 
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
 from slowfast.benchmark.mllog import MLLog
 from slowfast.config import ConfigError
 from slowfast.suite.runner import check_overrides, plan_runs, run_state
-from slowfast.utils.metrics import read_metrics, records_of
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOGS = os.path.join(REPO, "tests", "benchmark", "logs")
@@ -70,67 +66,3 @@ def test_plan_and_overrides():
         check_overrides(SMOKE, ["OUTPUT_DIR", "x"])
     with pytest.raises(ConfigError, match="NO_SUCH_KEY"):
         check_overrides(SMOKE, ["NO_SUCH_KEY", "1"])
-
-
-def _benchmark(out, data):
-    return [
-        sys.executable,
-        os.path.join(REPO, "tools", "run_benchmark.py"),
-        "--configs",
-        *SMOKE,
-        "--out",
-        str(out),
-        "DATA.PATH_TO_DATA_DIR",
-        data,
-        "DATA.PATH_PREFIX",
-        data,
-        "MODEL.NUM_CLASSES",
-        "4",
-        "SOLVER.MAX_EPOCH",
-        "2",
-        "TEST.ENABLE",
-        "False",
-        "LOG_PERIOD",
-        "1",
-        "LOG_MODEL_INFO",  # the FLOP count costs each run a second
-        "False",
-    ]
-
-
-def _has_second_epoch(run_dir):
-    # The run is still writing: a last line without its newline does not parse and is skipped.
-    return any(r["epoch"] == 1 for r in records_of(read_metrics(str(run_dir)), "train_iter", "epoch"))
-
-
-@pytest.mark.slow
-def test_interrupted_benchmark_continues_when_rerun(tiny_kinetics, tmp_path):
-    out = tmp_path / "bench"
-    x3d, mvit = out / "X3D_M" / "run_1", out / "MVIT_B_16x4" / "run_1"
-    command = _benchmark(out, tiny_kinetics)
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    # Kill the whole benchmark (itself and its run) while the first run trains its second epoch.
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    deadline = time.time() + 600
-    while not _has_second_epoch(x3d):
-        assert process.poll() is None and time.time() < deadline, "the first run ended before it could be killed"
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=60)
-    assert run_state(str(x3d)) == "interrupted" and run_state(str(mvit)) == "new"
-
-    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
-    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
-    assert "run 1/2: X3D_M run 1" in rerun.stdout and "(resuming;" in rerun.stdout
-    with open(x3d / "log.txt") as f:
-        assert "resumed from" in f.read()
-    assert run_state(str(x3d)) == run_state(str(mvit)) == "finished"
-    assert "QUICK-START BENCHMARK" in rerun.stdout and f"report             {out}/report.html" in rerun.stdout
-    assert (out / "report.html").is_file() and (x3d / "report.html").is_file() and (mvit / "report.html").is_file()
-
-    mllog_sizes = [os.path.getsize(d / "mllog.txt") for d in (x3d, mvit)]
-    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0
-    assert again.stdout.count("finished earlier, kept") == 2
-    assert [os.path.getsize(d / "mllog.txt") for d in (x3d, mvit)] == mllog_sizes  # nothing ran again

@@ -3,7 +3,7 @@
 import importlib.util
 import os
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_NET = os.path.join(REPO, "tools", "run_net.py")
 
 _spec = importlib.util.spec_from_file_location("run_net", RUN_NET)
