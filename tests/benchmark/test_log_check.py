@@ -3,10 +3,9 @@
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
+from tools_in_process import run_tool
 
 from slowfast.benchmark.log_check import check_mllog
 from slowfast.benchmark.run_reader import read_run
@@ -56,14 +55,7 @@ def test_target_time_edited_earlier_is_caught_by_the_clock_and_metrics_jsonl(tmp
         "metrics.jsonl has top-1 16.8 at 1828.98 s"
     ]
 
-    done = subprocess.run(
-        [sys.executable, os.path.join(REPO, "tools", "score.py"), str(run_dir)],
-        cwd=REPO,
-        env=dict(os.environ, PYTHONPATH=REPO),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_tool("score.py", run_dir)
     assert done.returncode == 1
     assert f"problem: monotonic clock: line {TARGET_EVAL_LINE}:" in done.stdout
 

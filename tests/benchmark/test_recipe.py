@@ -9,11 +9,10 @@ functions below restate those formulas independently of slowfast.solver.
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tools_in_process import run_tool
 
 from slowfast.benchmark.compliance import check_compliance, load_official_config
 from slowfast.benchmark.recipe import compliant_batch_overrides, effective_recipe, steps_per_epoch
@@ -92,24 +91,9 @@ def test_steps_per_epoch_follow_the_padded_shard_and_dropped_last_batch():
     assert steps_per_epoch(1024, 64, 4) == 16
 
 
-@pytest.mark.slow
 def test_recipe_tool_prints_the_layout_as_json():
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "tools" / "recipe.py"),
-            "--cfg",
-            SCORED["MVIT_B_16x4"],
-            "--world-size",
-            "8",
-            "--train-videos",
-            "7500",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
+    result = run_tool(
+        "recipe.py", "--cfg", SCORED["MVIT_B_16x4"], "--world-size", "8", "--train-videos", "7500", "--json"
     )
     assert result.returncode == 0, result.stderr
     recipe = json.loads(result.stdout)

@@ -1,15 +1,14 @@
-"""tools/score.py and tools/report.py run on the hand-written logs in tests/benchmark/logs/."""
+"""tools/score.py and tools/report.py (in this process) run on the hand-written logs in tests/benchmark/logs/."""
 
 import base64
 import io
 import json
 import os
 import re
-import subprocess
-import sys
 
 import matplotlib.image
 import pytest
+from tools_in_process import run_tool
 
 from slowfast.utils.errors import USER_ERROR_EXIT
 
@@ -17,18 +16,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 LOGS = os.path.join(REPO, "tests", "benchmark", "logs")
 RUNS = ["x3d_4gpu_a", "x3d_1gpu", "x3d_4gpu_b", "mvit_4gpu", "x3d_open", "x3d_aborted"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def run_tool(name, *args):
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run(
-        [sys.executable, os.path.join(REPO, "tools", name), *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_score_tool_recomputes_from_logs():
@@ -40,7 +27,6 @@ def test_score_tool_recomputes_from_logs():
     assert "changed (open division): SOLVER.BASE_LR: 0.05 -> 0.1" in done.stdout
 
 
-@pytest.mark.slow
 def test_score_tool_json_and_problem_exit_status(tmp_path):
     done = run_tool("score.py", "--json", os.path.join(LOGS, "x3d_4gpu_a"), os.path.join(LOGS, "x3d_1gpu"))
     summary = json.loads(done.stdout)
@@ -53,7 +39,6 @@ def test_score_tool_json_and_problem_exit_status(tmp_path):
     assert missing.stderr.splitlines() == [f"error: no mllog.txt in {tmp_path / 'missing'}: pass a run's OUTPUT_DIR"]
 
 
-@pytest.mark.slow
 def test_report_embeds_decodable_plots(tmp_path):
     out = tmp_path / "report.html"
     done = run_tool("report.py", *[os.path.join(LOGS, r) for r in RUNS], "-o", str(out))
@@ -80,7 +65,6 @@ def test_report_without_metrics_still_renders(tmp_path):
     assert page.count("No data in metrics.jsonl.") == 3
 
 
-@pytest.mark.slow
 def test_quickstart_runs_get_their_own_section_in_score_and_report(tmp_path):
     run = tmp_path / "quickstart_x3d"
     run.mkdir()

@@ -1,15 +1,11 @@
 """tools/check_dataset.py finds the unreadable and short files, counts classes, writes cleaned CSVs."""
 
 import os
-import subprocess
-import sys
 
-import pytest
 from conftest import REPO, write_csv
+from tools_in_process import run_tool
 
 from slowfast.datasets.video_list import read_video_list
-
-pytestmark = pytest.mark.slow  # runs of tools/check_dataset.py
 
 
 def test_check_dataset_reports_and_cleans(tiny_dataset, tmp_path):
@@ -19,21 +15,7 @@ def test_check_dataset_reports_and_cleans(tiny_dataset, tmp_path):
     if os.path.exists(os.path.join(folder, "test.csv")):
         os.remove(os.path.join(folder, "test.csv"))
     out = tmp_path / "clean"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(REPO, "tools", "check_dataset.py"),
-            folder,
-            "--workers",
-            "2",
-            "--min-frames",
-            "60",
-            "--write-clean",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    proc = run_tool("check_dataset.py", folder, "--workers", "2", "--min-frames", "60", "--write-clean", out)
     assert proc.returncode == 1, proc.stderr
     unreadable = {
         line.split()[1].rsplit("/", 1)[-1].rstrip(":")
@@ -55,12 +37,7 @@ def test_check_dataset_reports_and_cleans(tiny_dataset, tmp_path):
 
 
 def _check_dataset(*args):
-    return subprocess.run(
-        [sys.executable, os.path.join(REPO, "tools", "check_dataset.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_tool("check_dataset.py", *args)
 
 
 def test_check_dataset_takes_the_clip_span_from_the_config(tiny_dataset, tmp_path):

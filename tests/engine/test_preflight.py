@@ -4,7 +4,7 @@ import os
 import shutil
 
 import pytest
-from run_net_tool import REPO, run_net
+from tools_in_process import REPO, run_net
 
 from slowfast.config import load_config
 from slowfast.engine.preflight import PreflightError, check_before_run

@@ -3,7 +3,7 @@
 import shutil
 
 import torch
-from run_net_tool import REPO, run_net
+from tools_in_process import REPO, run_net
 
 from slowfast.config import load_config
 from slowfast.models import build_model

@@ -12,7 +12,7 @@ import time
 
 import psutil
 import pytest
-from run_net_tool import REPO, run_net
+from tools_in_process import REPO, run_net
 
 from slowfast.config import load_config
 from slowfast.engine.run_lock import LOCK_FILENAME, OutputDirBusy, output_dir_lock, owns_output_dir, run_lock

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import torch
-from run_net_tool import REPO, run_net
+from tools_in_process import REPO, run_net
 
 SMOKE_X3D = os.path.join(REPO, "configs", "smoke", "X3D_M.yaml")
 DIST_JOB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dist_job.py")

@@ -11,8 +11,8 @@ import sys
 import time
 
 import pytest
-from run_net_tool import run_net
 from tiny_kinetics import write_tiny_kinetics
+from tools_in_process import run_net
 
 from slowfast.benchmark.bundle import read_bundle
 from slowfast.suite.browser import check_page, find_browser
