@@ -12,7 +12,7 @@ import time
 
 import pytest
 from tiny_kinetics import write_tiny_kinetics
-from tools_in_process import run_net
+from tools_in_process import run_net, run_tool
 
 from slowfast.benchmark.bundle import read_bundle
 from slowfast.suite.browser import check_page, find_browser
@@ -82,12 +82,6 @@ def _short_run(data, epochs=1):
     (no test, no model statistics: the leaderboard reads neither)."""
     opts = ["DATA.PATH_TO_DATA_DIR", data, "DATA.PATH_PREFIX", data, "MODEL.NUM_CLASSES", "4", "SOLVER.MAX_EPOCH"]
     return opts + [str(epochs), "TEST.ENABLE", "False", "BENCHMARK.TARGET_TOP1", "0.01", "LOG_MODEL_INFO", "False"]
-
-
-def _run(tool, *args):
-    command = [sys.executable, os.path.join(REPO, "tools", tool), *args]
-    done = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
 def _single_run(out, data, *extra):
@@ -175,10 +169,8 @@ def test_bundle_layout_and_verification(bundles):
     assert good.fingerprint["train"]["videos"] == 24 and good.scores["benchmark_score"] is not None
     edited = read_bundle(bundles["edited"])
     assert any("metrics.jsonl" in p and "99.5" in p for p in edited.problems), edited.problems
-    score = subprocess.run(
-        [sys.executable, os.path.join(REPO, "tools", "score.py"), bundles["edited"]], env=ENV, capture_output=True
-    )
-    assert score.returncode == 1 and b"FAILED" in score.stdout
+    score = run_tool("score.py", bundles["edited"])
+    assert score.returncode == 1 and "FAILED" in score.stdout
 
 
 @pytest.mark.slow
@@ -193,12 +185,7 @@ def test_leaderboard_ranks_good_bundles_rejects_edited_and_separates_data(bundle
     assert [r.values["bundle"] for r in alone] == [bundles["other"]]
     assert to_csv(groups).count("\n") == 4 and "rejected `" + bundles["edited"] in to_markdown(groups, rejected)
     page = tmp_path / "leaderboard.html"
-    done = subprocess.run(
-        [sys.executable, os.path.join(REPO, "tools", "compare.py"), *bundles.values(), "-o", str(page)],
-        env=ENV,
-        capture_output=True,
-        text=True,
-    )
+    done = run_tool("compare.py", *bundles.values(), "-o", page)
     assert done.returncode == 1 and "rejected " + bundles["edited"] in done.stderr
     html = page.read_text()
     assert html.count("data:image/png;base64,") == 4 and "second box" in html and "Rejected" in html
