@@ -86,7 +86,7 @@ def _short_run(data, epochs=1):
 
 def _single_run(out, data, *extra):
     """A plain run folder of the X3D smoke config (read as a one-run bundle: a cnn score, no benchmark_score),
-    run in this process (the benchmark above runs its runs as run_benchmark.py does)."""
+    run in this process: one start-up less."""
     assert run_net.main(["--cfg", SMOKE[0], *_short_run(data), *extra, "OUTPUT_DIR", str(out)]) == 0
     return str(out)
 
