@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 import torch
 from tools_in_process import run_net
@@ -52,11 +53,6 @@ def _final_state(output_dir, epoch):
     return torch.load(path, weights_only=True)["model_state"]
 
 
-def _loader_workers(pid):
-    with open(f"/proc/{pid}/task/{pid}/children") as f:
-        return [int(child) for child in f.read().split()]
-
-
 def _kill_in_second_epoch_and_rerun(command, out, env, workers):
     """Start ``command``, SIGKILL it once its second epoch trains (its first iteration is logged), rerun it at once.
     Its ``workers`` loader workers outlive it until they notice their parent is gone (up to seconds): they are
@@ -68,7 +64,7 @@ def _kill_in_second_epoch_and_rerun(command, out, env, workers):
     while not any(r["epoch"] == 1 for r in records_of(read_metrics(out), "train_iter", "epoch")):
         assert process.poll() is None and time.time() < deadline, "run ended before it could be killed"
         time.sleep(0.01)
-    orphans = _loader_workers(process.pid)
+    orphans = [child.pid for child in psutil.Process(process.pid).children()]  # its loader workers
     assert len(orphans) == workers, orphans
     try:
         for orphan in orphans:
