@@ -93,24 +93,26 @@ class Run:
     data_wait_shares: list[float] = field(default_factory=list)  # per epoch this process trained
 
 
-def benchmark_job(cfg: CfgNode, cfg_file: str) -> None:
+def benchmark_job(cfg: CfgNode, cfg_file: str, *, result_block: bool = True) -> None:
     """What tools/run_net.py launches on every process: the benchmark run (``run_job``), or with TRAIN.ENABLE
     False the multi-view test of trained weights (``test_job``). The process owning OUTPUT_DIR (global rank 0)
-    holds its run lock meanwhile: it lives as long as the run writes there, whoever launched it."""
+    holds its run lock meanwhile: it lives as long as the run writes there, whoever launched it. ``result_block``
+    False leaves out the end-of-run block (a check run, whose caller prints its own summary)."""
     with run_lock(cfg):
         if cfg.TRAIN.ENABLE:
-            run_job(cfg, cfg_file)
+            run_job(cfg, cfg_file, result_block=result_block)
         else:
             test_job(cfg)
 
 
-def run_job(cfg: CfgNode, cfg_file: str) -> RunResult:
+def run_job(cfg: CfgNode, cfg_file: str, *, result_block: bool = True) -> RunResult:
     """Train with evaluation every epoch under the benchmark clock, test, and print the result block.
 
     Args:
         cfg (CfgNode): the frozen run configuration (TRAIN.ENABLE True).
         cfg_file (str): the --cfg file: names the model, and is the official config for the compliance check
             unless BENCHMARK.OFFICIAL_CONFIG names another.
+        result_block (bool): print the end-of-run block (rank 0); False for a check run such as gpu_check's.
     Returns:
         RunResult
     """
@@ -124,7 +126,7 @@ def run_job(cfg: CfgNode, cfg_file: str) -> RunResult:
         except BaseException:  # the error itself propagates and fails the job
             abort()
             raise
-    return close_run(run)
+    return close_run(run, result_block=result_block)
 
 
 def _abort_once(run: Run) -> Callable[[], None]:
@@ -215,8 +217,9 @@ def _compilations(run: Run) -> int:
     return compiled_frames() if run.implementation.settings.get("compile") else 0
 
 
-def close_run(run: Run) -> RunResult:
-    """run_stop at the end of training, the multi-view test (outside the clock), the result block."""
+def close_run(run: Run, *, result_block: bool = True) -> RunResult:
+    """run_stop at the end of training, the multi-view test (outside the clock), the result block (unless
+    ``result_block`` is False)."""
     cfg, clock = run.cfg, run.clock
     status = STATUS_SUCCESS if clock.reached else STATUS_ABORTED
     run.log.run_stop(status, clock.t_bench if clock.t_bench is not None else clock.elapsed(agree=True))
@@ -237,7 +240,8 @@ def close_run(run: Run) -> RunResult:
     if du.is_main_process():
         # The log alone knows the earlier sessions of a resumed run.
         result.resumes = resumes_in_log(read_mllog(os.path.join(cfg.OUTPUT_DIR, MLLOG_FILENAME))[0])
-        logger.info("\n%s", format_result_block(result))
+        if result_block:
+            logger.info("\n%s", format_result_block(result))
     run.ctx.metrics.close()
     run.log.close()
     return result

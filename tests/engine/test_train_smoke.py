@@ -37,6 +37,7 @@ def test_smoke_run_trains_evaluates_checkpoints_and_logs(name, smoke_config, tmp
     # Each epoch's time runs from its start to the end of its evaluation; no self-check ran, so no prediction.
     assert all(r["epoch_s"] > 0 and r["predicted_epoch_s"] is None for r in epochs)
     assert not (tmp_path / "report.html").exists()  # the caller writes it (tools/run_net.py), not every worker
+    assert "\ntarget top-1       " in (tmp_path / "log.txt").read_text()  # the result block, logged by rank 0
     assert epochs[-1]["loss"] < epochs[0]["loss"], [r["loss"] for r in epochs]
     evals = _records(tmp_path, "eval")
     assert [r["num_videos"] for r in evals] == [8, 8, 8, 8]  # every val video once per evaluation

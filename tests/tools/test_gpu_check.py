@@ -32,6 +32,9 @@ def test_short_runs_report_throughput_waiting_memory_recompilations_and_precisio
         line = gpu_check.format_summary(run)
         assert line.startswith(run.name) and "clips/s" in line and "recompilations 0" in line
         assert f"(first batch {s['first_batch_wait_s']:.1f} s)" in line
+        # A check run is not a score: no result block (compliance, "target not reached") above the summary.
+        log = open(os.path.join(run.run_dir, "log.txt")).read()
+        assert "epoch 1/1 eval: top1" in log and "\ntarget top-1       " not in log
 
 
 @pytest.mark.parametrize("name", ["X3D_M", "MVIT_B_16x4"])
