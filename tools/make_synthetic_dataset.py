@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Write a synthetic Kinetics-format dataset (20 classes: 5 shapes x 4 motions) for quick-starts and CI.
+"""Write a synthetic Kinetics-format dataset (20 classes: 5 shapes x 4 motions), e.g. for tests or a loader benchmark.
 
 Example:
-    python tools/make_synthetic_dataset.py --out data/synthetic --size 128x96 --fps 15 --seconds 3
+    python tools/make_synthetic_dataset.py --out /tmp/synthetic --size 128x96 --fps 15 --seconds 3
+
+The quick-starts need no such command: they generate their own set (DATA.SYNTHETIC.*) on first use.
 """
 
 import argparse
@@ -28,7 +30,7 @@ def parse_size(text):
 
 
 def build_parser():
-    """Command-line options; defaults give the quick-start set (400 videos, 128x96, 15 fps, 3 s)."""
+    """Command-line options; the defaults give 400 videos (12/4/4 per class), 128x96, 15 fps, 3 s."""
     parser = ToolParser(__doc__)
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--size", type=parse_size, default=(128, 96), help="frame size WxH, even numbers")

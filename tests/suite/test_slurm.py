@@ -28,6 +28,14 @@ def test_too_few_cpus_per_task_for_the_loader_workers_is_one_error_line(smoke_co
     assert "--cpus-per-task 8 is too few for DATA_LOADER.NUM_WORKERS = 8" in line and "--cpus-per-task 9" in line
 
 
+def test_cpus_per_task_defaults_to_the_runs_loader_workers_plus_one(smoke_config, tmp_path):
+    cfg_file, opts, cfg = smoke_config("X3D_M", tmp_path / "run", "DATA_LOADER.NUM_WORKERS", "5")
+    args = submit.build_parser().parse_args(["--cfg", cfg_file, *opts])
+    assert submit.slurm_resources(args, cfg).cpus_per_task == 6
+    args = submit.build_parser().parse_args(["--cpus-per-task", "12", "--cfg", cfg_file, *opts])
+    assert submit.slurm_resources(args, cfg).cpus_per_task == 12
+
+
 def test_a_relative_output_dir_is_one_error_line(smoke_config, capsys):
     cfg_file, opts, _ = smoke_config("X3D_M", "relative/run")
     assert submit.main(["--gpus-per-node", "0", "--cfg", cfg_file, *opts]) == 1

@@ -7,7 +7,7 @@ import pytest
 
 from slowfast.benchmark.mllog import MLLog
 from slowfast.config import ConfigError
-from slowfast.suite.runner import check_overrides, plan_runs, run_state
+from slowfast.suite.runner import SCORED_CONFIGS, check_overrides, plan_runs, run_state
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOGS = os.path.join(REPO, "tests", "benchmark", "logs")
@@ -66,3 +66,9 @@ def test_plan_and_overrides():
         check_overrides(SMOKE, ["OUTPUT_DIR", "x"])
     with pytest.raises(ConfigError, match="NO_SUCH_KEY"):
         check_overrides(SMOKE, ["NO_SUCH_KEY", "1"])
+
+
+def test_the_default_configs_missing_from_another_folder_name_the_repository_root(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"configs/X3D_M.yaml is not in .*: run tools/run_benchmark.py from the"):
+        check_overrides(SCORED_CONFIGS, [])
