@@ -7,7 +7,8 @@
 Reports unreadable files, files shorter than --min-frames (the clip span DATA.NUM_FRAMES x DATA.SAMPLING_RATE
 of --cfg; without --cfg 80, X3D-M's) and class counts per split. With --cfg, the data folder, prefix,
 separator and minimum coverage also come from the config (a DATA_DIR given still wins). Files under
---min-coverage of the span (DATA.MIN_CLIP_COVERAGE) count as unreadable, as in the loader. With
+--min-coverage of the span (DATA.MIN_CLIP_COVERAGE; without --cfg 0, the scored configs' and PySlowFast's
+rule) count as unreadable, as in the loader. With
 --write-clean, writes the CSVs without the unreadable files (other short files are kept: the loader repeats
 their last frame, as PySlowFast does).
 Exit status 1 when any file is unreadable, or (with an ``error:`` line) when the folder or every list is missing.
@@ -112,7 +113,7 @@ def build_parser():
         type=float,
         default=None,
         help="fraction of --min-frames below which a file is unusable (DATA.MIN_CLIP_COVERAGE; "
-        "default: from --cfg, else 0.5)",
+        "default: from --cfg, else 0: a short file is used, as in the scored configs)",
     )
     parser.add_argument("--write-clean", metavar="OUT_DIR", help="write CSVs without unreadable videos")
     return parser
@@ -129,7 +130,7 @@ def fill_in(args):
         if data is None:
             raise UserError("give DATA_DIR or --cfg")
         args.data_dir, args.prefix = data.PATH_TO_DATA_DIR, data.PATH_PREFIX if args.prefix is None else args.prefix
-    defaults = dict(prefix=args.data_dir, separator=" ", min_frames=80, min_coverage=0.5)
+    defaults = dict(prefix=args.data_dir, separator=" ", min_frames=80, min_coverage=0.0)  # X3D-M's
     if data is not None:
         defaults.update(
             separator=data.PATH_LABEL_SEPARATOR,

@@ -15,7 +15,10 @@ def test_check_dataset_reports_and_cleans(tiny_dataset, tmp_path):
     if os.path.exists(os.path.join(folder, "test.csv")):
         os.remove(os.path.join(folder, "test.csv"))
     out = tmp_path / "clean"
-    proc = run_tool("check_dataset.py", folder, "--workers", "2", "--min-frames", "60", "--write-clean", out)
+    # --min-coverage 0.5: stricter than the scored configs' 0 (as the loader tests are), so that the 2-frame
+    # too_short.mp4 counts as unreadable.
+    args = ["--workers", "2", "--min-frames", "60", "--min-coverage", "0.5", "--write-clean", out]
+    proc = run_tool("check_dataset.py", folder, *args)
     assert proc.returncode == 1, proc.stderr
     unreadable = {
         line.split()[1].rsplit("/", 1)[-1].rstrip(":")
@@ -55,6 +58,10 @@ def test_check_dataset_takes_the_clip_span_from_the_config(tiny_dataset, tmp_pat
     assert "clip span 32 frames" in proc.stdout
     assert "[val] 4 listed, 0 unreadable, 0 shorter than the clip span" in proc.stdout
     assert "[val] 4 listed, 0 unreadable, 4 shorter" in _check_dataset(str(data), "--workers", "1").stdout
+    # Without --cfg the loader's rule of the scored configs too (MIN_CLIP_COVERAGE 0): a 40-frame video covers 40 %
+    # of a 100-frame span and is used (repeating its last frame), so it is short, not unreadable.
+    proc = _check_dataset(str(data), "--workers", "1", "--min-frames", "100")
+    assert proc.returncode == 0 and "[val] 4 listed, 0 unreadable, 4 shorter" in proc.stdout, proc.stdout
 
 
 def test_check_dataset_on_a_missing_folder_exits_non_zero(tmp_path):
