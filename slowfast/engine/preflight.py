@@ -90,7 +90,7 @@ def data_problems(cfg: CfgNode) -> list[str]:
     write into the folder (it will generate the data before the clock starts).
 
     Args:
-        cfg (CfgNode): reads DATA.*, TEST.ENABLE.
+        cfg (CfgNode): reads DATA.*, TRAIN.ENABLE, TEST.ENABLE.
     Returns:
         list of str: problems, one line each.
     """
@@ -98,7 +98,9 @@ def data_problems(cfg: CfgNode) -> list[str]:
     if cfg.DATA.SYNTHETIC.ENABLE and not synthetic_data_ready(cfg):
         refusal = refusal_to_write(folder)
         return [refusal] if refusal else []
-    splits = SPLITS if cfg.TEST.ENABLE else SPLITS[:2]
+    # Training reads train and val (evaluated every epoch); the multi-view test reads test (a test-only run of a
+    # PySlowFast checkpoint needs nothing else).
+    splits = [s for s in SPLITS if (cfg.TEST.ENABLE if s == "test" else cfg.TRAIN.ENABLE)]
     lists = read_split_lists(
         folder, splits=splits, path_prefix=cfg.DATA.PATH_PREFIX, separator=cfg.DATA.PATH_LABEL_SEPARATOR
     )

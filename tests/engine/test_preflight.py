@@ -113,3 +113,15 @@ def test_labels_that_do_not_fit_num_classes_are_named(capsys, tiny_kinetics, tmp
     ]
     status = run_net.main(_argv(tiny_kinetics, tmp_path / "run", "MODEL.NUM_CLASSES", "3"))
     assert status == 1 and "pass MODEL.NUM_CLASSES 4" in capsys.readouterr().err
+
+
+def test_a_test_only_run_needs_only_test_csv(tiny_kinetics, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_kinetics, data)
+    (data / "train.csv").unlink()
+    (data / "val.csv").unlink()
+    test_only = load_config(SMOKE_X3D, _argv(data, tmp_path / "run", "TRAIN.ENABLE", "False")[2:])
+    check_before_run(test_only)  # no error: the multi-view test reads test.csv alone
+    training = load_config(SMOKE_X3D, _argv(data, tmp_path / "run")[2:])
+    with pytest.raises(PreflightError, match="train.csv does not exist: the train split needs it"):
+        check_before_run(training)

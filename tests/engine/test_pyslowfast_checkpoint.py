@@ -35,6 +35,8 @@ def test_pyslowfast_checkpoint_is_tested_with_the_documented_command(capsys, tin
     data = tmp_path / "data"
     shutil.copytree(tiny_kinetics, data)
     shutil.copy(data / "val.csv", data / "test.csv")
+    (data / "train.csv").unlink()  # the test-only run reads test.csv alone
+    (data / "val.csv").unlink()
     data_opts = ["DATA.PATH_TO_DATA_DIR", str(data), "DATA.PATH_PREFIX", str(data), "MODEL.NUM_CLASSES", "4"]
     cfg = load_config(SMOKE_X3D, data_opts)
     checkpoint = tmp_path / "x3d_m.pyth"
