@@ -6,8 +6,9 @@
 For each backend (DATA.DECODING_BACKEND), prints the single-process rate of decoding the same clips without
 any transform (clips per CPU-second: the input limit of one core), then per worker count the median over
 epochs of videos/s (and augmented clips/s) the train loader delivers and its videos per CPU-second as a
-share of the raw rate. Epochs alternate between the backends, so both see the same machine load. As in the
-peer's bench_loader.py, each epoch uses a fresh loader and is timed from its first batch to its last. If the
+share of the raw rate. Epochs alternate between the backends, so both see the same machine load. Each epoch
+uses a fresh loader and is timed from its first batch to its last (as the PySlowFast side of the speed
+comparison in MEASUREMENTS.md is timed). If the
 loader is far below workers x the raw rate, transforms or the loader cost time; if the GPU step is faster
 than the loader rate, training is input-bound: add workers.
 """

@@ -19,7 +19,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config.cli import ToolParser, run_tool
-from slowfast.suite.runner import QUICKSTART_CONFIGS, SCORED_CONFIGS, check_overrides, finish, plan_runs, run_all
+from slowfast.suite.runner import check_overrides, default_configs, finish, plan_runs, run_all
 from slowfast.utils.errors import RunInterrupted
 
 
@@ -53,7 +53,7 @@ class BenchmarkParser(ToolParser):
 
 def run_benchmark(args):
     """Run what is left of the benchmark, then print the final block; return 1 when a run failed, else 0."""
-    configs = args.configs or (QUICKSTART_CONFIGS if args.quickstart else SCORED_CONFIGS)
+    configs = args.configs or default_configs(args.quickstart)
     out = args.out or os.path.join("output", "quickstart_benchmark" if args.quickstart else "benchmark")
     check_overrides(configs, args.opts)
     try:

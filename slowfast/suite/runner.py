@@ -81,17 +81,26 @@ def run_state(output_dir: str) -> str:
     return "interrupted"
 
 
+def default_configs(quickstart: bool) -> tuple[str, ...]:
+    """The scored configs (or the quick-start ones), as paths relative to the repository root.
+
+    Raises:
+        ConfigError: the current folder is not the repository root (the configs are not there).
+    """
+    configs = QUICKSTART_CONFIGS if quickstart else SCORED_CONFIGS
+    if not all(os.path.isfile(cfg_file) for cfg_file in configs):
+        raise ConfigError(
+            f"{configs[0]} is not in {os.getcwd()}: run tools/run_benchmark.py from the repository root ({REPO_ROOT})"
+        )
+    return configs
+
+
 def check_overrides(cfg_files: Sequence[str], overrides: Sequence[str]) -> None:
     """Load every config with the overrides once, before hours of training.
 
     Raises:
-        ConfigError: a config missing from the current folder (the defaults are relative to the repository root),
-            an override naming OUTPUT_DIR (the benchmark sets it; use --out) or failing a config's checks.
+        ConfigError: an override names OUTPUT_DIR (the benchmark sets it; use --out) or fails a config's checks.
     """
-    if missing := [cfg_file for cfg_file in cfg_files if not os.path.isfile(cfg_file)]:
-        raise ConfigError(
-            f"{missing[0]} is not in {os.getcwd()}: run tools/run_benchmark.py from the repository root ({REPO_ROOT})"
-        )
     if "OUTPUT_DIR" in list(overrides)[::2]:
         raise ConfigError("OUTPUT_DIR is set per run by run_benchmark: use --out DIR for the benchmark folder")
     for cfg_file in cfg_files:

@@ -7,7 +7,7 @@ import pytest
 
 from slowfast.benchmark.mllog import MLLog
 from slowfast.config import ConfigError
-from slowfast.suite.runner import SCORED_CONFIGS, check_overrides, plan_runs, run_state
+from slowfast.suite.runner import QUICKSTART_CONFIGS, check_overrides, default_configs, plan_runs, run_state
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOGS = os.path.join(REPO, "tests", "benchmark", "logs")
@@ -69,6 +69,8 @@ def test_plan_and_overrides():
 
 
 def test_the_default_configs_missing_from_another_folder_name_the_repository_root(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert default_configs(quickstart=True) == QUICKSTART_CONFIGS
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match=r"configs/X3D_M.yaml is not in .*: run tools/run_benchmark.py from the"):
-        check_overrides(SCORED_CONFIGS, [])
+        default_configs(quickstart=False)
