@@ -8,6 +8,7 @@ Two pipelines share these ops:
 Random draws come from a ``numpy.random.Generator`` passed in, so an item's augmentation is reproducible.
 """
 
+import functools
 import math
 
 import torch
@@ -54,10 +55,15 @@ def normalize_batch(batch_uint8_nCTHW, mean, std):
     Returns:
         Tensor: float32 (N,C,T,H,W) on the batch's device.
     """
-    device = batch_uint8_nCTHW.device
-    mean_t = torch.tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1, 1)
-    std_t = torch.tensor(std, dtype=torch.float32, device=device).view(1, -1, 1, 1, 1)
+    mean_t, std_t = _channel_constants(tuple(mean), tuple(std), batch_uint8_nCTHW.device)
     return batch_uint8_nCTHW.to(torch.float32).div_(255.0).sub_(mean_t).div_(std_t)
+
+
+@functools.lru_cache(maxsize=8)
+def _channel_constants(mean, std, device):
+    """(mean, std) as float32 (1,C,1,1,1) tensors on ``device``, made once: building a tensor on a GPU from a
+    Python list copies from pageable memory, which waits for the stream (a host-device sync every step)."""
+    return tuple(torch.tensor(v, dtype=torch.float32, device=device).view(1, -1, 1, 1, 1) for v in (mean, std))
 
 
 def short_side_size(height, width, size):

@@ -80,13 +80,14 @@ def place_model(model: nn.Module, cfg: CfgNode, device: torch.device) -> tuple[n
 def mixed_precision(cfg: CfgNode, device: torch.device) -> tuple[torch.amp.GradScaler, torch.dtype | None]:
     """TRAIN.MIXED_PRECISION: (GradScaler, autocast dtype).
 
-    bf16 where the device computes it natively (the CPU; CUDA where ``torch.cuda.is_bf16_supported()``, Ampere
-    and later): its fp32 exponent range needs no loss scaling, so the scaler is disabled. fp16 with an enabled
-    GradScaler on older GPUs. Off: a disabled scaler and no autocast.
+    bf16 where the device computes it natively (the CPU; CUDA GPUs of compute capability 8.0 and later): its fp32
+    exponent range needs no loss scaling, so the scaler is disabled. fp16 with an enabled GradScaler on older GPUs
+    (torch's default ``is_bf16_supported()`` also says yes there, counting bf16 emulated in software, which is
+    slow). Off: a disabled scaler and no autocast.
     """
     if not cfg.TRAIN.MIXED_PRECISION:
         return torch.amp.GradScaler(device.type, enabled=False), None
-    if device.type != "cuda" or torch.cuda.is_bf16_supported():
+    if device.type != "cuda" or torch.cuda.is_bf16_supported(including_emulation=False):
         return torch.amp.GradScaler(device.type, enabled=False), torch.bfloat16
     return torch.amp.GradScaler(device.type, enabled=True), torch.float16
 

@@ -42,10 +42,20 @@ def test_unknown_matmul_precision_is_a_config_error():
         load_config(None, ["MODEL.MATMUL_PRECISION", "fp16"])
 
 
-@pytest.mark.parametrize(("bf16", "dtype", "scaled"), [(True, torch.bfloat16, False), (False, torch.float16, True)])
-def test_mixed_precision_on_cuda_is_bf16_where_supported_else_fp16_with_a_scaler(monkeypatch, bf16, dtype, scaled):
+def _ampere_bf16(including_emulation=True):
+    return True
+
+
+def _volta_bf16(including_emulation=True):
+    return including_emulation  # torch's default answer counts bf16 emulated in software: True on a V100 too
+
+
+@pytest.mark.parametrize(
+    ("bf16", "dtype", "scaled"), [(_ampere_bf16, torch.bfloat16, False), (_volta_bf16, torch.float16, True)]
+)
+def test_mixed_precision_on_cuda_is_bf16_where_native_else_fp16_with_a_scaler(monkeypatch, bf16, dtype, scaled):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # GradScaler disables itself without CUDA
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", bf16)
     scaler, amp_dtype = mixed_precision(load_config(None, ["TRAIN.MIXED_PRECISION", "True"]), CUDA)
     assert amp_dtype == dtype and scaler.is_enabled() is scaled
 

@@ -7,6 +7,7 @@ import torch
 from gpu_cases import clip_batch, scored_config
 
 from slowfast.datasets.random_erasing import erase_batch, erasing_plan
+from slowfast.datasets.spatial_transforms import normalize_batch
 from slowfast.engine.run import build_loop_context
 from slowfast.engine.trainer import train_one_epoch
 
@@ -79,3 +80,18 @@ def test_random_erasing_on_the_device_fills_the_planned_boxes_with_standard_norm
         assert bool((clip[:, :, ~inside] == 7.0).all()) and not bool((clip[:, :, inside] == 7.0).any())
         noise = clip[:, :, inside]
         assert abs(float(noise.mean())) < 0.05 and abs(float(noise.std()) - 1) < 0.05  # >= 3 x 16 x 1000 values
+
+
+def test_normalizing_a_batch_on_the_device_waits_for_nothing_and_matches_the_cpu(device):
+    mean, std = [0.45, 0.45, 0.45], [0.225, 0.225, 0.225]
+    batch = torch.randint(0, 256, (2, 3, 4, 8, 8), dtype=torch.uint8)
+    on_device = batch.to(device)
+    normalize_batch(on_device, mean, std)  # the first call puts the channel constants on the device
+    if device.type == "cuda":
+        torch.cuda.set_sync_debug_mode("error")  # any host-device synchronisation now raises
+    try:
+        out = normalize_batch(on_device, mean, std)
+    finally:
+        if device.type == "cuda":
+            torch.cuda.set_sync_debug_mode("default")
+    assert torch.equal(out.cpu(), normalize_batch(batch, mean, std))
