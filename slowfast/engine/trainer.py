@@ -88,6 +88,7 @@ def _progress(iterable: Iterable[T], total: int, desc: str) -> Iterable[T]:
 
 
 def _memory_mb(device: torch.device) -> float:
+    """Peak GPU memory allocated since the epoch began (CUDA), else this process's resident memory."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
     return psutil.Process().memory_info().rss / 2**20
@@ -142,9 +143,12 @@ def train_one_epoch(ctx: LoopContext, loader: Loader, epoch: int, bad_videos: Ba
         bad_videos (BadVideoTracker): collects videos that failed to decode.
     Returns:
         dict: loss, top1 (%), clips_per_s (all processes), data_wait_share, lr at the end of the epoch,
-        memory_mb (peak of this process).
+        memory_mb (this process's peak during the epoch's training).
     """
     cfg, num_iters = ctx.cfg, len(loader)
+    if ctx.device.type == "cuda":
+        # The epoch's own peak: not auto's search (its candidates at the run's batch) nor the evaluations before.
+        torch.cuda.reset_peak_memory_stats(ctx.device)
     ctx.model.train()
     stats, lr = EpochStats(), 0.0
     batches = _progress(_device_batches(loader, ctx), num_iters, f"epoch {epoch + 1}")

@@ -48,7 +48,7 @@ class TrainEpochRecord(TypedDict):
     steady_data_wait_share: float  # data_wait_share without it
     bad_videos: int  # train videos that could not be decoded in this epoch
     recompilations: int  # torch.compile compilations during the epoch, after the warm-up (goal: 0)
-    memory_mb: float  # peak GPU memory allocated by this process (CUDA), else its resident memory
+    memory_mb: float  # peak GPU memory this process allocated in the epoch's training (CUDA), else resident memory
     epoch_s: float  # train + evaluation
     predicted_epoch_s: float | None  # the self-check's prediction (None without one)
     time: float

@@ -70,6 +70,18 @@ def test_train_step_of_a_scored_model(device, name, precision):
     assert all(p.dtype == torch.float32 for p in ctx.model_without_ddp.parameters())  # master weights stay fp32
 
 
+def test_an_epochs_memory_peak_is_its_own(device):
+    if device.type != "cuda":
+        pytest.skip("on the CPU memory_mb is the resident memory, not a peak")
+    cfg = scored_config("X3D_M", device)
+    ctx = _context(cfg)
+    x, labels = clip_batch(cfg, 2, device)
+    torch.empty(4 * 2**30, dtype=torch.uint8, device=device)  # a 4 GiB peak before the epoch, e.g. auto's search
+    meta = {"valid": torch.ones(2, dtype=torch.bool), "bad_paths": []}
+    stats = train_one_epoch(ctx, [([x], labels, torch.arange(2), meta)], epoch=0, bad_videos=_Ignore())
+    assert 0 < stats["memory_mb"] < 4 * 1024  # X3D-M at 2 videos needs far less
+
+
 def test_random_erasing_on_the_device_fills_the_planned_boxes_with_standard_normal_noise(device):
     plans = torch.stack([erasing_plan(1.0, 1, 224, 224, np.random.default_rng(seed)) for seed in range(4)])
     batch = torch.full((4, 3, 16, 224, 224), 7.0, device=device)  # 7: no normalised pixel, no noise value
