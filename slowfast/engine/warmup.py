@@ -28,8 +28,10 @@ def train_input_shape(cfg: CfgNode, world_size: int) -> tuple[int, int, int, int
 
 
 def eval_input_shape(cfg: CfgNode, world_size: int) -> tuple[int, int, int, int, int]:
-    """One process's evaluation batch: (videos, channels, frames, crop, crop) at DATA.TEST_CROP_SIZE."""
-    crop = cfg.DATA.TEST_CROP_SIZE
+    """One process's batch of the evaluation every epoch: (videos, channels, frames, crop, crop). The val split's
+    centre crop is DATA.TRAIN_CROP_SIZE (datasets/kinetics.py); TEST_CROP_SIZE is the multi-view test's, after
+    the clock."""
+    crop = cfg.DATA.TRAIN_CROP_SIZE
     return (max(1, cfg.TEST.BATCH_SIZE // world_size), cfg.DATA.INPUT_CHANNEL_NUM[0], cfg.DATA.NUM_FRAMES, crop, crop)
 
 

@@ -34,8 +34,9 @@ def test_warm_up_runs_the_run_shapes_and_restores_the_state():
     ctx = cpu_loop_context(cfg, model)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     warmup.warm_up(ctx, world_size=2)
-    # 8 videos over 2 processes x 2 clips each; evaluation: 6 videos over 2 processes at the test crop.
-    assert model.calls == [(True, (8, 3, 4, 8, 8)), (False, (3, 3, 4, 10, 10))]
+    # 8 videos over 2 processes x 2 clips each; evaluation: 6 videos over 2 processes at the val split's crop,
+    # TRAIN_CROP_SIZE (the test crop is the multi-view test's, after the clock).
+    assert model.calls == [(True, (8, 3, 4, 8, 8)), (False, (3, 3, 4, 8, 8))]
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # weights and BN statistics, num_batches too
     assert ctx.optimizer.state_dict()["state"] == {}  # no momentum left from the warm-up step
