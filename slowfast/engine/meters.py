@@ -8,14 +8,18 @@ import torch
 from slowfast.utils import distributed as du
 
 
-def topk_hits(scores: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] = (1, 5)) -> torch.Tensor:
+def topk_hits(
+    scores: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] = (1, 5), valid: torch.Tensor | None = None
+) -> torch.Tensor:
     """Number of rows whose label is among the top-k scores, for each k, as a tensor on ``scores``' device
-    (reading it would wait for the device; the train loop reads it once every LOG_PERIOD).
+    (reading it would wait for the device; the loops read it once every LOG_PERIOD or once per evaluation).
 
     Args:
         scores (Tensor): (N, num_classes) logits or probabilities.
         labels (Tensor): (N,) class indices.
         ks (tuple of int): the k values (capped at the number of classes).
+        valid (Tensor or None): (N,) bool on ``scores``' device; only these rows count (a mask, not indexing,
+            which would wait for the device to learn how many rows remain).
     Returns:
         Tensor: (len(ks),) int64 correct counts.
     """
@@ -23,6 +27,8 @@ def topk_hits(scores: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] = (1
         return torch.zeros(len(ks), dtype=torch.long, device=scores.device)
     top = scores.topk(min(max(ks), scores.shape[1]), dim=1).indices
     hits = top == labels.view(-1, 1)
+    if valid is not None:
+        hits &= valid.view(-1, 1)
     return torch.stack([hits[:, : min(k, scores.shape[1])].any(dim=1).sum() for k in ks])
 
 

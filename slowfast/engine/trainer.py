@@ -21,7 +21,7 @@ from tqdm import tqdm
 from slowfast.datasets.bad_videos import BadVideoTracker
 from slowfast.datasets.random_erasing import erase_batch
 from slowfast.datasets.spatial_transforms import normalize_batch
-from slowfast.engine.meters import EpochStats, VideoScores, topk_correct, topk_hits
+from slowfast.engine.meters import EpochStats, VideoScores, topk_hits
 from slowfast.solver.lr_policy import get_lr_at_epoch
 from slowfast.solver.optimizer import clip_gradients, set_lr
 from slowfast.utils import distributed as du
@@ -245,14 +245,15 @@ def evaluate(ctx: LoopContext, loader: Loader, bad_videos: BadVideoTracker) -> d
         dict: top1, top5, num_videos (evaluated over all processes).
     """
     ctx.model_without_ddp.eval()
-    correct1 = correct5 = count = 0
+    # Top-1 hits, top-5 hits, videos: summed on the device and read once, so that no batch waits for the last.
+    totals = torch.zeros(3, dtype=torch.float64, device=ctx.device)
     for inputs, labels, _, meta, _ in _progress(_device_batches(loader, ctx), len(loader), "eval"):
-        valid = meta["valid"].to(ctx.device)
+        valid = meta["valid"].to(ctx.device, non_blocking=True)
         scores = forward(ctx, ctx.model_without_ddp, inputs)
-        hits1, hits5 = topk_correct(scores[valid], labels[valid])
-        correct1, correct5, count = correct1 + hits1, correct5 + hits5, count + int(valid.sum())
+        totals[:2] += topk_hits(scores, labels, valid=valid)
+        totals[2] += valid.sum()
         bad_videos.update(meta)
-    correct1, correct5, count = du.all_reduce_sum([float(correct1), float(correct5), float(count)])
+    correct1, correct5, count = du.all_reduce_sum(totals).tolist()
     return {
         "top1": 100.0 * correct1 / max(count, 1.0),
         "top5": 100.0 * correct5 / max(count, 1.0),

@@ -11,6 +11,12 @@ def test_topk_correct_counts_hits():
     scores = torch.tensor([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3], [0.2, 0.3, 0.5]])
     labels = torch.tensor([1, 2, 0])
     assert topk_correct(scores, labels, ks=(1, 2, 5)) == [1, 2, 3]
+    # Rows left out by a mask count as indexing them out would (the evaluation's undecodable videos).
+    valid = torch.tensor([True, False, True])
+    assert meters.topk_hits(scores, labels, ks=(1, 2, 5), valid=valid).tolist() == [1, 1, 2]
+    assert meters.topk_hits(scores, labels, ks=(1, 2, 5), valid=valid).tolist() == topk_correct(
+        scores[valid], labels[valid], ks=(1, 2, 5)
+    )
 
 
 def test_video_scores_sum_views_per_video():
