@@ -47,6 +47,8 @@ class PatchEmbed(nn.Module):
         super().__init__()
         self.channels_last = channels_last
         self.proj = nn.Conv3d(dim_in, dim_out, kernel_size=kernel, stride=stride, padding=padding)
+        if channels_last:  # the weight in the input's layout, so the convolution does not convert it every step
+            self.proj.to(memory_format=torch.channels_last_3d)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.channels_last:

@@ -328,6 +328,11 @@ class X3D(nn.Module):
             norm_layer=norm_layer,
         )
         self._init_weights(fc_init_std, zero_init_final_bn)
+        if channels_last:
+            # The weights in the activations' layout too (torch's advice), else a convolution whose weight layouts
+            # differ (the stem's; for 1x1x1 and channel-wise weights both layouts are the same memory) converts it
+            # every step.
+            self.to(memory_format=torch.channels_last_3d)
 
     def _init_weights(self, fc_init_std: float, zero_init_final_bn: bool) -> None:
         # With RESNET.ZERO_INIT_FINAL_BN every residual branch ends in a zero BatchNorm: blocks start as identities.
