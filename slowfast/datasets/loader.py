@@ -186,7 +186,7 @@ def build_loader(cfg, split, epoch_sampler=True, rank=None, world_size=None):
         sampler=sampler,
         num_workers=workers,
         collate_fn=functools.partial(collate_clips, mean=cfg.DATA.MEAN, std=cfg.DATA.STD),
-        pin_memory=cfg.DATA_LOADER.PIN_MEMORY and torch.cuda.is_available(),
+        pin_memory=cfg.DATA_LOADER.PIN_MEMORY and cfg.NUM_GPUS > 0,  # not for a CPU run on a GPU host
         drop_last=is_train,
         worker_init_fn=functools.partial(seed_worker, seed=cfg.RNG_SEED, rank=rank),
         # Every new iterator draws the workers' base seed (which seed_worker overrides) from this generator; from

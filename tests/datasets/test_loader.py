@@ -128,6 +128,15 @@ def test_only_the_train_loader_keeps_its_workers_between_epochs(tiny_dataset):
     assert not build_loader(cfg, "val").persistent_workers  # idle through training otherwise
 
 
+def test_memory_is_pinned_for_a_run_on_gpus_only(tiny_dataset, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU host
+    folder, good, _ = tiny_dataset
+    write_csv(folder, "train", good)
+    pinned = ["DATA_LOADER.PIN_MEMORY", "True"]
+    assert not build_loader(small_cfg(folder, pinned), "train").pin_memory  # NUM_GPUS 0: no CUDA context for this
+    assert build_loader(small_cfg(folder, [*pinned, "NUM_GPUS", "1"]), "train").pin_memory
+
+
 def test_train_clips_hand_over_uint8_and_normalise_on_the_device_to_the_worker_values(tiny_dataset):
     folder, good, _ = tiny_dataset
     write_csv(folder, "train", good)
