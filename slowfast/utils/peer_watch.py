@@ -10,8 +10,10 @@ the group rendezvoused through: rank 0's, or torchrun's agent's) from a daemon t
   sync needed) is dead: the watcher publishes one failure message under ``failed``;
 - a process whose job raised publishes its own failure (``publish_failure``);
 - every watcher polls ``failed``; the first message wins. A process that sees a peer's failure prints it as its
-  one ``error:`` line and exits with status 1 at once (its main thread may be stuck in a collective); a store
-  that stays unreachable means the process or machine holding it died, and ends the process the same way.
+  one ``error:`` line and exits with status 1 at once (its main thread may be stuck in a collective);
+- a second thread ends the process the same way when no store call has succeeded for ``STORE_LOSS_S``: the
+  process or machine holding the store died. A call to a store whose machine froze or lost power blocks far
+  beyond the store's timeout (TCP retransmits for many minutes), so the watcher cannot notice that itself.
 
 A process that is itself interrupted (Ctrl-C, SIGTERM) does not exit on a peer's failure: it is finishing its
 own clean-up. Before that exit the watcher runs the callbacks registered with ``on_peer_exit`` (the run logs
@@ -94,8 +96,11 @@ class PeerWatch:
         self.silence_s, self.period_s = silence_s, min(MAX_PERIOD_S, silence_s / 5)
         self.interrupted = threading.Event()  # set by the signal handler: our own clean-up is running
         self._stop = threading.Event()
+        self._ending = threading.Lock()  # one error line, whichever thread ends the process
         self.store.set(f"host/{rank}", socket.gethostname())
+        self._store_ok_at = time.monotonic()  # the last store call that returned
         self._thread = threading.Thread(target=self._watch, name="slowfast-peer-watch", daemon=True)
+        self._store_thread = threading.Thread(target=self._watch_store, name="slowfast-store-watch", daemon=True)
 
     @classmethod
     def start(cls, init_method: str, *, rank: int, world_size: int, silence_s: float) -> "PeerWatch":
@@ -116,8 +121,13 @@ class PeerWatch:
         store = dist.PrefixStore(f"slowfast_watch/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", client)
         holder = f"the job's rendezvous store at {host}:{port}"
         watch = cls(store, rank=rank, world_size=world_size, silence_s=silence_s, store_holder=holder)
-        watch._thread.start()
+        watch.begin()
         return watch
+
+    def begin(self) -> None:
+        """Start the watcher and the store watchdog threads."""
+        self._thread.start()
+        self._store_thread.start()
 
     def stop(self) -> None:
         """Stop watching (the job ended on this process)."""
@@ -146,9 +156,16 @@ class PeerWatch:
         self.publish_failure(f"failed: {type(err).__name__}: {first_line}")
 
     def _publish(self, message: str) -> None:
-        try:
-            self.store.compare_set(_FAILED_KEY, "", message)
-        except Exception:  # noqa: BLE001 - the store is gone; the peers notice that themselves
+        """Put ``message`` under ``failed`` unless one is there; wait at most STORE_LOSS_S for a frozen store."""
+        published = threading.Event()
+
+        def attempt() -> None:
+            with contextlib.suppress(Exception):  # the store is gone; the peers notice that themselves
+                self.store.compare_set(_FAILED_KEY, "", message)
+                published.set()
+
+        threading.Thread(target=attempt, name="slowfast-publish", daemon=True).start()
+        if not published.wait(STORE_LOSS_S):
             logger.warning("could not tell the peers: %s", message)
 
     def _peer_host(self, rank: int) -> str:
@@ -165,15 +182,12 @@ class PeerWatch:
     def _watch(self) -> None:
         neighbour = (self.rank + 1) % self.world_size
         beats, changed_at = -1, time.monotonic()
-        store_ok_at = time.monotonic()
         while not self._stop.wait(self.period_s):
             now = time.monotonic()
             try:
                 seen, failed = self._poll(neighbour)
-                store_ok_at = now
-            except Exception:  # noqa: BLE001 - any store error counts as silence from its holder
-                if now - store_ok_at > STORE_LOSS_S:
-                    self._end(f"lost {self.store_holder} for {STORE_LOSS_S:.0f} s: its process or machine died")
+                self._store_ok_at = time.monotonic()
+            except Exception:  # noqa: BLE001 - any store error counts as silence from its holder (_watch_store)
                 continue
             if failed:
                 self._end(failed)
@@ -183,13 +197,23 @@ class PeerWatch:
                 silence = f"stopped answering (no heartbeat for {self.silence_s:g} s)"
                 self._publish(f"rank {neighbour} on host {self._peer_host(neighbour)} {silence}")
 
+    def _watch_store(self) -> None:
+        """End the process once no store call has returned for STORE_LOSS_S (see the module docstring)."""
+        while not self._stop.wait(self.period_s):
+            if time.monotonic() - self._store_ok_at > STORE_LOSS_S:
+                self._end(f"lost {self.store_holder} for {STORE_LOSS_S:.0f} s: its process or machine died")
+                return
+
     def _end(self, message: str) -> None:
         """Print the job's one error line and exit, unless this process is already ending on its own."""
+        if not self._ending.acquire(blocking=False):
+            return  # the other thread is ending the process
         # Ctrl-C in a terminal reaches every process of the machine at once: a peer may report its interruption
         # just before this process's own signal handler runs, and then this process ends as interrupted too.
         own_signal = message.endswith(_INTERRUPTED) and self.interrupted.wait(_OWN_SIGNAL_GRACE_S)
         if self._stop.is_set() or self.interrupted.is_set() or own_signal:
             self._stop.set()
+            self._ending.release()
             return
         print(f"error: {message}; {RESUME_HINT}", file=sys.stderr, flush=True)
         for callback in list(_before_exit):
