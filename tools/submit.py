@@ -73,7 +73,8 @@ def submit(args: argparse.Namespace) -> None:
     if MISSING:
         raise UserError(MISSING)
     argv = ["--cfg", args.cfg_file, *args.opts, "NUM_GPUS", str(args.gpus_per_node)]
-    cfg = load_config(args.cfg_file, argv[2:])
+    # Checked for the job's processes on all its nodes (batches must divide among them), before the queue.
+    cfg = load_config(args.cfg_file, argv[2:], world_size=args.nodes * max(1, args.gpus_per_node))
     resources = slurm_resources(args, cfg)
     check_submission(cfg, resources)
     record = submit_run(argv, cfg, resources, cluster=args.cluster)

@@ -24,6 +24,8 @@ from slowfast.utils.slurm_env import adopt_srun_environment
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN_NET = os.path.join(REPO_ROOT, "tools", "run_net.py")
 JOBS_FILENAME = "slurm_jobs.json"
+# Requeues at the time limit before submitit gives up (its default, 3, ends a run longer than 4 x --time).
+MAX_TIMEOUT_REQUEUES = 1000
 LOGS_DIRNAME = "slurm"
 
 
@@ -144,6 +146,12 @@ class RunNetTask(submitit.helpers.Checkpointable):
         return 0
 
 
+def make_executor(folder: str, cluster: str | None) -> submitit.AutoExecutor:
+    """submitit's executor writing its files into ``folder``, requeueing a run at every time limit."""
+    requeues = {f"{name}_max_num_timeout": MAX_TIMEOUT_REQUEUES for name in ("slurm", "local")}
+    return submitit.AutoExecutor(folder=folder, cluster=cluster, **requeues)
+
+
 def submit_run(
     argv: Sequence[str], cfg: CfgNode, resources: SlurmResources, *, cluster: str | None = None
 ) -> dict[str, Any]:
@@ -159,7 +167,7 @@ def submit_run(
         job starts (``record_job_start``).
     """
     folder = os.path.join(cfg.OUTPUT_DIR, LOGS_DIRNAME)
-    executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
+    executor = make_executor(folder, cluster)
     job_name = f"vmb_{os.path.basename(os.path.normpath(cfg.OUTPUT_DIR))}"
     executor.update_parameters(**executor_parameters(resources, job_name))
     job = executor.submit(RunNetTask(argv, cfg.OUTPUT_DIR))

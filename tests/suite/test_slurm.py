@@ -10,7 +10,13 @@ import time
 import psutil
 import pytest
 
-from slowfast.suite.slurm import SlurmResources, executor_parameters, record_job_start
+from slowfast.suite.slurm import (
+    MAX_TIMEOUT_REQUEUES,
+    SlurmResources,
+    executor_parameters,
+    make_executor,
+    record_job_start,
+)
 from slowfast.utils.metrics import read_metrics, records_of
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
@@ -34,6 +40,14 @@ def test_cpus_per_task_defaults_to_the_runs_loader_workers_plus_one(smoke_config
     assert submit.slurm_resources(args, cfg).cpus_per_task == 6
     args = submit.build_parser().parse_args(["--cpus-per-task", "12", "--cfg", cfg_file, *opts])
     assert submit.slurm_resources(args, cfg).cpus_per_task == 12
+
+
+def test_a_batch_that_does_not_divide_among_all_the_jobs_processes_is_refused_before_the_queue(smoke_config, capsys):
+    batches = ["TRAIN.BATCH_SIZE", "136", "TEST.BATCH_SIZE", "16"]  # 136 = 8 x 17, not 16 x n
+    cfg_file, opts, _ = smoke_config("X3D_M", "/shared/run", *batches)
+    assert submit.main(["--nodes", "2", "--gpus-per-node", "8", "--cfg", cfg_file, *opts]) == 1
+    [line] = error_lines(capsys.readouterr().err)
+    assert "TRAIN.BATCH_SIZE" in line and "a multiple of the number of processes (16)" in line, line
 
 
 def test_a_relative_output_dir_is_one_error_line(smoke_config, capsys):
@@ -91,6 +105,11 @@ def test_a_job_preempted_mid_epoch_is_requeued_and_resumes_from_its_checkpoint(s
     log = (out / "log.txt").read_text()
     assert "resumed from" in log and "resumed            1 time(s) after interruptions" in log
     assert [r["epoch"] for r in records_of(read_metrics(str(out)), "train_epoch")] == [0, 1]
+
+
+def test_the_executor_requeues_at_every_time_limit_not_submitits_three(tmp_path):
+    executor = make_executor(str(tmp_path), "local")  # SLURM's executor takes the same slurm_ argument
+    assert executor._executor.max_num_timeout == MAX_TIMEOUT_REQUEUES > 3
 
 
 def test_task_0_of_a_job_records_its_nodes_and_requeues(tmp_path):
