@@ -3,16 +3,24 @@
 srun starts every task itself and sets SLURM_PROCID (global rank), SLURM_STEP_NUM_TASKS (processes in the step),
 SLURM_LOCALID (rank on the node), SLURM_STEP_TASKS_PER_NODE, SLURM_STEP_NODELIST and SLURM_JOB_ID; the launcher
 reads torchrun's RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT, which this module
-sets from them. The rendezvous host is the step's first node; the port comes from the job id, so every task picks
-the same one without talking. No torch needed.
+sets from them. The rendezvous host is the step's first node; the port comes from the job and step ids, so every
+task of a step picks the same one without talking, and two steps of one job running at once pick different ones.
+No torch needed.
 """
 
 import os
 import re
 from collections.abc import Mapping, MutableMapping
 
-# Ports 20000..39999: above the usual services, below Linux's ephemeral range.
-_PORT_BASE, _PORT_SPAN = 20000, 20000
+# Ports 20000..32767: above the usual services, below Linux's ephemeral range (32768..60999 by default), so no
+# outgoing connection on the first node holds the port already.
+_PORT_BASE, _PORT_SPAN = 20000, 32768 - 20000
+_STEPS_PER_JOB = 64  # steps of one job running at once that get distinct ports
+
+
+def rendezvous_port(job_id: int, step_id: int) -> int:
+    """The port of an srun step's rendezvous, the same in all its tasks."""
+    return _PORT_BASE + (job_id * _STEPS_PER_JOB + step_id % _STEPS_PER_JOB) % _PORT_SPAN
 
 
 def first_host(nodelist: str) -> str:
@@ -47,7 +55,8 @@ def torchrun_variables(env: Mapping[str, str]) -> dict[str, str]:
     """
     # SLURM_STEP_TASKS_PER_NODE reads "4(x2)" or "4,3": the first node's count is this layout's tasks per node.
     per_node = re.match(r"\d+", env.get("SLURM_STEP_TASKS_PER_NODE", "1"))
-    port = env.get("MASTER_PORT") or str(_PORT_BASE + int(env.get("SLURM_JOB_ID", "0")) % _PORT_SPAN)
+    job, step = int(env.get("SLURM_JOB_ID", "0")), int(env.get("SLURM_STEP_ID", "0"))
+    port = env.get("MASTER_PORT") or str(rendezvous_port(job, step))
     return {
         "RANK": env["SLURM_PROCID"],
         "WORLD_SIZE": env["SLURM_STEP_NUM_TASKS"],

@@ -2,7 +2,7 @@
 
 import pytest
 
-from slowfast.utils.slurm_env import adopt_srun_environment, first_host
+from slowfast.utils.slurm_env import adopt_srun_environment, first_host, rendezvous_port
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,16 @@ def test_an_srun_task_gets_torchruns_variables():
         "LOCAL_WORLD_SIZE": "4",
         "MASTER_ADDR": "node11",
     }
-    assert env["MASTER_PORT"] == str(20000 + 4242), "every task derives the same port from the job id"
+    assert env["MASTER_PORT"] == str(rendezvous_port(4242, 0)), "every task derives the port from the job and step"
+
+
+def test_rendezvous_ports_stay_below_the_ephemeral_range_and_differ_between_a_jobs_steps():
+    ports = [rendezvous_port(job, step) for job in range(0, 10**7, 997) for step in range(3)]
+    assert 20000 <= min(ports) and max(ports) < 32768  # Linux's ephemeral ports start at 32768
+    assert len({rendezvous_port(4242, step) for step in range(8)}) == 8
+    first, second = srun_task(5, 1) | {"SLURM_STEP_ID": "0"}, srun_task(5, 1) | {"SLURM_STEP_ID": "1"}
+    assert adopt_srun_environment(first) and adopt_srun_environment(second)
+    assert first["MASTER_PORT"] != second["MASTER_PORT"]  # two srun steps of one allocation at once
 
 
 def test_the_batch_script_a_single_task_and_torchrun_workers_are_left_alone():
