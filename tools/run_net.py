@@ -57,8 +57,10 @@ def run_or_start_agent(args, argv):
         adopt_srun_environment()
         return run(args)
     from slowfast.engine.agent import run_agent
+    from slowfast.engine.launch import resolve_rdzv_endpoint
 
-    agent = {"nproc_per_node": args.nproc_per_node, "rdzv_endpoint": args.rdzv_endpoint, "rdzv_id": args.rdzv_id}
+    endpoint = resolve_rdzv_endpoint(args.rdzv_endpoint, args.nnodes)
+    agent = {"nproc_per_node": args.nproc_per_node, "rdzv_endpoint": endpoint, "rdzv_id": args.rdzv_id}
     agent["node_rank"] = args.node_rank
     return run_agent(sys.executable, [__file__, *worker_argv(argv)], nnodes=args.nnodes, **agent)
 

@@ -18,6 +18,7 @@ from slowfast.utils.errors import UserError, report_user_error, run_reporting_er
 # The default rendezvous; on one machine the launcher replaces its port by a free one so that two jobs on the
 # same host do not collide.
 DEFAULT_INIT_METHOD = "tcp://localhost:9999"
+DEFAULT_RDZV_ENDPOINT = "localhost:29400"
 AGENT_FLAGS = ("--nnodes", "--nproc-per-node", "--rdzv-endpoint", "--rdzv-id", "--node-rank")
 
 
@@ -63,7 +64,11 @@ class _ConfigToolParser(ToolParser):
         )
         agent.add_argument("--nnodes", type=int, default=None, help="machines in the job")
         agent.add_argument("--nproc-per-node", type=int, default=1, help="workers on this machine (one per GPU)")
-        agent.add_argument("--rdzv-endpoint", default="localhost:29400", help="HOST:PORT of the rendezvous")
+        agent.add_argument(
+            "--rdzv-endpoint",
+            default=DEFAULT_RDZV_ENDPOINT,
+            help="HOST:PORT of the rendezvous, the same on every machine (default with --nnodes 1: a free port)",
+        )
         agent.add_argument("--rdzv-id", default="slowfast", help="the job's id, the same on every machine")
         agent.add_argument(
             "--node-rank",

@@ -42,7 +42,7 @@ import torch
 from fvcore.common.config import CfgNode
 
 from slowfast.config.checks import ConfigError, processes_per_machine
-from slowfast.config.cli import DEFAULT_INIT_METHOD
+from slowfast.config.cli import DEFAULT_INIT_METHOD, DEFAULT_RDZV_ENDPOINT
 from slowfast.engine.agent import run_agent
 from slowfast.engine.checkpoint import saved_epoch
 from slowfast.utils.distributed import cuda_device_index, init_distributed, shutdown_distributed, synchronize
@@ -76,14 +76,33 @@ def resolve_init_method(init_method: str, num_shards: int) -> str:
     """
     if num_shards == 1 and init_method == DEFAULT_INIT_METHOD:
         return f"tcp://localhost:{find_free_port()}"
-    host = urllib.parse.urlparse(init_method).hostname or ""
-    if num_shards > 1 and (host == "localhost" or host.startswith("127.") or host == "::1"):
+    if num_shards > 1 and _is_loopback(urllib.parse.urlparse(init_method).hostname or ""):
         raise ConfigError(
             f"--init_method {init_method} cannot join NUM_SHARDS = {num_shards} machines: every machine would "
             "wait for itself. Pass --init_method tcp://HOST:PORT with the address of the machine with "
             "--shard_id 0, the same on every machine."
         )
     return init_method
+
+
+def resolve_rdzv_endpoint(endpoint: str, nnodes: int) -> str:
+    """``resolve_init_method`` for the agent's ``--rdzv-endpoint`` (HOST:PORT) and ``--nnodes``.
+
+    Raises:
+        ConfigError: a loopback address for a job over several machines.
+    """
+    if nnodes == 1 and endpoint == DEFAULT_RDZV_ENDPOINT:
+        return f"localhost:{find_free_port()}"  # two runs on one machine must not join one rendezvous
+    if nnodes > 1 and _is_loopback(urllib.parse.urlparse(f"//{endpoint}").hostname or ""):
+        raise ConfigError(
+            f"--rdzv-endpoint {endpoint} cannot join --nnodes {nnodes} machines: every machine would wait for "
+            "itself. Pass --rdzv-endpoint HOST:PORT of one of the machines, the same on every machine."
+        )
+    return endpoint
+
+
+def _is_loopback(host: str) -> bool:
+    return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
 def resolve_backend(cfg: CfgNode) -> str:

@@ -1,4 +1,4 @@
-"""Two ``run_net.py --nnodes 2`` "machines" on localhost (gloo): a lost node ends the other within 60 s with one
+"""Two ``run_net.py --nnodes 2`` "machines" on this host (gloo): a lost node ends the other within 60 s with one
 error line, and rerunning both commands resumes from the checkpoint, with one shared OUTPUT_DIR (c10d rendezvous;
 the node holding the rendezvous store dies) and with one OUTPUT_DIR per node (fixed ranks: --node-rank, torch's
 static rendezvous; the node of rank 1 dies). Each scenario is one kill and one rerun: a run costs ~20 s of
@@ -25,7 +25,9 @@ END_WITHIN_S = 60
 
 def run_net_node(port, cfg_file, opts, *node_rank):
     """One machine of a 2-machine run_net.py job, with run_net.py as the machine's agent."""
-    agent = ["--nnodes", "2", "--nproc-per-node", "1", "--rdzv-endpoint", f"localhost:{port}", "--rdzv-id", str(port)]
+    # The host's name, as a real job's machines would give: run_net refuses a loopback endpoint for 2 machines.
+    endpoint = f"{socket.gethostname()}:{port}"
+    agent = ["--nnodes", "2", "--nproc-per-node", "1", "--rdzv-endpoint", endpoint, "--rdzv-id", str(port)]
     return [sys.executable, str(REPO / "tools" / "run_net.py"), *agent, *node_rank, "--cfg", cfg_file, *opts]
 
 
@@ -91,7 +93,7 @@ def test_losing_the_node_of_the_rendezvous_store_ends_the_other_with_one_line_an
     second = start(run_net_node(port, cfg_file, opts), tmp_path)
     wait_for_epoch(out, 1, [first, second])
     [line] = error_lines(lose_node(first, second))
-    assert f"lost or could not reach the rendezvous store at localhost:{port}" in line, line
+    assert f"lost or could not reach the rendezvous store at {socket.gethostname()}:{port}" in line, line
 
     port = launch.find_free_port()
     check_rerun_resumes([start(run_net_node(port, cfg_file, opts), tmp_path) for _ in range(2)], out)

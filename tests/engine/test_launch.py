@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from slowfast.config import ConfigError, load_config
+from slowfast.config.cli import DEFAULT_RDZV_ENDPOINT
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import launch
 from slowfast.utils import distributed as du
@@ -201,6 +202,15 @@ def test_several_machines_with_a_loopback_rendezvous_are_refused_at_once(init_me
     with pytest.raises(ConfigError, match="cannot join NUM_SHARDS = 2 machines"):
         launch.resolve_init_method(init_method, num_shards=2)
     assert launch.resolve_init_method("tcp://10.1.2.3:9999", num_shards=2) == "tcp://10.1.2.3:9999"
+
+
+def test_the_agents_default_endpoint_on_one_machine_becomes_a_free_port_and_loopback_cannot_join_machines():
+    host, port = launch.resolve_rdzv_endpoint(DEFAULT_RDZV_ENDPOINT, nnodes=1).rsplit(":", 1)
+    assert host == "localhost" and int(port) > 0 and int(port) != 29400
+    assert launch.resolve_rdzv_endpoint("node0:29400", nnodes=2) == "node0:29400"
+    for endpoint in (DEFAULT_RDZV_ENDPOINT, "127.0.0.1:29400", "[::1]:29400"):
+        with pytest.raises(ConfigError, match=r"cannot join --nnodes 2 machines"):
+            launch.resolve_rdzv_endpoint(endpoint, nnodes=2)
 
 
 @pytest.mark.slow
