@@ -186,6 +186,9 @@ def train_epochs(run: Run) -> None:
     cfg, ctx, clock = run.cfg, run.ctx, run.clock
     predicted_epoch_s = read_predicted_epoch_s(cfg.OUTPUT_DIR)
     for epoch in range(run.start_epoch, cfg.SOLVER.MAX_EPOCH):
+        if clock.reached and cfg.BENCHMARK.STOP_AT_TARGET:  # also a rerun of a run that had stopped at its target
+            logger.info("target reached and BENCHMARK.STOP_AT_TARGET: training ends after epoch %d", epoch)
+            break
         seed_everything(cfg.RNG_SEED, epoch + 1, du.get_rank())
         set_loader_epoch(run.train_loader, epoch)
         epoch_started, frames_before = clock.elapsed(), _compilations(run)
@@ -205,11 +208,9 @@ def train_epochs(run: Run) -> None:
         record = {"epoch": epoch, "epoch_s": epoch_s, "predicted_epoch_s": predicted_epoch_s, **stats}
         ctx.metrics.write("train_epoch", record, step=epoch + 1)
         log_epoch_time(epoch, epoch_s, predicted_epoch_s)
-        if (epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last:
+        stopping = clock.reached and cfg.BENCHMARK.STOP_AT_TARGET
+        if (epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or last or stopping:
             _save(cfg, epoch + 1, ctx, clock, run.bad_videos)
-        if clock.reached and cfg.BENCHMARK.STOP_AT_TARGET:
-            logger.info("target reached and BENCHMARK.STOP_AT_TARGET: training ends after epoch %d", epoch + 1)
-            break
 
 
 def _compilations(run: Run) -> int:

@@ -79,11 +79,17 @@ def test_smoke_run_trains_evaluates_checkpoints_and_logs(name, smoke_config, tmp
 
 def test_run_reaching_its_target_stops_and_its_score_is_recomputed_from_the_log(smoke_config, tmp_path):
     cfg_file, _, cfg = smoke_config(
-        "X3D_M", tmp_path, "BENCHMARK.TARGET_TOP1", "0.01", "BENCHMARK.STOP_AT_TARGET", "True", "TEST.ENABLE", "False"
+        *("X3D_M", tmp_path, "BENCHMARK.TARGET_TOP1", "0.01", "BENCHMARK.STOP_AT_TARGET", "True"),
+        *("TEST.ENABLE", "False", "TRAIN.CHECKPOINT_PERIOD", "5"),
     )
     summary = run_job(cfg, cfg_file)
     assert summary.reached and summary.status == "success" and summary.epochs_to_target == 1
     assert len(_records(tmp_path, "train_epoch")) == 1  # STOP_AT_TARGET ended training after epoch 1
+    # ... and saved that epoch (CHECKPOINT_PERIOD 5 would not have), so that a rerun (a requeued job, say) restores
+    # the reached target and trains no further epoch.
+    assert (tmp_path / "checkpoints" / "checkpoint_epoch_00001.pyth").is_file()
+    rerun = run_job(cfg, cfg_file)
+    assert len(_records(tmp_path, "train_epoch")) == 1 and rerun.t_bench_s == summary.t_bench_s
     recomputed = read_run(str(tmp_path))
     assert recomputed.status == "success" and recomputed.problems == []
     assert recomputed.t_bench_s == summary.t_bench_s and recomputed.score == summary.score
