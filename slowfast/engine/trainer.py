@@ -280,10 +280,15 @@ def test(ctx: LoopContext, loader: Loader, bad_videos: BadVideoTracker) -> dict[
 
 
 def update_precise_bn(ctx: LoopContext, loader: Loader, num_batches: int) -> None:
-    """Recompute BatchNorm statistics on ``num_batches`` training batches, then average them over processes."""
+    """Recompute BatchNorm statistics on ``num_batches`` training batches, then average them over processes.
+
+    Under the run's autocast (``forward``'s), so that with mixed precision the statistics are those of the
+    activations that training and evaluation compute.
+    """
     if not get_bn_modules(ctx.model_without_ddp):
         return
     inputs_only = (inputs for inputs, *_ in _device_batches(loader, ctx))
-    update_bn_stats(ctx.model_without_ddp, inputs_only, min(num_batches, len(loader)))
+    with torch.autocast(ctx.device.type, dtype=ctx.amp_dtype, enabled=ctx.amp_dtype is not None):
+        update_bn_stats(ctx.model_without_ddp, inputs_only, min(num_batches, len(loader)))
     for bn in get_bn_modules(ctx.model_without_ddp):
         du.all_reduce_mean([bn.running_mean, bn.running_var])  # in place

@@ -11,7 +11,7 @@ from cpu_loop import cpu_loop_context
 from slowfast.config import load_config
 from slowfast.datasets import spatial_transforms as st
 from slowfast.datasets.random_erasing import erase_batch
-from slowfast.engine.trainer import eta_text, train_one_epoch
+from slowfast.engine.trainer import eta_text, train_one_epoch, update_precise_bn
 from slowfast.models import build_model
 from slowfast.models.channelwise_conv import ChannelwiseConv3d
 
@@ -192,3 +192,26 @@ def test_uint8_clips_are_erased_on_the_device_after_normalising_as_their_plans_s
         batch = ([clip], torch.tensor([0, 1]), torch.tensor([0, 1]), clip_meta)
         losses.append(train_one_epoch(ctx, [batch], 0, NoTracking())["loss"])
     assert losses[0] == losses[1]
+
+
+class _AutocastRecorder(torch.nn.Module):
+    """A BatchNorm that notes whether autocast was on in each forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn = torch.nn.BatchNorm3d(3)
+        self.autocast = []
+
+    def forward(self, inputs):
+        self.autocast.append(torch.is_autocast_enabled("cpu"))
+        return self.bn(inputs[0])
+
+
+@pytest.mark.parametrize("amp_dtype", [None, torch.bfloat16])
+def test_precise_bn_runs_under_the_runs_autocast(amp_dtype):
+    model = _AutocastRecorder()
+    ctx = cpu_loop_context(load_config(None, ["NUM_GPUS", "0"]), model, amp_dtype=amp_dtype)
+    meta = {"valid": torch.ones(2, dtype=torch.bool), "bad_paths": []}
+    batches = [([torch.randn(2, 3, 2, 4, 4)], torch.zeros(2, dtype=torch.long), torch.arange(2), meta)] * 3
+    update_precise_bn(ctx, batches, num_batches=2)
+    assert model.autocast == [amp_dtype is not None] * 2
