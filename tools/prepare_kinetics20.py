@@ -59,10 +59,16 @@ def record_options(args):
     Returns:
         str: the file's path.
     """
+    from slowfast.datasets.kinetics20 import KEYFRAME_INTERVAL  # torch: after the check
+
     record = {
         "options": {
             "reencode_short_side": args.reencode_short_side,
-            "encoding": "H.264 re-encoded" if args.reencode_short_side else "source files linked as they are",
+            "encoding": (
+                f"H.264 re-encoded, a keyframe every {KEYFRAME_INTERVAL} frames"
+                if args.reencode_short_side
+                else "source files linked as they are"
+            ),
             "classes_sha256": _sha256(args.classes),
         },
         "source": {

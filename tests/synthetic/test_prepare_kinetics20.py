@@ -8,7 +8,13 @@ import av
 import numpy as np
 import pytest
 
-from slowfast.datasets.kinetics20 import prepare_kinetics20, read_class_list, scaled_size
+from slowfast.datasets.kinetics20 import (
+    KEYFRAME_INTERVAL,
+    prepare_kinetics20,
+    read_class_list,
+    reencode_video,
+    scaled_size,
+)
 from slowfast.datasets.video_list import dataset_fingerprint
 from slowfast.datasets.video_writer import write_mp4
 
@@ -151,6 +157,14 @@ def test_reencode_to_short_side_and_labelled_test_split(tmp_path):
         frames = list(container.decode(video=0))
         assert stream.average_rate == 10
     assert len(frames) == 5 and (frames[0].width, frames[0].height) == (24, 16)
+
+
+def test_a_reencoded_video_has_a_keyframe_every_keyframe_interval_frames(tmp_path):
+    source = write_mp4(str(tmp_path / "src.mp4"), np.zeros((100, 32, 48, 3), np.uint8), gop=250)  # x264's default
+    assert reencode_video(source, str(tmp_path / "out.mp4"), short_side=16) is None
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        keyframes = [i for i, packet in enumerate(container.demux(video=0)) if packet.is_keyframe]
+    assert keyframes == list(range(0, 100, KEYFRAME_INTERVAL)), keyframes  # a clip decodes from <= 31 frames back
 
 
 def test_unknown_class_is_an_error(tmp_path):
